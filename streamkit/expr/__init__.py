@@ -1,0 +1,1 @@
+"""Inline expressions: parse to a typed IR and generate numba kernel source."""

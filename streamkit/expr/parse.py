@@ -1,0 +1,194 @@
+"""Parse inline ``lambda state: ...`` code into the IR, rejecting what it cannot compile.
+
+Unsupported constructs raise :class:`~streamkit.errors.UnsupportedExpressionError`
+naming the construct as written and its line; the compiler then runs that state
+as per-row Python, or rejects the config in safe mode.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from streamkit.errors import UnsupportedExpressionError
+from streamkit.expr import ir
+from streamkit.fsm.pyfunc import parse_lambda
+
+__all__ = ("parse_expression", "BUILTINS", "STR_METHODS")
+
+BUILTINS = frozenset({"min", "max", "abs", "round", "len", "int", "float", "str", "bool"})
+
+#: Methods on str values that the compiler evaluates per distinct string, with
+#: the kind of value each returns.
+STR_METHODS: dict[str, str] = {
+    **dict.fromkeys(
+        ("upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
+         "swapcase", "replace", "zfill", "center", "ljust", "rjust", "removeprefix", "removesuffix"),
+        "str",
+    ),
+    **dict.fromkeys(
+        ("startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace", "isupper",
+         "islower", "isnumeric", "isdecimal", "istitle", "isidentifier", "isascii"),
+        "bool",
+    ),
+    **dict.fromkeys(("find", "rfind", "count", "index", "rindex"), "int"),
+}
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+           ast.Mod: "%", ast.Pow: "**"}
+_CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+_SCALARS = (int, float, bool, str, type(None))
+
+
+class _Parser:
+    def __init__(self, param: str) -> None:
+        self.param = param
+
+    def unsupported(self, node: ast.AST, why: str = "") -> UnsupportedExpressionError:
+        text = ast.unparse(node)
+        if len(text) > 80:
+            text = text[:77] + "..."
+        line = getattr(node, "lineno", 0)
+        msg = f"unsupported construct `{text}` at line {line}" + (f" ({why})" if why else "")
+        return UnsupportedExpressionError(msg, construct=text, line=line)
+
+    def is_data(self, node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "data"
+                and isinstance(node.value, ast.Name) and node.value.id == self.param)
+
+    def const_value(self, node: ast.AST) -> Any:
+        """A literal scalar (folding unary minus); raises if not one."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, _SCALARS):
+            return node.value
+        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+                and isinstance(node.operand, ast.Constant)
+                and type(node.operand.value) in (int, float)):
+            v = node.operand.value
+            return -v if isinstance(node.op, ast.USub) else v
+        raise self.unsupported(node, "expected a literal")
+
+    def field_key(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        raise self.unsupported(node, "field names must be string literals")
+
+    def expr(self, node: ast.AST) -> ir.Node:  # noqa: C901, PLR0911, PLR0912 - one case per construct
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, _SCALARS):
+                return ir.Const(node.value)
+            raise self.unsupported(node)
+        if isinstance(node, ast.Subscript) and self.is_data(node.value):
+            return ir.Field(self.field_key(node.slice))
+        if self.is_data(node):
+            return ir.Data()
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return ir.BinOp(_BINOPS[type(node.op)], self.expr(node.left), self.expr(node.right))
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return ir.UnaryOp("not", self.expr(node.operand))
+            if isinstance(node.op, (ast.USub, ast.UAdd)):
+                if isinstance(node.operand, ast.Constant) and type(node.operand.value) in (int, float):
+                    return ir.Const(self.const_value(node))
+                return ir.UnaryOp("-" if isinstance(node.op, ast.USub) else "+", self.expr(node.operand))
+            raise self.unsupported(node)
+        if isinstance(node, ast.BoolOp):
+            op = "and" if isinstance(node.op, ast.And) else "or"
+            return ir.BoolOp(op, tuple(self.expr(v) for v in node.values))
+        if isinstance(node, ast.IfExp):
+            return ir.IfExp(self.expr(node.test), self.expr(node.body), self.expr(node.orelse))
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Dict):
+            return self.dict_lit(node)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            raise self.unsupported(node, "collections are only supported as the right side of `in`")
+        raise self.unsupported(node)
+
+    def compare(self, node: ast.Compare) -> ir.Node:
+        ops: list[str] = []
+        operands: list[ir.Node] = [self.expr(node.left)]
+        for op, right in zip(node.ops, node.comparators):
+            name = _CMPOPS[type(op)]
+            if name in ("is", "is not"):
+                if not (isinstance(right, ast.Constant) and right.value is None):
+                    raise self.unsupported(node, "only `is None` / `is not None` are supported")
+                operands.append(ir.Const(None))
+            elif name in ("in", "not in") and isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+                kind = type(right).__name__.lower()
+                operands.append(ir.Collection(kind, tuple(self.const_value(e) for e in right.elts)))
+            else:
+                operands.append(self.expr(right))
+            ops.append(name)
+        return ir.Compare(tuple(ops), tuple(operands))
+
+    def call(self, node: ast.Call) -> ir.Node:
+        if node.keywords:
+            raise self.unsupported(node, "keyword arguments")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.unsupported(node, "star arguments")
+        f = node.func
+        if isinstance(f, ast.Attribute) and self.is_data(f.value) and f.attr == "get":
+            if not 1 <= len(node.args) <= 2:
+                raise self.unsupported(node, "`get` takes a key and an optional default")
+            key = self.field_key(node.args[0])
+            if len(node.args) == 1:
+                return ir.Field(key)
+            default = self.expr(node.args[1])
+            if isinstance(default, ir.Const) and default.value is None:
+                return ir.Field(key)
+            return ir.Get(key, default)
+        if isinstance(f, ast.Name) and f.id in BUILTINS:
+            args = tuple(self.expr(a) for a in node.args)
+            if f.id in ("min", "max") and len(args) < 2:
+                raise self.unsupported(node, f"`{f.id}` of an iterable")
+            if f.id in ("abs", "len") and len(args) != 1:
+                raise self.unsupported(node)
+            if f.id == "round" and len(args) != 1:
+                raise self.unsupported(node, "`round` with ndigits")
+            if f.id in ("int", "float", "str", "bool") and len(args) > 1:
+                raise self.unsupported(node)
+            return ir.Call(f.id, args)
+        if isinstance(f, ast.Attribute) and f.attr in STR_METHODS:
+            args = tuple(self.const_value(a) for a in node.args)
+            return ir.Method(f.attr, self.expr(f.value), args)
+        raise self.unsupported(node)
+
+    def dict_lit(self, node: ast.Dict) -> ir.Node:
+        items: list[tuple[str | None, ir.Node | None]] = []
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                if not self.is_data(v):
+                    raise self.unsupported(v, "only `**state.data` may be spread")
+                items.append((None, None))
+            else:
+                items.append((self.field_key(k), self.expr(v)))
+        return ir.DictLit(tuple(items))
+
+
+def parse_expression(code: str) -> ir.Node:
+    """Parse ``lambda state: ...`` code into an IR node.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        For any construct outside the compiled subset, naming it and its line.
+    """
+    lam = parse_lambda(code)
+    args = lam.args
+    if args.posonlyargs or args.vararg or args.kwarg or args.kwonlyargs or len(args.args) != 1 or args.defaults:
+        msg = "expected 'lambda state: ...' with one parameter"
+        raise UnsupportedExpressionError(msg, construct="lambda", line=1)
+    p = _Parser(args.args[0].arg)
+    node = p.expr(lam.body)
+    _check_names(lam.body, p)
+    return node
+
+
+def _check_names(body: ast.AST, p: _Parser) -> None:
+    """Reject uses of the parameter other than ``state.data`` (e.g. ``state.name``)."""
+    for n in ast.walk(body):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == p.param and n.attr != "data":
+            raise p.unsupported(n)

@@ -1,0 +1,1 @@
+"""FSM networks: the per-record interpreter, the compiler and the batch executor."""

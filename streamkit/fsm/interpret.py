@@ -1,0 +1,173 @@
+"""The per-record reference interpreter: the FSM semantics, one record at a time.
+
+This is the definition the compiled engine must agree with (DESIGN.md §3):
+
+1. the record enters the start state;
+2. in a state with a transform, ``data = transform(state)``; the result is the
+   record from then on;
+3. in an end state the record stops: completed;
+4. otherwise the outgoing arcs are tried by priority (higher first), then in
+   declaration order; the first arc without condition or with a truthy one is taken;
+5. a transform or condition that raises, no matching arc, or more than
+   ``max_steps`` state visits fail the record with the state, error type and message.
+
+It also runs states that the compiler hands to Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamkit.config import FSMConfig, NetworkConfig, load_config
+from streamkit.fsm.pyfunc import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE, make_callable
+from streamkit.record import RecordData, State
+
+__all__ = ("RecordOutcome", "StateStep", "PyNetwork", "interpret", "DEFAULT_MAX_STEPS")
+
+#: How many state visits a record may make before it fails with StepLimitExceeded.
+DEFAULT_MAX_STEPS = 1000
+
+
+@dataclass
+class RecordOutcome:
+    """What became of one record."""
+
+    status: str  # "completed" | "failed"
+    data: dict[str, Any] = field(default_factory=dict)
+    end_state: str | None = None
+    error_state: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass
+class StateStep:
+    """The outcome of running one state on one record.
+
+    ``next_state`` is the target of the arc taken (``None`` when the state is an
+    end state or the record failed).
+    """
+
+    data: dict[str, Any] | None
+    next_state: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+def _check_value(v: Any) -> None:
+    if type(v) is int and not (INT64_MIN <= v <= INT64_MAX):
+        raise OverflowError(OVERFLOW_MESSAGE)
+
+
+def normalize_result(result: Any) -> dict[str, Any]:
+    """A transform's result as the record's new fields (null values dropped).
+
+    Raises ``TypeError`` when the result is not a mapping or a key is not a str.
+    """
+    if isinstance(result, RecordData):
+        return result.to_dict()
+    if not isinstance(result, Mapping):
+        msg = f"transform must return a mapping, got {type(result).__name__}"
+        raise TypeError(msg)
+    out: dict[str, Any] = {}
+    for k, v in result.items():
+        if not isinstance(k, str):
+            msg = f"field names must be str, got {type(k).__name__} {k!r}"
+            raise TypeError(msg)
+        if v is not None:
+            _check_value(v)
+            out[k] = v
+    return out
+
+
+class PyNetwork:
+    """A network whose states run as per-record Python.
+
+    Parameters
+    ----------
+    network:
+        The validated network.
+    allow_python:
+        When false, inline code sees only safe builtins.
+    """
+
+    def __init__(self, network: NetworkConfig, *, allow_python: bool = True) -> None:
+        self.network = network
+        self.start = network.start.name
+        self.is_end = {s.name: s.is_end for s in network.states}
+        self.transforms: dict[str, Callable[[State], Any] | None] = {
+            s.name: make_callable(s.transform, allow_python=allow_python) if s.transform else None
+            for s in network.states
+        }
+        self.arcs: dict[str, list[tuple[str, Callable[[State], Any] | None]]] = {
+            s.name: [
+                (a.target, make_callable(a.condition, allow_python=allow_python) if a.condition else None)
+                for a in network.arcs_from(s.name)
+            ]
+            for s in network.states
+        }
+
+    def step(self, name: str, data: dict[str, Any]) -> StateStep:
+        """Run state ``name`` on one record: its transform, then (unless an end state) its arcs."""
+        fn = self.transforms[name]
+        try:
+            if fn is not None:
+                data = normalize_result(fn(State(data, name)))
+            if self.is_end[name]:
+                return StateStep(data)
+            st = State(data, name)
+            for target, cond in self.arcs[name]:
+                if cond is None or cond(st):
+                    return StateStep(data, target)
+        except Exception as exc:  # noqa: BLE001 - a record's failure, reported with its type
+            return StateStep(None, None, type(exc).__name__, str(exc))
+        return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
+
+    def run(self, fields: Mapping[str, Any], *, max_steps: int = DEFAULT_MAX_STEPS,
+            state: str | None = None, steps: int = 0) -> RecordOutcome:
+        """Run one record from ``state`` (default: the start state) to its end."""
+        name = self.start if state is None else state
+        data = {k: v for k, v in fields.items() if v is not None}
+        while True:
+            steps += 1
+            if steps > max_steps:
+                return RecordOutcome("failed", error_state=name, error_type="StepLimitExceeded",
+                                     error_message=step_limit_message(max_steps))
+            out = self.step(name, data)
+            if out.data is None:
+                return RecordOutcome("failed", error_state=name, error_type=out.error_type,
+                                     error_message=out.error_message)
+            if out.next_state is None:
+                return RecordOutcome("completed", data=out.data, end_state=name)
+            name, data = out.next_state, out.data
+
+
+def step_limit_message(max_steps: int) -> str:
+    """The message of a StepLimitExceeded failure."""
+    return f"record visited more than {max_steps} states (a cycle without exit?)"
+
+
+def interpret(
+    config: FSMConfig | Mapping[str, Any],
+    records: Iterable[Mapping[str, Any]],
+    *,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
+) -> list[RecordOutcome]:
+    """Run every record through the main network in plain Python.
+
+    This is the reference the compiled engine is tested against.
+
+    Examples
+    --------
+    >>> cfg = {"networks": [{"name": "main",
+    ...     "states": [{"name": "a", "is_start": True}, {"name": "b", "is_end": True}],
+    ...     "arcs": [{"from": "a", "to": "b", "condition": "lambda state: state.data['x'] > 0"}]}]}
+    >>> [(o.status, o.end_state, o.error_type) for o in interpret(cfg, [{"x": 1}, {"x": None}])]
+    [('completed', 'b', None), ('failed', None, 'TypeError')]
+    """
+    cfg = load_config(config, functions=functions)
+    net = PyNetwork(cfg.main)
+    return [net.run(r, max_steps=max_steps) for r in records]

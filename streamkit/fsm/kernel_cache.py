@@ -1,0 +1,78 @@
+"""Compile generated kernel source once per machine: an on-disk cache keyed by its hash.
+
+numba cannot cache functions built with ``exec`` ("no locator available"), so
+the source is written to ``<cache>/sk_<sha256>.py`` (atomic rename) and imported
+from there; ``cache=True`` then stores the machine code beside it, and a second
+process loads it in ~3 ms instead of compiling (~130 ms; DESIGN.md §10).
+
+The cache directory is ``$STREAMKIT_CACHE_DIR`` or ``~/.cache/streamkit/kernels``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+
+import kernels
+
+__all__ = ("cache_dir", "load_kernel")
+
+_lock = threading.Lock()
+_loaded: dict[str, Callable[..., Any]] = {}
+
+
+def _helpers_fingerprint() -> str:
+    """Hash of the helper kernels the generated code calls (a change invalidates the cache)."""
+    root = Path(kernels.__file__).parent
+    h = hashlib.sha256(numba.__version__.encode())
+    for name in ("arith.py", "_jit.py"):
+        h.update((root / name).read_bytes())
+    return h.hexdigest()
+
+
+_FINGERPRINT = _helpers_fingerprint()
+
+
+def cache_dir() -> Path:
+    """Where generated kernels and their machine code are kept."""
+    env = os.environ.get("STREAMKIT_CACHE_DIR")
+    path = Path(env) if env else Path.home() / ".cache" / "streamkit" / "kernels"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_kernel(source: str, name: str = "kernel") -> Callable[..., Any]:
+    """The numba function ``name`` defined by ``source``, from the cache when possible."""
+    key = hashlib.sha256((source + _FINGERPRINT).encode()).hexdigest()[:32]
+    fn = _loaded.get(key)
+    if fn is not None:
+        return fn
+    with _lock:
+        fn = _loaded.get(key)
+        if fn is not None:
+            return fn
+        d = cache_dir()
+        path = d / f"sk_{key}.py"
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(source)
+            os.replace(tmp, path)
+        modname = f"streamkit_kernel_{key}"
+        spec = importlib.util.spec_from_file_location(modname, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = module
+        spec.loader.exec_module(module)
+        fn = getattr(module, name)
+        _loaded[key] = fn
+        return fn

@@ -1,0 +1,108 @@
+"""The string pool of one chunk: every distinct string a kernel reads or writes gets one code.
+
+Kernels see strings as int64 codes, so equality is a code comparison; ordering,
+``len`` and str methods are tables over the pool computed once per distinct
+string (with Python's own semantics), never per row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ("StringPool",)
+
+
+class StringPool:
+    """Distinct strings of a chunk, each with a stable int64 code."""
+
+    def __init__(self) -> None:
+        self._chunks: list[pa.Array] = []
+        self._array: pa.Array = pa.array([], pa.string())
+        self._list: list[str] = []
+        self._tables: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    @property
+    def array(self) -> pa.Array:
+        """The pool as an Arrow string array (code = position)."""
+        if self._chunks:
+            self._array = pa.concat_arrays([self._array, *self._chunks])
+            self._chunks = []
+        return self._array
+
+    def intern_unique(self, values: pa.Array) -> np.ndarray:
+        """Codes of distinct, non-null strings, adding the new ones to the pool."""
+        if len(values) == 0:
+            return np.empty(0, np.int64)
+        values = values.cast(pa.string()) if values.type != pa.string() else values
+        if not self._list:
+            idx = pa.nulls(len(values), pa.int32())
+        else:
+            idx = pc.index_in(values, value_set=self.array)
+        codes = np.asarray(idx.fill_null(-1), dtype=np.int64).copy()
+        missing = np.flatnonzero(codes < 0)
+        if missing.size:
+            new = values.take(pa.array(missing))
+            start = len(self._list)
+            codes[missing] = np.arange(start, start + missing.size)
+            self._chunks.append(new)
+            self._list.extend(new.to_pylist())
+        return codes
+
+    def intern_strings(self, strings: list[str]) -> np.ndarray:
+        """Codes of Python strings (duplicates allowed)."""
+        if not strings:
+            return np.empty(0, np.int64)
+        uniq = list(dict.fromkeys(strings))
+        codes = self.intern_unique(pa.array(uniq, pa.string()))
+        lookup = dict(zip(uniq, codes.tolist()))
+        return np.fromiter((lookup[s] for s in strings), np.int64, len(strings))
+
+    def encode(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+        """Codes (0 where null) and validity of a string or dictionary array."""
+        if pa.types.is_dictionary(arr.type):
+            indices, dictionary = arr.indices, arr.dictionary
+        else:
+            enc = pc.dictionary_encode(arr)
+            indices, dictionary = enc.indices, enc.dictionary
+        dcodes = self.intern_unique(dictionary)
+        idx = np.asarray(indices.fill_null(0), dtype=np.int64)
+        codes = dcodes[idx] if dcodes.size else np.zeros(len(arr), np.int64)
+        valid = None
+        if arr.null_count:
+            valid = np.asarray(arr.is_valid(), dtype=np.bool_)
+        return codes, valid
+
+    def string(self, code: int) -> str:
+        """The string with this code."""
+        return self._list[code]
+
+    def table(self, op: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(values, error flags) of a StrOp over every string of the pool, extended as it grows."""
+        from streamkit.fsm.strops import compute_table
+
+        have = self._tables.get(op)
+        n = len(self._list)
+        if op.kind == "rank":
+            if have is None or have[0].shape[0] != n:
+                order = np.argsort(np.array(self._list, dtype=object), kind="stable") if n else np.empty(0, np.int64)
+                rank = np.empty(n, np.int64)
+                rank[order] = np.arange(n)
+                have = (rank, np.zeros(n, np.uint8))
+                self._tables[op] = have
+            return have
+        start = 0 if have is None else have[0].shape[0]
+        if start < n:
+            vals, errs = compute_table(op, self, start, n)
+            if have is not None:
+                vals = np.concatenate([have[0], vals])
+                errs = np.concatenate([have[1], errs])
+            have = (vals, errs)
+            self._tables[op] = have
+        return have

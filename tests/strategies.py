@@ -1,0 +1,570 @@
+"""Hypothesis strategies for differential tests: random valid FSM networks and records.
+
+Everything here builds plain data in the seed 002 format, so the same value
+can be fed to the reference interpreter (:func:`streamkit.fsm.interpret.interpret`)
+and to the compiled engine (``SimpleFSM``).
+
+The generators are *typed*: every field of an example has one kind
+(``int``, ``float``, ``bool`` or ``str``) across all records, and a transform
+only ever writes a field with an expression of that field's kind (ints and
+floats may mix, as ``x if c else 1.5`` does in Python).  That keeps every
+output column representable in Arrow, while nulls (frequent in the inputs),
+zero divisors, int64 overflow and the occasional deliberate type mismatch make
+records fail often, but not always.
+
+Main entry points
+-----------------
+:func:`cases`
+    a :class:`Case`: one random network plus a few record sets for it.
+:func:`schemas`, :func:`records`, :func:`networks`
+    the pieces, for tests that want to combine them differently.
+:func:`expressions`
+    a single inline expression of a requested kind, over a schema.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+__all__ = (
+    "INPUT_FIELDS",
+    "DERIVED_FIELDS",
+    "KINDS",
+    "Schema",
+    "Case",
+    "schemas",
+    "values",
+    "records",
+    "record_sets",
+    "expressions",
+    "networks",
+    "cases",
+    "inline",
+    "config_of",
+)
+
+#: Fields records may carry on input.
+INPUT_FIELDS = ("id", "a", "b", "c", "d")
+#: Fields only transforms create (reading them before they are set gives None).
+DERIVED_FIELDS = ("y", "z", "t", "n")
+#: The kinds of value a field can hold (besides null).
+KINDS = ("int", "float", "bool", "str")
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+#: Interesting integers: zero, signs, int64 edges, and squares' roots near overflow.
+_EDGE_INTS = (
+    0, 1, -1, 2, 3, 5, 7, 10, -5, 100, 999, 1001, 5000, 5001, -1000,
+    2**31, 3037000499, 3037000500, -3037000500,
+    2**62, -(2**62), 2**62 + 1, 2**63 - 2, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+)
+#: Interesting floats: signed zeros, nan, infinities, tiny and huge magnitudes.
+_EDGE_FLOATS = (
+    0.0, -0.0, 0.5, 1.5, -2.5, 3.0, 0.1, 1000.5, 5000.0, -7.25,
+    math.nan, math.inf, -math.inf, 5e-324, 1e-300, -1e-12, 1e300, -1e300,
+    1.7976931348623157e308, 2.0**62, 2.0**63, -(2.0**63),
+)
+#: Short strings: empty, case pairs, unicode whose case mapping changes length,
+#: numeric-looking text for casts, whitespace for strip().
+_EDGE_STRS = (
+    "", "a", "A", "b", "ab", "Ab", "abc", "ba", "aa", "ß", "straße", "É", "é", "Éa",
+    " a ", "a b", "12", " 7 ", "-3", "1.5", "1e3", "nan", "inf", "None", "True", "0",
+)
+
+#: Literals used inside generated code (kept moderate so results are often valid).
+_CODE_INTS = (0, 1, 2, 3, 5, 10, 100, 1000, 5000, -1, -7, 2**62, INT64_MAX, -INT64_MAX)
+_CODE_FLOATS = (0.0, 0.5, 1.5, -2.5, 100.0, 1e-9, 1e300, -0.0, math.nan, math.inf)
+_CODE_STRS = ("", "a", "A", "b", "ab", "ß", "É", "12", "low", "high", "x")
+
+_STATE_NAMES = (
+    "input", "validate", "enrich", "categorize", "route", "score", "check",
+    "clean", "loop", "tally", "output", "error", "done", "reject", "archive",
+)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The kind of every field of one example.
+
+    Attributes
+    ----------
+    kinds:
+        field -> kind (one of :data:`KINDS`) for input and derived fields.
+    """
+
+    kinds: Mapping[str, str]
+
+    def of_kind(self, kind: str, *, inputs: bool = True) -> list[str]:
+        """Fields of ``kind``: input fields, or derived ones when ``inputs`` is false."""
+        pool = INPUT_FIELDS if inputs else DERIVED_FIELDS
+        return [f for f in pool if self.kinds.get(f) == kind]
+
+    def arrow_types(self) -> dict[str, Any]:
+        """Input field -> pyarrow type, for building tables with a fixed schema."""
+        import pyarrow as pa
+
+        by_kind = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "str": pa.string()}
+        return {f: by_kind[self.kinds[f]] for f in INPUT_FIELDS}
+
+
+@st.composite
+def schemas(draw: Callable[..., Any]) -> Schema:
+    """A random :class:`Schema`: ``id`` and ``n`` are ints, the rest random."""
+    kinds = {"id": "int", "n": "int", "t": "str"}
+    for f in ("a", "b", "c", "d", "y", "z"):
+        kinds[f] = draw(st.sampled_from(KINDS))
+    return Schema(kinds)
+
+
+# --------------------------------------------------------------------------- values and records
+
+
+def values(kind: str) -> st.SearchStrategy[Any]:
+    """Non-null values of ``kind``, biased toward edge cases."""
+    if kind == "int":
+        return st.one_of(
+            st.sampled_from(_EDGE_INTS),
+            st.integers(-1000, 1000),
+            st.integers(INT64_MIN, INT64_MAX),
+        )
+    if kind == "float":
+        return st.one_of(
+            st.sampled_from(_EDGE_FLOATS),
+            st.floats(-1e4, 1e4),
+            st.floats(allow_nan=True, allow_infinity=True),
+        )
+    if kind == "bool":
+        return st.booleans()
+    if kind == "str":
+        return st.one_of(st.sampled_from(_EDGE_STRS), st.text(alphabet="abAB ßÉé1", max_size=4))
+    msg = f"unknown kind {kind!r}"
+    raise ValueError(msg)
+
+
+_ABSENT = object()
+
+
+@st.composite
+def _record(draw: Callable[..., Any], schema: Schema, null_rate: int) -> dict[str, Any]:
+    """One record: each input field present, None, or missing (key absent)."""
+    rec: dict[str, Any] = {}
+    for f in INPUT_FIELDS:
+        roll = draw(st.integers(0, 99))
+        if roll < null_rate // 2:
+            continue  # key absent
+        if roll < null_rate:
+            rec[f] = None
+        else:
+            rec[f] = draw(values(schema.kinds[f]))
+    return rec
+
+
+def records(schema: Schema, *, min_size: int = 1, max_size: int = 20) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Lists of records over :data:`INPUT_FIELDS` that respect ``schema``.
+
+    The size is drawn uniformly (hypothesis alone favours one-record lists).
+    Nulls are frequent: per example a null rate of 0-50% is drawn (mostly
+    5-20%), half of the nulls as a missing key and half as an explicit ``None``.
+    """
+
+    @st.composite
+    def build(draw: Callable[..., Any]) -> list[dict[str, Any]]:
+        rate = draw(st.sampled_from((0, 5, 10, 20, 20, 35, 50)))
+        size = draw(st.integers(min_size, max_size))
+        return draw(st.lists(_record(schema, rate), min_size=size, max_size=size))
+
+    return build()
+
+
+def record_sets(schema: Schema, *, max_sets: int = 3, max_size: int = 20) -> st.SearchStrategy[list[list[dict[str, Any]]]]:
+    """One to ``max_sets`` record lists for the same network."""
+    return st.lists(records(schema, max_size=max_size), min_size=1, max_size=max_sets)
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+def _lit(v: Any) -> str:
+    """Source text of a literal value, parenthesized when it has a sign."""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "float('nan')"
+        if math.isinf(v):
+            return "float('inf')" if v > 0 else "float('-inf')"
+        text = repr(v)
+    else:
+        text = repr(v)
+    return f"({text})" if text.startswith("-") else text
+
+
+class _Gen:
+    """Draws typed expression source over a schema (depth-bounded)."""
+
+    def __init__(self, draw: Callable[..., Any], schema: Schema) -> None:
+        self.draw = draw
+        self.schema = schema
+
+    # -- helpers
+    def pick(self, seq: Sequence[Any]) -> Any:
+        return self.draw(st.sampled_from(seq))
+
+    def chance(self, percent: int) -> bool:
+        return self.draw(st.integers(0, 99)) < percent
+
+    def literal(self, kind: str) -> str:
+        if kind == "int":
+            return _lit(self.draw(st.one_of(st.sampled_from(_CODE_INTS), st.integers(-20, 20))))
+        if kind == "float":
+            return _lit(self.pick(_CODE_FLOATS))
+        if kind == "bool":
+            return self.pick(("True", "False"))
+        if kind == "str":
+            return _lit(self.pick(_CODE_STRS))
+        return "None"
+
+    def field_ref(self, name: str) -> str:
+        form = self.pick(("item", "item", "get", "get_default"))
+        if form == "item":
+            return f"state.data[{name!r}]"
+        if form == "get":
+            return f"state.data.get({name!r})"
+        kind = self.schema.kinds[name] if not self.chance(10) else self.pick(KINDS)
+        return f"state.data.get({name!r}, {self.literal(kind)})"
+
+    def leaf(self, kind: str) -> str:
+        if kind == "any":
+            kind = self.pick(KINDS)
+        fields = self.schema.of_kind(kind)
+        derived = self.schema.of_kind(kind, inputs=False)
+        roll = self.draw(st.integers(0, 99))
+        if fields and roll < 65:
+            return self.field_ref(self.pick(fields))
+        if derived and roll < 80:
+            return self.field_ref(self.pick(derived))
+        if roll < 83:
+            return "None"
+        return self.literal(kind)
+
+    def numeric(self, depth: int) -> str:
+        """An int or float operand (rarely a bool or a str, to provoke TypeError)."""
+        roll = self.draw(st.integers(0, 99))
+        if roll < 50:
+            return self.expr("int", depth)
+        if roll < 90:
+            return self.expr("float", depth)
+        if roll < 97:
+            return self.expr("bool", depth)
+        return self.expr("str", depth)
+
+    # -- by kind
+    def expr(self, kind: str, depth: int) -> str:
+        """Source of an expression whose value (when it does not raise) has ``kind`` or is None."""
+        if depth <= 0 or self.chance(25):
+            return self.leaf(kind)
+        d = depth - 1
+        if kind == "any":
+            if self.chance(15):
+                op = self.pick(("and", "or"))
+                return f"({self.expr('any', d)} {op} {self.expr('any', d)})"
+            return self.expr(self.pick(("bool", "bool", "int", "float", "str")), depth)
+        return getattr(self, f"_{kind}")(d)
+
+    def _common(self, kind: str, d: int) -> str | None:
+        """Forms every kind has: conditional, and/or, min/max (None if not chosen)."""
+        roll = self.draw(st.integers(0, 99))
+        if roll < 12:
+            cond = self.expr("any", d)
+            return f"({self.expr(kind, d)} if {cond} else {self.expr(kind, d)})"
+        if roll < 20:
+            op = self.pick(("and", "or"))
+            return f"({self.expr(kind, d)} {op} {self.expr(kind, d)})"
+        if roll < 26 and kind != "bool":
+            fn = self.pick(("min", "max"))
+            args = ", ".join(self.expr(kind, d) for _ in range(self.pick((2, 2, 3))))
+            return f"{fn}({args})"
+        return None
+
+    def _int(self, d: int) -> str:
+        common = self._common("int", d)
+        if common is not None:
+            return common
+        form = self.pick(("arith", "arith", "arith", "pow", "neg", "abs", "round", "len", "cast"))
+        if form == "arith":
+            op = self.pick(("+", "-", "*", "//", "%"))
+            left = self.expr("int", d) if not self.chance(10) else self.expr("bool", d)
+            right = self.expr("int", d) if not self.chance(5) else self.expr("str", d)
+            return f"({left} {op} {right})"
+        if form == "pow":
+            exp = self.pick((0, 1, 2, 2, 3, 3)) if not self.chance(10) else self.pick((62, 63, 64, 65))
+            return f"({self.expr('int', d)} ** {exp})"
+        if form == "neg":
+            return f"(-{self.expr('int', d)})"
+        if form == "abs":
+            return f"abs({self.expr('int', d)})"
+        if form == "round":
+            return f"round({self.numeric(d)})"
+        if form == "len":
+            return f"len({self.expr('str', d)})"
+        return f"int({self.expr(self.pick(KINDS), d)})"
+
+    def _float(self, d: int) -> str:
+        common = self._common("float", d)
+        if common is not None:
+            return common
+        form = self.pick(("arith", "arith", "div", "div", "pow", "neg", "abs", "cast"))
+        if form == "arith":
+            op = self.pick(("+", "-", "*", "//", "%"))
+            left, right = self.expr("float", d), self.numeric(d)
+            if self.chance(50):
+                left, right = right, left
+            return f"({left} {op} {right})"
+        if form == "div":
+            return f"({self.numeric(d)} / {self.numeric(d)})"
+        if form == "pow":
+            exp = self.pick((0, 1, 2, 3, -1, -2)) if not self.chance(5) else 400
+            return f"({self.expr('float', d)} ** {_lit(exp)})"
+        if form == "neg":
+            return f"(-{self.expr('float', d)})"
+        if form == "abs":
+            return f"abs({self.expr('float', d)})"
+        return f"float({self.expr(self.pick(KINDS), d)})"
+
+    def _bool(self, d: int) -> str:
+        common = self._common("bool", d)
+        if common is not None:
+            return common
+        form = self.pick(("cmp", "cmp", "cmp", "chain", "eq_any", "order_any", "is_none",
+                          "in", "not", "cast", "strmeth"))
+        if form == "cmp":
+            op = self.pick(("<", "<=", ">", ">=", "==", "!="))
+            if self.chance(25):
+                return f"({self.expr('str', d)} {op} {self.expr('str', d)})"
+            return f"({self.numeric(d)} {op} {self.numeric(d)})"
+        if form == "chain":
+            lo, hi = sorted((self.draw(st.integers(-10, 10)), self.draw(st.integers(-10, 6000))))
+            op1, op2 = self.pick(("<", "<=")), self.pick(("<", "<="))
+            return f"({_lit(lo)} {op1} {self.numeric(d)} {op2} {_lit(hi)})"
+        if form == "eq_any":
+            op = self.pick(("==", "!="))
+            return f"({self.expr('any', d)} {op} {self.expr('any', d)})"
+        if form == "order_any":  # often a TypeError ('a' < 1, None < 3)
+            op = self.pick(("<", ">="))
+            return f"({self.expr('any', d)} {op} {self.expr('any', d)})"
+        if form == "is_none":
+            name = self.pick(INPUT_FIELDS + DERIVED_FIELDS)
+            target = self.field_ref(name) if not self.chance(20) else self.expr(self.pick(KINDS), d)
+            if target in ("None", "True", "False") or target[:1].isdigit() or target[:1] in "'\"(-":
+                target = f"state.data.get({name!r})"  # `<literal> is None` is a SyntaxWarning
+            return f"({target} {self.pick(('is', 'is not'))} None)"
+        if form == "in":
+            kind = self.pick(KINDS)
+            lits = [self.literal(self.pick((kind, kind, kind, "int", "str", "none"))) for _ in range(self.pick((1, 2, 3)))]
+            lits = [x for x in lits if "nan" not in x] or ["None"]
+            coll = self.pick(("tuple", "list", "set"))
+            if coll == "tuple":
+                body = f"({', '.join(lits)},)"
+            elif coll == "list":
+                body = f"[{', '.join(lits)}]"
+            else:
+                body = "{" + ", ".join(lits) + "}"
+            return f"({self.expr(kind, d)} {self.pick(('in', 'not in'))} {body})"
+        if form == "not":
+            return f"(not {self.expr('any', d)})"
+        if form == "cast":
+            return f"bool({self.expr(self.pick(KINDS), d)})"
+        meth = self.pick(("startswith", "endswith"))
+        return f"{self._recv(d)}.{meth}({self.literal('str')})"
+
+    def _recv(self, d: int) -> str:
+        """A receiver for a string method: a str expression (rarely not a str: AttributeError)."""
+        recv = self.leaf(self.pick(("int", "float", "bool"))) if self.chance(5) else self.expr("str", d)
+        return recv if recv.startswith(("state.", "(")) else f"({recv})"  # `0.upper()` does not parse
+
+    def _str(self, d: int) -> str:
+        common = self._common("str", d)
+        if common is not None:
+            return common
+        form = self.pick(("meth", "meth", "concat", "cast", "tier"))
+        if form == "meth":
+            meth = self.pick(("upper", "lower", "strip", "replace"))
+            args = f"{_lit(self.pick(('a', 'ß', ' ')))}, {_lit(self.pick(('b', 'SS', '')))}" if meth == "replace" else ""
+            return f"{self._recv(d)}.{meth}({args})"
+        if form == "concat":
+            right = self.expr("str", d) if not self.chance(5) else self.numeric(d)
+            return f"({self.expr('str', d)} + {right})"
+        if form == "cast":
+            return f"str({self.expr(self.pick(KINDS), d)})"
+        v = self.numeric(min(d, 1))
+        return f"('high' if {v} > 5000 else 'medium' if {v} > 1000 else 'low')"
+
+
+def _depth(draw: Callable[..., Any], max_depth: int) -> int:
+    """An expression depth up to ``max_depth``, mostly 1 or 2."""
+    return min(max_depth, draw(st.sampled_from((0, 1, 1, 2, 2, 2, 3))))
+
+
+def expressions(schema: Schema, kind: str = "any", max_depth: int = 3) -> st.SearchStrategy[str]:
+    """Source of one expression of ``kind`` (``'any'`` for conditions) over ``schema``."""
+
+    @st.composite
+    def build(draw: Callable[..., Any]) -> str:
+        return _Gen(draw, schema).expr(kind, _depth(draw, max_depth))
+
+    return build()
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def inline(body: str) -> dict[str, str]:
+    """An inline function spec for ``lambda state: <body>``."""
+    return {"type": "inline", "code": f"lambda state: {body}"}
+
+
+def config_of(states: list[dict[str, Any]], arcs: list[dict[str, Any]], name: str = "main") -> dict[str, Any]:
+    """Wrap states and arcs into a seed 002 config with one network."""
+    return {
+        "name": "Differential",
+        "main_network": name,
+        "networks": [{"name": name, "states": states, "arcs": arcs}],
+    }
+
+
+COUNTER = "{**state.data, 'n': (state.data.get('n') or 0) + 1}"
+
+
+def _transform(g: _Gen, max_depth: int) -> str:
+    """Source of a transform body: spread, default-if-missing, dropping, or identity."""
+    sc = g.schema
+    writable = list(INPUT_FIELDS[1:]) + list(DERIVED_FIELDS)
+
+    def assign() -> str:
+        f = g.pick(writable)
+        return f"{f!r}: {g.expr(sc.kinds[f], _depth(g.draw, max_depth))}"
+
+    form = g.pick(("spread", "spread", "spread", "default", "drop", "identity"))
+    if form == "identity":
+        return "state.data"
+    items = [assign() for _ in range(g.pick((1, 1, 2)))]
+    if form == "spread":
+        return "{**state.data, " + ", ".join(items) + "}"
+    if form == "default":
+        return "{" + ", ".join(items) + ", **state.data}"
+    return "{'id': state.data['id'], " + ", ".join(items) + "}"
+
+
+@st.composite
+def networks(draw: Callable[..., Any], schema: Schema, *, min_states: int = 2, max_states: int = 7,
+             max_depth: int = 3, loops: bool = True) -> dict[str, Any]:
+    """A random valid config over ``schema``.
+
+    One start state, at least one end state, every state reachable from the
+    start (a random spanning tree), every non-end state with an outgoing arc;
+    extra random arcs (back arcs make cycles), conditions on most arcs,
+    priorities on some. With ``loops``, some networks get a counter loop that
+    exits after a few rounds, and some an unconditional cycle that never exits
+    (records that reach it hit the step limit).
+    """
+    g = _Gen(draw, schema)
+    n = draw(st.integers(min_states, max_states))
+    names = draw(st.permutations(_STATE_NAMES))[:n]
+    n_end = draw(st.integers(1, max(1, min(3, n - 1))))
+    ends = set(names[n - n_end:])  # n_end < n, so the start state is never an end state
+    start = names[0]
+    non_end = [s for s in names if s not in ends]
+
+    arcs: list[dict[str, Any]] = []
+
+    def arc(src: str, dst: str, *, cond: str | None = None, priority: int | None = None,
+            random_cond: bool = True) -> None:
+        a: dict[str, Any] = {"from": src, "to": dst}
+        if cond is None and random_cond and g.chance(60):
+            cond = g.expr(g.pick(("bool", "bool", "bool", "any")), _depth(draw, max_depth))
+        if cond is not None:
+            a["condition"] = inline(cond)
+        if priority is None and g.chance(25):
+            priority = draw(st.integers(-2, 3))
+        if priority is not None:
+            a["priority"] = priority
+        arcs.append(a)
+
+    # spanning tree: each later state hangs off an earlier non-end state
+    for j in range(1, n):
+        parents = [s for s in names[:j] if s not in ends]
+        arc(g.pick(parents), names[j])
+    # every non-end state needs an outgoing arc; then a few extra arcs
+    for s in non_end:
+        if not any(a["from"] == s for a in arcs):
+            arc(s, g.pick(names))
+    for _ in range(draw(st.integers(0, 3))):
+        dst = g.pick(names)
+        back = names.index(dst) <= max(names.index(x) for x in non_end)
+        arc(g.pick(non_end), dst, cond=g.expr("bool", _depth(draw, max_depth)) if back and g.chance(70) else None)
+
+    transforms: dict[str, str] = {}
+    for s in names:
+        p = 30 if s in ends else 40 if s == start else 60
+        if g.chance(p):
+            transforms[s] = _transform(g, max_depth)
+
+    if loops and g.chance(25):  # a counter loop that exits after k rounds
+        s = g.pick(non_end)
+        k = draw(st.integers(1, 5))
+        transforms[s] = COUNTER
+        if g.chance(50):
+            arc(s, s, cond=f"state.data['n'] < {k}", priority=9)
+        else:
+            exit_to = g.pick([x for x in names if x != s] or names)
+            arc(s, exit_to, cond=f"state.data['n'] >= {k}", priority=9)
+            arc(s, s, cond="True" if g.chance(50) else None, priority=8, random_cond=False)
+    inner = [x for x in non_end if x != start and transforms.get(x) != COUNTER]
+    if loops and inner and g.chance(12):  # a cycle without exit, off the start state
+        s = g.pick(inner)
+        arc(s, g.pick([x for x in names[: names.index(s) + 1] if x not in ends]), priority=10, random_cond=False)
+
+    arcs = draw(st.permutations(arcs))  # declaration order matters: vary it
+    states = []
+    for s in names:
+        d: dict[str, Any] = {"name": s}
+        if s == start:
+            d["is_start"] = True
+        if s in ends:
+            d["is_end"] = True
+        if s in transforms:
+            d["functions"] = {"transform": inline(transforms[s])}
+        states.append(d)
+    states = draw(st.permutations(states))
+    return config_of(states, arcs)
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass
+class Case:
+    """One differential example: a network, its schema, record sets and a step limit."""
+
+    config: dict[str, Any]
+    schema: Schema
+    record_sets: list[list[dict[str, Any]]] = field(default_factory=list)
+    max_steps: int = 1000
+
+
+@st.composite
+def cases(draw: Callable[..., Any], *, max_states: int = 7, max_sets: int = 3, max_records: int = 20,
+          max_depth: int = 3) -> Case:
+    """A random :class:`Case`; the step limit is small (20-50) in most cases."""
+    schema = draw(schemas())
+    config = draw(networks(schema, max_states=max_states, max_depth=max_depth))
+    sets = draw(record_sets(schema, max_sets=max_sets, max_size=max_records))
+    max_steps = draw(st.sampled_from((20, 20, 50, 1000)))
+    return Case(config, schema, sets, max_steps)
