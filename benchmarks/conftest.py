@@ -120,3 +120,12 @@ def simple_fsm_cls() -> Any:
 def seed_fsm(simple_fsm_cls: Any, seed_config: dict[str, Any]) -> Any:
     """The seed network compiled once for the session (compile time is benchmarked apart)."""
     return simple_fsm_cls(seed_config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the throughput benchmarks ``slow`` when run above the default size."""
+    if _env_int("STREAMKIT_BENCH_N", DEFAULT_N) <= DEFAULT_N:
+        return
+    for item in items:
+        if item.name.startswith("test_seed_"):
+            item.add_marker(pytest.mark.slow)

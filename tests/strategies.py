@@ -231,26 +231,27 @@ class _Gen:
             return _lit(self.pick(_CODE_STRS))
         return "None"
 
-    def field_ref(self, name: str) -> str:
-        form = self.pick(("item", "item", "get", "get_default"))
-        if form == "item":
+    def field_ref(self, name: str, *, default_percent: int = 25) -> str:
+        """``state.data['f']``, ``.get('f')`` or (``default_percent`` of the time) ``.get('f', lit)``."""
+        if self.chance(default_percent):
+            kind = self.schema.kinds[name] if not self.chance(10) else self.pick(KINDS)
+            return f"state.data.get({name!r}, {self.literal(kind)})"
+        if self.chance(60):
             return f"state.data[{name!r}]"
-        if form == "get":
-            return f"state.data.get({name!r})"
-        kind = self.schema.kinds[name] if not self.chance(10) else self.pick(KINDS)
-        return f"state.data.get({name!r}, {self.literal(kind)})"
+        return f"state.data.get({name!r})"
 
     def leaf(self, kind: str) -> str:
+        """A field of ``kind`` (mostly an input field), a literal, or rarely ``None``."""
         if kind == "any":
             kind = self.pick(KINDS)
         fields = self.schema.of_kind(kind)
         derived = self.schema.of_kind(kind, inputs=False)
         roll = self.draw(st.integers(0, 99))
-        if fields and roll < 65:
+        if fields and roll < 70:
             return self.field_ref(self.pick(fields))
-        if derived and roll < 80:
-            return self.field_ref(self.pick(derived))
-        if roll < 83:
+        if derived and roll >= 80:  # often not set yet: read it with a default, mostly
+            return self.field_ref(self.pick(derived), default_percent=70)
+        if roll in (77, 78, 79):
             return "None"
         return self.literal(kind)
 
@@ -508,7 +509,7 @@ def networks(draw: Callable[..., Any], schema: Schema, *, min_states: int = 2, m
     for _ in range(draw(st.integers(0, 3))):
         dst = g.pick(names)
         back = names.index(dst) <= max(names.index(x) for x in non_end)
-        arc(g.pick(non_end), dst, cond=g.expr("bool", _depth(draw, max_depth)) if back and g.chance(70) else None)
+        arc(g.pick(non_end), dst, cond=g.expr("bool", _depth(draw, max_depth)) if back and g.chance(85) else None)
 
     transforms: dict[str, str] = {}
     for s in names:

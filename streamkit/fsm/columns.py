@@ -107,6 +107,14 @@ class Col:
 
     def _to_numpy(self, pool: Any) -> None:
         arr: pa.Array = self.data
+        hit = pool.views.get(id(arr))
+        if hit is not None and hit[0] is arr:
+            self.store, self.data = hit[1], hit[2]
+            return
+        self._convert(arr, pool)
+        pool.views[id(arr)] = (arr, self.store, self.data)
+
+    def _convert(self, arr: pa.Array, pool: Any) -> None:
         if self.kind == "str":
             codes, valid = pool.encode(arr)
             self.store, self.data = "codes", (codes, valid, pool)

@@ -24,6 +24,8 @@ class StringPool:
         self._array: pa.Array = pa.array([], pa.string())
         self._list: list[str] = []
         self._tables: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        #: numpy views of the chunk's Arrow arrays, by id (the array is kept alive beside them)
+        self.views: dict[int, tuple[Any, str, Any]] = {}
 
     def __len__(self) -> int:
         return len(self._list)

@@ -1,0 +1,209 @@
+"""The user-facing API: :class:`SimpleFSM` and the result of a run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from streamkit.fsm.compile import CompiledNetwork
+from streamkit.fsm.execute import BatchResult, run_batch
+from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
+from streamkit.inputs import to_batches
+
+__all__ = ("SimpleFSM", "FSMResult")
+
+DEFAULT_CHUNK_SIZE = 65_536
+
+
+class FSMResult:
+    """The outcome of :meth:`SimpleFSM.process`.
+
+    Every input record is in exactly one place: the output of the end state it
+    reached (``output(name)``) or the failed records (``errors()``). Seed-style
+    dict access works too: ``result["total_records"]``, ``result.get("failed")``.
+    """
+
+    def __init__(self, parts: list[BatchResult], end_states: list[str], duration: float,
+                 warnings: list[str] | None = None) -> None:
+        self._parts = parts
+        self._end_states = end_states
+        self.duration = duration
+        #: Things worth knowing about the run, e.g. fields the config reads that the input lacks.
+        self.warnings: list[str] = list(warnings or [])
+        self.total_records = sum(p.n for p in parts)
+        self.end_state_counts: dict[str, int] = {s: 0 for s in end_states}
+        for p in parts:
+            for s, c in p.end_state_counts.items():
+                self.end_state_counts[s] += c
+        self.successful = sum(self.end_state_counts.values())
+        self.failed = sum(p.errors.num_rows for p in parts)
+        self._outputs: dict[str, pa.Table] = {}
+        self._errors: pa.Table | None = None
+
+    @property
+    def records_per_second(self) -> float:
+        """Records processed per second of wall time."""
+        return self.total_records / self.duration if self.duration > 0 else float("inf")
+
+    def output(self, end_state: str) -> pa.Table:
+        """Records that completed in ``end_state``, in input order, with their ``_row``."""
+        if end_state not in self._end_states:
+            msg = f"{end_state!r} is not an end state (end states: {', '.join(map(repr, self._end_states))})"
+            raise KeyError(msg)
+        t = self._outputs.get(end_state)
+        if t is None:
+            t = _concat([p.outputs[end_state] for p in self._parts])
+            self._outputs[end_state] = t
+        return t
+
+    def outputs(self) -> dict[str, pa.Table]:
+        """Every end state's output table."""
+        return {s: self.output(s) for s in self._end_states}
+
+    def errors(self) -> pa.Table:
+        """Failed records: ``_row``, ``error_state``, ``error_type``, ``error_message`` and their input fields."""
+        if self._errors is None:
+            self._errors = _concat([p.errors for p in self._parts])
+        return self._errors
+
+    @property
+    def status(self) -> np.ndarray:
+        """Status code (uint8, ``streamkit.fsm.execute.COMPLETED`` / ``FAILED``) per input record."""
+        return np.concatenate([p.status for p in self._parts]) if self._parts else np.empty(0, np.uint8)
+
+    def to_polars(self, end_state: str | None = None) -> Any:
+        """One end state's output as a polars DataFrame, or all completed records with an ``_end_state`` column."""
+        import polars as pl
+
+        if end_state is not None:
+            return pl.from_arrow(self.output(end_state))
+        frames = [pl.from_arrow(self.output(s)).with_columns(pl.lit(s).alias("_end_state"))
+                  for s in self._end_states]
+        if not frames:
+            return pl.DataFrame()
+        return pl.concat(frames, how="diagonal_relaxed").sort("_row")
+
+    # -- seed-style dict access ---------------------------------------------------
+    _KEYS = ("total_records", "successful", "failed", "end_state_counts", "duration", "records_per_second")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as a plain dict."""
+        return {k: getattr(self, k) for k in self._KEYS}
+
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the dict view."""
+        return self._KEYS
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Seed-style ``result.get("successful")``."""
+        return getattr(self, key) if key in self._KEYS else default
+
+    def __repr__(self) -> str:
+        return (f"FSMResult(total_records={self.total_records}, successful={self.successful}, "
+                f"failed={self.failed}, end_state_counts={self.end_state_counts})")
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    tables = [t for t in tables if t is not None]
+    if not tables:
+        return pa.table({"_row": pa.array([], pa.int64())})
+    if len(tables) == 1:
+        return tables[0]
+    nonempty = [t for t in tables if t.num_rows] or tables[:1]
+    try:
+        out = pa.concat_tables(nonempty, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        out = pa.concat_tables([t.cast(pa.schema([(f.name, _plain(f.type)) for f in t.schema])) for t in nonempty],
+                               promote_options="permissive")
+    rows = out.column("_row").to_numpy()
+    if rows.size > 1 and (np.diff(rows) < 0).any():
+        out = out.take(pa.array(np.argsort(rows, kind="stable")))
+    return out
+
+
+def _plain(t: pa.DataType) -> pa.DataType:
+    return t.value_type if pa.types.is_dictionary(t) else t
+
+
+class SimpleFSM:
+    """Validate and compile a seed 002 config; run records through it.
+
+    Parameters
+    ----------
+    config:
+        The config dict (seed 002 format), a path to a YAML/JSON file, or an ``FSMConfig``.
+    allow_python:
+        Let inline code outside the compiled subset run as per-row Python. With
+        ``False`` such a config is rejected with a :class:`~streamkit.ConfigError`
+        naming the state and the construct.
+    max_steps:
+        State visits a record may make before it fails with ``StepLimitExceeded``
+        (cycles are allowed).
+    chunk_size:
+        Records per batch; 64k-256k keeps per-batch overhead low and outputs in cache.
+    functions:
+        Named Python functions that the config may refer to by name.
+
+    Examples
+    --------
+    >>> fsm = SimpleFSM({"networks": [{"name": "main",
+    ...     "states": [{"name": "in", "is_start": True,
+    ...                 "functions": {"transform": "lambda state: {'y': state.data['x'] * 2}"}},
+    ...                {"name": "out", "is_end": True}],
+    ...     "arcs": [{"from": "in", "to": "out"}]}]})
+    >>> r = fsm.process([{"x": 1}, {"x": None}])
+    >>> r["successful"], r["failed"], r.output("out").column("y").to_pylist()
+    (1, 1, [2])
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        allow_python: bool = True,  # noqa: FBT001, FBT002 - positional in the seed API
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        custom_functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        fns = dict(custom_functions or {})
+        fns.update(functions or {})
+        self.network = CompiledNetwork(config, allow_python=allow_python, max_steps=max_steps, functions=fns)
+        self.config = self.network.config
+        self.chunk_size = int(chunk_size)
+        self.end_states = [s.name for s in self.network.states if s.is_end]
+
+    def process(self, data: Any) -> FSMResult:
+        """Run records through the network and return where each one went.
+
+        ``data`` may be a list of dicts, a ``pyarrow.Table`` or ``RecordBatch``, a
+        ``polars.DataFrame``, or anything exposing ``__arrow_c_stream__``.
+        """
+        t0 = time.perf_counter()
+        parts = [run_batch(self.network, b, row_offset=off, row_ids=ids)
+                 for b, off, ids in to_batches(data, self.chunk_size)]
+        return FSMResult(parts, self.end_states, time.perf_counter() - t0)
+
+    def process_batch(self, batch: pa.RecordBatch, *, row_offset: int = 0) -> BatchResult:
+        """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""
+        return run_batch(self.network, batch, row_offset=row_offset)
+
+    def explain(self) -> str:
+        """Per state, the backend that runs it (numba / arrow / python) and, for python, why."""
+        return self.network.explain()
+
+    def __repr__(self) -> str:
+        return f"SimpleFSM({self.config.name!r}, states={len(self.network.states)})"
+
+
+def _iter_records(data: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    yield from data

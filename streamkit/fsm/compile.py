@@ -1,0 +1,169 @@
+"""Compile a validated network: per state, a numba kernel when it can, Python when it must.
+
+Kernels are generated per state and per typing of the incoming record (the kinds
+of its fields), on first use, and cached on disk. A state whose code is outside
+the compiled subset runs as per-row Python (unless ``allow_python=False``, when
+the config is rejected up front).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamkit.config import FSMConfig, load_config
+from streamkit.errors import ConfigError, ConfigProblem, UnsupportedExpressionError
+from streamkit.expr import ir
+from streamkit.expr.codegen import StateKernelSource, generate_state_kernel
+from streamkit.expr.parse import parse_expression
+from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
+from streamkit.fsm.kernel_cache import load_kernel
+
+__all__ = ("CompiledNetwork", "KernelPlan", "PythonPlan", "compile_network")
+
+
+@dataclass
+class KernelPlan:
+    """A state compiled to a numba kernel for one typing of its input."""
+
+    source: StateKernelSource
+    fn: Callable[..., Any]
+    backend: str = "numba"
+
+
+@dataclass
+class PythonPlan:
+    """A state that runs as per-row Python, and why."""
+
+    reason: str
+    backend: str = "python"
+
+
+@dataclass
+class StateInfo:
+    """What the compiler knows about one state before seeing data."""
+
+    name: str
+    index: int
+    is_end: bool
+    targets: list[str]
+    transform: ir.Node | None = None
+    conditions: list[ir.Node | None] = field(default_factory=list)
+    python_reason: str | None = None  # set when the state can never be compiled
+
+
+def _parse(spec: Any, what: str) -> tuple[ir.Node | None, str | None]:
+    if spec is None:
+        return None, None
+    if spec.kind == "callable":
+        return None, f"{what} is a Python callable"
+    if spec.kind == "polars":
+        return None, f"{what} is a polars expression"
+    try:
+        return parse_expression(spec.code), None
+    except UnsupportedExpressionError as exc:
+        return None, f"{what}: {exc}"
+
+
+class CompiledNetwork:
+    """A network ready to run batches. A plain object: no global state.
+
+    Parameters
+    ----------
+    config:
+        The config (dict, path or :class:`~streamkit.config.FSMConfig`).
+    allow_python:
+        Whether inline code outside the compiled subset may run as Python.
+    max_steps:
+        State visits a record may make before it fails with ``StepLimitExceeded``.
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        *,
+        allow_python: bool = True,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.config: FSMConfig = load_config(config, functions=functions)
+        self.allow_python = allow_python
+        self.max_steps = int(max_steps)
+        net = self.config.main
+        self.network = net
+        self.state_names = [s.name for s in net.states]
+        self.index = {n: i for i, n in enumerate(self.state_names)}
+        self.start = self.index[net.start.name]
+        self.states: list[StateInfo] = []
+        problems: list[ConfigProblem] = []
+        for i, s in enumerate(net.states):
+            arcs = net.arcs_from(s.name)
+            info = StateInfo(s.name, i, s.is_end, [a.target for a in arcs])
+            info.transform, why = _parse(s.transform, "transform")
+            reasons = [why] if why else []
+            if s.transform is not None and why and s.transform.kind == "inline":
+                problems.append(ConfigProblem(s.transform.path, f"state {s.name!r}: {why.split(': ', 1)[1]}"))
+            if not s.is_end:
+                for a in arcs:
+                    node, why = _parse(a.condition, f"condition of arc to {a.target!r}")
+                    info.conditions.append(node)
+                    if why:
+                        reasons.append(why)
+                        if a.condition is not None and a.condition.kind == "inline":
+                            problems.append(ConfigProblem(
+                                a.condition.path, f"arc {s.name!r} -> {a.target!r}: {why.split(': ', 1)[1]}"))
+            info.python_reason = "; ".join(reasons) or None
+            self.states.append(info)
+        if problems and not allow_python:
+            hint = "allow_python=False runs only the compiled subset; pass allow_python=True to run these as Python"
+            raise ConfigError([*problems, ConfigProblem("", hint)])
+        self.py = PyNetwork(net, allow_python=allow_python)
+        self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
+
+    def plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> KernelPlan | PythonPlan:
+        """The plan for ``state`` given the kinds of the incoming record's fields."""
+        key = (state, kinds)
+        p = self._plans.get(key)
+        if p is None:
+            p = self._make_plan(state, kinds)
+            self._plans[key] = p
+        return p
+
+    def _make_plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> KernelPlan | PythonPlan:
+        info = self.states[state]
+        if info.python_reason:
+            return PythonPlan(info.python_reason)
+        try:
+            src = generate_state_kernel(info.transform, info.conditions, dict(kinds), is_end=info.is_end)
+        except UnsupportedExpressionError as exc:
+            return PythonPlan(f"{exc} (for input fields {_kinds_text(kinds)})")
+        return KernelPlan(src, load_kernel(src.source))
+
+    def explain(self) -> str:
+        """One line per state: the backend that runs it and, for Python, why."""
+        lines = [f"network {self.network.name!r} ({len(self.states)} states)"]
+        for info in self.states:
+            role = " [start]" if info.index == self.start else ""
+            role += " [end]" if info.is_end else ""
+            variants = [p for (s, _), p in self._plans.items() if s == info.index]
+            if info.python_reason:
+                line = f"python  - {info.python_reason}"
+            elif info.transform is None and (info.is_end or all(c is None for c in info.conditions)):
+                line = "numba   - routing only (no transform, no condition)"
+            else:
+                line = "numba   - fused kernel: transform and every condition in one pass"
+            for p in variants:
+                if isinstance(p, PythonPlan) and not info.python_reason:
+                    line += f"; python for some inputs: {p.reason}"
+            lines.append(f"  {info.name}{role}: {line}")
+        return "\n".join(lines)
+
+
+def _kinds_text(kinds: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in kinds) or "none"
+
+
+def compile_network(config: Any, **kwargs: Any) -> CompiledNetwork:
+    """Validate and compile a config; see :class:`CompiledNetwork`."""
+    return CompiledNetwork(config, **kwargs)

@@ -1,0 +1,359 @@
+"""Run one Arrow batch through a compiled network.
+
+Records move between states as groups: row positions plus a frame of columns
+(views, see :mod:`streamkit.fsm.columns`). Each group runs its state's kernel
+once; a stable counting partition of the route codes splits it per target.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from kernels.partition import partition_by_code
+from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
+from streamkit.fsm.compile import CompiledNetwork, KernelPlan
+from streamkit.fsm.interpret import step_limit_message
+from streamkit.fsm.strings import StringPool
+
+__all__ = ("BatchResult", "run_batch", "COMPLETED", "FAILED")
+
+COMPLETED = 2
+FAILED = 3
+
+Frame = dict[str, Col]
+
+
+@dataclass
+class BatchResult:
+    """What one batch became: a table per end state, failed records, a status per record."""
+
+    n: int
+    outputs: dict[str, pa.Table]
+    errors: pa.Table
+    status: np.ndarray  # uint8 per input record
+    end_state: np.ndarray  # int16 per input record: index of its end state, -1 if failed
+    end_state_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    net: CompiledNetwork
+    n: int
+    pool: StringPool
+    steps: np.ndarray
+    work: deque = field(default_factory=deque)
+    done: dict[int, list[tuple[np.ndarray | None, Frame]]] = field(default_factory=dict)
+    fail_rows: list[np.ndarray] = field(default_factory=list)
+    fail_info: list[tuple[int, list[str], list[str]]] = field(default_factory=list)
+
+    def fail(self, rows: np.ndarray, state: int, types: list[str], messages: list[str]) -> None:
+        self.fail_rows.append(rows)
+        self.fail_info.append((state, types, messages))
+
+
+def _rows_at(rows: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
+    return pos if rows is None else rows[pos]
+
+
+def _take(frame: Frame, pos: np.ndarray | None) -> Frame:
+    if pos is None:
+        return frame
+    return {k: c.take(pos) for k, c in frame.items()}
+
+
+def run_batch(net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_offset: int = 0,
+              row_ids: np.ndarray | None = None) -> BatchResult:
+    """Run every record of ``batch`` to an end state or to failure.
+
+    ``row_offset`` is the position of the batch's first record in the stream; it
+    is added to the ``_row`` column of every output. ``row_ids`` (int64, one per
+    record) gives the positions explicitly instead.
+    """
+    n = batch.num_rows
+    run = _Run(net, n, StringPool(), np.zeros(n, np.int32))
+    frame: Frame = {}
+    for name, col in zip(batch.schema.names, batch.columns):
+        c = from_arrow(col)
+        if c.kind != "null":
+            frame[name] = c
+    if n:
+        run.work.append((net.start, None, frame))
+    while run.work:
+        state, rows, frame = run.work.popleft()
+        _visit(run, state, rows, frame)
+    return _assemble(run, batch, row_offset, row_ids)
+
+
+def _visit(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> None:
+    net = run.net
+    m = run.n if rows is None else len(rows)
+    if m == 0:
+        return
+    idx = slice(None) if rows is None else rows
+    run.steps[idx] += 1
+    if run.steps[idx].max() > net.max_steps:
+        over = run.steps[idx] > net.max_steps
+        bad = np.flatnonzero(over)
+        k = len(bad)
+        run.fail(_rows_at(rows, bad), state, ["StepLimitExceeded"] * k, [step_limit_message(net.max_steps)] * k)
+        keep = np.flatnonzero(~over)
+        rows, frame = _rows_at(rows, keep), _take(frame, keep)
+        m = len(keep)
+        if m == 0:
+            return
+    kinds = tuple((k, c.kind) for k, c in frame.items())
+    plan = net.plan(state, kinds)
+    if isinstance(plan, KernelPlan):
+        _run_kernel(run, plan, state, rows, frame, m)
+    else:
+        _run_python(run, state, rows, frame, None)
+
+
+def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None, frame: Frame, m: int) -> None:
+    src = plan.source
+    pool = run.pool
+    lits = pool.intern_strings(list(src.lits)) if src.lits else np.zeros(1, np.int64)
+    route = np.empty(m, np.int64)
+    err = np.empty(m, np.int64)
+    erra = np.empty(m, np.int64)
+    args: list[Any] = [m, route, err, erra, lits]
+    for name, kind in src.fields:
+        if kind != "null":
+            args += frame[name].kernel_args(pool)
+    outs: list[tuple[str, str, list[np.ndarray]]] = []
+    for name, rep in src.outputs:
+        valid = np.empty(m, np.bool_)
+        if rep == "num":
+            arrs = [valid, np.empty(m, np.bool_), np.empty(m, np.int64), np.empty(m, np.float64)]
+        else:
+            arrs = [valid, np.empty(m, _DTYPE[rep])]
+        outs.append((name, rep, arrs))
+        args += arrs
+    tables = [pool.table(op) for op in src.str_ops]
+    args += [t[0] for t in tables]
+    args += [t[1] for t in tables]
+    plan.fn(*args)
+
+    info = run.net.states[state]
+    n_targets = max(src.n_arcs, 1)
+    order, bounds = partition_by_code(route, n_targets)
+    if bounds[1] - bounds[0]:
+        _run_python(run, state, rows, frame, order[bounds[0]:bounds[1]])
+    if bounds[2] - bounds[1]:
+        bad = order[bounds[1]:bounds[2]]
+        _fail_sites(run, src, state, _rows_at(rows, bad), err[bad], erra[bad])
+    new = _output_frame(src, frame, outs, m, pool)
+    for j in range(n_targets):
+        lo, hi = bounds[j + 2], bounds[j + 3]
+        if hi == lo:
+            continue
+        pos = None if hi - lo == m else order[lo:hi]
+        sub_rows = rows if pos is None else _rows_at(rows, pos)
+        sub = _take(new, pos)
+        if info.is_end:
+            run.done.setdefault(state, []).append((sub_rows, sub))
+        else:
+            run.work.append((run.net.index[info.targets[j]], sub_rows, sub))
+
+
+_DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int64}
+
+
+def _output_frame(src: Any, frame: Frame, outs: list, m: int, pool: StringPool) -> Frame:
+    spec = src.output_spec
+    if spec is None or spec.identity:
+        return frame
+    new: Frame = {}
+    for item in spec.items:
+        tag = item[0]
+        if tag == "spread":
+            for k, c in frame.items():
+                if k not in new:
+                    new[k] = c
+        elif tag == "computed":
+            name, j, rep = item[1], item[2], item[3]
+            arrs = outs[j][2]
+            valid = arrs[0]
+            if valid.all():
+                valid = None
+            if rep == "num":
+                new[name] = Col("num", "num", (arrs[1], arrs[2], arrs[3], valid), None, m)
+            elif rep == "str":
+                new[name] = Col("str", "codes", (arrs[1], valid, pool), None, m)
+            else:
+                new[name] = Col(rep, "np", (arrs[1], valid), None, m)
+        elif tag == "input":
+            c = frame.get(item[2])
+            if c is not None:
+                new[item[1]] = c
+            else:
+                new.pop(item[1], None)
+        else:  # const
+            value = item[2]
+            if value is None:
+                new.pop(item[1], None)
+            else:
+                kind = "bool" if isinstance(value, bool) else type(value).__name__
+                new[item[1]] = Col(kind, "const", value, None, m)
+    return new
+
+
+def _fail_sites(run: _Run, src: Any, state: int, rows: np.ndarray, err: np.ndarray, erra: np.ndarray) -> None:
+    from streamkit.fsm.strops import apply_str_op
+
+    name = run.net.state_names[state]
+    types: list[str] = []
+    messages: list[str] = []
+    for e, a in zip(err.tolist(), erra.tolist()):
+        site = src.sites[e]
+        if site.error_type:
+            types.append(site.error_type)
+            messages.append(site.message.format(state=name) if "{state" in site.message else site.message)
+        else:  # a string operation failed: ask Python what it raises for this string
+            op = src.str_ops[site.message[1]]
+            try:
+                apply_str_op(op, run.pool.string(a))
+                types.append("RuntimeError")
+                messages.append("string operation failed")
+            except Exception as exc:  # noqa: BLE001
+                types.append(type(exc).__name__)
+                messages.append(str(exc))
+    run.fail(rows, state, types, messages)
+
+
+def _run_python(run: _Run, state: int, rows: np.ndarray | None, frame: Frame, pos: np.ndarray | None) -> None:
+    """Run one state as per-row Python for the records at ``pos`` of the group."""
+    net = run.net
+    name = net.state_names[state]
+    info = net.states[state]
+    cols = _take(frame, pos)
+    sub_rows = rows if pos is None else _rows_at(rows, pos)
+    lists = {k: c.to_pylist() for k, c in cols.items()}
+    m = run.n if sub_rows is None else len(sub_rows)
+    bad: list[int] = []
+    bad_types: list[str] = []
+    bad_msgs: list[str] = []
+    groups: dict[str, list[tuple[dict[str, type], list[int], list[dict[str, Any]]]]] = {}
+    for t in range(m):
+        data = {k: v[t] for k, v in lists.items() if v[t] is not None}
+        out = net.py.step(name, data)
+        if out.data is None:
+            bad.append(t)
+            bad_types.append(out.error_type or "Error")
+            bad_msgs.append(out.error_message or "")
+            continue
+        target = name if out.next_state is None else out.next_state
+        _add_to_group(groups.setdefault(target, []), t, out.data)
+    all_rows = np.arange(m) if sub_rows is None else sub_rows
+    if bad:
+        run.fail(all_rows[np.array(bad, np.int64)], state, bad_types, bad_msgs)
+    for target, glist in groups.items():
+        for _, ts, records in glist:
+            g_rows = all_rows[np.array(ts, np.int64)]
+            keys: dict[str, None] = {}
+            for r in records:
+                keys.update(dict.fromkeys(r))
+            new = {k: py_column([r.get(k) for r in records]) for k in keys}
+            new = {k: c for k, c in new.items() if c.kind != "null"}
+            if info.is_end:
+                run.done.setdefault(state, []).append((g_rows, new))
+            else:
+                run.work.append((net.index[target], g_rows, new))
+
+
+def _add_to_group(glist: list, t: int, data: dict[str, Any]) -> None:
+    """Put a record with the first group whose field types agree with its own."""
+    for types, ts, records in glist:
+        if all(types.get(k, type(v)) is type(v) for k, v in data.items()):
+            for k, v in data.items():
+                types.setdefault(k, type(v))
+            ts.append(t)
+            records.append(data)
+            return
+    glist.append(({k: type(v) for k, v in data.items()}, [t], [data]))
+
+
+def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
+              row_ids: np.ndarray | None) -> BatchResult:
+    net = run.net
+    n = run.n
+    status = np.full(n, COMPLETED, np.uint8)
+    end_state = np.full(n, -1, np.int16)
+    outputs: dict[str, pa.Table] = {}
+    counts: dict[str, int] = {}
+    for s, info in enumerate(net.states):
+        if not info.is_end:
+            continue
+        pieces = run.done.get(s, [])
+        table = _end_table(pieces, n, row_offset, row_ids)
+        outputs[info.name] = table
+        counts[info.name] = table.num_rows
+        for rows, _ in pieces:
+            end_state[slice(None) if rows is None else rows] = s
+    errors = _error_table(run, batch, row_offset, status, row_ids)
+    return BatchResult(n, outputs, errors, status, end_state, counts)
+
+
+def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset: int,
+               row_ids: np.ndarray | None) -> pa.Table:
+    if not pieces:
+        return pa.table({"_row": pa.array([], pa.int64())})
+    names: dict[str, None] = {}
+    for _, fr in pieces:
+        names.update(dict.fromkeys(fr))
+    row_arrays = [np.arange(n, dtype=np.int64) if r is None else r for r, _ in pieces]
+    columns: dict[str, list[pa.Array]] = {k: [] for k in names}
+    for (rows, fr), ra in zip(pieces, row_arrays):
+        for k in names:
+            c = fr.get(k)
+            columns[k].append(c.to_arrow() if c is not None else pa.nulls(len(ra)))
+    all_rows = np.concatenate(row_arrays)
+    all_rows = all_rows + row_offset if row_ids is None else row_ids[all_rows]
+    data = {"_row": pa.array(all_rows)}
+    for k, arrs in columns.items():
+        arrs = unify_arrays(arrs)
+        data[k] = arrs[0] if len(arrs) == 1 else pa.concat_arrays(arrs)
+    table = pa.table(data)
+    if len(pieces) > 1:
+        table = table.take(pa.array(np.argsort(all_rows, kind="stable")))
+    return table
+
+
+def _error_table(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, status: np.ndarray,
+                 row_ids: np.ndarray | None) -> pa.Table:
+    names = list(batch.schema.names)
+    if not run.fail_rows:
+        empty = {"_row": pa.array([], pa.int64()), "error_state": pa.array([], pa.string()),
+                 "error_type": pa.array([], pa.string()), "error_message": pa.array([], pa.string())}
+        for f in batch.schema:
+            if f.name not in empty:
+                empty[f.name] = pa.array([], f.type)
+        return pa.table(empty)
+    rows = np.concatenate(run.fail_rows)
+    states: list[str] = []
+    types: list[str] = []
+    msgs: list[str] = []
+    for r, (s, ts, ms) in zip(run.fail_rows, run.fail_info):
+        states += [run.net.state_names[s]] * len(r)
+        types += ts
+        msgs += ms
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    status[rows] = FAILED
+    sel = order.tolist()
+    taken = batch.take(pa.array(rows))
+    data: dict[str, Any] = {
+        "_row": pa.array(rows + row_offset if row_ids is None else row_ids[rows]),
+        "error_state": pa.array([states[i] for i in sel], pa.string()),
+        "error_type": pa.array([types[i] for i in sel], pa.string()),
+        "error_message": pa.array([msgs[i] for i in sel], pa.string()),
+    }
+    for k in names:
+        if k not in data:
+            data[k] = taken.column(k)
+    return pa.table(data)

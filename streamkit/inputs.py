@@ -1,0 +1,75 @@
+"""Turn what users pass to ``process`` into Arrow batches (with their row positions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from streamkit.errors import SchemaError
+
+__all__ = ("to_batches", "records_to_tables")
+
+
+def to_batches(data: Any, chunk_size: int) -> Iterator[tuple[pa.RecordBatch | pa.Table, int, np.ndarray | None]]:
+    """Yield ``(batch, row_offset, row_ids)`` for in-memory data."""
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if type(data).__module__.startswith("polars"):
+        data = data.lazy().collect().to_arrow() if hasattr(data, "lazy") else data.to_arrow()
+    if isinstance(data, pa.Table):
+        yield from _table_chunks(data, chunk_size)
+        return
+    if hasattr(data, "__arrow_c_stream__"):
+        yield from _table_chunks(pa.table(data), chunk_size)
+        return
+    if isinstance(data, Mapping):
+        msg = "expected records (a list of dicts, a pyarrow Table or a polars DataFrame), got a dict"
+        raise TypeError(msg)
+    records = list(data)
+    for table, ids in records_to_tables(records):
+        for chunk, off, _ in _table_chunks(table, chunk_size):
+            yield chunk, 0, ids[off:off + chunk.num_rows]
+
+
+def _table_chunks(table: pa.Table, chunk_size: int) -> Iterator[tuple[pa.Table, int, None]]:
+    n = table.num_rows
+    if n == 0:
+        yield table, 0, None
+        return
+    for off in range(0, n, chunk_size):
+        yield table.slice(off, chunk_size), off, None
+
+
+def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
+    """Records as Arrow tables; records whose field types conflict go to separate tables."""
+    for i, r in enumerate(records):
+        if not isinstance(r, Mapping):
+            msg = f"record {i} is a {type(r).__name__}, expected a dict"
+            raise SchemaError(msg)
+    try:
+        return [(pa.Table.from_pylist(records), np.arange(len(records), dtype=np.int64))]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    groups: list[tuple[dict[str, type], list[int]]] = []
+    for i, r in enumerate(records):
+        for types, ids in groups:
+            if all(types.get(k, type(v)) is type(v) for k, v in r.items() if v is not None):
+                for k, v in r.items():
+                    if v is not None:
+                        types.setdefault(k, type(v))
+                ids.append(i)
+                break
+        else:
+            groups.append(({k: type(v) for k, v in r.items() if v is not None}, [i]))
+    out = []
+    for _, ids in groups:
+        try:
+            t = pa.Table.from_pylist([records[i] for i in ids])
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            msg = f"records {ids[:5]}{'...' if len(ids) > 5 else ''} cannot be read as Arrow: {exc}"
+            raise SchemaError(msg) from None
+        out.append((t, np.array(ids, np.int64)))
+    return out
