@@ -92,7 +92,15 @@ def neg_i(a):
 
 @jit
 def pow_i(a, b):
-    """``a ** b`` for ``b >= 0`` with overflow detection (square and multiply)."""
+    """``a ** b`` for ``b >= 0`` with overflow detection."""
+    if b == 0:
+        return np.int64(1), OK
+    if a == 0 or a == 1:
+        return a, OK
+    if a == -1:
+        return (np.int64(1) if b % 2 == 0 else np.int64(-1)), OK
+    if b >= 64:
+        return np.int64(0), OVERFLOW
     result = np.int64(1)
     base = a
     e = b

@@ -254,7 +254,10 @@ def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str]]) -> Outp
                 order.append("<spread>")
             continue
         assert value is not None
-        v = g.expr(value)
+        if isinstance(value, ir.Field) and value.name not in g.field_vals and g.kinds.get(value.name, "null") != "null":
+            v = Val(KINDS_OF_COLUMN.get(g.kinds[value.name], frozenset({"none"})))  # passed through, never read
+        else:
+            v = g.expr(value)
         if key not in cur:
             order.append(key)
         if isinstance(value, ir.Field) and g.kinds.get(value.name, "null") != "null":
@@ -293,6 +296,35 @@ def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str]]) -> Outp
     return OutputSpec(tuple(items))
 
 
+def _fields_to_load(transform: ir.Node | None, conditions: list[ir.Node | None]) -> list[str]:
+    """Input fields the kernel reads: computed with, coalesced by a spread, or read by a condition."""
+    names: list[str] = []
+    explicit: dict[str, ir.Node] = {}
+    spread = transform is None or isinstance(transform, ir.Data)
+    if isinstance(transform, ir.DictLit):
+        for key, value in transform.items:
+            if key is None:
+                names += list(explicit)  # fields set before a spread are coalesced with the input
+                spread = True
+                continue
+            assert value is not None
+            explicit[key] = value
+            if not isinstance(value, ir.Field):
+                names += ir.fields_read(value)
+    elif transform is not None:
+        names += ir.fields_read(transform)
+    for c in conditions:
+        if c is None:
+            continue
+        for name in ir.fields_read(c):
+            value = explicit.get(name)
+            if isinstance(value, ir.Field):
+                names.append(value.name)
+            elif value is None and spread:
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
 def generate_state_kernel(
     transform: ir.Node | None,
     conditions: list[ir.Node | None],
@@ -321,14 +353,9 @@ def generate_state_kernel(
     """
     g = _Gen(kinds)
     outs: list[tuple[str, str]] = []
-    # load every field the state reads at the top of the row, so branches can share them
-    names: list[str] = ir.fields_read(transform) if transform is not None else []
-    if isinstance(transform, ir.DictLit):
-        names += [k for k, _ in transform.items if k is not None]
-    for c in conditions:
-        if c is not None and not is_end:
-            names += ir.fields_read(c)
-    for fname in dict.fromkeys(names):
+    # load every field the state computes with at the top of the row, so branches can share
+    # them; a field only passed through (``'id': state.data['id']``) is never loaded
+    for fname in _fields_to_load(transform, [] if is_end else conditions):
         if kinds.get(fname, "null") in KINDS_OF_COLUMN:
             g.field(fname)
     spec: OutputSpec | None = None

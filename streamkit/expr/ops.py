@@ -223,7 +223,7 @@ class OpsMixin:
         self.dispatch([x], emit)
         return out
 
-    from streamkit.expr.ops_arith import _pow_f, arith_kind, e_BinOp, emit_arith  # noqa: E402
+    from streamkit.expr.ops_arith import _const_of, _pow_f, arith_kind, e_BinOp, emit_arith  # noqa: E402
     from streamkit.expr.ops_compare import (  # noqa: E402
         compare_one, e_Compare, emit_eq, emit_order,
     )

@@ -93,6 +93,16 @@ def emit_arith(self: Any, op: str, ka: str, kb: str, pa: str, pb: str, out: Val)
             with self.block(f"if {ai} > {_TWO53} or {ai} < -{_TWO53} or {bi} > {_TWO53} or {bi} < -{_TWO53}"):
                 self.escape()
             self.assign(out, "float", f"np.float64({ai}) / np.float64({bi})")
+        elif op == "**" and out.rep == "int" and isinstance(self._const_of(pb), int) and self._const_of(pb) in (2, 3):
+            # small constant powers: checked multiplications, no loop
+            self.w(f"{r}, {c} = mul_i({ai}, {ai})")
+            if self._const_of(pb) == 3:
+                c2 = self.new("c")
+                self.w(f"{r}, {c2} = mul_i({r}, {ai})")
+                self.w(f"{c} = {c} | {c2}")
+            with self.block(f"if {c} != 0"):
+                self.fail("OverflowError", OVERFLOW_MESSAGE)
+            self.assign(out, "int", r)
         elif op == "**":
             with self.block(f"if {bi} >= 0"):
                 self.w(f"{r}, {c} = pow_i({ai}, {bi})")
@@ -124,6 +134,16 @@ def emit_arith(self: Any, op: str, ka: str, kb: str, pa: str, pb: str, out: Val)
         self._pow_f(fa, fb, out)
     else:  # pragma: no cover
         raise unsupported(op)
+
+
+def _const_of(self: Any, part: str) -> Any:
+    """The int literal a value part stands for (``np.int64(3)`` -> 3), else None."""
+    if part.startswith("np.int64(") and part.endswith(")"):
+        try:
+            return int(part[9:-1])
+        except ValueError:
+            return None
+    return None
 
 
 def _pow_f(self: Any, fa: str, fb: str, out: Val) -> None:

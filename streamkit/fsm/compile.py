@@ -52,6 +52,13 @@ class StateInfo:
     conditions: list[ir.Node | None] = field(default_factory=list)
     python_reason: str | None = None  # set when the state can never be compiled
 
+    @property
+    def routing_only(self) -> bool:
+        """No transform and nothing to decide: every record goes to the first arc (or stops)."""
+        if self.python_reason or self.transform is not None:
+            return False
+        return self.is_end or (bool(self.conditions) and self.conditions[0] is None)
+
 
 def _parse(spec: Any, what: str) -> tuple[ir.Node | None, str | None]:
     if spec is None:
@@ -119,6 +126,8 @@ class CompiledNetwork:
             hint = "allow_python=False runs only the compiled subset; pass allow_python=True to run these as Python"
             raise ConfigError([*problems, ConfigProblem("", hint)])
         self.py = PyNetwork(net, allow_python=allow_python)
+        #: Whether a record can visit a state twice (only then are state visits counted).
+        self.is_cyclic = _has_cycle(self.states, self.index)
         self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
 
     def plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> KernelPlan | PythonPlan:
@@ -149,7 +158,7 @@ class CompiledNetwork:
             variants = [p for (s, _), p in self._plans.items() if s == info.index]
             if info.python_reason:
                 line = f"python  - {info.python_reason}"
-            elif info.transform is None and (info.is_end or all(c is None for c in info.conditions)):
+            elif info.routing_only:
                 line = "numba   - routing only (no transform, no condition)"
             else:
                 line = "numba   - fused kernel: transform and every condition in one pass"
@@ -158,6 +167,22 @@ class CompiledNetwork:
                     line += f"; python for some inputs: {p.reason}"
             lines.append(f"  {info.name}{role}: {line}")
         return "\n".join(lines)
+
+
+def _has_cycle(states: list[StateInfo], index: dict[str, int]) -> bool:
+    color = [0] * len(states)
+
+    def visit(i: int) -> bool:
+        color[i] = 1
+        if not states[i].is_end:
+            for t in states[i].targets:
+                j = index[t]
+                if color[j] == 1 or (color[j] == 0 and visit(j)):
+                    return True
+        color[i] = 2
+        return False
+
+    return any(color[i] == 0 and visit(i) for i in range(len(states)))
 
 
 def _kinds_text(kinds: tuple[tuple[str, str], ...]) -> str:

@@ -94,18 +94,18 @@ def _visit(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> None
     m = run.n if rows is None else len(rows)
     if m == 0:
         return
-    idx = slice(None) if rows is None else rows
-    run.steps[idx] += 1
-    if run.steps[idx].max() > net.max_steps:
-        over = run.steps[idx] > net.max_steps
-        bad = np.flatnonzero(over)
-        k = len(bad)
-        run.fail(_rows_at(rows, bad), state, ["StepLimitExceeded"] * k, [step_limit_message(net.max_steps)] * k)
-        keep = np.flatnonzero(~over)
-        rows, frame = _rows_at(rows, keep), _take(frame, keep)
-        m = len(keep)
+    if net.is_cyclic:
+        rows, frame, m = _count_step(run, state, rows, frame)
         if m == 0:
             return
+    info = net.states[state]
+    if info.routing_only:
+        target = None if info.is_end else net.index[info.targets[0]]
+        if target is None:
+            run.done.setdefault(state, []).append((rows, frame))
+        else:
+            run.work.append((target, rows, frame))
+        return
     kinds = tuple((k, c.kind) for k, c in frame.items())
     plan = net.plan(state, kinds)
     if isinstance(plan, KernelPlan):
@@ -114,10 +114,26 @@ def _visit(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> None
         _run_python(run, state, rows, frame, None)
 
 
+def _count_step(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> tuple[Any, Frame, int]:
+    """Count a state visit for each record; fail those over the step limit (cyclic networks only)."""
+    net = run.net
+    idx = slice(None) if rows is None else rows
+    run.steps[idx] += 1
+    m = run.n if rows is None else len(rows)
+    if run.steps[idx].max() <= net.max_steps:
+        return rows, frame, m
+    over = run.steps[idx] > net.max_steps
+    bad = np.flatnonzero(over)
+    k = len(bad)
+    run.fail(_rows_at(rows, bad), state, ["StepLimitExceeded"] * k, [step_limit_message(net.max_steps)] * k)
+    keep = np.flatnonzero(~over)
+    return _rows_at(rows, keep), _take(frame, keep), len(keep)
+
+
 def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None, frame: Frame, m: int) -> None:
     src = plan.source
     pool = run.pool
-    lits = pool.intern_strings(list(src.lits)) if src.lits else np.zeros(1, np.int64)
+    lits = pool.literal_codes(src.lits)
     route = np.empty(m, np.int64)
     err = np.empty(m, np.int64)
     erra = np.empty(m, np.int64)
@@ -142,6 +158,8 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     info = run.net.states[state]
     n_targets = max(src.n_arcs, 1)
     order, bounds = partition_by_code(route, n_targets)
+    if order is None:
+        order = _arange(m)
     if bounds[1] - bounds[0]:
         _run_python(run, state, rows, frame, order[bounds[0]:bounds[1]])
     if bounds[2] - bounds[1]:
@@ -159,6 +177,10 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
             run.done.setdefault(state, []).append((sub_rows, sub))
         else:
             run.work.append((run.net.index[info.targets[j]], sub_rows, sub))
+
+
+def _arange(m: int) -> np.ndarray:
+    return np.arange(m, dtype=np.int64)
 
 
 _DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int64}

@@ -24,6 +24,7 @@ class StringPool:
         self._array: pa.Array = pa.array([], pa.string())
         self._list: list[str] = []
         self._tables: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        self._lits: dict[tuple[str, ...], np.ndarray] = {}
         #: numpy views of the chunk's Arrow arrays, by id (the array is kept alive beside them)
         self.views: dict[int, tuple[Any, str, Any]] = {}
 
@@ -80,6 +81,14 @@ class StringPool:
         if arr.null_count:
             valid = np.asarray(arr.is_valid(), dtype=np.bool_)
         return codes, valid
+
+    def literal_codes(self, lits: tuple[str, ...]) -> np.ndarray:
+        """Codes of a kernel's string literals (cached; at least one element)."""
+        codes = self._lits.get(lits)
+        if codes is None:
+            codes = self.intern_strings(list(lits)) if lits else np.zeros(1, np.int64)
+            self._lits[lits] = codes
+        return codes
 
     def string(self, code: int) -> str:
         """The string with this code."""
