@@ -141,8 +141,22 @@ def run_streamkit(
             if collect:
                 parts.setdefault("failed", []).append(errors)
     counts["failed"] = failed
-    outputs = {k: pa.concat_tables(v) for k, v in parts.items()} if collect else {}
+    outputs = {k: _concat_chunks(v) for k, v in parts.items()} if collect else {}
     return JobResult(_nonzero(counts), outputs)
+
+
+def _concat_chunks(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate per-chunk outputs whose column types may differ between chunks.
+
+    Dictionary columns are decoded and numeric columns promoted (``int64`` with
+    ``double`` gives ``double``), so chunks typed independently still stack.
+    """
+    plain = [
+        t.cast(pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                          for f in t.schema]))
+        for t in tables
+    ]
+    return pa.concat_tables(plain, promote_options="permissive")
 
 
 # --------------------------------------------------------------------------- polars

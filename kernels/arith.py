@@ -67,10 +67,7 @@ def floordiv_i(a, b):
         if a == INT_MIN:
             return np.int64(0), OVERFLOW
         return -a, OK
-    q = a // b
-    if (a % b != 0) and ((a < 0) != (b < 0)) and q * b > a - b:  # pragma: no cover - numba floors already
-        q -= 1
-    return q, OK
+    return a // b, OK  # numba's integer // floors, as Python's does
 
 
 @jit
@@ -182,7 +179,7 @@ def to_int_f(x):
         return np.int64(0), VALUE
     if math.isinf(x):
         return np.int64(0), OVERFLOW
-    t = math.trunc(x)
+    t = np.trunc(x)
     if t >= 9.223372036854775807e18 or t < -9.223372036854775808e18:
         return np.int64(0), OVERFLOW
     return np.int64(t), OK

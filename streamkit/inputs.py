@@ -40,7 +40,7 @@ def _table_chunks(table: pa.Table, chunk_size: int) -> Iterator[tuple[pa.Table, 
         yield table, 0, None
         return
     for off in range(0, n, chunk_size):
-        yield table.slice(off, chunk_size), off, None
+        yield table.slice(off, min(chunk_size, n - off)), off, None
 
 
 def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
@@ -50,7 +50,7 @@ def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
             msg = f"record {i} is a {type(r).__name__}, expected a dict"
             raise SchemaError(msg)
     try:
-        return [(pa.Table.from_pylist(records), np.arange(len(records), dtype=np.int64))]
+        return [(_from_pylist(records), np.arange(len(records), dtype=np.int64))]
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
     groups: list[tuple[dict[str, type], list[int]]] = []
@@ -67,9 +67,19 @@ def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
     out = []
     for _, ids in groups:
         try:
-            t = pa.Table.from_pylist([records[i] for i in ids])
+            t = _from_pylist([records[i] for i in ids])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             msg = f"records {ids[:5]}{'...' if len(ids) > 5 else ''} cannot be read as Arrow: {exc}"
             raise SchemaError(msg) from None
         out.append((t, np.array(ids, np.int64)))
     return out
+
+
+def _from_pylist(records: list[Mapping[str, Any]]) -> pa.Table:
+    """Records as a table whose columns are every field of any record (types inferred over all)."""
+    names: dict[str, None] = {}
+    for r in records:
+        names.update(dict.fromkeys(r))
+    if not names:  # no record has any field: keep the row count
+        return pa.table({"_": pa.nulls(len(records))}).drop_columns(["_"])
+    return pa.table({k: pa.array([r.get(k) for r in records]) for k in names})

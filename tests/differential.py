@@ -206,6 +206,7 @@ def check_result(
     label:
         A short description of the run (input kind, options) for the message.
     """
+    __tracebackhide__ = True  # the message says it all; pytest need not print this function
     n = len(records)
     problems: list[str] = []
     cfg = load_config(config)
@@ -364,6 +365,7 @@ def compare_many(
     -------
     The interpreter's outcomes, one list per record set.
     """
+    __tracebackhide__ = True
     from streamkit.errors import PerformanceWarning
 
     fsm = _engine(config, allow_python=allow_python, max_steps=max_steps)
@@ -394,5 +396,6 @@ def compare(
     the reference itself did (e.g. that a record failed with OverflowError).
     See :func:`compare_many` for the parameters.
     """
+    __tracebackhide__ = True
     return compare_many(config, [records], max_steps=max_steps, allow_python=allow_python,
                         input_kind=input_kind, arrow_types=arrow_types)[0]

@@ -6,9 +6,11 @@ and to the compiled engine (``SimpleFSM``).
 
 The generators are *typed*: every field of an example has one kind
 (``int``, ``float``, ``bool`` or ``str``) across all records, and a transform
-only ever writes a field with an expression of that field's kind (ints and
-floats may mix, as ``x if c else 1.5`` does in Python).  That keeps every
-output column representable in Arrow, while nulls (frequent in the inputs),
+only ever writes a field with an expression that yields that kind or None
+(ints stay ints, floats stay floats).  Mixed types appear only where Python
+does not care (conditions, ``==``, ``and``/``or`` inside conditions, operands
+that make a TypeError).  That keeps every output column representable in
+Arrow with one type, while nulls (frequent in the inputs),
 zero divisors, int64 overflow and the occasional deliberate type mismatch make
 records fail often, but not always.
 
@@ -150,9 +152,6 @@ def values(kind: str) -> st.SearchStrategy[Any]:
     raise ValueError(msg)
 
 
-_ABSENT = object()
-
-
 @st.composite
 def _record(draw: Callable[..., Any], schema: Schema, null_rate: int) -> dict[str, Any]:
     """One record: each input field present, None, or missing (key absent)."""
@@ -231,10 +230,14 @@ class _Gen:
             return _lit(self.pick(_CODE_STRS))
         return "None"
 
-    def field_ref(self, name: str, *, default_percent: int = 25) -> str:
-        """``state.data['f']``, ``.get('f')`` or (``default_percent`` of the time) ``.get('f', lit)``."""
+    def field_ref(self, name: str, *, default_percent: int = 25, loose: bool = False) -> str:
+        """``state.data['f']``, ``.get('f')`` or (``default_percent`` of the time) ``.get('f', lit)``.
+
+        The default has the field's kind, unless ``loose`` (a context where any
+        type will do), where it is sometimes of another kind.
+        """
         if self.chance(default_percent):
-            kind = self.schema.kinds[name] if not self.chance(10) else self.pick(KINDS)
+            kind = self.pick(KINDS) if loose and self.chance(30) else self.schema.kinds[name]
             return f"state.data.get({name!r}, {self.literal(kind)})"
         if self.chance(60):
             return f"state.data[{name!r}]"
@@ -242,25 +245,26 @@ class _Gen:
 
     def leaf(self, kind: str) -> str:
         """A field of ``kind`` (mostly an input field), a literal, or rarely ``None``."""
-        if kind == "any":
+        loose = kind == "any"
+        if loose:
             kind = self.pick(KINDS)
         fields = self.schema.of_kind(kind)
         derived = self.schema.of_kind(kind, inputs=False)
         roll = self.draw(st.integers(0, 99))
         if fields and roll < 70:
-            return self.field_ref(self.pick(fields))
+            return self.field_ref(self.pick(fields), loose=loose)
         if derived and roll >= 80:  # often not set yet: read it with a default, mostly
-            return self.field_ref(self.pick(derived), default_percent=70)
+            return self.field_ref(self.pick(derived), default_percent=70, loose=loose)
         if roll in (77, 78, 79):
             return "None"
         return self.literal(kind)
 
-    def numeric(self, depth: int) -> str:
-        """An int or float operand (rarely a bool or a str, to provoke TypeError)."""
+    def numeric(self, depth: int, *, allow_str: bool = True) -> str:
+        """An int or float operand (rarely a bool, or a str to provoke TypeError)."""
         roll = self.draw(st.integers(0, 99))
         if roll < 50:
             return self.expr("int", depth)
-        if roll < 90:
+        if roll < 90 or (roll >= 97 and not allow_str):
             return self.expr("float", depth)
         if roll < 97:
             return self.expr("bool", depth)
@@ -300,10 +304,10 @@ class _Gen:
             return common
         form = self.pick(("arith", "arith", "arith", "pow", "neg", "abs", "round", "len", "cast"))
         if form == "arith":
-            op = self.pick(("+", "-", "*", "//", "%"))
             left = self.expr("int", d) if not self.chance(10) else self.expr("bool", d)
-            right = self.expr("int", d) if not self.chance(5) else self.expr("str", d)
-            return f"({left} {op} {right})"
+            if self.chance(5):  # a TypeError; never `*`, which would repeat the string
+                return f"({left} {self.pick(('+', '-', '//'))} {self.expr('str', d)})"
+            return f"({left} {self.pick(('+', '-', '*', '//', '%'))} {self.expr('int', d)})"
         if form == "pow":
             exp = self.pick((0, 1, 2, 2, 3, 3)) if not self.chance(10) else self.pick((62, 63, 64, 65))
             return f"({self.expr('int', d)} ** {exp})"
@@ -324,7 +328,8 @@ class _Gen:
         form = self.pick(("arith", "arith", "div", "div", "pow", "neg", "abs", "cast"))
         if form == "arith":
             op = self.pick(("+", "-", "*", "//", "%"))
-            left, right = self.expr("float", d), self.numeric(d)
+            # a str operand is a TypeError; but never `str % x` (formatting) or `str * bool` (repetition)
+            left, right = self.expr("float", d), self.numeric(d, allow_str=op in ("+", "-", "//"))
             if self.chance(50):
                 left, right = right, left
             return f"({left} {op} {right})"

@@ -304,7 +304,9 @@ def _fields_to_load(transform: ir.Node | None, conditions: list[ir.Node | None])
     if isinstance(transform, ir.DictLit):
         for key, value in transform.items:
             if key is None:
-                names += list(explicit)  # fields set before a spread are coalesced with the input
+                # fields set before a spread are coalesced with the input
+                names += list(explicit)
+                names += [v.name for v in explicit.values() if isinstance(v, ir.Field)]
                 spread = True
                 continue
             assert value is not None

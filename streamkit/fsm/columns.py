@@ -85,8 +85,12 @@ class Col:
             self._to_numpy(pool)
         if self.store == "const":
             n = self.length if self.ix is None else len(self.ix)
-            self._const_to_numpy(n, pool)
-            ix = EMPTY_IX if self.ix is None else np.zeros(len(self.ix), np.int64)
+            v = self.data
+            if isinstance(v, str):
+                data = pool.intern_strings([v])
+            else:
+                data = np.array([v], {"bool": np.bool_, "int": np.int64, "float": np.float64}[self.kind])
+            return [np.zeros(n, np.int64), False, NO_VALID, data]
         if self.store == "np":
             vals, valid = self.data
             return [ix, valid is not None, NO_VALID if valid is None else valid, vals]
@@ -95,15 +99,6 @@ class Col:
             return [ix, valid is not None, NO_VALID if valid is None else valid, isf, iv, fv]
         codes, valid, _ = self.data
         return [ix, valid is not None, NO_VALID if valid is None else valid, codes]
-
-    def _const_to_numpy(self, n: int, pool: Any) -> None:
-        v = self.data
-        if isinstance(v, str):
-            codes = pool.intern_strings([v])
-            self.store, self.data = "codes", (np.full(max(n, 1), codes[0], np.int64), None, pool)
-        else:
-            dtype = {"bool": np.bool_, "int": np.int64, "float": np.float64}[self.kind]
-            self.store, self.data = "np", (np.full(max(n, 1), v, dtype), None)
 
     def _to_numpy(self, pool: Any) -> None:
         arr: pa.Array = self.data
