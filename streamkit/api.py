@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from streamkit.fsm.columns import unify_arrays
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
@@ -121,17 +122,20 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
     nonempty = [t for t in tables if t.num_rows] or tables[:1]
     try:
         out = pa.concat_tables(nonempty, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        out = pa.concat_tables([t.cast(pa.schema([(f.name, _plain(f.type)) for f in t.schema])) for t in nonempty],
-                               promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        names: dict[str, None] = {}
+        for t in nonempty:
+            names.update(dict.fromkeys(t.column_names))
+        cols = {}
+        for k in names:
+            arrs = [t.column(k).combine_chunks() if k in t.column_names else pa.nulls(t.num_rows)
+                    for t in nonempty]
+            cols[k] = pa.concat_arrays(unify_arrays(arrs))
+        out = pa.table(cols)
     rows = out.column("_row").to_numpy()
     if rows.size > 1 and (np.diff(rows) < 0).any():
         out = out.take(pa.array(np.argsort(rows, kind="stable")))
     return out
-
-
-def _plain(t: pa.DataType) -> pa.DataType:
-    return t.value_type if pa.types.is_dictionary(t) else t
 
 
 class SimpleFSM:

@@ -109,7 +109,7 @@ class StringPool:
                 self._tables[op] = have
             return have
         start = 0 if have is None else have[0].shape[0]
-        if start < n:
+        if start < n or have is None:
             vals, errs = compute_table(op, self, start, n)
             if have is not None:
                 vals = np.concatenate([have[0], vals])
