@@ -83,6 +83,8 @@ class _Gen(OpsMixin):
         self.field_order: list[tuple[str, str]] = []
         self.record: dict[str, Val] | None = None  # explicit fields after the transform
         self.record_spread = False  # whether the transform spread the input record
+        self.facts: set[str] = set()  # null flags known to be false on the current path
+        self.implies: dict[str, str] = {}  # bool variable -> null flag that is false when it is true
 
     # -- text ---------------------------------------------------------------
     def w(self, line: str) -> None:
@@ -92,10 +94,15 @@ class _Gen(OpsMixin):
     def block(self, header: str) -> Iterator[None]:
         self.w(header + ":")
         self.indent += 1
+        saved = set(self.facts)
+        cond = header[3:].strip("() ") if header.startswith("if ") else ""
+        if cond in self.implies:
+            self.facts.add(self.implies[cond])
         try:
             yield
         finally:
             self.indent -= 1
+            self.facts = saved
 
     def new(self, prefix: str = "t") -> str:
         self.ntmp += 1

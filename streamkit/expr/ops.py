@@ -9,6 +9,7 @@ compile raises :class:`UnsupportedExpressionError`, so the state runs as Python.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from streamkit.expr import ir
@@ -16,6 +17,10 @@ from streamkit.expr.values import NUMERIC, SAMPLE, Val, python_error, unsupporte
 from streamkit.fsm.pyfunc import OVERFLOW_MESSAGE
 
 __all__ = ("OpsMixin",)
+
+
+def _indent(line: str) -> int:
+    return (len(line) - len(line.lstrip(" "))) // 4
 
 _SAMPLE = SAMPLE
 _NUMERIC = NUMERIC
@@ -43,10 +48,15 @@ class OpsMixin:
         return v.v
 
     def dispatch(self, vals: list[Val], emit: Any) -> None:
-        """Emit one branch per combination of run-time kinds; ``emit(kinds, parts)`` fills it."""
+        """Emit one branch per combination of run-time kinds; ``emit(kinds, parts)`` fills it.
+
+        Afterwards, a value whose every ``None`` combination failed is known not
+        to be None on the rest of the path, so later checks of it are not emitted.
+        """
         combos: list[tuple[list[str], list[str]]] = [([], [])]
         for v in vals:
-            combos = [(c + [cond], k + [kind]) for c, k in combos for cond, kind in v.runtime_kinds()]
+            combos = [(c + [cond], k + [kind]) for c, k in combos for cond, kind in v.runtime_kinds(self.facts)]
+        none_ok = [False] * len(vals)
         for n, (conds, kinds) in enumerate(combos):
             test = " and ".join(f"({c})" for c in conds if c != "True") or "True"
             if len(combos) == 1:
@@ -55,9 +65,19 @@ class OpsMixin:
             header = "if" if n == 0 else "elif"
             if n == len(combos) - 1:
                 header, test = "else", ""
+            start = len(self.lines)
             with self.block(f"{header} {test}".rstrip()):
                 emit(kinds, [self.part(v, k) for v, k in zip(vals, kinds)])
                 self.w("pass")
+            body = [ln for ln in self.lines[start + 1:] if ln.strip() != "pass"]
+            ends_in_break = bool(body) and body[-1].strip() == "break" and _indent(body[-1]) == self.indent + 1
+            if not ends_in_break:
+                for j, k in enumerate(kinds):
+                    if k == "none":
+                        none_ok[j] = True
+        for j, v in enumerate(vals):
+            if v.may_be_none and not none_ok[j] and v.nn not in ("True", "False"):
+                self.facts.add(v.nn)
 
     def assign(self, out: Val, kind: str, value: str) -> None:
         """Store a plain value of ``kind`` into slot ``out``."""
@@ -100,7 +120,10 @@ class OpsMixin:
             self._truth_chain(node.op, list(node.values), res)
             return res
         t = self.new("b")
-        self.w(f"{t} = {self.truth(self.expr(node))}")
+        v = self.expr(node)
+        self.w(f"{t} = {self.truth(v)}")
+        if v.rep == "bool" and not v.may_be_none and v.v in self.implies:
+            self.implies[t] = self.implies[v.v]
         return t
 
     def _truth_chain(self, op: str, values: list[ir.Node], res: str) -> None:
@@ -141,18 +164,23 @@ class OpsMixin:
     # -- control ----------------------------------------------------------------
     def e_IfExp(self, n: ir.IfExp) -> Val:
         t = self.truth_of(n.test)
-        saved = len(self.lines)
-        out_lines_mark = saved
-        # emit both branches into temporary buffers to learn the result kinds first
+        mark = len(self.lines)
+        # emit both branches into buffers first, to learn the result kinds
         with self.block(f"if {t}"):
             a = self.expr(n.body)
-            body_lines = self.lines[out_lines_mark + 1:]
-        del self.lines[out_lines_mark:]
+            body_lines = self.lines[mark + 1:]
+        del self.lines[mark:]
         with self.block("if True"):
             b = self.expr(n.orelse)
-            else_lines = self.lines[out_lines_mark + 1:]
-        del self.lines[out_lines_mark:]
+            else_lines = self.lines[mark + 1:]
+        del self.lines[mark:]
         out = self.slot(a.kinds | b.kinds)
+        # (table lookups stay behind the test: on the untaken side a code may be garbage)
+        pure = not any(ln.strip() == "break" or re.search(r"\bso\d+\[", ln) for ln in body_lines + else_lines)
+        if pure and len(body_lines) + len(else_lines) <= 24:
+            # neither branch can fail: compute both, then select (no data-dependent jump)
+            self.lines.extend(ln[4:] for ln in body_lines + else_lines)
+            body_lines, else_lines = [], []
         with self.block(f"if {t}"):
             self.lines.extend(body_lines)
             self.store(out, a)
@@ -170,6 +198,7 @@ class OpsMixin:
     def _boolop_kinds(self, n: ir.BoolOp) -> frozenset[str]:
         mark = len(self.lines)
         saved_tmp = self.ntmp
+        saved_facts, saved_implies = set(self.facts), dict(self.implies)
         kinds: set[str] = set()
         ind = self.indent
         for j, v in enumerate(n.values):
@@ -181,6 +210,7 @@ class OpsMixin:
         del self.lines[mark:]
         self.indent = ind
         self.ntmp = saved_tmp
+        self.facts, self.implies = saved_facts, saved_implies
         return frozenset(kinds)
 
     def _boolop_chain(self, op: str, values: list[ir.Node], out: Val) -> None:
@@ -198,7 +228,7 @@ class OpsMixin:
             return Val(frozenset({"bool"}), v=f"(not {t})")
         x = self.expr(n.operand)
         kinds = set()
-        for _, k in x.runtime_kinds():
+        for _, k in x.runtime_kinds(self.facts):
             if k in _NUMERIC:
                 kinds.add("float" if k == "float" else "int")
         out = self.slot(frozenset(kinds) or frozenset({"none"}))

@@ -38,8 +38,8 @@ def e_BinOp(self: Any, n: ir.BinOp) -> Val:
     a = self.expr(n.left)
     b = self.expr(n.right)
     kinds: set[str] = set()
-    for _, ka in a.runtime_kinds():
-        for _, kb in b.runtime_kinds():
+    for _, ka in a.runtime_kinds(self.facts):
+        for _, kb in b.runtime_kinds(self.facts):
             if ka in NUMERIC and kb in NUMERIC:
                 kinds |= self.arith_kind(n.op, ka, kb, b)
             elif ka == kb == "str" and n.op == "+":

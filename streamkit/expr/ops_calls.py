@@ -33,7 +33,7 @@ def e_Call(self: Any, n: ir.Call) -> Val:  # noqa: C901, PLR0915 - one case per 
         return Val(frozenset({"bool"}), v=t)
     x = self.expr(n.args[0])
     kinds: set[str] = set()
-    for _, k in x.runtime_kinds():
+    for _, k in x.runtime_kinds(self.facts):
         if f == "str":
             if k != "str":
                 raise unsupported(f"`str()` of {k}")

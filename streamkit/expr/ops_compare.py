@@ -23,6 +23,8 @@ def _chain(self: Any, n: ir.Compare, j: int, left: Val, res: str) -> None:
     t, right = self.compare_one(n.ops[j], left, n.operands[j + 1])
     if j == len(n.ops) - 1:
         self.w(f"{res} = {t}")
+        if j == 0 and t in self.implies:
+            self.implies[res] = self.implies[t]
         return
     with self.block(f"if {t}"):
         _chain(self, n, j + 1, right, res)
@@ -34,8 +36,10 @@ def compare_one(self: Any, op: str, left: Val, right_node: ir.Node) -> tuple[str
 
     t = self.new("b")
     if op in ("is", "is not"):
-        nn = "True" if left.rep == "none" else (left.nn if left.may_be_none else "False")
+        nn = "True" if left.rep == "none" else (left.nn if left.may_be_none and left.nn not in self.facts else "False")
         self.w(f"{t} = {nn if op == 'is' else f'not {nn}'}")
+        if op == "is not" and nn not in ("True", "False"):
+            self.implies[t] = nn
         return t, None
     if op in ("in", "not in"):
         if isinstance(right_node, ir.Collection):

@@ -72,13 +72,17 @@ class Val:
     def is_const(self) -> bool:
         return self.const is not NOCONST
 
-    def runtime_kinds(self) -> list[tuple[str, str]]:
-        """(condition, kind) pairs covering what this value may be at run time."""
+    def runtime_kinds(self, known_not_none: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
+        """(condition, kind) pairs covering what this value may be at run time.
+
+        ``known_not_none`` holds null flags proven false on the current path.
+        """
         out: list[tuple[str, str]] = []
-        nn = self.nn if self.may_be_none else "False"
-        if self.may_be_none:
+        may_none = self.may_be_none and self.nn not in known_not_none
+        nn = self.nn if may_none else "False"
+        if may_none:
             out.append((nn, "none"))
-        notnone = f"not {nn}" if self.may_be_none and nn != "True" else "True"
+        notnone = f"not {nn}" if may_none and nn != "True" else "True"
         r = self.rep
         if r == "num":
             out.append((f"({notnone}) and not {self.isf}", "int"))

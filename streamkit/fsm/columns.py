@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kernels.select import positions_to_bitmap
+
 __all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
 
 EMPTY_IX = np.empty(0, np.int64)
@@ -126,15 +128,15 @@ class Col:
         self.store, self.data = "np", (vals, valid)
 
     # -- materialization ----------------------------------------------------------
-    def to_arrow(self) -> pa.Array:
-        """The column's values at its positions as an Arrow array."""
+    def to_arrow(self, masks: dict | None = None) -> pa.Array:
+        """The column's values at its positions as an Arrow array (``masks``: see ``_gather``)."""
         ix = self.ix
         n = self.length if ix is None else len(ix)
         if self.store == "arrow":
             arr = self.data
             if ix is None:
                 return arr
-            return _gather(arr, ix)
+            return _gather(arr, ix, masks)
         if self.store == "const":
             return _const_array(self.data, n)
         if self.store == "np":
@@ -184,12 +186,20 @@ class Col:
         return arr.to_pylist()
 
 
-def _gather(arr: pa.Array, ix: np.ndarray) -> pa.Array:
-    """``arr`` at ascending positions ``ix``: a filter when most rows are kept, else a take."""
-    if len(ix) * 4 >= len(arr):
-        mask = np.zeros(len(arr), np.bool_)
-        mask[ix] = True
-        return arr.filter(pa.array(mask))
+def _gather(arr: pa.Array, ix: np.ndarray, masks: dict | None) -> pa.Array:
+    """``arr`` at ascending positions ``ix``: a filter when most rows are kept, else a take.
+
+    ``masks`` caches the filter bitmap per positions array, for the columns that share it.
+    """
+    n = len(arr)
+    if len(ix) * 4 >= n:
+        hit = None if masks is None else masks.get(id(ix))
+        if hit is None or hit[0] is not ix or hit[1] != n:
+            bits = positions_to_bitmap(ix, n)
+            hit = (ix, n, pa.BooleanArray.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)]))
+            if masks is not None:
+                masks[id(ix)] = hit
+        return arr.filter(hit[2])
     return arr.take(pa.array(ix))
 
 

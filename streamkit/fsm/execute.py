@@ -330,10 +330,11 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
         names.update(dict.fromkeys(fr))
     row_arrays = [np.arange(n, dtype=np.int64) if r is None else r for r, _ in pieces]
     columns: dict[str, list[pa.Array]] = {k: [] for k in names}
+    masks: dict = {}
     for (rows, fr), ra in zip(pieces, row_arrays):
         for k in names:
             c = fr.get(k)
-            columns[k].append(c.to_arrow() if c is not None else pa.nulls(len(ra)))
+            columns[k].append(c.to_arrow(masks) if c is not None else pa.nulls(len(ra)))
     all_rows = np.concatenate(row_arrays)
     all_rows = all_rows + row_offset if row_ids is None else row_ids[all_rows]
     data = {"_row": pa.array(all_rows)}

@@ -23,6 +23,7 @@ class StringPool:
         self._chunks: list[pa.Array] = []
         self._array: pa.Array = pa.array([], pa.string())
         self._list: list[str] = []
+        self._index: dict[str, int] = {}
         self._tables: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
         self._lits: dict[tuple[str, ...], np.ndarray] = {}
         #: numpy views of the chunk's Arrow arrays, by id (the array is kept alive beside them)
@@ -43,6 +44,8 @@ class StringPool:
         """Codes of distinct, non-null strings, adding the new ones to the pool."""
         if len(values) == 0:
             return np.empty(0, np.int64)
+        if len(values) <= 256:
+            return self.intern_strings(values.to_pylist())
         values = values.cast(pa.string()) if values.type != pa.string() else values
         if not self._list:
             idx = pa.nulls(len(values), pa.int32())
@@ -55,17 +58,27 @@ class StringPool:
             start = len(self._list)
             codes[missing] = np.arange(start, start + missing.size)
             self._chunks.append(new)
-            self._list.extend(new.to_pylist())
+            strings = new.to_pylist()
+            self._list.extend(strings)
+            self._index.update(zip(strings, range(start, start + len(strings))))
         return codes
 
     def intern_strings(self, strings: list[str]) -> np.ndarray:
         """Codes of Python strings (duplicates allowed)."""
-        if not strings:
-            return np.empty(0, np.int64)
-        uniq = list(dict.fromkeys(strings))
-        codes = self.intern_unique(pa.array(uniq, pa.string()))
-        lookup = dict(zip(uniq, codes.tolist()))
-        return np.fromiter((lookup[s] for s in strings), np.int64, len(strings))
+        index = self._index
+        new: list[str] = []
+        out = np.empty(len(strings), np.int64)
+        for j, s in enumerate(strings):
+            code = index.get(s)
+            if code is None:
+                code = len(self._list)
+                index[s] = code
+                self._list.append(s)
+                new.append(s)
+            out[j] = code
+        if new:
+            self._chunks.append(pa.array(new, pa.string()))
+        return out
 
     def encode(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
         """Codes (0 where null) and validity of a string or dictionary array."""
