@@ -193,9 +193,14 @@ class SimpleFSM:
         ``polars.DataFrame``, or anything exposing ``__arrow_c_stream__``.
         """
         t0 = time.perf_counter()
-        parts = [run_batch(self.network, b, row_offset=off, row_ids=ids)
-                 for b, off, ids in to_batches(data, self.chunk_size)]
-        return FSMResult(parts, self.end_states, time.perf_counter() - t0)
+        parts: list[BatchResult] = []
+        seen: set[str] = set()
+        for b, off, ids in to_batches(data, self.chunk_size):
+            seen.update(b.schema.names)
+            parts.append(run_batch(self.network, b, row_offset=off, row_ids=ids))
+        warnings = [f"field {f!r} is read in state {s!r} but never appears in the input"
+                    for f, s in self.network.fields_read().items() if f not in seen]
+        return FSMResult(parts, self.end_states, time.perf_counter() - t0, warnings)
 
     def process_batch(self, batch: pa.RecordBatch, *, row_offset: int = 0) -> BatchResult:
         """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""

@@ -130,6 +130,20 @@ class CompiledNetwork:
         self.is_cyclic = _has_cycle(self.states, self.index)
         self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
 
+    def fields_read(self) -> dict[str, str]:
+        """Fields the compiled code reads that no transform writes: field -> first state reading it."""
+        produced: set[str] = set()
+        read: dict[str, str] = {}
+        for info in self.states:
+            nodes = [info.transform, *info.conditions]
+            if isinstance(info.transform, ir.DictLit):
+                produced.update(k for k, _ in info.transform.items if k is not None)
+            for node in nodes:
+                if node is not None:
+                    for f in ir.fields_read(node):
+                        read.setdefault(f, info.name)
+        return {f: s for f, s in read.items() if f not in produced}
+
     def plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> KernelPlan | PythonPlan:
         """The plan for ``state`` given the kinds of the incoming record's fields."""
         key = (state, kinds)
