@@ -66,9 +66,18 @@ def partition_by_code(codes: np.ndarray, n_targets: int) -> tuple[np.ndarray, np
         bounds = np.zeros(n_codes + 1, np.int64)
         np.cumsum(counts, out=bounds[1:])
         return None, bounds
-    _count(codes, counts)
-    order = np.empty(codes.shape[0], np.int64)
-    _partition(codes, n_codes, order, counts)
+    if n_codes <= 8:
+        for k in range(n_codes):  # vectorized compares: no store-to-load chain on one counter
+            counts[k] = np.count_nonzero(codes == k - 2)
+    else:
+        _count(codes, counts)
+    if np.count_nonzero(counts) <= 3:
+        # few groups: one vectorized pass per group beats the scatter (no store dependency chain)
+        parts = [np.flatnonzero(codes == k - 2) for k in range(n_codes) if counts[k]]
+        order = np.concatenate(parts)
+    else:
+        order = np.empty(codes.shape[0], np.int64)
+        _partition(codes, n_codes, order, counts)
     bounds = np.zeros(n_codes + 1, np.int64)
     np.cumsum(counts, out=bounds[1:])
     return order, bounds

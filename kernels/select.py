@@ -6,7 +6,7 @@ import numpy as np
 
 from kernels._jit import jit
 
-__all__ = ("positions_to_bitmap",)
+__all__ = ("positions_to_bitmap", "num_to_float")
 
 
 @jit
@@ -21,3 +21,16 @@ def positions_to_bitmap(ix: np.ndarray, n: int) -> np.ndarray:
     bits = np.zeros((n + 7) // 8, np.uint8)
     _fill(ix, bits)
     return bits
+
+
+@jit
+def num_to_float(isf, iv, fv, out):
+    """Merge an int|float column into float64 ``out``; return how many entries are floats."""
+    k = 0
+    for i in range(isf.shape[0]):
+        if isf[i]:
+            out[i] = fv[i]
+            k += 1
+        else:
+            out[i] = np.float64(iv[i])
+    return k

@@ -62,7 +62,7 @@ class StateKernelSource:
 
     source: str
     fields: tuple[tuple[str, str], ...]  # (field, column kind) in argument order
-    outputs: tuple[tuple[str, str], ...]  # (name, rep) in argument order
+    outputs: tuple[tuple[str, str, bool], ...]  # (name, rep, nullable) in argument order
     output_spec: OutputSpec | None
     sites: tuple[Site, ...]
     lits: tuple[str, ...]
@@ -231,7 +231,7 @@ class _Gen(OpsMixin):
 _ZERO = {"bool": "False", "int": "np.int64(0)", "float": "0.0", "str": "np.int64(-1)"}
 
 
-def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str]]) -> OutputSpec:
+def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str, bool]]) -> OutputSpec:
     """Emit the transform; return where each output field comes from."""
     if isinstance(node, ir.Data):
         return OutputSpec((("spread",),), identity=True)
@@ -289,8 +289,11 @@ def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str]]) -> Outp
             items.append(("const", name, None))
             continue
         j = len(outs)
-        outs.append((name, rep))
-        g.w(f"on{j}[i] = {f'not {val.nn}' if val.may_be_none else 'True'}")
+        # a value that cannot be None needs no validity array (one store and byte less per row)
+        nullable = val.may_be_none and val.nn not in g.facts
+        outs.append((name, rep, nullable))
+        if nullable:
+            g.w(f"on{j}[i] = not {val.nn}")
         if rep == "num":
             g.w(f"oq{j}[i] = {val.isf}")
             g.w(f"oi{j}[i] = {val.vi}")
@@ -390,7 +393,7 @@ def generate_state_kernel(
     return _assemble(g, outs, spec, n_arcs, name)
 
 
-def _assemble(g: _Gen, outs: list[tuple[str, str]], spec: OutputSpec | None, n_arcs: int,
+def _assemble(g: _Gen, outs: list[tuple[str, str, bool]], spec: OutputSpec | None, n_arcs: int,
               name: str) -> StateKernelSource:
     params = ["m", "route", "err", "erra", "lits"]
     for j, (_, kind) in enumerate(g.field_order):
@@ -398,8 +401,9 @@ def _assemble(g: _Gen, outs: list[tuple[str, str]], spec: OutputSpec | None, n_a
             continue
         params += [f"ix{j}", f"hv{j}", f"va{j}"]
         params += [f"dq{j}", f"di{j}", f"df{j}"] if kind == "num" else [f"d{j}"]
-    for j, (_, rep) in enumerate(outs):
-        params.append(f"on{j}")
+    for j, (_, rep, nullable) in enumerate(outs):
+        if nullable:
+            params.append(f"on{j}")
         params += [f"oq{j}", f"oi{j}", f"of{j}"] if rep == "num" else [f"ov{j}"]
     params += [f"so{j}" for j in range(len(g.str_ops))]
     params += [f"se{j}" for j in range(len(g.str_ops))]

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kernels.select import positions_to_bitmap
+from kernels.select import num_to_float, positions_to_bitmap
 
 __all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
 
@@ -151,11 +151,13 @@ class Col:
             if ix is not None:
                 isf, iv, fv = isf[ix], iv[ix], fv[ix]
                 valid = None if valid is None else valid[ix]
-            live = isf if valid is None else (isf & valid)
             mask = None if valid is None or valid.all() else ~valid
-            if not live.any():
+            if valid is not None:
+                isf = isf & valid
+            out = np.empty(len(isf), np.float64)
+            if num_to_float(isf, iv, fv, out) == 0:  # no float at all: Python would give ints
                 return pa.array(iv, mask=mask)
-            return pa.array(np.where(isf, fv, iv.astype(np.float64)), mask=mask)
+            return pa.array(out, mask=mask)
         codes, valid, pool = self.data
         if ix is not None:
             codes = codes[ix]
@@ -165,7 +167,7 @@ class Col:
         mask = None if valid is None or valid.all() else ~valid
         if mask is not None:
             codes = np.where(mask, 0, codes)
-        indices = pa.array(codes.astype(np.int32), mask=mask)
+        indices = pa.array(np.asarray(codes, np.int32), mask=mask)
         return pa.DictionaryArray.from_arrays(indices, pool.array)
 
     def to_pylist(self) -> list[Any]:

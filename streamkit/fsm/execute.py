@@ -134,7 +134,7 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     src = plan.source
     pool = run.pool
     lits = pool.literal_codes(src.lits)
-    route = np.empty(m, np.int64)
+    route = np.empty(m, np.int8 if src.n_arcs < 120 else np.int32)
     err = np.empty(m, np.int64)
     erra = np.empty(m, np.int64)
     args: list[Any] = [m, route, err, erra, lits]
@@ -142,14 +142,16 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
         if kind != "null":
             args += frame[name].kernel_args(pool)
     outs: list[tuple[str, str, list[np.ndarray]]] = []
-    for name, rep in src.outputs:
-        valid = np.empty(m, np.bool_)
+    for name, rep, nullable in src.outputs:
         if rep == "num":
-            arrs = [valid, np.empty(m, np.bool_), np.empty(m, np.int64), np.empty(m, np.float64)]
+            arrs = [np.empty(m, np.bool_), np.empty(m, np.int64), np.empty(m, np.float64)]
         else:
-            arrs = [valid, np.empty(m, _DTYPE[rep])]
-        outs.append((name, rep, arrs))
+            arrs = [np.empty(m, _DTYPE[rep])]
         args += arrs
+        valid = np.empty(m, np.bool_) if nullable else None
+        if valid is not None:
+            args.insert(len(args) - len(arrs), valid)
+        outs.append((name, rep, [valid, *arrs]))
     tables = [pool.table(op) for op in src.str_ops]
     args += [t[0] for t in tables]
     args += [t[1] for t in tables]
@@ -183,7 +185,7 @@ def _arange(m: int) -> np.ndarray:
     return np.arange(m, dtype=np.int64)
 
 
-_DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int64}
+_DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int32}
 
 
 def _output_frame(src: Any, frame: Frame, outs: list, m: int, pool: StringPool) -> Frame:
@@ -201,7 +203,7 @@ def _output_frame(src: Any, frame: Frame, outs: list, m: int, pool: StringPool) 
             name, j, rep = item[1], item[2], item[3]
             arrs = outs[j][2]
             valid = arrs[0]
-            if valid.all():
+            if valid is not None and valid.all():
                 valid = None
             if rep == "num":
                 new[name] = Col("num", "num", (arrs[1], arrs[2], arrs[3], valid), None, m)
