@@ -160,7 +160,7 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     info = run.net.states[state]
     n_targets = max(src.n_arcs, 1)
     order, bounds = partition_by_code(route, n_targets)
-    if order is None:
+    if order is None and bounds[2] > 0:  # every row escaped or every row failed
         order = _arange(m)
     if bounds[1] - bounds[0]:
         _run_python(run, state, rows, frame, order[bounds[0]:bounds[1]])
@@ -330,15 +330,21 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
     names: dict[str, None] = {}
     for _, fr in pieces:
         names.update(dict.fromkeys(fr))
-    row_arrays = [np.arange(n, dtype=np.int64) if r is None else r for r, _ in pieces]
+    if len(pieces) == 1 and pieces[0][0] is None:  # every record ended here, in order
+        row_arrays = [None]
+    else:
+        row_arrays = [np.arange(n, dtype=np.int64) if r is None else r for r, _ in pieces]
     columns: dict[str, list[pa.Array]] = {k: [] for k in names}
     masks: dict = {}
     for (rows, fr), ra in zip(pieces, row_arrays):
         for k in names:
             c = fr.get(k)
-            columns[k].append(c.to_arrow(masks) if c is not None else pa.nulls(len(ra)))
-    all_rows = np.concatenate(row_arrays)
-    all_rows = all_rows + row_offset if row_ids is None else row_ids[all_rows]
+            columns[k].append(c.to_arrow(masks) if c is not None else pa.nulls(n if ra is None else len(ra)))
+    if row_arrays[0] is None:
+        all_rows = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
+    else:
+        all_rows = np.concatenate(row_arrays)
+        all_rows = all_rows + row_offset if row_ids is None else row_ids[all_rows]
     data = {"_row": pa.array(all_rows)}
     for k, arrs in columns.items():
         arrs = unify_arrays(arrs)
