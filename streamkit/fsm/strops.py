@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from streamkit.fsm.pyfunc import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
 
@@ -43,11 +45,46 @@ def _result_kind(op: Any) -> str:
             "int": "int", "float": "float"}[op.kind]
 
 
+#: Pools at least this large use pyarrow.compute where its result is exactly Python's.
+ARROW_MIN = 512
+
+
+def _arrow_table(op: Any, values: pa.Array) -> np.ndarray | None:
+    """``op`` over many distinct strings with pyarrow.compute, when that is exactly Python's answer."""
+    k = op.kind
+    if k == "len":
+        return np.asarray(pc.utf8_length(values), dtype=np.int64)
+    if k == "contains" and isinstance(op.args[0], str):
+        return np.asarray(pc.match_substring(values, op.args[0]), dtype=np.bool_)
+    if k == "method":
+        name, args, _ = op.args
+        if name in ("startswith", "endswith") and len(args) == 1 and isinstance(args[0], str):
+            fn = pc.starts_with if name == "startswith" else pc.ends_with
+            return np.asarray(fn(values, pattern=args[0]), dtype=np.bool_)
+        if name in ("upper", "lower") and not args and pc.all(pc.string_is_ascii(values)).as_py():
+            return values  # type: ignore[return-value] - str result, interned by the caller
+    return None
+
+
 def compute_table(op: Any, pool: Any, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Values and error flags of ``op`` for pool entries ``start:stop``."""
+    """Values and error flags of ``op`` for pool entries ``start:stop``.
+
+    Small pools are computed with Python itself, one call per distinct string; large
+    ones with pyarrow.compute where its semantics are exactly Python's (lengths in
+    code points, prefix/suffix/substring tests, ASCII case mapping).
+    """
     kind = _result_kind(op)
     n = stop - start
     errs = np.zeros(n, np.uint8)
+    if n >= ARROW_MIN:
+        values = pool.array.slice(start, n)
+        res = _arrow_table(op, values)
+        if res is not None:
+            if kind == "str":
+                name = op.args[0]
+                mapped = pc.ascii_upper(values) if name == "upper" else pc.ascii_lower(values)
+                return pool.intern_strings(mapped.to_pylist()), errs
+            return res, errs
     results: list[Any] = []
     for j in range(n):
         try:
