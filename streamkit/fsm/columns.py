@@ -211,11 +211,25 @@ def _values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
 
 
+_ZEROS: dict[int, pa.Array] = {}
+
+
+def _zero_indices(n: int) -> pa.Array:
+    """An immutable int32 array of ``n`` zeros, shared by every constant string column of that length."""
+    z = _ZEROS.get(n)
+    if z is None:
+        if len(_ZEROS) > 16:
+            _ZEROS.clear()
+        z = pa.array(np.zeros(n, np.int32))
+        _ZEROS[n] = z
+    return z
+
+
 def _const_array(v: Any, n: int) -> pa.Array:
     if v is None:
         return pa.nulls(n)
     if isinstance(v, str):
-        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([v], pa.string()))
+        return pa.DictionaryArray.from_arrays(_zero_indices(n), pa.array([v], pa.string()))
     if isinstance(v, bool):
         return pa.array(np.full(n, v, np.bool_))
     if isinstance(v, int):
