@@ -56,15 +56,12 @@ class StateStep:
     error_message: str | None = None
 
 
-def _check_value(v: Any) -> None:
-    if type(v) is int and not (INT64_MIN <= v <= INT64_MAX):
-        raise OverflowError(OVERFLOW_MESSAGE)
-
-
-def normalize_result(result: Any) -> dict[str, Any]:
+def normalize_result(result: Any, inputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A transform's result as the record's new fields (null values dropped).
 
-    Raises ``TypeError`` when the result is not a mapping or a key is not a str.
+    Raises ``TypeError`` when the result is not a mapping or a key is not a str, and
+    ``OverflowError`` for an int outside int64 that the transform computed (an input
+    value passed through unchanged, e.g. from a uint64 column, is not a result).
     """
     if isinstance(result, RecordData):
         return result.to_dict()
@@ -77,7 +74,9 @@ def normalize_result(result: Any) -> dict[str, Any]:
             msg = f"field names must be str, got {type(k).__name__} {k!r}"
             raise TypeError(msg)
         if v is not None:
-            _check_value(v)
+            if type(v) is int and not (INT64_MIN <= v <= INT64_MAX):
+                if inputs is None or not any(v is x for x in inputs.values()):
+                    raise OverflowError(OVERFLOW_MESSAGE)
             out[k] = v
     return out
 
@@ -114,7 +113,7 @@ class PyNetwork:
         fn = self.transforms[name]
         try:
             if fn is not None:
-                data = normalize_result(fn(State(data, name)))
+                data = normalize_result(fn(State(data, name)), data)
             if self.is_end[name]:
                 return StateStep(data)
             st = State(data, name)
