@@ -129,6 +129,8 @@ class CompiledNetwork:
         #: Whether a record can visit a state twice (only then are state visits counted).
         self.is_cyclic = _has_cycle(self.states, self.index)
         self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
+        #: Empty error tables by input schema (immutable, so shared between batches).
+        self.empty_errors: dict[Any, Any] = {}
 
     def fields_read(self) -> dict[str, str]:
         """Fields the compiled code reads that no transform writes: field -> first state reading it."""

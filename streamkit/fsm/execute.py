@@ -355,16 +355,27 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
     return table
 
 
+def _empty_errors(net: CompiledNetwork, schema: pa.Schema) -> pa.Table:
+    """The (immutable, so shared) empty error table for batches of this schema."""
+    cache = net.empty_errors
+    t = cache.get(schema)
+    if t is None:
+        fields = [pa.field("_row", pa.int64()), pa.field("error_state", pa.string()),
+                  pa.field("error_type", pa.string()), pa.field("error_message", pa.string())]
+        names = {f.name for f in fields}
+        fields += [f for f in schema if f.name not in names]
+        t = pa.schema(fields).empty_table()
+        if len(cache) > 64:
+            cache.clear()
+        cache[schema] = t
+    return t
+
+
 def _error_table(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, status: np.ndarray,
                  row_ids: np.ndarray | None) -> pa.Table:
     names = list(batch.schema.names)
     if not run.fail_rows:
-        empty = {"_row": pa.array([], pa.int64()), "error_state": pa.array([], pa.string()),
-                 "error_type": pa.array([], pa.string()), "error_message": pa.array([], pa.string())}
-        for f in batch.schema:
-            if f.name not in empty:
-                empty[f.name] = pa.array([], f.type)
-        return pa.table(empty)
+        return _empty_errors(run.net, batch.schema)
     rows = np.concatenate(run.fail_rows)
     states: list[str] = []
     types: list[str] = []

@@ -21,7 +21,7 @@ class StringPool:
 
     def __init__(self) -> None:
         self._chunks: list[pa.Array] = []
-        self._array: pa.Array = pa.array([], pa.string())
+        self._array: pa.Array | None = None
         self._list: list[str] = []
         self._index: dict[str, int] = {}
         self._tables: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
@@ -36,8 +36,11 @@ class StringPool:
     def array(self) -> pa.Array:
         """The pool as an Arrow string array (code = position)."""
         if self._chunks:
-            self._array = pa.concat_arrays([self._array, *self._chunks])
+            parts = self._chunks if self._array is None else [self._array, *self._chunks]
+            self._array = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
             self._chunks = []
+        if self._array is None:
+            self._array = pa.array([], pa.string())
         return self._array
 
     def intern_unique(self, values: pa.Array) -> np.ndarray:
