@@ -126,8 +126,10 @@ class CompiledNetwork:
             hint = "allow_python=False runs only the compiled subset; pass allow_python=True to run these as Python"
             raise ConfigError([*problems, ConfigProblem("", hint)])
         self.py = PyNetwork(net, allow_python=allow_python)
-        #: Whether a record can visit a state twice (only then are state visits counted).
+        #: Whether a record can visit a state twice.
         self.is_cyclic = _has_cycle(self.states, self.index)
+        #: Whether state visits must be counted: a cycle, or a limit below the number of states.
+        self.counts_steps = self.is_cyclic or self.max_steps < len(self.states)
         self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
         #: Empty error tables by input schema (immutable, so shared between batches).
         self.empty_errors: dict[Any, Any] = {}

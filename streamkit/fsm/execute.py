@@ -94,7 +94,7 @@ def _visit(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> None
     m = run.n if rows is None else len(rows)
     if m == 0:
         return
-    if net.is_cyclic:
+    if net.counts_steps:
         rows, frame, m = _count_step(run, state, rows, frame)
         if m == 0:
             return
@@ -115,7 +115,7 @@ def _visit(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> None
 
 
 def _count_step(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> tuple[Any, Frame, int]:
-    """Count a state visit for each record; fail those over the step limit (cyclic networks only)."""
+    """Count a state visit for each record; fail those over the step limit."""
     net = run.net
     idx = slice(None) if rows is None else rows
     run.steps[idx] += 1

@@ -63,22 +63,45 @@ def normalize_result(result: Any, inputs: Mapping[str, Any] | None = None) -> di
     ``OverflowError`` for an int outside int64 that the transform computed (an input
     value passed through unchanged, e.g. from a uint64 column, is not a result).
     """
-    if isinstance(result, RecordData):
+    if type(result) is RecordData:
         return result.to_dict()
-    if not isinstance(result, Mapping):
+    if type(result) is not dict and not isinstance(result, Mapping):
         msg = f"transform must return a mapping, got {type(result).__name__}"
         raise TypeError(msg)
     out: dict[str, Any] = {}
     for k, v in result.items():
-        if not isinstance(k, str):
+        if type(k) is not str and not isinstance(k, str):
             msg = f"field names must be str, got {type(k).__name__} {k!r}"
             raise TypeError(msg)
         if v is not None:
-            if type(v) is int and not (INT64_MIN <= v <= INT64_MAX):
+            t = type(v)
+            if t is int and not (INT64_MIN <= v <= INT64_MAX):
                 if inputs is None or not any(v is x for x in inputs.values()):
                     raise OverflowError(OVERFLOW_MESSAGE)
+            elif t not in _STORABLE and not _storable(t, v):
+                msg = f"cannot store a {t.__name__} value in field {k!r} (Arrow has no such type)"
+                raise TypeError(msg)
             out[k] = v
     return out
+
+
+_STORABLE = {int, float, bool, str, bytes, list, dict, tuple}
+_NOT_STORABLE: set[type] = set()
+
+
+def _storable(t: type, v: Any) -> bool:
+    """Whether Arrow can hold values of this type (learned once per type)."""
+    if t in _NOT_STORABLE:
+        return False
+    import pyarrow as pa
+
+    try:
+        pa.array([v])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        _NOT_STORABLE.add(t)
+        return False
+    _STORABLE.add(t)
+    return True
 
 
 class PyNetwork:
@@ -113,10 +136,10 @@ class PyNetwork:
         fn = self.transforms[name]
         try:
             if fn is not None:
-                data = normalize_result(fn(State(data, name)), data)
+                data = normalize_result(fn(State(RecordData._wrap(data), name)), data)
             if self.is_end[name]:
                 return StateStep(data)
-            st = State(data, name)
+            st = State(RecordData._wrap(data), name)
             for target, cond in self.arcs[name]:
                 if cond is None or cond(st):
                     return StateStep(data, target)

@@ -50,6 +50,13 @@ def _lshift(a: Any, b: Any) -> Any:
     return check_int(a << b)
 
 
+_NO_INT_METHODS = frozenset({
+    "get", "upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
+    "swapcase", "replace", "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace",
+    "isupper", "islower", "isnumeric", "isdecimal",
+})
+
+
 class _Instrument(ast.NodeTransformer):
     def _call(self, name: str, *args: ast.expr, like: ast.AST) -> ast.Call:
         node = ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
@@ -71,6 +78,11 @@ class _Instrument(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr in _NO_INT_METHODS:
+            return node  # field access and str methods make no new int
+        if isinstance(f, ast.Name) and f.id in ("min", "max", "bool", "float", "str"):
+            return node  # min/max return an argument (already checked)
         return self._call("__sk_ck", node, like=node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
@@ -122,8 +134,12 @@ def make_callable(spec: FunctionSpec, *, allow_python: bool = True) -> Callable[
 def _polars_per_record(expr: Any) -> Callable[[State], Any]:
     import polars as pl
 
+    roots = expr.meta.root_names()
+
     def run(state: State) -> Any:
-        frame = pl.DataFrame([dict(state.data)]) if len(state.data) else pl.DataFrame({"__": [None]})
+        row = {name: None for name in roots}  # a null field is a null column, never a missing one
+        row.update(state.data)
+        frame = pl.DataFrame([row]) if row else pl.DataFrame({"__": [None]})
         return frame.select(expr.alias("__v")).to_series()[0]
 
     return run
