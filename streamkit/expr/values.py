@@ -101,6 +101,7 @@ class Site:
 
     error_type: str
     message: Any
+    state: str = ""
 
 
 #: A sample Python value of each kind, to learn which errors Python raises.

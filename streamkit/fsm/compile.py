@@ -15,7 +15,7 @@ from typing import Any
 from streamkit.config import FSMConfig, load_config
 from streamkit.errors import ConfigError, ConfigProblem, UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.codegen import StateKernelSource, generate_state_kernel
+from streamkit.expr.codegen import StateCode, StateKernelSource, generate_kernel
 from streamkit.expr.parse import parse_expression
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
 from streamkit.fsm.kernel_cache import load_kernel
@@ -51,6 +51,7 @@ class StateInfo:
     transform: ir.Node | None = None
     conditions: list[ir.Node | None] = field(default_factory=list)
     python_reason: str | None = None  # set when the state can never be compiled
+    region: list[str] = field(default_factory=list)  # states fused into this state's kernel, itself first
 
     @property
     def routing_only(self) -> bool:
@@ -130,6 +131,7 @@ class CompiledNetwork:
         self.is_cyclic = _has_cycle(self.states, self.index)
         #: Whether state visits must be counted: a cycle, or a limit below the number of states.
         self.counts_steps = self.is_cyclic or self.max_steps < len(self.states)
+        _plan_regions(self.states, self.index, self.start, fuse=not self.counts_steps)
         self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
         #: Empty error tables by input schema (immutable, so shared between batches).
         self.empty_errors: dict[Any, Any] = {}
@@ -161,11 +163,21 @@ class CompiledNetwork:
         info = self.states[state]
         if info.python_reason:
             return PythonPlan(info.python_reason)
+        codes = {n: self._code(n) for n in info.region}
         try:
-            src = generate_state_kernel(info.transform, info.conditions, dict(kinds), is_end=info.is_end)
+            src = generate_kernel(codes, info.name, dict(kinds))
         except UnsupportedExpressionError as exc:
-            return PythonPlan(f"{exc} (for input fields {_kinds_text(kinds)})")
+            if len(codes) == 1:
+                return PythonPlan(f"{exc} (for input fields {_kinds_text(kinds)})")
+            try:  # something downstream does not compile for these inputs: this state alone
+                src = generate_kernel({info.name: codes[info.name]}, info.name, dict(kinds))
+            except UnsupportedExpressionError as exc2:
+                return PythonPlan(f"{exc2} (for input fields {_kinds_text(kinds)})")
         return KernelPlan(src, load_kernel(src.source))
+
+    def _code(self, name: str) -> StateCode:
+        info = self.states[self.index[name]]
+        return StateCode(info.name, info.is_end, info.transform, tuple(info.conditions), tuple(info.targets))
 
     def explain(self) -> str:
         """One line per state: the backend that runs it and, for Python, why."""
@@ -176,15 +188,43 @@ class CompiledNetwork:
             variants = [p for (s, _), p in self._plans.items() if s == info.index]
             if info.python_reason:
                 line = f"python  - {info.python_reason}"
-            elif info.routing_only:
+            elif info.routing_only and len(info.region) == 1:
                 line = "numba   - routing only (no transform, no condition)"
             else:
                 line = "numba   - fused kernel: transform and every condition in one pass"
+                if len(info.region) > 1:
+                    line += f"; runs on through {', '.join(info.region[1:])} in the same kernel"
             for p in variants:
                 if isinstance(p, PythonPlan) and not info.python_reason:
                     line += f"; python for some inputs: {p.reason}"
             lines.append(f"  {info.name}{role}: {line}")
         return "\n".join(lines)
+
+
+def _plan_regions(states: list[StateInfo], index: dict[str, int], start: int, *, fuse: bool) -> None:
+    """Per state, the states its kernel runs on through: those reached only from it, compiled.
+
+    A state reached by one arc only (and not the start) has a single input record shape,
+    so its code can continue in its parent's kernel with the values still in registers.
+    """
+    indegree = [0] * len(states)
+    for info in states:
+        if not info.is_end:
+            for t in info.targets:
+                indegree[index[t]] += 1
+    for info in states:
+        info.region = [info.name]
+        if not fuse or info.python_reason:
+            continue
+        for name in info.region:
+            st = states[index[name]]
+            if st.is_end:
+                continue
+            for t in st.targets:
+                j = index[t]
+                if (j != start and indegree[j] == 1 and not states[j].python_reason
+                        and t not in info.region):
+                    info.region.append(t)
 
 
 def _has_cycle(states: list[StateInfo], index: dict[str, int]) -> bool:

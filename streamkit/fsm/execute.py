@@ -49,9 +49,10 @@ class _Run:
     work: deque = field(default_factory=deque)
     done: dict[int, list[tuple[np.ndarray | None, Frame]]] = field(default_factory=dict)
     fail_rows: list[np.ndarray] = field(default_factory=list)
-    fail_info: list[tuple[int, list[str], list[str]]] = field(default_factory=list)
+    fail_info: list[tuple[int | list[str], list[str], list[str]]] = field(default_factory=list)
 
-    def fail(self, rows: np.ndarray, state: int, types: list[str], messages: list[str]) -> None:
+    def fail(self, rows: np.ndarray, state: int | list[str], types: list[str], messages: list[str]) -> None:
+        """Record failed rows: the state (an index, or a name per row), error types and messages."""
         self.fail_rows.append(rows)
         self.fail_info.append((state, types, messages))
 
@@ -99,7 +100,7 @@ def _visit(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) -> None
         if m == 0:
             return
     info = net.states[state]
-    if info.routing_only:
+    if info.routing_only and len(info.region) == 1:
         target = None if info.is_end else net.index[info.targets[0]]
         if target is None:
             run.done.setdefault(state, []).append((rows, frame))
@@ -134,7 +135,7 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     src = plan.source
     pool = run.pool
     lits = pool.literal_codes(src.lits)
-    route = np.empty(m, np.int8 if src.n_arcs < 120 else np.int32)
+    route = np.empty(m, np.int8 if len(src.exits) < 120 else np.int32)
     err = np.empty(m, np.int64)
     erra = np.empty(m, np.int64)
     args: list[Any] = [m, route, err, erra, lits]
@@ -157,28 +158,26 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     args += [t[1] for t in tables]
     plan.fn(*args)
 
-    info = run.net.states[state]
-    n_targets = max(src.n_arcs, 1)
-    order, bounds = partition_by_code(route, n_targets)
+    index = run.net.index
+    order, bounds = partition_by_code(route, len(src.exits))
     if order is None and bounds[2] > 0:  # every row escaped or every row failed
         order = _arange(m)
-    if bounds[1] - bounds[0]:
+    if bounds[1] - bounds[0]:  # escaped: Python from the kernel's first state (transforms are pure)
         _run_python(run, state, rows, frame, order[bounds[0]:bounds[1]])
     if bounds[2] - bounds[1]:
         bad = order[bounds[1]:bounds[2]]
-        _fail_sites(run, src, state, _rows_at(rows, bad), err[bad], erra[bad])
-    new = _output_frame(src, frame, outs, m, pool)
-    for j in range(n_targets):
+        _fail_sites(run, src, _rows_at(rows, bad), err[bad], erra[bad])
+    for j, ex in enumerate(src.exits):
         lo, hi = bounds[j + 2], bounds[j + 3]
         if hi == lo:
             continue
         pos = None if hi - lo == m else order[lo:hi]
         sub_rows = rows if pos is None else _rows_at(rows, pos)
-        sub = _take(new, pos)
-        if info.is_end:
-            run.done.setdefault(state, []).append((sub_rows, sub))
+        sub = _take(_exit_frame(ex.record, frame, outs, m, pool), pos)
+        if ex.kind == "end":
+            run.done.setdefault(index[ex.state], []).append((sub_rows, sub))
         else:
-            run.work.append((run.net.index[info.targets[j]], sub_rows, sub))
+            run.work.append((index[ex.target], sub_rows, sub))
 
 
 def _arange(m: int) -> np.ndarray:
@@ -188,19 +187,20 @@ def _arange(m: int) -> np.ndarray:
 _DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int32}
 
 
-def _output_frame(src: Any, frame: Frame, outs: list, m: int, pool: StringPool) -> Frame:
-    spec = src.output_spec
-    if spec is None or spec.identity:
+def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, outs: list, m: int, pool: StringPool) -> Frame:
+    """The columns of the record at a kernel exit (see :class:`~streamkit.expr.codegen.Exit`)."""
+    if len(record) == 1 and record[0][0] == "*":
         return frame
     new: Frame = {}
-    for item in spec.items:
-        tag = item[0]
-        if tag == "spread":
+    for name, src in record:
+        if name == "*":
             for k, c in frame.items():
                 if k not in new:
                     new[k] = c
-        elif tag == "computed":
-            name, j, rep = item[1], item[2], item[3]
+            continue
+        tag = src[0]
+        if tag == "computed":
+            j, rep = src[1], src[2]
             arrs = outs[j][2]
             valid = arrs[0]
             if valid is not None and valid.all():
@@ -212,32 +212,30 @@ def _output_frame(src: Any, frame: Frame, outs: list, m: int, pool: StringPool) 
             else:
                 new[name] = Col(rep, "np", (arrs[1], valid), None, m)
         elif tag == "input":
-            c = frame.get(item[2])
+            c = frame.get(src[1])
             if c is not None:
-                new[item[1]] = c
+                new[name] = c
             else:
-                new.pop(item[1], None)
+                new.pop(name, None)
         else:  # const
-            value = item[2]
-            if value is None:
-                new.pop(item[1], None)
-            else:
-                kind = "bool" if isinstance(value, bool) else type(value).__name__
-                new[item[1]] = Col(kind, "const", value, None, m)
+            value = src[1]
+            kind = "bool" if isinstance(value, bool) else type(value).__name__
+            new[name] = Col(kind, "const", value, None, m)
     return new
 
 
-def _fail_sites(run: _Run, src: Any, state: int, rows: np.ndarray, err: np.ndarray, erra: np.ndarray) -> None:
+def _fail_sites(run: _Run, src: Any, rows: np.ndarray, err: np.ndarray, erra: np.ndarray) -> None:
     from streamkit.fsm.strops import apply_str_op
 
-    name = run.net.state_names[state]
+    states: list[str] = []
     types: list[str] = []
     messages: list[str] = []
     for e, a in zip(err.tolist(), erra.tolist()):
         site = src.sites[e]
+        states.append(site.state)
         if site.error_type:
             types.append(site.error_type)
-            messages.append(site.message.format(state=name) if "{state" in site.message else site.message)
+            messages.append(site.message)
         else:  # a string operation failed: ask Python what it raises for this string
             op = src.str_ops[site.message[1]]
             try:
@@ -247,7 +245,7 @@ def _fail_sites(run: _Run, src: Any, state: int, rows: np.ndarray, err: np.ndarr
             except Exception as exc:  # noqa: BLE001
                 types.append(type(exc).__name__)
                 messages.append(str(exc))
-    run.fail(rows, state, types, messages)
+    run.fail(rows, states, types, messages)
 
 
 def _run_python(run: _Run, state: int, rows: np.ndarray | None, frame: Frame, pos: np.ndarray | None) -> None:
@@ -381,7 +379,7 @@ def _error_table(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, s
     types: list[str] = []
     msgs: list[str] = []
     for r, (s, ts, ms) in zip(run.fail_rows, run.fail_info):
-        states += [run.net.state_names[s]] * len(r)
+        states += s if isinstance(s, list) else [run.net.state_names[s]] * len(r)
         types += ts
         msgs += ms
     order = np.argsort(rows, kind="stable")
