@@ -74,6 +74,8 @@ class Exit:
     state: str
     target: str | None
     record: tuple[tuple[str, Any], ...]
+    #: computed fields written for records leaving here: (name, rep, nullable), in argument order
+    outputs: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclass
@@ -82,7 +84,6 @@ class StateKernelSource:
 
     source: str
     fields: tuple[tuple[str, str], ...]  # (field, column kind) in argument order
-    outputs: tuple[tuple[str, str, bool], ...]  # (name, rep, nullable) in argument order
     exits: tuple[Exit, ...]
     sites: tuple[Site, ...]
     lits: tuple[str, ...]
@@ -103,6 +104,7 @@ class _Gen(OpsMixin):
         self.field_order: list[tuple[str, str]] = []
         self.env: Env | None = None  # the record as the current state sees it (None: the input)
         self.requested: list[str] = []  # input fields read, in first-use order
+        self.computed: list[Val] = []  # values transforms computed, by index
         self.cur_state = ""  # the state whose code is being emitted (named by its error sites)
         self.facts: set[str] = set()  # null flags known to be false on the current path
         self.implies: dict[str, str] = {}  # bool variable -> null flag that is false when it is true
@@ -139,14 +141,19 @@ class _Gen(OpsMixin):
 
     def fail(self, error_type: str, message: Any, arg: str = "0") -> None:
         j = self.site(error_type, message)
-        self.w(f"err[i] = {j}")
-        if arg != "0":
-            self.w(f"erra[i] = {arg}")
-        self.w("route[i] = -1")
+        c = self.new("c")
+        self.w(f"{c} = cnt[0]")
+        self.w(f"fpos[{c}] = i")
+        self.w(f"ferr[{c}] = {j}")
+        self.w(f"ferra[{c}] = {arg}")
+        self.w(f"cnt[0] = {c} + 1")
         self.w("break")
 
     def escape(self) -> None:
-        self.w("route[i] = -2")
+        c = self.new("c")
+        self.w(f"{c} = cnt[1]")
+        self.w(f"epos[{c}] = i")
+        self.w(f"cnt[1] = {c} + 1")
         self.w("break")
 
     def lit(self, s: str) -> int:
@@ -269,7 +276,7 @@ class _Gen(OpsMixin):
 _ZERO = {"bool": "False", "int": "np.int64(0)", "float": "0.0", "str": "np.int64(-1)"}
 
 
-def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str, bool]]) -> tuple[tuple[Any, ...], ...]:
+def _emit_transform(g: _Gen, node: ir.Node) -> tuple[tuple[Any, ...], ...]:
     """Emit the transform; return where each field of its result comes from.
 
     Items in record order: ``("spread",)``, ``("computed", name, j, rep)``,
@@ -330,18 +337,8 @@ def _emit_transform(g: _Gen, node: ir.Node, outs: list[tuple[str, str, bool]]) -
         if rep == "none":
             items.append(("const", name, None))
             continue
-        j = len(outs)
-        # a value that cannot be None needs no validity array (one store and byte less per row)
-        nullable = val.may_be_none and val.nn not in g.facts
-        outs.append((name, rep, nullable))
-        if nullable:
-            g.w(f"on{j}[i] = not {val.nn}")
-        if rep == "num":
-            g.w(f"oq{j}[i] = {val.isf}")
-            g.w(f"oi{j}[i] = {val.vi}")
-            g.w(f"of{j}[i] = {val.vf}")
-        else:
-            g.w(f"ov{j}[i] = {val.v}")
+        j = len(g.computed)
+        g.computed.append(val)  # written where the record leaves the kernel
         items.append(("computed", name, j, rep))
     g.env = Env(vals, "<spread>" in order, g.env)
     return tuple(items)
@@ -414,14 +411,13 @@ def generate_kernel(states: dict[str, StateCode], root: str, kinds: dict[str, st
     # first pass: learn which input fields the code reads; second: load exactly those at the
     # top of the row (so every branch can use them) and emit for real
     dry = _Gen(kinds)
-    _emit_state(dry, states, root, (("*", None),), [], [])
+    _emit_state(dry, states, root, (("*", None),), [])
     g = _Gen(kinds)
     for fname in dry.requested:
         g.field(fname)
-    outs: list[tuple[str, str, bool]] = []
     exits: list[Exit] = []
-    _emit_state(g, states, root, (("*", None),), outs, exits)
-    return _assemble(g, outs, exits, name, tuple(order))
+    _emit_state(g, states, root, (("*", None),), exits)
+    return _assemble(g, exits, name, tuple(order))
 
 
 def _tree_order(states: dict[str, StateCode], root: str) -> list[str]:
@@ -434,22 +430,45 @@ def _tree_order(states: dict[str, StateCode], root: str) -> list[str]:
 
 
 def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[tuple[str, Any], ...],
-                outs: list[tuple[str, str, bool]], exits: list[Exit]) -> None:
+                exits: list[Exit]) -> None:
     st = states[name]
     g.cur_state = name
     env = g.env
     if st.transform is not None:
-        record = _compose(record, _emit_transform(g, st.transform, outs))
+        record = _compose(record, _emit_transform(g, st.transform))
 
     def leave(kind: str, target: str | None) -> None:
-        exits.append(Exit(kind, name, target, record))
-        g.w(f"route[i] = {len(exits) - 1}")
+        # records leaving here are written compactly: their position, then each computed field
+        k = len(exits)
+        c = g.new("c")
+        g.w(f"{c} = cnt[{k + 2}]")
+        g.w(f"p{k}[{c}] = i")
+        outs: list[tuple[str, str, bool]] = []
+        rec: list[tuple[str, Any]] = []
+        for fname, src in record:
+            if src is not None and src[0] == "computed":
+                val = g.computed[src[1]]
+                t = len(outs)
+                nullable = val.may_be_none and val.nn not in g.facts
+                outs.append((fname, src[2], nullable))
+                if nullable:
+                    g.w(f"x{k}n{t}[{c}] = not {val.nn}")
+                if src[2] == "num":
+                    g.w(f"x{k}q{t}[{c}] = {val.isf}")
+                    g.w(f"x{k}i{t}[{c}] = {val.vi}")
+                    g.w(f"x{k}f{t}[{c}] = {val.vf}")
+                else:
+                    g.w(f"x{k}v{t}[{c}] = {val.v}")
+                src = ("computed", t, src[2])
+            rec.append((fname, src))
+        g.w(f"cnt[{k + 2}] = {c} + 1")
         g.w("break")
+        exits.append(Exit(kind, name, target, tuple(rec), tuple(outs)))
 
     def follow(target: str) -> None:
         if target in states and target != name:
             saved = g.env, g.cur_state
-            _emit_state(g, states, target, record, outs, exits)
+            _emit_state(g, states, target, record, exits)
             g.env, g.cur_state = saved
         else:
             leave("goto", target)
@@ -470,18 +489,19 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
     g.env = env
 
 
-def _assemble(g: _Gen, outs: list[tuple[str, str, bool]], exits: list[Exit], name: str,
-              order: tuple[str, ...]) -> StateKernelSource:
-    params = ["m", "route", "err", "erra", "lits"]
+def _assemble(g: _Gen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
+    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lits"]
     for j, (_, kind) in enumerate(g.field_order):
         if kind == "null":
             continue
         params += [f"ix{j}", f"hv{j}", f"va{j}"]
         params += [f"dq{j}", f"di{j}", f"df{j}"] if kind == "num" else [f"d{j}"]
-    for j, (_, rep, nullable) in enumerate(outs):
-        if nullable:
-            params.append(f"on{j}")
-        params += [f"oq{j}", f"oi{j}", f"of{j}"] if rep == "num" else [f"ov{j}"]
+    for k, ex in enumerate(exits):
+        params.append(f"p{k}")
+        for t, (_, rep, nullable) in enumerate(ex.outputs):
+            if nullable:
+                params.append(f"x{k}n{t}")
+            params += [f"x{k}q{t}", f"x{k}i{t}", f"x{k}f{t}"] if rep == "num" else [f"x{k}v{t}"]
     params += [f"so{j}" for j in range(len(g.str_ops))]
     params += [f"se{j}" for j in range(len(g.str_ops))]
     body = "\n".join(g.lines)
@@ -497,7 +517,6 @@ def _assemble(g: _Gen, outs: list[tuple[str, str, bool]], exits: list[Exit], nam
     return StateKernelSource(
         source=src,
         fields=tuple(g.field_order),
-        outputs=tuple(outs),
         exits=tuple(exits),
         sites=tuple(g.sites),
         lits=tuple(g.lits),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kernels.partition import partition_by_code
+from streamkit._alloc import tune_allocator
 from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
 from streamkit.fsm.interpret import step_limit_message
@@ -24,6 +24,8 @@ __all__ = ("BatchResult", "run_batch", "COMPLETED", "FAILED")
 
 COMPLETED = 2
 FAILED = 3
+
+tune_allocator()
 
 Frame = dict[str, Col]
 
@@ -134,61 +136,63 @@ def _count_step(run: _Run, state: int, rows: np.ndarray | None, frame: Frame) ->
 def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None, frame: Frame, m: int) -> None:
     src = plan.source
     pool = run.pool
-    lits = pool.literal_codes(src.lits)
-    route = np.empty(m, np.int8 if len(src.exits) < 120 else np.int32)
-    err = np.empty(m, np.int64)
-    erra = np.empty(m, np.int64)
-    args: list[Any] = [m, route, err, erra, lits]
+    n_exits = len(src.exits)
+    cnt = np.zeros(n_exits + 2, np.int64)  # failed, escaped, then records per exit
+    fpos, ferr, ferra, epos = (np.empty(m, np.int64) for _ in range(4))
+    args: list[Any] = [m, cnt, fpos, ferr, ferra, epos, pool.literal_codes(src.lits)]
     for name, kind in src.fields:
         if kind != "null":
             args += frame[name].kernel_args(pool)
-    outs: list[tuple[str, str, list[np.ndarray]]] = []
-    for name, rep, nullable in src.outputs:
-        if rep == "num":
-            arrs = [np.empty(m, np.bool_), np.empty(m, np.int64), np.empty(m, np.float64)]
-        else:
-            arrs = [np.empty(m, _DTYPE[rep])]
-        args += arrs
-        valid = np.empty(m, np.bool_) if nullable else None
-        if valid is not None:
-            args.insert(len(args) - len(arrs), valid)
-        outs.append((name, rep, [valid, *arrs]))
+    exit_arrays: list[tuple[np.ndarray, list[list[np.ndarray | None]]]] = []
+    for ex in src.exits:
+        pos = np.empty(m, np.int64)
+        args.append(pos)
+        cols: list[list[np.ndarray | None]] = []
+        for _, rep, nullable in ex.outputs:
+            valid = np.empty(m, np.bool_) if nullable else None
+            if valid is not None:
+                args.append(valid)
+            arrs = ([np.empty(m, np.bool_), np.empty(m, np.int64), np.empty(m, np.float64)] if rep == "num"
+                    else [np.empty(m, _DTYPE[rep])])
+            args += arrs
+            cols.append([valid, *arrs])
+        exit_arrays.append((pos, cols))
     tables = [pool.table(op) for op in src.str_ops]
     args += [t[0] for t in tables]
     args += [t[1] for t in tables]
     plan.fn(*args)
 
+    n_failed, n_escaped = int(cnt[0]), int(cnt[1])
+    if n_escaped:  # Python from the kernel's first state (transforms are pure, so this is exact)
+        _run_python(run, state, rows, frame, epos[:n_escaped].copy())
+    if n_failed:
+        _fail_sites(run, src, _rows_at(rows, fpos[:n_failed].copy()), ferr[:n_failed], ferra[:n_failed])
     index = run.net.index
-    order, bounds = partition_by_code(route, len(src.exits))
-    if order is None and bounds[2] > 0:  # every row escaped or every row failed
-        order = _arange(m)
-    if bounds[1] - bounds[0]:  # escaped: Python from the kernel's first state (transforms are pure)
-        _run_python(run, state, rows, frame, order[bounds[0]:bounds[1]])
-    if bounds[2] - bounds[1]:
-        bad = order[bounds[1]:bounds[2]]
-        _fail_sites(run, src, _rows_at(rows, bad), err[bad], erra[bad])
-    for j, ex in enumerate(src.exits):
-        lo, hi = bounds[j + 2], bounds[j + 3]
-        if hi == lo:
+    for k, ex in enumerate(src.exits):
+        c = int(cnt[k + 2])
+        if c == 0:
             continue
-        pos = None if hi - lo == m else order[lo:hi]
+        pos_all, cols = exit_arrays[k]
+        if 4 * c < m:  # few records left here: do not keep whole-chunk buffers alive for them
+            pos_all = pos_all[:c].copy()
+            cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
+        pos = None if c == m else pos_all[:c]
         sub_rows = rows if pos is None else _rows_at(rows, pos)
-        sub = _take(_exit_frame(ex.record, frame, outs, m, pool), pos)
+        sub = _exit_frame(ex.record, _take(frame, pos), cols, c, pool)
         if ex.kind == "end":
             run.done.setdefault(index[ex.state], []).append((sub_rows, sub))
         else:
             run.work.append((index[ex.target], sub_rows, sub))
 
 
-def _arange(m: int) -> np.ndarray:
-    return np.arange(m, dtype=np.int64)
-
-
 _DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int32}
 
 
-def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, outs: list, m: int, pool: StringPool) -> Frame:
-    """The columns of the record at a kernel exit (see :class:`~streamkit.expr.codegen.Exit`)."""
+def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, cols: list, m: int, pool: StringPool) -> Frame:
+    """The columns of the ``m`` records that left at an exit (see :class:`~streamkit.expr.codegen.Exit`).
+
+    ``frame`` holds their input columns; ``cols`` the arrays the kernel wrote for them.
+    """
     if len(record) == 1 and record[0][0] == "*":
         return frame
     new: Frame = {}
@@ -201,7 +205,7 @@ def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, outs: list, m
         tag = src[0]
         if tag == "computed":
             j, rep = src[1], src[2]
-            arrs = outs[j][2]
+            arrs = [None if a is None else a[:m] for a in cols[j]]
             valid = arrs[0]
             if valid is not None and valid.all():
                 valid = None
