@@ -81,6 +81,9 @@ class OpsMixin:
 
     def assign(self, out: Val, kind: str, value: str) -> None:
         """Store a plain value of ``kind`` into slot ``out``."""
+        if kind != "none" and out.rep != kind and not (out.rep == "num" and kind in ("int", "float")):
+            # a slot typed for another kind would silently convert (numba unifies types)
+            raise unsupported(f"a {kind} value where the compiler expected {out.rep}")
         if out.may_be_none:
             self.w(f"{out.nn} = {'True' if kind == 'none' else 'False'}")
         if kind == "none":

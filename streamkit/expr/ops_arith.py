@@ -104,15 +104,18 @@ def emit_arith(self: Any, op: str, ka: str, kb: str, pa: str, pb: str, out: Val)
                 self.fail("OverflowError", OVERFLOW_MESSAGE)
             self.assign(out, "int", r)
         elif op == "**":
-            with self.block(f"if {bi} >= 0"):
-                self.w(f"{r}, {c} = pow_i({ai}, {bi})")
-                with self.block(f"if {c} != 0"):
-                    self.fail("OverflowError", OVERFLOW_MESSAGE)
-                self.assign(out, "int", r)
-            with self.block("else"):
-                with self.block(f"if {ai} == 0"):
-                    self.fail(*_py("0 ** -1"))
-                self._pow_f(f"np.float64({ai})", f"np.float64({bi})", out)
+            const_b = self._const_of(bi)
+            if const_b is None or const_b >= 0:
+                with self.block(f"if {bi} >= 0"):
+                    self.w(f"{r}, {c} = pow_i({ai}, {bi})")
+                    with self.block(f"if {c} != 0"):
+                        self.fail("OverflowError", OVERFLOW_MESSAGE)
+                    self.assign(out, "int", r)
+            if const_b is None or const_b < 0:
+                with self.block("else" if const_b is None else "if True"):
+                    with self.block(f"if {ai} == 0"):
+                        self.fail(*_py("0 ** -1"))
+                    self._pow_f(f"np.float64({ai})", f"np.float64({bi})", out)
         else:  # pragma: no cover - the parser admits no other operator
             raise unsupported(op)
         return
