@@ -379,10 +379,8 @@ def _compose(before: tuple[tuple[str, Any], ...], items: tuple[tuple[Any, ...], 
             src = resolve(it[2])
         else:
             src = None if it[2] is None else ("const", it[2])
-        if src is None:
-            out.pop(name, None)
-        else:
-            out[name] = src
+        # an absent field stays listed (source None): it must hide the input field of that name
+        out[name] = src
     return tuple(out.items())
 
 

@@ -202,6 +202,9 @@ def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, cols: list, m
                 if k not in new:
                     new[k] = c
             continue
+        if src is None:
+            new.pop(name, None)
+            continue
         tag = src[0]
         if tag == "computed":
             j, rep = src[1], src[2]
