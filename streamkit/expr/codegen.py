@@ -440,7 +440,7 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
         k = len(exits)
         c = g.new("c")
         g.w(f"{c} = cnt[{k + 2}]")
-        g.w(f"p{k}[{c}] = i")
+        g.w(f"route[i] = {k}")
         outs: list[tuple[str, str, bool]] = []
         rec: list[tuple[str, Any]] = []
         for fname, src in record:
@@ -488,14 +488,13 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
 
 
 def _assemble(g: _Gen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
-    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lits"]
+    params = ["m", "cnt", "route", "fpos", "ferr", "ferra", "epos", "lits"]
     for j, (_, kind) in enumerate(g.field_order):
         if kind == "null":
             continue
         params += [f"ix{j}", f"hv{j}", f"va{j}"]
         params += [f"dq{j}", f"di{j}", f"df{j}"] if kind == "num" else [f"d{j}"]
     for k, ex in enumerate(exits):
-        params.append(f"p{k}")
         for t, (_, rep, nullable) in enumerate(ex.outputs):
             if nullable:
                 params.append(f"x{k}n{t}")

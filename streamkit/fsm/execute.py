@@ -138,15 +138,14 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     pool = run.pool
     n_exits = len(src.exits)
     cnt = np.zeros(n_exits + 2, np.int64)  # failed, escaped, then records per exit
+    route = np.empty(m, np.int8 if n_exits < 120 else np.int32)  # the exit each record took
     fpos, ferr, ferra, epos = (np.empty(m, np.int64) for _ in range(4))
-    args: list[Any] = [m, cnt, fpos, ferr, ferra, epos, pool.literal_codes(src.lits)]
+    args: list[Any] = [m, cnt, route, fpos, ferr, ferra, epos, pool.literal_codes(src.lits)]
     for name, kind in src.fields:
         if kind != "null":
             args += frame[name].kernel_args(pool)
-    exit_arrays: list[tuple[np.ndarray, list[list[np.ndarray | None]]]] = []
+    exit_arrays: list[list[list[np.ndarray | None]]] = []
     for ex in src.exits:
-        pos = np.empty(m, np.int64)
-        args.append(pos)
         cols: list[list[np.ndarray | None]] = []
         for _, rep, nullable in ex.outputs:
             valid = np.empty(m, np.bool_) if nullable else None
@@ -156,7 +155,7 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
                     else [np.empty(m, _DTYPE[rep])])
             args += arrs
             cols.append([valid, *arrs])
-        exit_arrays.append((pos, cols))
+        exit_arrays.append(cols)
     tables = [pool.table(op) for op in src.str_ops]
     args += [t[0] for t in tables]
     args += [t[1] for t in tables]
@@ -172,11 +171,10 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
         c = int(cnt[k + 2])
         if c == 0:
             continue
-        pos_all, cols = exit_arrays[k]
+        cols = exit_arrays[k]
         if 4 * c < m:  # few records left here: do not keep whole-chunk buffers alive for them
-            pos_all = pos_all[:c].copy()
             cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
-        pos = None if c == m else pos_all[:c]
+        pos = None if c == m else np.flatnonzero(route == k)
         sub_rows = rows if pos is None else _rows_at(rows, pos)
         sub = _exit_frame(ex.record, _take(frame, pos), cols, c, pool)
         if ex.kind == "end":
