@@ -6,8 +6,13 @@ measurement:
 - ``STREAMKIT_BENCH_N`` — records per run (default 1 000 000; ``make bench`` /
   ``benchmarks/report.py`` use 10 000 000; underscores allowed);
 - ``STREAMKIT_BENCH_CHUNK`` — rows per chunk (default 65 536);
-- ``STREAMKIT_BENCH_PY_N`` — records for the plain Python loop (default
-  ``min(N, 1 000 000)``; its time is reported per record, so it scales).
+- ``STREAMKIT_BENCH_PY_N`` — records for the two per-record Python baselines
+  (the hand-written loop and the ``PyNetwork`` FSM loop; default
+  ``min(N, 1 000 000)``; their time is reported per record, so it scales);
+- ``STREAMKIT_BENCH_CLEAN`` — ``1`` generates seed-like data: no null and no
+  negative values (``null_fraction=0, negative_fraction=0``), as the seed's own
+  generator never produces invalid records, so every record goes to ``output``.
+  Unset or ``0``: about 1 % null and 1 % negative values (the ``error`` route).
 
 Import order matters: polars is imported here, before streamkit, so the polars
 baseline keeps its default thread pool (the competitor at its best) even if
@@ -25,7 +30,13 @@ import polars as pl  # noqa: F401  -- imported before streamkit on purpose (see 
 import pyarrow as pa
 import pytest
 
-from benchmarks.seed_job import DEFAULT_CHUNK_SIZE, JobResult, load_seed_network, run_polars
+from benchmarks.seed_job import (
+    DEFAULT_CHUNK_SIZE,
+    JobResult,
+    build_py_network,
+    load_seed_network,
+    run_polars,
+)
 
 try:
     from streamkit import SimpleFSM
@@ -60,6 +71,16 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+def clean_data() -> bool:
+    """Whether ``STREAMKIT_BENCH_CLEAN`` asks for seed-like data (no null / negative values)."""
+    raw = os.environ.get("STREAMKIT_BENCH_CLEAN", "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise pytest.UsageError(f"STREAMKIT_BENCH_CLEAN must be 0 or 1, got {raw!r}")
+
+
 @pytest.fixture(scope="session")
 def bench_n() -> int:
     """Records per benchmark run (``STREAMKIT_BENCH_N``)."""
@@ -74,7 +95,7 @@ def chunk_size() -> int:
 
 @pytest.fixture(scope="session")
 def python_n(bench_n: int) -> int:
-    """Records for the plain Python loop: ``min(N, STREAMKIT_BENCH_PY_N or 1M)``."""
+    """Records for the Python baselines: ``min(N, STREAMKIT_BENCH_PY_N or 1M)``."""
     return min(bench_n, _env_int("STREAMKIT_BENCH_PY_N", DEFAULT_PY_N))
 
 
@@ -86,7 +107,12 @@ def seed_config() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def seed_table(bench_n: int) -> pa.Table:
-    """``bench_n`` generated seed records (built once per session)."""
+    """``bench_n`` generated seed records (built once per session).
+
+    With ``STREAMKIT_BENCH_CLEAN=1`` no value is null or negative (seed-like data).
+    """
+    if clean_data():
+        return load_seed_network().generate_records(bench_n, null_fraction=0.0, negative_fraction=0.0)
     return load_seed_network().generate_records(bench_n)
 
 
@@ -103,8 +129,14 @@ def python_records(seed_table: pa.Table, python_n: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
+def seed_py_network() -> Any:
+    """The seed network as a per-record ``streamkit.fsm.interpret.PyNetwork`` (built untimed)."""
+    return build_py_network(load_seed_network().create_streaming_fsm_config())
+
+
+@pytest.fixture(scope="session")
 def python_reference(seed_table: pa.Table, python_n: int, chunk_size: int) -> JobResult:
-    """Counts of the polars job over the Python loop's subset."""
+    """Counts of the polars job over the Python baselines' subset."""
     return run_polars(seed_table.slice(0, python_n), chunk_size)
 
 

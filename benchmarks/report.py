@@ -3,14 +3,19 @@
 Usage (``make bench`` runs it with the defaults)::
 
     python benchmarks/report.py [--n 10_000_000] [--chunk 65536] [--py-n 1_000_000]
-                                [--json PATH] [--strict] [-- extra pytest args]
+                                [--seed-data] [--json PATH] [--strict] [-- extra pytest args]
 
 It runs ``pytest benchmarks --benchmark-json=...`` in a subprocess with
-``STREAMKIT_BENCH_N`` set, then reads the JSON and prints, per job: median time,
-ns/record, records/s, and speed-up against polars and against the plain Python
-loop; the compile times (cold / warm kernel cache); and each target with
-PASS/FAIL. Exit status: pytest's if it failed, else 1 with ``--strict`` when a
-target fails, else 0.
+``STREAMKIT_BENCH_N`` (and ``_CHUNK``, ``_PY_N``, ``_CLEAN``) set, then reads the
+JSON and prints the command line that produced the report, then per job: median
+time, ns/record, records/s, and speed-up against polars, against the
+hand-written Python loop and against the per-record Python FSM loop (the seed
+config run record by record through ``PyNetwork``); the compile times (cold /
+warm kernel cache); and each target with PASS/FAIL. The 200× target is measured
+against the Python FSM loop. ``--seed-data`` generates seed-like records (no
+null or negative values, as the seed's own generator) instead of the default
+~1 % null + ~1 % negative values. Exit status: pytest's if it failed, else 1
+with ``--strict`` when a target fails, else 0.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -29,7 +35,18 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Jobs in display order (``extra_info['job']`` of the throughput benchmarks).
-JOB_ORDER = ("streamkit", "streamkit (counts only)", "polars", "python loop")
+JOB_ORDER = ("streamkit", "streamkit (counts only)", "polars", "python loop", "python FSM loop")
+
+#: The per-record Python baselines (run on the STREAMKIT_BENCH_PY_N subset).
+PYTHON_JOBS = ("python loop", "python FSM loop")
+
+#: Environment variables (besides the ones this script sets) that change what is measured.
+_RELEVANT_ENV_PREFIXES = ("STREAMKIT_", "POLARS_", "NUMBA_", "OMP_", "PYTHONHASHSEED")
+
+#: The variables run_suite sets itself (so inherited values do not matter).
+_SET_BY_REPORT = (
+    "STREAMKIT_BENCH_N", "STREAMKIT_BENCH_CHUNK", "STREAMKIT_BENCH_PY_N", "STREAMKIT_BENCH_CLEAN",
+)
 
 #: Compile benchmarks in display order.
 COMPILE_ORDER = ("compile cold", "compile warm", "compile cold (all caches empty)")
@@ -63,7 +80,8 @@ class Target:
     name: str
     goal: str
     measured: str
-    ok: bool | None  # None: not measured
+    ok: bool | None  # None: not measured (or informational)
+    informational: bool = False  # no target: shown for context only
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -84,7 +102,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--n", type=count, default=10_000_000, help="records per run (10M)")
     parser.add_argument("--chunk", type=count, default=65_536, help="rows per chunk (65536)")
     parser.add_argument(
-        "--py-n", type=count, default=1_000_000, help="records for the Python loop (1M; scaled)"
+        "--py-n",
+        type=count,
+        default=1_000_000,
+        help="records for the two per-record Python baselines (1M; per-record time scales)",
+    )
+    parser.add_argument(
+        "--seed-data",
+        action="store_true",
+        help="seed-like data: no null or negative values (STREAMKIT_BENCH_CLEAN=1)",
     )
     parser.add_argument("--json", type=Path, help="keep the pytest-benchmark JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
@@ -100,6 +126,7 @@ def run_suite(args: argparse.Namespace, json_path: Path) -> int:
         STREAMKIT_BENCH_N=str(args.n),
         STREAMKIT_BENCH_CHUNK=str(args.chunk),
         STREAMKIT_BENCH_PY_N=str(args.py_n),
+        STREAMKIT_BENCH_CLEAN="1" if args.seed_data else "0",
     )
     cmd = [
         sys.executable,
@@ -136,7 +163,7 @@ def collect(data: Mapping[str, Any]) -> tuple[dict[str, JobRow], dict[str, dict[
         median = float(stats.get("median") or info["median_s"])
         fastest = float(stats.get("min") or median)
         note = ""
-        if job == "python loop" and info.get("subset_of", n) != n:
+        if job in PYTHON_JOBS and info.get("subset_of", n) != n:
             note = f"first {n:,} of {int(info['subset_of']):,} records; per-record time scales"
         jobs[job] = JobRow(job, n, median, fastest, note)
     return jobs, compiles
@@ -166,17 +193,33 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), rule, *(line(r) for r in rows)])
 
 
+def _fmt_ratio(x: float) -> str:
+    """A speed-up as ``1,234×``, ``21.2×`` or ``0.0262×`` (three significant digits below 100)."""
+    return f"{x:,.0f}×" if x >= 100 else f"{x:.3g}×"
+
+
+def _fmt_rate(per_s: float) -> str:
+    """Records per second as ``37.4 M`` or ``46.2 k``."""
+    return f"{per_s / 1e6:,.1f} M" if per_s >= 1e6 else f"{per_s / 1e3:,.1f} k"
+
+
+def _ratio(baseline: JobRow | None, row: JobRow) -> str:
+    """``baseline``'s ns/record ÷ ``row``'s, as ``12.3×`` (``n/a`` without a baseline)."""
+    if baseline is None:
+        return "n/a"
+    return _fmt_ratio(baseline.ns_per_record / row.ns_per_record)
+
+
 def job_table(jobs: Mapping[str, JobRow]) -> str:
-    """The throughput table: time, ns/record, records/s, speed-up vs polars and the loop."""
+    """The throughput table: time, ns/record, records/s, speed-up vs polars and both loops."""
     polars = jobs.get("polars")
     loop = jobs.get("python loop")
+    fsm_loop = jobs.get("python FSM loop")
     rows = []
     for name in [*JOB_ORDER, *sorted(set(jobs) - set(JOB_ORDER))]:
         row = jobs.get(name)
         if row is None:
             continue
-        vs_polars = f"{polars.ns_per_record / row.ns_per_record:.2f}×" if polars else "n/a"
-        vs_loop = f"{loop.ns_per_record / row.ns_per_record:,.0f}×" if loop else "n/a"
         rows.append(
             [
                 name,
@@ -184,14 +227,16 @@ def job_table(jobs: Mapping[str, JobRow]) -> str:
                 _fmt_time(row.median_s),
                 f"{row.ns_per_record:,.1f}",
                 f"{row.min_s / row.n_records * 1e9:,.1f}",
-                f"{row.records_per_s / 1e6:,.1f} M",
-                vs_polars,
-                vs_loop,
+                _fmt_rate(row.records_per_s),
+                _ratio(polars, row),
+                _ratio(loop, row),
+                _ratio(fsm_loop, row),
             ]
         )
     header = [
-        "job", "records", "median", "ns/record", "(best)", "records/s", "vs polars", "vs python loop",
-    ]
+        "job", "records", "median", "ns/record", "(best)", "records/s",
+        "vs polars", "vs python loop", "vs python FSM loop",
+    ]  # fmt: skip
     return _table(header, rows)
 
 
@@ -223,6 +268,7 @@ def targets(
     sk = jobs.get("streamkit")
     polars = jobs.get("polars")
     loop = jobs.get("python loop")
+    fsm_loop = jobs.get("python FSM loop")
     out = [
         Target(
             "streamkit ns/record",
@@ -236,11 +282,20 @@ def targets(
         out.append(Target("speed-up vs polars", "≥ 2×", f"{ratio:.2f}×", ratio >= 2))
     else:
         out.append(Target("speed-up vs polars", "≥ 2×", "n/a", None))
+    # The issue's 200x target is against per-record Python FSM execution (what
+    # per-record FSM engines do), i.e. the seed config run through PyNetwork.
+    name = "speed-up vs per-record Python FSM loop"
+    if sk and fsm_loop:
+        ratio = fsm_loop.ns_per_record / sk.ns_per_record
+        out.append(Target(name, "≥ 200×", _fmt_ratio(ratio), ratio >= 200))
+    else:
+        out.append(Target(name, "≥ 200×", "n/a", None))
     if sk and loop:
         ratio = loop.ns_per_record / sk.ns_per_record
-        out.append(Target("speed-up vs python loop", "≥ 200×", f"{ratio:,.0f}×", ratio >= 200))
-    else:
-        out.append(Target("speed-up vs python loop", "≥ 200×", "n/a", None))
+        out.append(
+            Target("speed-up vs hand-written Python loop", "(no target)", _fmt_ratio(ratio), None,
+                   informational=True)
+        )
     for name, job, limit in (("cold compile", "compile cold", 2.0), ("warm compile", "compile warm", 0.3)):
         info = compiles.get(job)
         seconds = info["compile_s"] if info else None
@@ -258,7 +313,8 @@ def targets(
 def target_table(results: Sequence[Target]) -> str:
     """The targets with PASS / FAIL (or n/a when not measured)."""
     verdict = {True: "PASS", False: "FAIL", None: "n/a"}
-    rows = [[t.name, t.goal, t.measured, verdict[t.ok]] for t in results]
+    rows = [[t.name, t.goal, t.measured, "info" if t.informational else verdict[t.ok]]
+            for t in results]
     return _table(["target", "goal", "measured", "result"], rows)
 
 
@@ -270,6 +326,37 @@ def _load_average() -> str:
         return "?"
 
 
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command that is running this script, shell-quoted, as typed (``sys.orig_argv``).
+
+    With an explicit ``argv`` (``main(argv)`` called from Python) the command is
+    rebuilt as ``python benchmarks/report.py ARGV``.
+    """
+    if argv is None:
+        words = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
+    else:
+        words = [sys.executable, sys.argv[0] or str(Path(__file__)), *argv]
+    return shlex.join(words)
+
+
+def relevant_env() -> list[str]:
+    """``NAME=value`` for inherited environment variables that may change the measurements."""
+    return [
+        f"{k}={shlex.quote(v)}"
+        for k, v in sorted(os.environ.items())
+        if k.startswith(_RELEVANT_ENV_PREFIXES) and k not in _SET_BY_REPORT
+    ]
+
+
+def data_label(args: argparse.Namespace) -> str:
+    """What records the run generated (``--seed-data`` or the default mix)."""
+    if args.seed_data:
+        return ("seed-like data (--seed-data, STREAMKIT_BENCH_CLEAN=1): no null or negative"
+                " values, every record valid (all go to 'output')")
+    return ("default data: ~1 % null and ~1 % negative values (routed to 'error'),"
+            " the rest valid; pass --seed-data for seed-like all-valid records")
+
+
 def render(data: Mapping[str, Any], args: argparse.Namespace, load_before: str) -> tuple[str, bool]:
     """The whole report as text, and whether every measured target passed."""
     jobs, compiles = collect(data)
@@ -279,11 +366,15 @@ def render(data: Mapping[str, Any], args: argparse.Namespace, load_before: str) 
         (b["extra_info"] for b in data.get("benchmarks", []) if b["extra_info"].get("job") == "polars"),
         {},
     )
+    env = relevant_env()
     lines = [
         "",
+        f"command: {getattr(args, 'command', None) or command_line()}   (cwd {os.getcwd()})",
+        *([f"environment: {' '.join(env)}"] if env else []),
         f"seed 002 job, {args.n:,} records, {args.chunk:,}-row chunks  "
         f"(python {info.get('python_version', '?')}, {os.cpu_count()} CPUs, "
         f"load {load_before} before / {_load_average()} after)",
+        data_label(args),
         "",
         job_table(jobs) if jobs else "(no throughput results)",
         "",
@@ -298,8 +389,14 @@ def render(data: Mapping[str, Any], args: argparse.Namespace, load_before: str) 
         " built; 'counts only' skips building them.",
         f"- polars runs with its default thread pool ({polars_info.get('polars_threads', '?')}"
         " threads), the competitor at its best; streamkit runs one chunk at a time on one thread.",
-        "- python loop: records listed with to_pylist() outside the timed region; GC disabled"
-        " while timing (--benchmark-disable-gc), which favours the loop.",
+        "- python loop: the job hand-written as a straight-line per-record loop over dicts"
+        " (the fastest plain Python for this job; no target).",
+        "- python FSM loop: the seed config run record by record through"
+        " streamkit.fsm.interpret.PyNetwork(config.main).run(record), as per-record FSM"
+        " engines do; the 200× target is measured against it.",
+        "- both Python baselines: same records, listed with to_pylist() outside the timed"
+        " region, outputs collected per end state; GC disabled while timing"
+        " (--benchmark-disable-gc), which favours them.",
         "- compile: in a fresh interpreter, SimpleFSM(config) + a first 1k-row chunk;"
         " cold = empty STREAMKIT_CACHE_DIR, warm = primed one; 'all caches empty'"
         " also empties NUMBA_CACHE_DIR (no target).",
@@ -315,6 +412,8 @@ def render(data: Mapping[str, Any], args: argparse.Namespace, load_before: str) 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite, print the report, return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.command = command_line(argv)
+    print(f"command: {args.command}", flush=True)
     load_before = _load_average()
     with tempfile.TemporaryDirectory(prefix="streamkit-bench-") as tmp:
         json_path = args.json or Path(tmp) / "bench.json"

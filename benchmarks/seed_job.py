@@ -1,4 +1,10 @@
-"""The seed 002 job, three ways: streamkit, hand-written polars, a plain Python loop.
+"""The seed 002 job, four ways: streamkit, hand-written polars, two per-record Python loops.
+
+The two Python baselines are a hand-written straight-line loop
+(:func:`run_python_loop`, the fastest plain Python can do this job) and the
+config itself run record by record through the reference interpreter
+``streamkit.fsm.interpret.PyNetwork`` (:func:`run_python_fsm_loop`, what a
+per-record FSM engine does: the "per-record Python" of the issue's 200× target).
 
 The job is the network of ``examples/seed_network.py``
 (``create_streaming_fsm_config()``): per record
@@ -42,6 +48,8 @@ __all__ = (
     "JobResult",
     "load_seed_network",
     "run_polars",
+    "build_py_network",
+    "run_python_fsm_loop",
     "run_python_loop",
     "run_streamkit",
 )
@@ -265,3 +273,53 @@ def run_python_loop(records: Iterable[Mapping[str, Any]]) -> JobResult:
     counts = {"output": len(output), "error": len(error), "failed": len(failed)}
     outputs = {"output": output, "error": error, "failed": failed}
     return JobResult(_nonzero(counts), {k: v for k, v in outputs.items() if v})
+
+
+# --------------------------------------------------------------------------- Python FSM loop
+
+
+def build_py_network(config: Mapping[str, Any] | None = None) -> Any:
+    """The seed network (or ``config``'s main network) as a per-record ``PyNetwork``.
+
+    Built by the caller outside the timed region, like the compiled ``SimpleFSM``.
+    streamkit is imported here, not at module level, so importing this module
+    (as the compile benchmarks' subprocess does) does not import streamkit.
+    """
+    from streamkit.config import load_config
+    from streamkit.fsm.interpret import PyNetwork
+
+    if config is None:
+        config = load_seed_network().create_streaming_fsm_config()
+    return PyNetwork(load_config(config).main)
+
+
+def run_python_fsm_loop(network: Any, records: Iterable[Mapping[str, Any]]) -> JobResult:
+    """The seed *config* run record by record in plain Python: ``network.run(record)`` each.
+
+    ``network`` is a ``streamkit.fsm.interpret.PyNetwork`` (:func:`build_py_network`),
+    ``records`` e.g. ``table.to_pylist()``, both built outside any timed region.
+    This is what a per-record FSM engine does: every state's inline lambda called
+    on a ``State``, every arc condition evaluated, int64 overflow checked. Outputs
+    are collected per end state as lists of the completed records' data (the
+    interpreter drops null fields, so an ``error`` record with a null ``value``
+    has no ``value`` key); failed records are collected like
+    :func:`run_python_loop`'s (input fields plus ``error_state``, ``error_type``).
+    """
+    parts: dict[str, list[dict[str, Any]]] = {}
+    failed: list[dict[str, Any]] = []
+    run = network.run
+    for rec in records:
+        outcome = run(rec)
+        if outcome.status == "completed":
+            bucket = parts.get(outcome.end_state)
+            if bucket is None:
+                bucket = parts[outcome.end_state] = []
+            bucket.append(outcome.data)
+        else:
+            failed.append(
+                {**rec, "error_state": outcome.error_state, "error_type": outcome.error_type}
+            )
+    if failed:
+        parts["failed"] = failed
+    counts = {k: len(v) for k, v in parts.items()}
+    return JobResult(_nonzero(counts), parts)
