@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
+# Benchmarks run as quick tests here (one round each, 100k records unless
+# STREAMKIT_BENCH_N is set); `make bench` measures them at full size.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/report.py
