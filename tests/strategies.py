@@ -48,6 +48,7 @@ __all__ = (
     "cases",
     "inline",
     "config_of",
+    "COUNTER",
 )
 
 #: Fields records may carry on input.
@@ -374,7 +375,7 @@ class _Gen:
         if form == "in":
             kind = self.pick(KINDS)
             lits = [self.literal(self.pick((kind, kind, kind, "int", "str", "none"))) for _ in range(self.pick((1, 2, 3)))]
-            lits = [x for x in lits if "nan" not in x] or ["None"]
+            lits = [x for x in lits if "float(" not in x] or ["None"]  # only true literals (and no nan)
             coll = self.pick(("tuple", "list", "set"))
             if coll == "tuple":
                 body = f"({', '.join(lits)},)"

@@ -206,6 +206,17 @@ def test_int64_overflow() -> None:
     assert summary(outs) == ["OverflowError", "done"]
 
 
+def test_int_power_is_exact() -> None:
+    """``int ** int`` stays an exact int64 (no detour through float above 2**53)."""
+    outs = compare(linear("{**state.data, 'p1': state.data['x'] ** 1, 'p0': state.data['x'] ** 0}"),
+                   [{"x": 2**63 - 2}, {"x": 2**53 + 1}, {"x": -(2**62) - 1}, {"x": 0}])
+    assert field(outs, "p1") == [2**63 - 2, 2**53 + 1, -(2**62) - 1, 0]
+    assert field(outs, "p0") == [1, 1, 1, 1]
+    outs = compare(linear("{**state.data, 'p': state.data['x'] ** 3}"), [{"x": 2000001}, {"x": -2000001}, {"x": 2097152}])
+    assert field(outs, "p") == [2000001**3, -(2000001**3), "FAILED"]
+    assert summary(outs)[2] == "OverflowError"
+
+
 def test_negation_overflow() -> None:
     """``-x`` and ``abs(x)`` of int64's minimum overflow; one above it does not."""
     cfg = linear("{**state.data, 'y': -state.data['x']}")
@@ -287,6 +298,32 @@ def test_spread_default_and_dropping_fields() -> None:
     assert [o.data for o in outs] == [{"id": 1, "x2": 10}, {"id": 2, "x2": 0}, {"id": 3, "x2": 0}]
     outs = compare(linear("state.data"), [{"a": 1, "b": None}])
     assert outs[0].data == {"a": 1}
+
+
+def test_assigning_null_clears_a_field() -> None:
+    """A transform that sets a field to None (or to a null field) removes it: null == missing."""
+    outs = compare(linear("{**state.data, 'c': None}"), [{"c": 1.5, "k": 1}, {"k": 2}])
+    assert [o.data for o in outs] == [{"k": 1}, {"k": 2}]
+    outs = compare(linear("{**state.data, 'b': state.data['y']}"), [{"b": 2}, {"b": 2, "y": 3}])
+    assert field(outs, "b") == [None, 3]
+    # found by test_random_networks_safe_mode: the same, in states the engine chains into one kernel
+    states = [
+        {"name": "enrich", "is_end": True, "functions": {"transform": inline("{**state.data, 'b': state.data['y']}")}},
+        {"name": "check"},
+        {"name": "loop", "is_start": True, "functions": {"transform": inline(
+            "{'b': int((not state.data.get('t', (-6)))), 'n': state.data.get('b', (-9)), **state.data}")}},
+        {"name": "error", "is_end": True},
+        {"name": "tally"},
+    ]
+    arcs = [
+        {"from": "loop", "to": "check"},
+        {"from": "tally", "to": "enrich", "condition": inline("((-5) < state.data['b'] <= 3345)")},
+        {"from": "loop", "to": "error", "condition": inline("state.data.get('c', float('nan')).startswith('A')")},
+        {"from": "check", "to": "tally", "priority": -2},
+    ]
+    for allow_python in (True, False):
+        outs = compare(config_of(states, arcs), [{"id": 161, "b": 2}, {"b": 2, "y": 7}], allow_python=allow_python)
+        assert [o.data for o in outs] == [{"n": 2, "id": 161}, {"n": 2, "b": 7, "y": 7}]
 
 
 def test_string_methods_unicode() -> None:

@@ -71,6 +71,9 @@ class _Instrument(ast.NodeTransformer):
         return self._call("__sk_ck", node, like=node)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
+                and type(node.operand.value) is int):
+            return self.visit_Constant(ast.copy_location(ast.Constant(-node.operand.value), node))
         self.generic_visit(node)
         if isinstance(node.op, (ast.USub, ast.Invert)):
             return self._call("__sk_ck", node, like=node)
