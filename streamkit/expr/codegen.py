@@ -147,6 +147,7 @@ class _Gen(OpsMixin):
         self.w(f"ferr[{c}] = {j}")
         self.w(f"ferra[{c}] = {arg}")
         self.w(f"cnt[0] = {c} + 1")
+        self.w("route[i] = -1")
         self.w("break")
 
     def escape(self) -> None:
@@ -154,6 +155,7 @@ class _Gen(OpsMixin):
         self.w(f"{c} = cnt[1]")
         self.w(f"epos[{c}] = i")
         self.w(f"cnt[1] = {c} + 1")
+        self.w("route[i] = -2")
         self.w("break")
 
     def lit(self, s: str) -> int:
