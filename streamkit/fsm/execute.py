@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from kernels.partition import partition_by_code
 from streamkit._alloc import tune_allocator
 from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
@@ -167,14 +168,17 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     if n_failed:
         _fail_sites(run, src, _rows_at(rows, fpos[:n_failed].copy()), ferr[:n_failed], ferra[:n_failed])
     index = run.net.index
+    order = bounds = None
     for k, ex in enumerate(src.exits):
         c = int(cnt[k + 2])
         if c == 0:
             continue
+        if c < m and order is None:  # records left by several exits: one stable counting partition
+            order, bounds = partition_by_code(route, n_exits)
         cols = exit_arrays[k]
         if 4 * c < m:  # few records left here: do not keep whole-chunk buffers alive for them
             cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
-        pos = None if c == m else np.flatnonzero(route == k)
+        pos = None if c == m else order[bounds[k + 2]:bounds[k + 3]]
         sub_rows = rows if pos is None else _rows_at(rows, pos)
         sub = _exit_frame(ex.record, _take(frame, pos), cols, c, pool)
         if ex.kind == "end":
