@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -212,7 +212,3 @@ class SimpleFSM:
 
     def __repr__(self) -> str:
         return f"SimpleFSM({self.config.name!r}, states={len(self.network.states)})"
-
-
-def _iter_records(data: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    yield from data

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from kernels.select import num_to_float, positions_to_bitmap
 
@@ -71,13 +70,6 @@ class Col:
             return self
         ix = pos if self.ix is None else self.ix[pos]
         return Col(self.kind, self.store, self.data, ix, len(pos))
-
-    def base_len(self) -> int:
-        if self.store == "arrow":
-            return len(self.data)
-        if self.store in ("np", "num", "codes"):
-            return len(self.data[0])
-        return self.length if self.ix is None else 0
 
     # -- kernel arguments -------------------------------------------------------
     def kernel_args(self, pool: Any) -> list[Any]:
@@ -297,8 +289,3 @@ def _dense_union(values: list[Any]) -> pa.Array:
     arrays = [pa.array(c) for c in children]
     names = [t.__name__ for t in kinds]
     return pa.UnionArray.from_dense(pa.array(type_ids, pa.int8()), pa.array(offsets, pa.int32()), arrays, names)
-
-
-def is_valid_mask(arr: pa.Array) -> np.ndarray:
-    """Validity of an array as a numpy bool array."""
-    return np.asarray(pc.is_valid(arr), dtype=np.bool_)

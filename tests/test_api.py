@@ -1,0 +1,44 @@
+"""The core's seam and the result object: process_batch, statuses, warnings, dict access."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from streamkit import SimpleFSM
+from streamkit.fsm.execute import COMPLETED, FAILED
+
+CONFIG = {"networks": [{"name": "main", "states": [
+    {"name": "in", "is_start": True,
+     "functions": {"transform": "lambda state: {**state.data, 'y': state.data['x'] * 2}"}},
+    {"name": "big", "is_end": True}, {"name": "small", "is_end": True}],
+    "arcs": [{"from": "in", "to": "big", "condition": "lambda state: state.data['y'] > 10"},
+             {"from": "in", "to": "small"}]}]}
+
+
+def test_process_batch_is_the_seam() -> None:
+    batch = pa.record_batch({"x": pa.array([1, 8, None, 6])})
+    out = SimpleFSM(CONFIG).process_batch(batch, row_offset=100)
+    assert out.n == 4
+    assert out.outputs["big"].to_pylist() == [{"_row": 101, "x": 8, "y": 16}, {"_row": 103, "x": 6, "y": 12}]
+    assert out.outputs["small"].column("_row").to_pylist() == [100]
+    assert out.errors.select(["_row", "error_state", "error_type"]).to_pylist() == [
+        {"_row": 102, "error_state": "in", "error_type": "TypeError"}]
+    assert out.status.tolist() == [COMPLETED, COMPLETED, FAILED, COMPLETED]
+    assert out.end_state.tolist() == [2, 1, -1, 1]
+    assert out.end_state_counts == {"big": 2, "small": 1}
+
+
+def test_result_dict_access_polars_and_warnings() -> None:
+    cfg = {"networks": [{"name": "m", "states": [
+        {"name": "a", "is_start": True,
+         "functions": {"transform": "lambda state: {**state.data, 'z': state.data.get('q', 1)}"}},
+        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}
+    r = SimpleFSM(cfg).process(pl.DataFrame({"x": [1, 2, 3]}))
+    assert (r["total_records"], r.get("successful"), r.get("failed"), r.get("nope", -1)) == (3, 3, 0, -1)
+    assert r.warnings == ["field 'q' is read in state 'a' but never appears in the input"]
+    df = r.to_polars()
+    assert df.columns == ["_row", "x", "z", "_end_state"] and df["z"].to_list() == [1, 1, 1]
+    assert np.array_equal(r.status, np.full(3, COMPLETED, np.uint8))
+    assert r.records_per_second > 0 and r.duration >= 0
