@@ -190,10 +190,11 @@ class CompiledNetwork:
                 line = f"python  - {info.python_reason}"
             elif info.routing_only and len(info.region) == 1:
                 line = "numba   - routing only (no transform, no condition)"
+            elif len(info.region) > 1:
+                line = (f"numba   - one fused kernel with {', '.join(info.region[1:])}: "
+                        "every transform and condition in one pass over the rows")
             else:
-                line = "numba   - fused kernel: transform and every condition in one pass"
-                if len(info.region) > 1:
-                    line += f"; runs on through {', '.join(info.region[1:])} in the same kernel"
+                line = "numba   - fused kernel: transform and every condition in one pass over the rows"
             for p in variants:
                 if isinstance(p, PythonPlan) and not info.python_reason:
                     line += f"; python for some inputs: {p.reason}"
