@@ -1,0 +1,26 @@
+"""Helpers shared by the config tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streamkit._validate import build_config
+from streamkit.errors import ConfigError
+
+
+def small(states: list[Any] | None = None, arcs: list[Any] | None = None, **top: Any) -> dict:
+    """A valid three-state config (``a`` → ``b`` → ``end``), parts replaceable."""
+    if states is None:
+        states = [{"name": "a", "is_start": True}, {"name": "b"}, {"name": "end", "is_end": True}]
+    if arcs is None:
+        arcs = [{"from": "a", "to": "b"}, {"from": "b", "to": "end"}]
+    return {"networks": [{"name": "main", "states": states, "arcs": arcs}], **top}
+
+
+def problems(raw: Any, **functions: Any) -> list[str]:
+    """The problems ``build_config`` reports for ``raw``, as strings."""
+    with pytest.raises(ConfigError) as e:
+        build_config(raw, functions=functions)
+    return [str(p) for p in e.value.problems]
