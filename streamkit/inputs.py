@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from streamkit.errors import SchemaError
 
-__all__ = ("to_batches", "records_to_tables")
+__all__ = ("to_batches", "records_to_tables", "add_to_type_group")
 
 
 def to_batches(data: Any, chunk_size: int) -> Iterator[tuple[pa.RecordBatch | pa.Table, int, np.ndarray | None]]:
@@ -53,19 +53,11 @@ def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
         return [(_from_pylist(records), np.arange(len(records), dtype=np.int64))]
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass
-    groups: list[tuple[dict[str, type], list[int]]] = []
+    groups: list[tuple[dict[str, type], list[int], list[Mapping[str, Any]]]] = []
     for i, r in enumerate(records):
-        for types, ids in groups:
-            if all(types.get(k, type(v)) is type(v) for k, v in r.items() if v is not None):
-                for k, v in r.items():
-                    if v is not None:
-                        types.setdefault(k, type(v))
-                ids.append(i)
-                break
-        else:
-            groups.append(({k: type(v) for k, v in r.items() if v is not None}, [i]))
+        add_to_type_group(groups, i, r)
     out = []
-    for _, ids in groups:
+    for _, ids, _ in groups:
         try:
             t = _from_pylist([records[i] for i in ids])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
@@ -83,3 +75,20 @@ def _from_pylist(records: list[Mapping[str, Any]]) -> pa.Table:
     if not names:  # no record has any field: keep the row count
         return pa.table({"_": pa.nulls(len(records))}).drop_columns(["_"])
     return pa.table({k: pa.array([r.get(k) for r in records]) for k in names})
+
+
+def add_to_type_group(groups: list[tuple[dict[str, type], list[int], list[Any]]], i: int,
+                      record: Mapping[str, Any]) -> None:
+    """Put record ``i`` in the first group whose field types agree with its own (nulls agree with all).
+
+    Each group is ``(field -> type, record numbers, records)``; a record that fits none starts a new one.
+    """
+    fields = [(k, type(v)) for k, v in record.items() if v is not None]
+    for types, ids, recs in groups:
+        if all(types.get(k, t) is t for k, t in fields):
+            for k, t in fields:
+                types.setdefault(k, t)
+            ids.append(i)
+            recs.append(record)
+            return
+    groups.append((dict(fields), [i], [record]))

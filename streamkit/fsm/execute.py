@@ -20,6 +20,7 @@ from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
 from streamkit.fsm.interpret import step_limit_message
 from streamkit.fsm.strings import StringPool
+from streamkit.inputs import add_to_type_group
 
 __all__ = ("BatchResult", "run_batch", "COMPLETED", "FAILED")
 
@@ -279,7 +280,7 @@ def _run_python(run: _Run, state: int, rows: np.ndarray | None, frame: Frame, po
             bad_msgs.append(out.error_message or "")
             continue
         target = name if out.next_state is None else out.next_state
-        _add_to_group(groups.setdefault(target, []), t, out.data)
+        add_to_type_group(groups.setdefault(target, []), t, out.data)
     all_rows = np.arange(m) if sub_rows is None else sub_rows
     if bad:
         run.fail(all_rows[np.array(bad, np.int64)], state, bad_types, bad_msgs)
@@ -295,18 +296,6 @@ def _run_python(run: _Run, state: int, rows: np.ndarray | None, frame: Frame, po
                 run.done.setdefault(state, []).append((g_rows, new))
             else:
                 run.work.append((net.index[target], g_rows, new))
-
-
-def _add_to_group(glist: list, t: int, data: dict[str, Any]) -> None:
-    """Put a record with the first group whose field types agree with its own."""
-    for types, ts, records in glist:
-        if all(types.get(k, type(v)) is type(v) for k, v in data.items()):
-            for k, v in data.items():
-                types.setdefault(k, type(v))
-            ts.append(t)
-            records.append(data)
-            return
-    glist.append(({k: type(v) for k, v in data.items()}, [t], [data]))
 
 
 def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
