@@ -157,18 +157,8 @@ def test_seed_python_loop(
     It runs on the first ``python_n`` records (default at most 1 M); per-record
     time is what the report compares, labelled with the subset size.
     """
-    n = len(python_records)
-    result = _bench(
-        benchmark,
-        lambda: run_python_loop(python_records),
-        job="python loop",
-        n_records=n,
-        rounds=_rounds(n, budget=3_000_000, high=5),
-        warmup_rounds=0,
-        subset_of=bench_n,
-    )
-    assert result.counts == python_reference.counts
-    assert result.total == n
+    _bench_python(benchmark, lambda: run_python_loop(python_records), "python loop",
+                  python_records, python_reference, bench_n)
 
 
 def test_seed_python_fsm_loop(
@@ -183,11 +173,18 @@ def test_seed_python_fsm_loop(
     Same records and subset as the hand-written loop (listed, and the network
     built, outside the timed region); outputs collected per end state.
     """
+    _bench_python(benchmark, lambda: run_python_fsm_loop(seed_py_network, python_records), "python FSM loop",
+                  python_records, python_reference, bench_n)
+
+
+def _bench_python(benchmark: Any, run: Any, job: str, python_records: list[dict[str, Any]],
+                  python_reference: JobResult, bench_n: int) -> None:
+    """Time a per-record Python baseline on the record subset; its counts must match polars'."""
     n = len(python_records)
     result = _bench(
         benchmark,
-        lambda: run_python_fsm_loop(seed_py_network, python_records),
-        job="python FSM loop",
+        run,
+        job=job,
         n_records=n,
         rounds=_rounds(n, budget=3_000_000, high=5),
         warmup_rounds=0,
