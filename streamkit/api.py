@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from streamkit.fsm.columns import unify_arrays
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
 from streamkit.inputs import to_batches
+from streamkit.tables import concat_by_row
+
+if TYPE_CHECKING:
+    from streamkit.engine.chunks import Stage
+    from streamkit.engine.pipeline import Pipeline
+    from streamkit.engine.result import StreamResult
 
 __all__ = ("SimpleFSM", "FSMResult")
 
@@ -57,7 +62,7 @@ class FSMResult:
             raise KeyError(msg)
         t = self._outputs.get(end_state)
         if t is None:
-            t = _concat([p.outputs[end_state] for p in self._parts])
+            t = concat_by_row([p.outputs[end_state] for p in self._parts])
             self._outputs[end_state] = t
         return t
 
@@ -68,7 +73,7 @@ class FSMResult:
     def errors(self) -> pa.Table:
         """Failed records: ``_row``, ``error_state``, ``error_type``, ``error_message`` and their input fields."""
         if self._errors is None:
-            self._errors = _concat([p.errors for p in self._parts])
+            self._errors = concat_by_row([p.errors for p in self._parts])
         return self._errors
 
     @property
@@ -111,31 +116,6 @@ class FSMResult:
     def __repr__(self) -> str:
         return (f"FSMResult(total_records={self.total_records}, successful={self.successful}, "
                 f"failed={self.failed}, end_state_counts={self.end_state_counts})")
-
-
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    tables = [t for t in tables if t is not None]
-    if not tables:
-        return pa.table({"_row": pa.array([], pa.int64())})
-    if len(tables) == 1:
-        return tables[0]
-    nonempty = [t for t in tables if t.num_rows] or tables[:1]
-    try:
-        out = pa.concat_tables(nonempty, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        names: dict[str, None] = {}
-        for t in nonempty:
-            names.update(dict.fromkeys(t.column_names))
-        cols = {}
-        for k in names:
-            arrs = [t.column(k).combine_chunks() if k in t.column_names else pa.nulls(t.num_rows)
-                    for t in nonempty]
-            cols[k] = pa.concat_arrays(unify_arrays(arrs))
-        out = pa.table(cols)
-    rows = out.column("_row").to_numpy()
-    if rows.size > 1 and (np.diff(rows) < 0).any():
-        out = out.take(pa.array(np.argsort(rows, kind="stable")))
-    return out
 
 
 class SimpleFSM:
@@ -205,6 +185,28 @@ class SimpleFSM:
     def process_batch(self, batch: pa.RecordBatch, *, row_offset: int = 0) -> BatchResult:
         """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""
         return run_batch(self.network, batch, row_offset=row_offset)
+
+    def process_stream(self, source: Any = None, sink: Any = None, **options: Any) -> StreamResult:
+        """Stream ``source`` through the network into ``sink`` in bounded memory (blocking).
+
+        The same as :meth:`AsyncSimpleFSM.process_stream <streamkit.AsyncSimpleFSM.process_stream>`,
+        which documents every option; inside a running event loop (a notebook) it
+        runs the stream on a helper thread.
+        """
+        from streamkit.engine.stream import run_blocking, stream_stages
+
+        return run_blocking(lambda: stream_stages([self.stage()], source, sink, **options))
+
+    def stage(self, parallelism: int | None = None) -> Stage:
+        """This network as a pipeline stage, optionally with its own number of workers."""
+        from streamkit.engine.chunks import Stage
+
+        return Stage(self.network, self.config.name or "main", parallelism)
+
+    def __or__(self, other: Any) -> Pipeline:
+        from streamkit.engine.pipeline import Pipeline
+
+        return Pipeline([self, other])
 
     def explain(self) -> str:
         """Per state, the backend that runs it (numba / arrow / python) and, for python, why."""

@@ -1,0 +1,95 @@
+"""One chunk on its way through the stages of a stream (pure functions, run in worker threads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from streamkit.fsm.compile import CompiledNetwork
+from streamkit.fsm.execute import run_batch
+
+__all__ = ("Stage", "Chunk", "run_stage")
+
+Part = tuple[pa.RecordBatch | pa.Table, np.ndarray]
+
+
+@dataclass(eq=False)
+class Stage:
+    """A compiled network in a stream, with its own number of workers (``None``: the stream's)."""
+
+    network: CompiledNetwork
+    name: str
+    parallelism: int | None = None
+
+    @property
+    def end_states(self) -> list[str]:
+        """Names of the network's end states."""
+        return [s.name for s in self.network.states if s.is_end]
+
+
+@dataclass(eq=False)
+class Chunk:
+    """A chunk between stages: records still to run, and what has already come of the others."""
+
+    seq: int
+    start: int
+    count: int
+    parts: list[Part]  # records for the next stage: (batch, row ids)
+    errors: list[pa.Table] = field(default_factory=list)  # failed so far (malformed, earlier stages)
+    outputs: dict[str, list[pa.Table]] = field(default_factory=dict)  # after the last stage
+    malformed: int = 0
+    held_bytes: int = 0  # budget share held by this chunk
+    held_records: int = 0
+    input_bytes: int = 0
+
+    @property
+    def n_failed(self) -> int:
+        """Records of the chunk that failed (so far)."""
+        return sum(t.num_rows for t in self.errors)
+
+    def output_bytes(self) -> int:
+        """Bytes held by the chunk's outputs and failed records."""
+        return sum(t.nbytes for ts in self.outputs.values() for t in ts) + sum(t.nbytes for t in self.errors)
+
+
+def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> Chunk:
+    """Run the chunk's records through ``stage``.
+
+    Completed records become the next stage's parts (one per end state, with
+    their row ids), or the chunk's outputs after the last stage. Failed records
+    join ``chunk.errors``; with ``label_errors`` their ``error_state`` is
+    prefixed by the stage name (``"cleaner.clean"``), so a pipeline's failures
+    say where they happened.
+    """
+    outputs: dict[str, list[pa.Table]] = {}
+    for batch, ids in chunk.parts:
+        if "_row" in batch.schema.names:  # streamkit's own column: row ids travel beside the data
+            batch = batch.drop_columns(["_row"])
+        contiguous = ids.size == 0 or int(ids[-1]) - int(ids[0]) == ids.size - 1
+        if contiguous:
+            r = run_batch(stage.network, batch, row_offset=int(ids[0]) if ids.size else 0)
+        else:
+            r = run_batch(stage.network, batch, row_ids=ids)
+        for state, table in r.outputs.items():
+            if table.num_rows:
+                outputs.setdefault(state, []).append(table)
+        if r.errors.num_rows:
+            chunk.errors.append(_label(r.errors, stage.name) if label_errors else r.errors)
+    if last:
+        chunk.parts = []
+        chunk.outputs = outputs
+    else:
+        chunk.parts = [(t.drop_columns(["_row"]), t.column("_row").to_numpy())
+                       for ts in outputs.values() for t in ts]
+    return chunk
+
+
+def _label(errors: pa.Table, stage: str) -> pa.Table:
+    i = errors.column_names.index("error_state")
+    col = errors.column(i).cast(pa.string())
+    labelled = pc.binary_join_element_wise(pa.scalar(stage), col, ".")
+    labelled = pc.if_else(pc.is_null(col), pa.scalar(stage), labelled)
+    return errors.set_column(i, "error_state", labelled)
