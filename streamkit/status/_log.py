@@ -1,0 +1,64 @@
+"""The optional transition log of a status index: (id, from, to, timestamp) per change, as Arrow."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyarrow as pa
+
+from streamkit.status.codes import STATUS_NAMES
+
+__all__ = ("TransitionLog", "LOG_SCHEMA")
+
+_STATUS = pa.dictionary(pa.uint8(), pa.string())
+#: Schema of :meth:`StatusIndex.transition_log`; ``from`` is null for an id's ``add``.
+LOG_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.int64(), nullable=False),
+        pa.field("from", _STATUS),
+        pa.field("to", _STATUS, nullable=False),
+        pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
+    ]
+)
+_NAMES = pa.array(STATUS_NAMES, pa.string())
+_NO_STATUS = 255
+
+
+class TransitionLog:
+    """Batches of changes, kept as numpy arrays until :meth:`table` is asked for."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray | int, np.ndarray | int, int]] = []
+
+    def record(self, ids: np.ndarray, frm: np.ndarray | int, to: np.ndarray | int) -> None:
+        """Log that ``ids`` went from ``frm`` (255: added) to ``to`` now; arrays are copied."""
+        if ids.shape[0]:
+            self._parts.append((
+                ids.copy(),
+                frm.copy() if isinstance(frm, np.ndarray) else frm,
+                to.copy() if isinstance(to, np.ndarray) else to,
+                time.time_ns(),
+            ))  # fmt: skip
+
+    def table(self) -> pa.Table:
+        """Every logged change, oldest first."""
+        if not self._parts:
+            return LOG_SCHEMA.empty_table()
+        ids = np.concatenate([p[0] for p in self._parts])
+        frm = np.concatenate([np.broadcast_to(np.uint8(p[1]), p[0].shape) for p in self._parts])
+        to = np.concatenate([np.broadcast_to(np.uint8(p[2]), p[0].shape) for p in self._parts])
+        ts = np.concatenate([np.full(p[0].shape[0], p[3], np.int64) for p in self._parts])
+        added = frm == _NO_STATUS
+        columns = [
+            pa.array(ids),
+            pa.DictionaryArray.from_arrays(pa.array(frm, pa.uint8(), mask=added), _NAMES),
+            pa.DictionaryArray.from_arrays(pa.array(to, pa.uint8()), _NAMES),
+            pa.array(ts.view("datetime64[ns]"), pa.timestamp("ns")).cast(pa.timestamp("ns", tz="UTC")),
+        ]
+        return pa.Table.from_arrays(columns, schema=LOG_SCHEMA)
+
+    def __len__(self) -> int:
+        return sum(p[0].shape[0] for p in self._parts)
