@@ -13,6 +13,8 @@ from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
 from streamkit.inputs import to_batches
+from streamkit.result_status import StatusQueries
+from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ __all__ = ("SimpleFSM", "FSMResult")
 DEFAULT_CHUNK_SIZE = 65_536
 
 
-class FSMResult:
+class FSMResult(StatusQueries):
     """The outcome of :meth:`SimpleFSM.process`.
 
     Every input record is in exactly one place: the output of the end state it
@@ -34,8 +36,12 @@ class FSMResult:
     """
 
     def __init__(self, parts: list[BatchResult], end_states: list[str], duration: float,
-                 warnings: list[str] | None = None) -> None:
+                 warnings: list[str] | None = None, part_rows: list[np.ndarray | int] | None = None) -> None:
         self._parts = parts
+        #: Per part, its row ids (an array) or the row id of its first record (an int).
+        self._part_rows = part_rows if part_rows is not None else _offsets(parts)
+        self._index: StatusIndex | None = None
+        self.end_states = end_states
         self._end_states = end_states
         self.duration = duration
         #: Things worth knowing about the run, e.g. fields the config reads that the input lacks.
@@ -77,9 +83,26 @@ class FSMResult:
         return self._errors
 
     @property
+    def index(self) -> StatusIndex:
+        """The run's status index: every record's status, counts per status, ids per status."""
+        if self._index is None:
+            index = StatusIndex(keep_ids="all")
+            for p, rows in zip(self._parts, self._part_rows):
+                ids = range(rows, rows + p.n) if isinstance(rows, int) else rows
+                index.add_chunk(ids, p.status)
+            self._index = index
+        return self._index
+
+    @property
     def status(self) -> np.ndarray:
-        """Status code (uint8, ``streamkit.fsm.execute.COMPLETED`` / ``FAILED``) per input record."""
-        return np.concatenate([p.status for p in self._parts]) if self._parts else np.empty(0, np.uint8)
+        """Status code per input record, in input order (uint8: ``EventStatus.COMPLETED`` / ``FAILED``)."""
+        out = np.empty(self.total_records, np.uint8)
+        for p, rows in zip(self._parts, self._part_rows):
+            if isinstance(rows, int):
+                out[rows:rows + p.n] = p.status
+            else:
+                out[rows] = p.status
+        return out
 
     def to_polars(self, end_state: str | None = None) -> Any:
         """One end state's output as a polars DataFrame, or all completed records with an ``_end_state`` column."""
@@ -116,6 +139,14 @@ class FSMResult:
     def __repr__(self) -> str:
         return (f"FSMResult(total_records={self.total_records}, successful={self.successful}, "
                 f"failed={self.failed}, end_state_counts={self.end_state_counts})")
+
+
+def _offsets(parts: list[BatchResult]) -> list[int]:
+    offs, at = [], 0
+    for p in parts:
+        offs.append(at)
+        at += p.n
+    return offs
 
 
 class SimpleFSM:
@@ -174,13 +205,15 @@ class SimpleFSM:
         """
         t0 = time.perf_counter()
         parts: list[BatchResult] = []
+        part_rows: list[np.ndarray | int] = []
         seen: set[str] = set()
         for b, off, ids in to_batches(data, self.chunk_size):
             seen.update(b.schema.names)
             parts.append(run_batch(self.network, b, row_offset=off, row_ids=ids))
+            part_rows.append(off if ids is None else ids)
         warnings = [f"field {f!r} is read in state {s!r} but never appears in the input"
                     for f, s in self.network.fields_read().items() if f not in seen]
-        return FSMResult(parts, self.end_states, time.perf_counter() - t0, warnings)
+        return FSMResult(parts, self.end_states, time.perf_counter() - t0, warnings, part_rows)
 
     def process_batch(self, batch: pa.RecordBatch, *, row_offset: int = 0) -> BatchResult:
         """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""

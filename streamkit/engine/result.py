@@ -8,13 +8,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from streamkit.result_status import StatusQueries
 from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
 
 __all__ = ("StreamResult",)
 
 
-class StreamResult:
+class StreamResult(StatusQueries):
     """What a stream did. Seed-style dict access works for every count: ``result["failed"]``.
 
     Records that ended where no sink was given (and failed records when there is
@@ -45,7 +46,7 @@ class StreamResult:
         self.warnings = warnings
         self._collected = collected
         self._collected_errors = collected_errors
-        self._end_state_ids = end_state_ids
+        self._end_state_id_parts = end_state_ids
         counts = index.counts()
         self.successful = int(counts.get("completed", 0))
         self.failed = int(counts.get("failed", 0))
@@ -56,31 +57,11 @@ class StreamResult:
         """Records per second of wall time."""
         return self.total_records / self.duration if self.duration > 0 else 0.0
 
-    # -- the status index -------------------------------------------------------------
-    def status_counts(self) -> dict[str, int]:
-        """Records per status (``completed``, ``failed``, ...), from the status index."""
-        return {k: int(v) for k, v in self.index.counts().items()}
-
-    def ids(self, status: str) -> np.ndarray:
-        """Row ids (stream positions) of a status (``"failed"``) or of an end state, ascending."""
-        if status in self.end_states and status not in ("completed", "failed"):
-            if self._end_state_ids is None:
-                msg = f"ids of end state {status!r} are not kept for this run"
-                raise KeyError(msg)
-            parts = self._end_state_ids.get(status, [])
-            return np.concatenate(parts) if parts else np.empty(0, np.int64)
-        return np.sort(self.index.ids(status))
-
-    def records(self, status: str) -> pa.Table:
-        """The rows of a status: ``"failed"`` gives the failed records with their errors;
-        an end state's name (or ``"completed"``) gives its output rows."""
-        if status == "failed":
-            return self.errors()
-        if status == "completed":
-            return concat_by_row([self.output(s) for s in self.end_states])
-        if status in self.end_states:
-            return self.output(status)
-        return concat_by_row([])
+    def _end_state_ids(self, state: str) -> np.ndarray:
+        if self._end_state_id_parts is None:
+            return super()._end_state_ids(state)
+        parts = self._end_state_id_parts.get(state, [])
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
 
     # -- collected rows -----------------------------------------------------------------
     def output(self, end_state: str) -> pa.Table:
@@ -92,10 +73,10 @@ class StreamResult:
         if c is None:
             where = self.paths.get(end_state)
             if where is not None:
-                return _read_back(where, lambda t: t)
+                return _read_back(where)
             msg = f"records of end state {end_state!r} went to a sink; they are not kept in the result"
             raise KeyError(msg)
-        return concat_by_row(list(c.batches and [pa.Table.from_batches([b]) for b in c.batches]))
+        return _by_row(c.table())
 
     def outputs(self) -> dict[str, pa.Table]:
         """Every kept end state's output table."""
@@ -104,10 +85,10 @@ class StreamResult:
     def errors(self) -> pa.Table:
         """Failed records (``_row``, ``error_state``, ``error_type``, ``error_message``, fields)."""
         if self._collected_errors is not None:
-            return concat_by_row([pa.Table.from_batches([b]) for b in self._collected_errors.batches])
+            return _by_row(self._collected_errors.table())
         where = self.paths.get("errors")
         if where is not None:
-            return _read_back(where, lambda t: t)
+            return _read_back(where)
         return concat_by_row([])
 
     def to_polars(self, end_state: str | None = None) -> Any:
@@ -145,9 +126,18 @@ class StreamResult:
                 f"failed={self.failed}, malformed={self.malformed}, end_state_counts={self.end_state_counts})")
 
 
-def _read_back(path: str, fn: Any) -> pa.Table:
+def _read_back(path: str) -> pa.Table:
     from streamkit.io import open_source
 
     with open_source(Path(path), chunk_size=1 << 20) as src:
         tables = [pa.Table.from_batches([b]) for ch in src.chunks() for b, _ in ch.parts]
-    return fn(concat_by_row(tables)) if tables else concat_by_row([])
+    return concat_by_row(tables)
+
+
+def _by_row(table: pa.Table) -> pa.Table:
+    if "_row" not in table.column_names:
+        return concat_by_row([])
+    rows = table.column("_row").to_numpy()
+    if rows.size > 1 and (np.diff(rows) < 0).any():  # written as chunks finished (preserve_order=False)
+        table = table.take(pa.array(np.argsort(rows, kind="stable")))
+    return table

@@ -34,7 +34,8 @@ __all__ = ("StreamRun",)
 #: Chunks with fewer records run in the event loop: a thread hand-off costs ~150 µs.
 INLINE_RECORDS = 4096
 
-_END = object()
+COMPLETED = int(EventStatus.COMPLETED)
+FAILED = int(EventStatus.FAILED)
 
 
 class StreamRun:
@@ -162,16 +163,27 @@ class StreamRun:
                 await out
 
     def _account(self, chunk: Chunk, errors: pa.Table | None) -> None:
+        """Count the written chunk and put its records into the status index."""
+        codes = np.full(chunk.count, COMPLETED, np.uint8)
+        n_done = 0
         for state, tables in chunk.outputs.items():
             rows = [t.column("_row").to_numpy() for t in tables]
             ids = rows[0] if len(rows) == 1 else np.concatenate(rows)
-            self.index.add(ids, EventStatus.COMPLETED)
+            n_done += ids.size
             self.end_state_counts[state] += ids.size
             if self.end_state_ids is not None:
                 self.end_state_ids.setdefault(state, []).append(ids)
+        n_failed = 0
         if errors is not None:
-            self.index.add(errors.column("_row").to_numpy(), EventStatus.FAILED)
+            failed = errors.column("_row").to_numpy()
+            codes[failed - chunk.start] = FAILED
+            n_failed = failed.size
             self.errors.add_table(errors)
+        if n_done + n_failed != chunk.count:
+            msg = (f"chunk at row {chunk.start}: {chunk.count} records in, {n_done} completed + "
+                   f"{n_failed} failed out")
+            raise RuntimeError(msg)
+        self.index.add_chunk(range(chunk.start, chunk.start + chunk.count), codes)
         self.malformed += chunk.malformed
         self.chunks_done += 1
         self.records_done += chunk.count
