@@ -113,7 +113,7 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
         # records leaving here are written compactly: their position, then each computed field
         k = len(exits)
         c = g.new("c")
-        g.w(f"{c} = cnt[{k + 2}]")
+        g.w(f"{c} = nc{k + 2}")
         g.w(f"route[i] = {k}")
         outs: list[tuple[str, str, bool]] = []
         rec: list[tuple[str, Any]] = []
@@ -126,14 +126,18 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
                 if nullable:
                     g.w(f"x{k}n{t}[{c}] = not {val.nn}")
                 if src[2] == "num":
+                    # int-or-float: one flag byte, then the value in one 8-byte slot (the int and
+                    # float arguments are two views of one buffer): 9 bytes per row, not 17
                     g.w(f"x{k}q{t}[{c}] = {val.isf}")
-                    g.w(f"x{k}i{t}[{c}] = {val.vi}")
-                    g.w(f"x{k}f{t}[{c}] = {val.vf}")
+                    with g.block(f"if {val.isf}"):
+                        g.w(f"x{k}f{t}[{c}] = {val.vf}")
+                    with g.block("else"):
+                        g.w(f"x{k}i{t}[{c}] = {val.vi}")
                 else:
                     g.w(f"x{k}v{t}[{c}] = {val.v}")
                 src = ("computed", t, src[2])
             rec.append((fname, src))
-        g.w(f"cnt[{k + 2}] = {c} + 1")
+        g.w(f"nc{k + 2} = {c} + np.uint64(1)")
         g.w("break")
         exits.append(Exit(kind, name, target, tuple(rec), tuple(outs)))
 
@@ -180,9 +184,11 @@ def _assemble(g: _Gen, exits: list[Exit], name: str, order: tuple[str, ...]) -> 
         HEADER
         + "import math\nimport numpy as np\nfrom kernels._jit import jit\nfrom kernels.arith import *\n\n\n"
         + f"@jit\ndef {name}({', '.join(params)}):\n"
+        + "".join(f"    nc{k} = np.uint64(0)\n" for k in range(len(exits) + 2))
         + "    for i in range(m):\n"
         + "        while True:\n"
         + (body + "\n" if body else "")
+        + "".join(f"    cnt[{k}] = np.int64(nc{k})\n" for k in range(len(exits) + 2))
         + "    return 0\n"
     )
     return StateKernelSource(

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kernels.select import num_to_float, positions_to_bitmap
+from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow
+
 
 __all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
 
@@ -120,47 +121,25 @@ class Col:
         self.store, self.data = "np", (vals, valid)
 
     # -- materialization ----------------------------------------------------------
-    def to_arrow(self, masks: dict | None = None) -> pa.Array:
-        """The column's values at its positions as an Arrow array (``masks``: see ``_gather``)."""
+    def to_arrow(self) -> pa.Array:
+        """The column's values at its positions as an Arrow array."""
         ix = self.ix
         n = self.length if ix is None else len(ix)
         if self.store == "arrow":
             arr = self.data
-            if ix is None:
-                return arr
-            return _gather(arr, ix, masks)
+            return arr if ix is None else take_arrow(arr, ix)
         if self.store == "const":
-            return _const_array(self.data, n)
+            return const_array(self.data, n)
         if self.store == "np":
             vals, valid = self.data
-            if ix is not None:
-                vals = vals[ix]
-                valid = None if valid is None else valid[ix]
-            mask = None if valid is None or valid.all() else ~valid
-            return pa.array(vals, mask=mask)
+            return np_array(vals, valid, ix, n)
         if self.store == "num":
             isf, iv, fv, valid = self.data
-            if ix is not None:
-                isf, iv, fv = isf[ix], iv[ix], fv[ix]
-                valid = None if valid is None else valid[ix]
-            mask = None if valid is None or valid.all() else ~valid
-            if valid is not None:
-                isf = isf & valid
-            out = np.empty(len(isf), np.float64)
-            if num_to_float(isf, iv, fv, out) == 0:  # no float at all: Python would give ints
-                return pa.array(iv, mask=mask)
-            return pa.array(out, mask=mask)
+            return num_array(isf, iv, fv, valid, ix, n)
         codes, valid, pool = self.data
-        if ix is not None:
-            codes = codes[ix]
-            valid = None if valid is None else valid[ix]
         if len(pool) == 0:
             return pa.nulls(n, pa.string())
-        mask = None if valid is None or valid.all() else ~valid
-        if mask is not None:
-            codes = np.where(mask, 0, codes)
-        indices = pa.array(np.asarray(codes, np.int32), mask=mask)
-        return pa.DictionaryArray.from_arrays(indices, pool.array)
+        return codes_array(codes, valid, ix, n, pool.array)
 
     def to_pylist(self) -> list[Any]:
         """Python values at the column's positions (ints stay ints in ``num`` columns)."""
@@ -180,61 +159,17 @@ class Col:
         return arr.to_pylist()
 
 
-def _gather(arr: pa.Array, ix: np.ndarray, masks: dict | None) -> pa.Array:
-    """``arr`` at ascending positions ``ix``: a filter when most rows are kept, else a take.
-
-    ``masks`` caches the filter bitmap per positions array, for the columns that share it.
-    """
-    n = len(arr)
-    if len(ix) * 4 >= n:
-        hit = None if masks is None else masks.get(id(ix))
-        if hit is None or hit[0] is not ix or hit[1] != n:
-            bits = positions_to_bitmap(ix, n)
-            hit = (ix, n, pa.BooleanArray.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)]))
-            if masks is not None:
-                masks[id(ix)] = hit
-        return arr.filter(hit[2])
-    return arr.take(pa.array(ix))
-
-
 def _values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
     """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
     buf = arr.buffers()[1]
     return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
 
 
-_ZEROS: dict[int, pa.Array] = {}
-
-
-def _zero_indices(n: int) -> pa.Array:
-    """An immutable int32 array of ``n`` zeros, shared by every constant string column of that length."""
-    z = _ZEROS.get(n)
-    if z is None:
-        if len(_ZEROS) > 16:
-            _ZEROS.clear()
-        z = pa.array(np.zeros(n, np.int32))
-        _ZEROS[n] = z
-    return z
-
-
-def _const_array(v: Any, n: int) -> pa.Array:
-    if v is None:
-        return pa.nulls(n)
-    if isinstance(v, str):
-        return pa.DictionaryArray.from_arrays(_zero_indices(n), pa.array([v], pa.string()))
-    if isinstance(v, bool):
-        return pa.array(np.full(n, v, np.bool_))
-    if isinstance(v, int):
-        return pa.array(np.full(n, v, np.int64))
-    if isinstance(v, float):
-        return pa.array(np.full(n, v, np.float64))
-    return pa.array([v] * n)
-
-
 def from_arrow(arr: pa.Array) -> Col:
     """A column over an input array (chunked arrays are combined first)."""
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+        # one chunk: use it as is (``combine_chunks`` copies even then)
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
     kind = column_kind(arr.type)
     if kind == "str" and (pa.types.is_large_string(arr.type) or pa.types.is_string_view(arr.type)):
         arr = arr.cast(pa.string())

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kernels.partition import partition_by_code
+from kernels.gather import positions_of
 from streamkit._alloc import tune_allocator
 from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
@@ -153,8 +153,11 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
             valid = np.empty(m, np.bool_) if nullable else None
             if valid is not None:
                 args.append(valid)
-            arrs = ([np.empty(m, np.bool_), np.empty(m, np.int64), np.empty(m, np.float64)] if rep == "num"
-                    else [np.empty(m, _DTYPE[rep])])
+            if rep == "num":  # flags, then one buffer seen as ints and as floats (see expr/kernel.py)
+                slot = np.empty(m, np.int64)
+                arrs = [np.empty(m, np.bool_), slot, slot.view(np.float64)]
+            else:
+                arrs = [np.empty(m, _DTYPE[rep])]
             args += arrs
             cols.append([valid, *arrs])
         exit_arrays.append(cols)
@@ -169,17 +172,19 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     if n_failed:
         _fail_sites(run, src, _rows_at(rows, fpos[:n_failed].copy()), ferr[:n_failed], ferra[:n_failed])
     index = run.net.index
-    order = bounds = None
     for k, ex in enumerate(src.exits):
         c = int(cnt[k + 2])
         if c == 0:
             continue
-        if c < m and order is None:  # records left by several exits: one stable counting partition
-            order, bounds = partition_by_code(route, n_exits)
         cols = exit_arrays[k]
         if 4 * c < m:  # few records left here: do not keep whole-chunk buffers alive for them
             cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
-        pos = None if c == m else order[bounds[k + 2]:bounds[k + 3]]
+        if c == m:
+            pos = None
+        else:
+            pos = np.empty(c + 1, np.int64)
+            positions_of(route, k, pos)
+            pos = pos[:c]
         sub_rows = rows if pos is None else _rows_at(rows, pos)
         sub = _exit_frame(ex.record, _take(frame, pos), cols, c, pool)
         if ex.kind == "end":
@@ -323,6 +328,17 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
                row_ids: np.ndarray | None) -> pa.Table:
     if not pieces:
         return pa.table({"_row": pa.array([], pa.int64())})
+    if len(pieces) == 1:  # records reached this end state through one exit: already in order
+        rows, fr = pieces[0]
+        if rows is None:
+            all_rows = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
+        else:
+            all_rows = rows + row_offset if row_ids is None else row_ids[rows]
+        data = {"_row": pa.Array.from_buffers(pa.int64(), len(all_rows), [None, pa.py_buffer(all_rows)],
+                                              null_count=0)}
+        for k, c in fr.items():
+            data[k] = c.to_arrow()
+        return pa.table(data)
     names: dict[str, None] = {}
     for _, fr in pieces:
         names.update(dict.fromkeys(fr))
@@ -331,11 +347,10 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
     else:
         row_arrays = [np.arange(n, dtype=np.int64) if r is None else r for r, _ in pieces]
     columns: dict[str, list[pa.Array]] = {k: [] for k in names}
-    masks: dict = {}
     for (rows, fr), ra in zip(pieces, row_arrays):
         for k in names:
             c = fr.get(k)
-            columns[k].append(c.to_arrow(masks) if c is not None else pa.nulls(n if ra is None else len(ra)))
+            columns[k].append(c.to_arrow() if c is not None else pa.nulls(n if ra is None else len(ra)))
     if row_arrays[0] is None:
         all_rows = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
     else:

@@ -1,0 +1,209 @@
+"""Gather rows of Arrow-layout buffers at ascending positions, into preallocated outputs.
+
+These replace Arrow's ``filter``/``take`` for the columns a network passes
+through: plain loops over the positions, one per buffer (fixed-width values,
+validity bits, string offsets and bytes). Choices measured on the seed job's
+64k-row chunks (2.2 GHz Xeon):
+
+- bits are packed a whole output byte at a time (eight unrolled reads): 0.8 ns/row,
+  against 2.1 ns/row with a variable inner trip count;
+- string bytes are copied per run of consecutive positions through slice views
+  (no negative-index checks, so LLVM vectorizes the copy): 1.5 ns/row when most
+  rows are kept, against 2.2 ns/row for Arrow's filter and 8-9 ns/row for a
+  per-string byte loop with signed indices; sparse selections copy per string.
+
+``tests/test_gather.py`` checks every kernel against ``pyarrow.Array.take``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels._jit import jit
+
+__all__ = ("take_values", "take_bits", "take_bool_bits", "pack_bool_bits", "take_string_offsets",
+           "take_string_bytes", "positions_of", "take_codes", "take_num_as_float")
+
+
+@jit
+def take_values(values, ix, out):
+    """``out[j] = values[ix[j]]`` for fixed-width values (``out`` may be a narrower integer type)."""
+    for j in range(ix.shape[0]):
+        out[j] = values[ix[j]]
+
+
+@jit
+def take_bits(bits, bit_offset, ix, out):
+    """Bit ``bit_offset + ix[j]`` of the little-endian bitmap ``bits`` into bit ``j`` of ``out``.
+
+    ``out`` needs ``(len(ix) + 7) // 8`` bytes; every one is written (unused high bits
+    of the last byte are zero). Returns the number of set bits written, so a validity
+    bitmap's null count is ``len(ix)`` minus the result.
+    """
+    n = ix.shape[0]
+    n_set = 0
+    nfull = n >> 3
+    for b in range(nfull):
+        byte = 0
+        base = b << 3
+        for t in range(8):
+            p = ix[base + t] + bit_offset
+            bit = (np.int64(bits[p >> 3]) >> (p & 7)) & 1
+            byte |= bit << t
+            n_set += bit
+        out[b] = byte
+    if n & 7:
+        byte = 0
+        base = nfull << 3
+        for t in range(n - base):
+            p = ix[base + t] + bit_offset
+            bit = (np.int64(bits[p >> 3]) >> (p & 7)) & 1
+            byte |= bit << t
+            n_set += bit
+        out[nfull] = byte
+    return n_set
+
+
+@jit
+def take_bool_bits(flags, ix, out):
+    """Pack ``flags[ix[j]]`` (one bool per row) into bit ``j`` of ``out``; return how many are true."""
+    n = ix.shape[0]
+    n_set = 0
+    nfull = n >> 3
+    for b in range(nfull):
+        byte = 0
+        base = b << 3
+        for t in range(8):
+            bit = np.int64(flags[ix[base + t]])
+            byte |= bit << t
+            n_set += bit
+        out[b] = byte
+    if n & 7:
+        byte = 0
+        base = nfull << 3
+        for t in range(n - base):
+            bit = np.int64(flags[ix[base + t]])
+            byte |= bit << t
+            n_set += bit
+        out[nfull] = byte
+    return n_set
+
+
+@jit
+def pack_bool_bits(flags, out):
+    """Pack every flag of ``flags`` into the bitmap ``out``; return how many are true."""
+    n = flags.shape[0]
+    n_set = 0
+    nfull = n >> 3
+    for b in range(nfull):
+        byte = 0
+        base = b << 3
+        for t in range(8):
+            bit = np.int64(flags[base + t])
+            byte |= bit << t
+            n_set += bit
+        out[b] = byte
+    if n & 7:
+        byte = 0
+        base = nfull << 3
+        for t in range(n - base):
+            bit = np.int64(flags[base + t])
+            byte |= bit << t
+            n_set += bit
+        out[nfull] = byte
+    return n_set
+
+
+@jit
+def take_string_offsets(offsets, ix, out):
+    """Offsets of the strings at ``ix`` laid end to end (``out`` has ``len(ix) + 1`` entries).
+
+    Returns the total number of bytes: the size of the data buffer to allocate.
+    """
+    total = 0
+    out[0] = 0
+    for j in range(ix.shape[0]):
+        p = ix[j]
+        total += offsets[p + 1] - offsets[p]
+        out[j + 1] = total
+    return total
+
+
+@jit
+def take_string_bytes(offsets, data, ix, out_offsets, out, runs):
+    """Copy the bytes of the strings at ``ix`` into ``out``, laid out by ``out_offsets``.
+
+    With ``runs`` (most rows kept), consecutive positions are copied as one block.
+    """
+    n = ix.shape[0]
+    j = 0
+    while j < n:
+        p = ix[j]
+        k = j + 1
+        if runs:
+            while k < n and ix[k] == ix[k - 1] + 1:
+                k += 1
+        s = np.uint64(offsets[p])
+        e = np.uint64(offsets[ix[k - 1] + 1])
+        d = np.uint64(out_offsets[j])
+        if e - s > np.uint64(32):
+            src = data[s:e]
+            dst = out[d:d + (e - s)]
+            for t in range(e - s):
+                dst[t] = src[t]
+        else:
+            while s < e:
+                out[d] = data[s]
+                s += np.uint64(1)
+                d += np.uint64(1)
+        j = k
+
+
+@jit
+def positions_of(codes, code, out):
+    """Write the positions where ``codes == code`` into ``out``, in order; return how many.
+
+    Branch-free (the store always happens, the count only advances on a match), so
+    mixed codes cost no mispredictions: 0.5 ns/row against 0.8 for ``np.flatnonzero``.
+    ``out`` needs room for one more position than the count.
+    """
+    c = 0
+    for i in range(codes.shape[0]):
+        out[c] = i
+        c += codes[i] == code
+    return c
+
+
+@jit
+def take_codes(codes, ix, flags, has_flags, out):
+    """Dictionary indices ``codes[ix[j]]`` into ``out`` (int32), 0 where ``flags`` says null.
+
+    An empty ``ix`` stands for every row (``ix[j] = j`` for ``j < len(out)``).
+    """
+    ident = ix.shape[0] == 0
+    for j in range(out.shape[0]):
+        k = j if ident else ix[j]
+        if has_flags and not flags[k]:
+            out[j] = 0
+        else:
+            out[j] = codes[k]
+
+
+@jit
+def take_num_as_float(isf, iv, fv, ix, flags, has_flags, out):
+    """An int-or-float column at ``ix`` as float64 ``out``; return how many valid entries are floats.
+
+    When the result is 0 the column holds no float and Python would give ints: the
+    caller gathers ``iv`` instead. An empty ``ix`` stands for every row.
+    """
+    k = 0
+    ident = ix.shape[0] == 0
+    for j in range(out.shape[0]):
+        p = j if ident else ix[j]
+        if isf[p]:
+            out[j] = fv[p]
+            if not has_flags or flags[p]:
+                k += 1
+        else:
+            out[j] = np.float64(iv[p])
+    return k
