@@ -1,0 +1,154 @@
+"""File paths: formats from suffixes, globs and directories, compressed input, temporary output names."""
+
+from __future__ import annotations
+
+import glob
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+__all__ = ("FORMATS", "SUFFIXES", "check_format", "format_of", "is_compressed", "resolve_paths", "open_input",
+           "check_output_path", "temp_path", "fsync_path", "commit")
+
+#: The file formats streamkit reads and writes.
+FORMATS = ("jsonl", "csv", "parquet", "ipc")
+
+#: File suffix -> format.
+SUFFIXES = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv", ".tsv": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".arrow": "ipc", ".ipc": "ipc", ".feather": "ipc", ".arrows": "ipc",
+}
+
+_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
+_ALIASES = {"ndjson": "jsonl", "json": "jsonl", "arrow": "ipc", "feather": "ipc", "pq": "parquet", "tsv": "csv"}
+
+
+def _known() -> str:
+    return ", ".join(SUFFIXES)
+
+
+def check_format(fmt: str) -> str:
+    """``fmt`` as one of :data:`FORMATS` (aliases such as ``ndjson``, ``arrow`` accepted)."""
+    f = _ALIASES.get(fmt.lower(), fmt.lower())
+    if f not in FORMATS:
+        msg = f"unknown format {fmt!r}; expected one of {', '.join(map(repr, FORMATS))}"
+        raise ValueError(msg)
+    return f
+
+
+def format_of(path: str | Path, fmt: str | None = None) -> str:
+    """The format of ``path``: ``fmt`` if given, else from its suffix (after a compression suffix).
+
+    Examples
+    --------
+    >>> format_of("a/b.ndjson"), format_of("x.jsonl.gz"), format_of("t.feather"), format_of("t.dat", "csv")
+    ('jsonl', 'jsonl', 'ipc', 'csv')
+    """
+    if fmt is not None:
+        return check_format(fmt)
+    p = Path(path)
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes.pop()
+    if suffixes and suffixes[-1] in SUFFIXES:
+        return SUFFIXES[suffixes[-1]]
+    msg = (f"cannot tell the format of {str(path)!r} from its suffix; known suffixes: {_known()}"
+           f"\n\nHint: pass format= one of {', '.join(map(repr, FORMATS))}")
+    raise ValueError(msg)
+
+
+def is_compressed(path: Path) -> bool:
+    """Whether the file name ends with a compression suffix."""
+    return path.suffix.lower() in _COMPRESSED
+
+
+def resolve_paths(source: str | Path) -> list[Path]:
+    """The files ``source`` names: itself, the files matching a glob (sorted), or a directory's data files (sorted).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing exists at ``source`` (or nothing matches the glob).
+    """
+    p = Path(source)
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
+                       and _has_data_suffix(f))
+        if not files:
+            msg = f"directory {str(p)!r} holds no data files (known suffixes: {_known()})"
+            raise FileNotFoundError(msg)
+        return files
+    text = str(source)
+    if glob.has_magic(text):
+        files = sorted(Path(f) for f in glob.glob(text, recursive=True) if Path(f).is_file())
+        if not files:
+            msg = f"no files match {text!r}"
+            raise FileNotFoundError(msg)
+        return files
+    msg = f"no such file: {text!r}"
+    raise FileNotFoundError(msg)
+
+
+def _has_data_suffix(p: Path) -> bool:
+    try:
+        format_of(p)
+    except ValueError:
+        return False
+    return True
+
+
+def open_input(path: Path) -> Any:
+    """A binary stream over the file, decompressing ``.gz`` / ``.bz2`` / ``.zst`` / ``.lz4``."""
+    if is_compressed(path):
+        return pa.input_stream(str(path), compression="detect")
+    return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def check_output_path(path: str | Path) -> Path:
+    """``path`` as a Path whose directory exists; a clear error otherwise."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        msg = f"cannot write {str(p)!r}: directory {str(parent)!r} does not exist"
+        raise FileNotFoundError(msg)
+    if p.is_dir():
+        msg = f"cannot write {str(p)!r}: it is a directory"
+        raise IsADirectoryError(msg)
+    return p
+
+
+def temp_path(path: Path, tag: str = "") -> Path:
+    """A hidden temporary name next to ``path`` (same directory, so ``os.replace`` is atomic)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}{tag}.tmp")
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a written file (and its directory entry) to disk, so a rename after it is durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit(tmp: Path, final: Path) -> None:
+    """Move a finished temporary file into place atomically."""
+    fsync_path(tmp)
+    os.replace(tmp, final)
+    try:
+        fd = os.open(final.parent if str(final.parent) else ".", os.O_RDONLY)
+    except OSError:  # pragma: no cover - directories cannot be opened on some systems
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,140 @@
+"""What a source yields: :class:`SourceChunk`, and the table of records that failed at read time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ("SourceChunk", "Malformed", "MALFORMED_SCHEMA", "READ_STATE", "RAW_LIMIT", "malformed_table")
+
+#: ``error_state`` of a record that failed while it was read (before any FSM state saw it).
+READ_STATE = "<read>"
+
+#: Characters of a malformed record's text kept in the ``raw`` column (longer text is cut).
+RAW_LIMIT = 1000
+
+#: Columns of :attr:`SourceChunk.malformed`. The first four are those of the FSM's
+#: failed records, so the engine can put both in one error output.
+MALFORMED_SCHEMA = pa.schema([
+    ("_row", pa.int64()),
+    ("error_state", pa.string()),
+    ("error_type", pa.string()),
+    ("error_message", pa.string()),
+    ("line", pa.int64()),
+    ("source", pa.string()),
+    ("raw", pa.string()),
+])
+
+
+class Malformed(NamedTuple):
+    """One record that could not be read: its stream position, why, and where it was.
+
+    ``line`` is the 1-based line in its file (``None`` when the record does not
+    come from a file); ``raw`` is its text (bytes are decoded as UTF-8 with
+    replacement characters) or, for Python objects, their ``repr``.
+    """
+
+    position: int
+    error_type: str
+    message: str
+    line: int | None = None
+    raw: str | bytes | None = None
+
+
+def _raw_text(raw: str | bytes | None) -> str | None:
+    if raw is None:
+        return None
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        raw = bytes(raw[: RAW_LIMIT * 4]).decode("utf-8", errors="replace")
+    return raw[:RAW_LIMIT]
+
+
+def malformed_table(rows: Sequence[Malformed], source: str | None = None) -> pa.Table | None:
+    """The malformed records as a table with :data:`MALFORMED_SCHEMA` (``None`` when there are none).
+
+    Examples
+    --------
+    >>> t = malformed_table([Malformed(7, "JSONDecodeError", "unexpected end of data", 8, b'{"a": ')],
+    ...                     source="in.jsonl")
+    >>> t.to_pylist()[0]["error_state"], t.to_pylist()[0]["line"], t.to_pylist()[0]["raw"]
+    ('<read>', 8, '{"a": ')
+    >>> malformed_table([]) is None
+    True
+    """
+    if not rows:
+        return None
+    n = len(rows)
+    return pa.table([
+        pa.array([r.position for r in rows], pa.int64()),
+        pa.array([READ_STATE] * n, pa.string()),
+        pa.array([r.error_type for r in rows], pa.string()),
+        pa.array([r.message for r in rows], pa.string()),
+        pa.array([r.line for r in rows], pa.int64()),
+        pa.array([source] * n, pa.string()),
+        pa.array([_raw_text(r.raw) for r in rows], pa.string()),
+    ], schema=MALFORMED_SCHEMA)
+
+
+@dataclass(eq=False)
+class SourceChunk:
+    """A run of consecutive stream positions, read and parsed.
+
+    Parameters
+    ----------
+    parts:
+        Parsed records as ``(batch, row_ids)`` pairs; ``row_ids`` are int64 stream
+        positions, ascending within a part. Usually one part; several when records
+        of the chunk have conflicting field types (an ``int`` field holding a string
+        in some records), since one Arrow column holds one type.
+    start:
+        The first stream position the chunk covers.
+    count:
+        Positions covered: rows in ``parts`` plus malformed rows. Positions
+        ``start .. start + count - 1`` each appear exactly once, in a part or in
+        ``malformed``.
+    malformed:
+        Records that failed at read time (:data:`MALFORMED_SCHEMA`), or ``None``.
+    nbytes:
+        Memory the chunk holds, for the engine's byte budget; computed from the
+        other fields when not given.
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> c = SourceChunk([(pa.record_batch({"x": [1, 2]}), np.array([10, 12]))], start=10, count=3,
+    ...                 malformed=malformed_table([Malformed(11, "TypeError", "expected a mapping, got int")]))
+    >>> c.n_records, c.n_malformed, c.positions().tolist()
+    (2, 1, [10, 11, 12])
+    """
+
+    parts: list[tuple[pa.RecordBatch, np.ndarray]]
+    start: int
+    count: int
+    malformed: pa.Table | None = None
+    nbytes: int = -1
+
+    def __post_init__(self) -> None:
+        if self.nbytes < 0:
+            n = sum(b.nbytes + ids.nbytes for b, ids in self.parts)
+            self.nbytes = n + (self.malformed.nbytes if self.malformed is not None else 0)
+
+    @property
+    def n_records(self) -> int:
+        """Parsed records (rows in ``parts``)."""
+        return sum(b.num_rows for b, _ in self.parts)
+
+    @property
+    def n_malformed(self) -> int:
+        """Records that failed at read time."""
+        return 0 if self.malformed is None else self.malformed.num_rows
+
+    def positions(self) -> np.ndarray:
+        """Every position the chunk holds (parts and malformed), sorted; ``count`` of them when valid."""
+        ids = [np.asarray(i, np.int64) for _, i in self.parts]
+        if self.malformed is not None:
+            ids.append(self.malformed.column("_row").to_numpy())
+        return np.sort(np.concatenate(ids)) if ids else np.empty(0, np.int64)
