@@ -31,7 +31,7 @@ __all__ = (
     "hash_find", "hash_rehash", "locate", "lookup", "id_range",
     "add_ids", "add_range_codes", "group_by_code", "transition",
     "compact_list", "drop_listed", "drop_dense", "drop_hash", "first_present",
-    "migrate", "set_add", "set_remove", "set_contains", "set_compact",
+    "count_present", "evict", "migrate", "set_add", "set_remove", "set_contains", "set_compact",
     "set_purge",
 )  # fmt: skip
 
@@ -392,6 +392,28 @@ def first_present(st):
         if st[i] != ABSENT:
             return i
     return st.shape[0]
+
+
+@jit
+def count_present(st):
+    """How many bytes are not ABSENT."""
+    n = 0
+    for i in range(st.shape[0]):
+        n += st[i] != ABSENT
+    return n
+
+
+@jit
+def evict(st, first_id, keys, vals):
+    """Insert every id of column part ``st`` (ids from ``first_id``) into the hash table; return how many."""
+    n = 0
+    for i in range(st.shape[0]):
+        if st[i] != ABSENT:
+            s = -2 - _probe(keys, first_id + i)
+            keys[s] = first_id + i
+            vals[s] = st[i]
+            n += 1
+    return n
 
 
 @jit

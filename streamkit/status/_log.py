@@ -18,7 +18,7 @@ LOG_SCHEMA = pa.schema(
         pa.field("id", pa.int64(), nullable=False),
         pa.field("from", _STATUS),
         pa.field("to", _STATUS, nullable=False),
-        pa.field("timestamp", pa.timestamp("ns", tz="UTC"), nullable=False),
+        pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
 _NAMES = pa.array(STATUS_NAMES, pa.string())
@@ -40,7 +40,7 @@ class TransitionLog:
                 ids.copy(),
                 frm.copy() if isinstance(frm, np.ndarray) else frm,
                 to.copy() if isinstance(to, np.ndarray) else to,
-                time.time_ns(),
+                time.time_ns() // 1000,
             ))  # fmt: skip
 
     def table(self) -> pa.Table:
@@ -56,7 +56,7 @@ class TransitionLog:
             pa.array(ids),
             pa.DictionaryArray.from_arrays(pa.array(frm, pa.uint8(), mask=added), _NAMES),
             pa.DictionaryArray.from_arrays(pa.array(to, pa.uint8()), _NAMES),
-            pa.array(ts.view("datetime64[ns]"), pa.timestamp("ns")).cast(pa.timestamp("ns", tz="UTC")),
+            pa.array(ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         ]
         return pa.Table.from_arrays(columns, schema=LOG_SCHEMA)
 

@@ -5,9 +5,10 @@ Ids from a stream are row positions, dense from some start, so the map is a
 there is none). Ids far from the column (job ids, outliers) go to an
 open-addressing **hash table** of int64 keys and uint8 statuses. The column
 grows (by half at least) to cover new ids while at least a quarter of its
-range is used, and drops a leading run of dropped ids, so an unbounded stream
-that cleans up what it has finished keeps a column only as wide as the ids it
-still holds.
+range is used. It slides forward past ids that were dropped, moving the few
+left behind (say failed records kept for a retry) to the hash table, so an
+unbounded stream that cleans up what it has finished keeps a column only about
+as wide as the ids it still holds.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ EMPTY_I64 = np.empty(0, np.int64)
 
 #: Smallest column; also the slack a sparse batch may add to it.
 MIN_COLUMN = 1 << 12
-#: The column may span at most this many ids per id it holds.
-MAX_SPREAD = 4
+#: The column may span at most this many ids per id it holds: at 1/16 full it
+#: costs 16 bytes per id, about what the hash table costs (9 bytes a slot at a
+#: load of 1/4 to 1/2).
+MAX_SPREAD = 16
 #: Rebuild a hash table when live + deleted slots pass this share of its capacity.
 MAX_LOAD = 0.7
 
@@ -109,13 +112,14 @@ class HashTable:
 class Store:
     """Status byte per id: the column ``st`` over ``base .. base + len(st) - 1``, the hash table elsewhere."""
 
-    __slots__ = ("base", "st", "hash", "n_ids")
+    __slots__ = ("base", "st", "hash", "n_ids", "top")
 
     def __init__(self) -> None:
         self.base = 0
         self.st = EMPTY_U8
         self.hash = HashTable()
         self.n_ids = 0  # ids held, column and hash table
+        self.top = 0  # 1 + the largest id ever added: the column never slides past it
 
     def args(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, int]:
         """``(base, st, keys, vals, n_hash)``, the storage arguments of the kernels."""
@@ -135,6 +139,7 @@ class Store:
         room in the hash table for the ones that stay outside.
         """
         end = self.base + self.st.shape[0]
+        self.top = max(self.top, hi + 1)
         if self.st.shape[0] and lo >= self.base and hi < end:
             return
         self._cover(lo, hi, m)
@@ -144,44 +149,63 @@ class Store:
             self.hash.reserve(outside)
 
     def _cover(self, lo: int, hi: int, m: int) -> None:
-        # widen the column over [lo, hi] (or only upwards over an outlier below it) if dense enough
-        n_column = self.n_ids - self.hash.n_live + m
+        # widen the column over [lo, hi] if it stays dense enough; else slide it forward onto them,
+        # moving the few ids it leaves behind to the hash table; else leave the new ids to the table
         size = self.st.shape[0]
-        budget = MAX_SPREAD * n_column + MIN_COLUMN
+        budget = MAX_SPREAD * (self.n_ids - self.hash.n_live + m) + MIN_COLUMN
         if size == 0:
-            options = [(lo, hi + 1)]
-        else:
-            end = self.base + size
-            options = [(min(lo, self.base), max(hi + 1, end)), (self.base, max(hi + 1, end))]
-        for new_lo, new_hi in options:
-            if new_hi - new_lo <= budget and (new_lo, new_hi - new_lo) != (self.base, size):
-                grown = max(new_hi - new_lo, size + size // 2, MIN_COLUMN)
-                self._move(new_lo, grown)
+            if hi + 1 - lo <= budget:
+                self._relocate(lo, max(hi + 1 - lo, MIN_COLUMN))
+            return
+        end = self.base + size
+        for new_lo in (min(lo, self.base), self.base):
+            new_hi = max(hi + 1, end)
+            if new_hi - new_lo <= budget:
+                self._relocate(new_lo, max(new_hi - new_lo, size + size // 2, MIN_COLUMN))
                 return
+        new_lo = max(hi + 1, end) - budget
+        if self.base <= new_lo <= lo:
+            self._relocate(new_lo, budget + budget // 2, max_evicted=m)
 
-    def _move(self, new_base: int, size: int) -> None:
-        # a new column over new_base .. new_base + size - 1, keeping every byte of the old one
+    def _relocate(self, new_base: int, size: int, max_evicted: int | None = None) -> bool:
+        # the column over new_base .. new_base + size - 1: bytes of the old one inside it are copied,
+        # ids outside it move to the hash table (if there are at most max_evicted), hash ids inside it move in
+        old, old_base = self.st, self.base
+        cut_lo = min(max(new_base - old_base, 0), old.shape[0])
+        cut_hi = min(max(new_base + size - old_base, cut_lo), old.shape[0])
+        if cut_lo > 0 or cut_hi < old.shape[0]:
+            n_out = K.count_present(old[:cut_lo]) + K.count_present(old[cut_hi:])
+            if max_evicted is not None and n_out > max_evicted:
+                return False
+            self.hash.reserve(n_out)
+            n = K.evict(old[:cut_lo], old_base, self.hash.keys, self.hash.vals)
+            n += K.evict(old[cut_hi:], old_base + cut_hi, self.hash.keys, self.hash.vals)
+            self.hash.n_live += n
+            self.hash.n_used += n
         st = np.full(size, K.ABSENT, np.uint8)
-        if self.st.shape[0]:
-            at = self.base - new_base
-            st[at : at + self.st.shape[0]] = self.st
+        at = old_base + cut_lo - new_base
+        st[at : at + cut_hi - cut_lo] = old[cut_lo:cut_hi]
         self.base, self.st = new_base, st
-        self._migrate()
-
-    def _migrate(self) -> None:
         if self.hash.n_live:
             self.hash.removed(K.migrate(self.hash.keys, self.hash.vals, self.base, self.st))
+        return True
 
     def trim(self) -> None:
-        """Slide the column past a leading run of dropped ids that fills half of it or more."""
+        """After ids were dropped: slide the column past a leading run of dropped ids, or of
+        nearly only dropped ids (the few left move to the hash table), never past :attr:`top`."""
         size = self.st.shape[0]
-        first = K.first_present(self.st)
-        if size == 0 or first < max(size // 2, MIN_COLUMN):
+        shift = min(size // 2, self.top - self.base)
+        if shift < MIN_COLUMN:
             return
-        self.st[: size - first] = self.st[first:]
-        self.st[size - first :] = K.ABSENT
-        self.base += first
-        self._migrate()
+        first = min(K.first_present(self.st), self.top - self.base)
+        if first >= shift:
+            self.st[: size - first] = self.st[first:]
+            self.st[size - first :] = K.ABSENT
+            self.base += first
+            if self.hash.n_live:
+                self.hash.removed(K.migrate(self.hash.keys, self.hash.vals, self.base, self.st))
+        elif MAX_SPREAD * (self.n_ids - self.hash.n_live) < size:
+            self._relocate(self.base + shift, size, max_evicted=shift // (4 * MAX_SPREAD))
 
     @property
     def nbytes(self) -> int:
