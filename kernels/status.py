@@ -266,6 +266,7 @@ def transition(ids, to, frm, base, st, keys, vals, n_hash, counts, old, buf, n_b
     """
     append = buf.shape[0] > 0
     nst = st.shape[0]
+    n_buf0 = n_buf
     bad = -1
     for i in range(ids.shape[0]):
         key = ids[i]
@@ -300,7 +301,8 @@ def transition(ids, to, frm, base, st, keys, vals, n_hash, counts, old, buf, n_b
             else:
                 vals[-2 - loc] = old[j]
             counts[old[j]] -= 1
-    return bad, n_buf
+        return bad, n_buf0
+    return -1, n_buf
 
 
 @jit
