@@ -1,0 +1,381 @@
+"""Measure the file-to-file streaming jobs, each run in its own process, and print the targets.
+
+Usage::
+
+    python benchmarks/stream_report.py [--n 1000000 10000000] [--formats jsonl parquet]
+        [--repeat 3] [--jobs streamkit "polars sinks" "polars batches" "python loop"]
+        [--chunk-size 65536] [--parallelism 1] [--memory-limit-mb 512]
+        [--low-memory-mb 256] [--compute-n 5000000] [--no-compute] [--no-memory]
+        [--json PATH] [--strict]
+
+For every format and N it generates (or reuses, see ``STREAMKIT_BENCH_DATA``)
+the input file, then runs each job ``--repeat`` times, rounds interleaved, each
+run a fresh ``python -m benchmarks.stream_runner`` whose peak RSS comes from
+``os.wait4``. It prints the command line, one table of medians (seconds,
+records/s, ratio to the faster polars version and to the Python loop, peak
+RSS), the low-memory rows (streamkit JSONL → JSONL with ``--low-memory-mb`` at
+each N), the compute-heavy network with one and two workers on an in-memory
+table, and each target with PASS/FAIL. Exit status: 1 if a run failed or its
+counts disagree with the others, or with ``--strict`` if a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.stream_jobs import FORMATS, JOBS, bench_data_dir, ensure_input
+from benchmarks.stream_runner import RESULT_MARKER
+from benchmarks.stream_targets import (
+    POLARS_JOBS,
+    Measured,
+    evaluate_targets,
+    fmt_rate,
+    fmt_ratio,
+    load_average,
+    plain_table,
+    target_table,
+)
+
+__all__ = ("RunRecord", "main", "parse_args", "run_one")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Seconds one job run may take before it is killed and reported as failed.
+RUN_TIMEOUT_S = 1800
+
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command running this script, shell-quoted as typed (rebuilt when ``argv`` is given)."""
+    if argv is None:
+        words = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
+    else:
+        words = [sys.executable, str(Path(__file__).relative_to(REPO_ROOT)), *argv]
+    return shlex.join(words)
+
+
+@dataclass
+class RunRecord:
+    """One subprocess run: what the job reported, plus its peak RSS and exit status."""
+
+    job: str
+    fmt: str
+    n: int
+    memory_limit_mb: float | None
+    returncode: int
+    max_rss_mb: float
+    wall_s: float
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """The run finished and printed a result."""
+        return self.returncode == 0 and bool(self.result)
+
+
+def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int, float, float, dict[str, Any], str]:
+    """Run ``cmd`` in a fresh process; return exit code, peak RSS (MB), wall seconds, result, stderr tail.
+
+    The child's own peak RSS comes from ``os.wait4`` (``ru_maxrss`` is in KiB on
+    Linux), so it covers every thread of the job and nothing of this process.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    result: dict[str, Any] = {}
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_MARKER):
+            result = json.loads(line[len(RESULT_MARKER):])
+            break
+    rss_mb = usage.ru_maxrss / 1024
+    return proc.returncode, rss_mb, wall, result, stderr[-3000:]
+
+
+def _runner(*args: str) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.stream_runner", *args]
+
+
+def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Namespace,
+                 memory_limit_mb: float | None = None) -> RunRecord:
+    """One run of ``job`` on ``src`` writing into a fresh ``out_dir`` (removed afterwards)."""
+    fmt = src.suffix.lstrip(".")
+    limit = memory_limit_mb if memory_limit_mb is not None else args.memory_limit_mb
+    cmd = _runner("file", "--job", job, "--src", str(src), "--out", str(out_dir),
+                  "--chunk-size", str(args.chunk_size), "--parallelism", str(args.parallelism),
+                  "--memory-limit-mb", str(limit))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    try:
+        rc, rss, wall, result, stderr = run_one(cmd)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    record = RunRecord(job, fmt, n, limit if job == "streamkit" else None, rc, rss, wall, result)
+    if not record.ok:
+        record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
+    return record
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(records: Sequence[RunRecord]) -> Measured | None:
+    """The median of the successful runs of one job/format/N/limit (``None`` if none succeeded)."""
+    good = [r for r in records if r.ok]
+    if not good:
+        return None
+    first = good[0]
+    return Measured(
+        job=first.job, fmt=first.fmt, n=first.n, memory_limit_mb=first.memory_limit_mb,
+        seconds=_median([r.result["seconds"] for r in good]),
+        records_in=int(first.result["records_in"]),
+        counts=dict(first.result["counts"]),
+        max_rss_mb=max(r.max_rss_mb for r in good),
+        runs=len(good),
+        info=first.result.get("info", {}),
+    )
+
+
+def main_table(rows: Sequence[Measured]) -> str:
+    """The results table: one row per job, format and N."""
+    out = []
+    for m in rows:
+        best_polars = min((p.seconds for p in rows if p.job in POLARS_JOBS and p.fmt == m.fmt
+                           and p.n == m.n), default=None)
+        loop = next((p for p in rows if p.job == "python loop" and p.fmt == m.fmt and p.n == m.n), None)
+        limit = f"{m.memory_limit_mb:g}" if m.memory_limit_mb is not None else ""
+        out.append([
+            m.job, f"{m.fmt} → {m.fmt}", f"{m.n:,}", limit, f"{m.seconds:.3f}",
+            fmt_rate(m.records_in / m.seconds),
+            fmt_ratio(best_polars / m.seconds) if best_polars else "n/a",
+            fmt_ratio(loop.seconds / m.seconds) if loop else "n/a",
+            f"{m.max_rss_mb:,.0f}", str(m.runs),
+        ])
+    header = ["job", "format", "N", "limit MB", "median s", "records/s", "vs polars",
+              "vs python loop", "peak RSS MB", "runs"]
+    return plain_table(header, out)
+
+
+def check_counts(rows: Sequence[Measured]) -> list[str]:
+    """Problems: a job whose records in or per-sink counts differ from the others' (same format, N)."""
+    problems = []
+    for key in sorted({(m.fmt, m.n) for m in rows}):
+        group = [m for m in rows if (m.fmt, m.n) == key]
+        for m in group:
+            if m.records_in != m.n:
+                problems.append(f"{m.job} {m.fmt} {m.n:,}: {m.records_in:,} records in, want {m.n:,}")
+            if sum(m.counts.values()) != m.records_in:
+                problems.append(f"{m.job} {m.fmt} {m.n:,}: sinks hold {sum(m.counts.values()):,} records"
+                                f" of {m.records_in:,} in")
+        reference = group[0]
+        for m in group[1:]:
+            if m.counts != reference.counts:
+                problems.append(f"{m.fmt} {m.n:,}: {m.job} counts {m.counts} != "
+                                f"{reference.job} counts {reference.counts}")
+    return problems
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the command line (see the module docstring)."""
+
+    def count(text: str) -> int:
+        value = int(text.replace("_", ""))
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+        return value
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--n", type=count, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
+    parser.add_argument("--jobs", nargs="+", choices=list(JOBS), default=list(JOBS))
+    parser.add_argument("--repeat", type=count, default=3, help="runs per job (medians)")
+    parser.add_argument("--chunk-size", type=count, default=65_536)
+    parser.add_argument("--parallelism", type=count, default=1, help="streamkit workers")
+    parser.add_argument("--memory-limit-mb", type=float, default=512.0,
+                        help="streamkit's byte budget in the main table")
+    parser.add_argument("--low-memory-mb", type=float, default=256.0,
+                        help="byte budget of the low-memory rows (JSONL → JSONL at each N)")
+    parser.add_argument("--compute-n", type=count, default=5_000_000)
+    parser.add_argument("--no-compute", action="store_true", help="skip the 1 vs 2 worker runs")
+    parser.add_argument("--no-memory", action="store_true", help="skip the low-memory rows")
+    parser.add_argument("--json", type=Path, help="write every run's record here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    return parser.parse_args(argv)
+
+
+def _versions() -> str:
+    import numba
+    import orjson
+    import polars as pl
+    import pyarrow as pa
+
+    return (f"python {platform.python_version()}, polars {pl.__version__}, pyarrow {pa.__version__},"
+            f" numba {numba.__version__}, orjson {orjson.__version__}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 - a linear script
+    """Run everything, print the report, return the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    command = command_line(argv)
+    print(f"command: {command}   (cwd {os.getcwd()})", flush=True)
+    loads = [load_average()]
+    data_dir = bench_data_dir()
+    out_root = Path(tempfile.mkdtemp(prefix="out-", dir=data_dir if data_dir.exists() else None))
+    records: list[RunRecord] = []
+    compute: dict[str, Any] = {}
+    try:
+        for n in args.n:
+            for fmt in args.formats:
+                start = time.perf_counter()
+                src = ensure_input(n, fmt)
+                print(f"input {src} ({src.stat().st_size / 1e6:,.0f} MB, "
+                      f"{time.perf_counter() - start:.1f} s to generate or find)", flush=True)
+        for n in args.n:
+            for fmt in args.formats:
+                src = ensure_input(n, fmt)
+                for round_ in range(args.repeat):
+                    for job in args.jobs:
+                        rec = run_file_job(job, src, out_root / "run", n, args)
+                        records.append(rec)
+                        status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
+                        print(f"  [{fmt} {n:,} round {round_ + 1}/{args.repeat}] {job}: {status},"
+                              f" RSS {rec.max_rss_mb:,.0f} MB, load {load_average()}", flush=True)
+                        if rec.error:
+                            print("    " + rec.error.replace("\n", "\n    "), flush=True)
+            loads.append(load_average())
+        if not args.no_memory and "streamkit" in args.jobs and "jsonl" in args.formats:
+            for n in args.n:
+                src = ensure_input(n, "jsonl")
+                for round_ in range(args.repeat):
+                    rec = run_file_job("streamkit", src, out_root / "run", n, args,
+                                       memory_limit_mb=args.low_memory_mb)
+                    records.append(rec)
+                    status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
+                    print(f"  [jsonl {n:,} limit {args.low_memory_mb:g} MB round {round_ + 1}] streamkit:"
+                          f" {status}, RSS {rec.max_rss_mb:,.0f} MB", flush=True)
+                    if rec.error:
+                        print("    " + rec.error.replace("\n", "\n    "), flush=True)
+        if not args.no_compute:
+            cmd = _runner("compute", "--n", str(args.compute_n), "--repeat", str(args.repeat),
+                          "--chunk-size", str(args.chunk_size))
+            rc, rss, _, result, stderr = run_one(cmd)
+            compute = {"returncode": rc, "max_rss_mb": rss, **result}
+            if rc != 0 or not result:
+                compute["error"] = stderr
+                print(f"  compute-heavy run FAILED (exit {rc}):\n{stderr}", flush=True)
+            else:
+                print(f"  compute-heavy: {result['seconds']}", flush=True)
+    finally:
+        shutil.rmtree(out_root, ignore_errors=True)
+    loads.append(load_average())
+
+    groups: dict[tuple[str, str, int, float | None], list[RunRecord]] = {}
+    for rec in records:
+        groups.setdefault((rec.job, rec.fmt, rec.n, rec.memory_limit_mb), []).append(rec)
+    measured = [m for m in (summarize(g) for g in groups.values()) if m is not None]
+    main_rows = [m for m in measured if m.memory_limit_mb in (None, args.memory_limit_mb)]
+    low_rows = [m for m in measured if m.memory_limit_mb == args.low_memory_mb
+                and args.low_memory_mb != args.memory_limit_mb]
+    failed_runs = [r for r in records if not r.ok]
+    problems = check_counts(main_rows)
+
+    lines = [
+        "",
+        f"command: {command}",
+        f"machine: {os.cpu_count()} CPUs, {_versions()}; load average (1 min) before/during/after:"
+        f" {' / '.join(loads)}",
+        f"data: generate_records(n, seed=0) (~1 % null, ~1 % negative values → 'error'),"
+        f" cached in {data_dir}; chunk_size {args.chunk_size:,}, streamkit parallelism"
+        f" {args.parallelism}, memory_limit_mb {args.memory_limit_mb:g}; {args.repeat} runs each,"
+        " medians, every run a fresh process",
+        "",
+        main_table(main_rows) if main_rows else "(no successful runs)",
+    ]
+    if low_rows:
+        lines += ["", f"streamkit JSONL → JSONL with memory_limit_mb={args.low_memory_mb:g}:", "",
+                  main_table(low_rows)]
+        by_n = {m.n: m for m in low_rows}
+        if len(by_n) > 1:
+            small, large = by_n[min(by_n)], by_n[max(by_n)]
+            lines.append(f"peak RSS {large.n:,} / {small.n:,} records: {large.max_rss_mb:,.0f} /"
+                         f" {small.max_rss_mb:,.0f} MB = {large.max_rss_mb / small.max_rss_mb:.2f}×")
+    if compute.get("seconds"):
+        s1, s2 = _median(compute["seconds"]["1"]), _median(compute["seconds"]["2"])
+        n = compute["n"]
+        lines += [
+            "",
+            f"compute-heavy network ({compute['float_ops_per_record']} float ops per valid record"
+            f" as written), in-memory pyarrow Table of {n:,} rows, chunk_size {compute['chunk_size']:,}:",
+            "",
+            plain_table(["parallelism", "median s", "records/s", "runs"],
+                   [["1", f"{s1:.3f}", fmt_rate(n / s1), str(len(compute["seconds"]["1"]))],
+                    ["2", f"{s2:.3f}", fmt_rate(n / s2), str(len(compute["seconds"]["2"]))]]),
+            f"speed-up with two workers: {s1 / s2:.2f}×",
+        ]
+    targets = evaluate_targets(main_rows, low_rows, compute)
+    lines += ["", target_table(targets), "", "notes:",
+              "- records/s = records in ÷ median seconds of the job (imports and interpreter start"
+              " not timed; streamkit's time includes building SimpleFSM, a few ms with a warm"
+              " kernel cache).",
+              "- 'vs polars' = the faster polars version's median ÷ this job's; 'vs python loop'"
+              " likewise (higher is faster). peak RSS = the largest ru_maxrss over the runs.",
+              "- polars sinks: one lazy plan per destination, sink_ndjson/sink_parquet, run by"
+              " pl.collect_all(engine='streaming'); polars does not share the scan between sinks,"
+              " so it reads the input once per sink (three times).",
+              "- polars batches: one streaming scan (collect_batches), the seed expressions per"
+              " batch, write_ndjson appended to open files / pyarrow ParquetWriter.",
+              "- python loop: JSONL = per line orjson.loads, the seed logic, orjson.dumps;"
+              " Parquet = pyarrow iter_batches + to_pylist per batch, the same logic,"
+              " Table.from_pylist + ParquetWriter.",
+              "- every job writes output.<fmt>, error.<fmt> and output.errors.jsonl (failed"
+              " records; none with this data); polars and Python write Parquet with zstd.",
+              "- the machine is shared: compare the load averages with the CPU count."]
+    if failed_runs:
+        lines += ["", "FAILED RUNS:"] + [f"- {r.job} {r.fmt} {r.n:,}: {r.error}" for r in failed_runs]
+    if problems:
+        lines += ["", "COUNT MISMATCHES:"] + [f"- {p}" for p in problems]
+    print("\n".join(lines), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({"command": command, "loads": loads,
+                                         "runs": [vars(r) for r in records], "compute": compute},
+                                        indent=1))
+    if failed_runs or problems:
+        return 1
+    return 1 if args.strict and any(t.ok is False for t in targets) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

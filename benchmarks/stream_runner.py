@@ -1,0 +1,110 @@
+"""Run one streaming benchmark job in this process and print its result as one JSON line.
+
+``benchmarks/stream_report.py`` starts this module in a fresh interpreter for
+every measured run, so each run's peak RSS is its own::
+
+    python -m benchmarks.stream_runner file --job streamkit --src IN.jsonl --out DIR \\
+        [--chunk-size 65536] [--parallelism 1] [--memory-limit-mb 512]
+    python -m benchmarks.stream_runner compute [--n 5000000] [--repeat 3] [--chunk-size 65536]
+
+``file`` runs one job of :data:`benchmarks.stream_jobs.JOBS` and prints its
+:class:`~benchmarks.stream_jobs.JobRun`. ``compute`` builds an in-memory table
+and the compute-heavy network once, then streams the table with one and with
+two workers, alternating, ``repeat`` times each after one untimed warm-up run of
+each, and prints every timing. The result is the last line of stdout, after
+:data:`RESULT_MARKER`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ("RESULT_MARKER", "main", "run_compute", "run_file_job")
+
+#: Prefix of the stdout line that carries the JSON result.
+RESULT_MARKER = "STREAMKIT_BENCH_RESULT "
+
+
+def run_file_job(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the file-to-file job ``args.job`` and return its ``JobRun`` as a dict.
+
+    For the streamkit job streamkit is imported before polars (as a script that
+    only uses streamkit would), so any polars thread setting it makes applies.
+    """
+    if args.job == "streamkit":
+        import streamkit  # noqa: F401
+    from benchmarks.stream_jobs import JOBS
+
+    job = JOBS[args.job]
+    src, out = Path(args.src), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.job == "streamkit":
+        run = job(src, out, chunk_size=args.chunk_size, parallelism=args.parallelism,
+                  memory_limit_mb=args.memory_limit_mb)
+    elif args.job == "polars sinks":
+        run = job(src, out)
+    else:
+        run = job(src, out, chunk_size=args.chunk_size)
+    return run.as_dict()
+
+
+def run_compute(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the compute-heavy network on an in-memory table with 1 and 2 workers."""
+    from benchmarks.seed_job import load_seed_network
+    from benchmarks.stream_compute import N_FLOAT_OPS, create_compute_heavy_config, run_compute_job
+    from streamkit import SimpleFSM
+
+    table = load_seed_network().generate_records(args.n)
+    start = time.perf_counter()
+    fsm = SimpleFSM(create_compute_heavy_config())
+    compile_s = time.perf_counter() - start
+    levels = (1, 2)
+    seconds: dict[str, list[float]] = {str(p): [] for p in levels}
+    counts: dict[str, Any] = {}
+    for round_ in range(args.repeat + 1):
+        for p in levels:
+            run = run_compute_job(table, parallelism=p, chunk_size=args.chunk_size, fsm=fsm)
+            if run.records_in != table.num_rows:
+                msg = f"parallelism={p}: {run.records_in} records in, want {table.num_rows}"
+                raise RuntimeError(msg)
+            counts[str(p)] = run.counts
+            if round_ > 0:  # round 0 warms up (first-chunk costs, thread pools)
+                seconds[str(p)].append(run.seconds)
+    return {"n": args.n, "chunk_size": args.chunk_size, "compile_s": compile_s,
+            "float_ops_per_record": N_FLOAT_OPS, "seconds": seconds, "counts": counts}
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    file_ = sub.add_parser("file", help="one file-to-file job")
+    file_.add_argument("--job", required=True)
+    file_.add_argument("--src", required=True)
+    file_.add_argument("--out", required=True)
+    file_.add_argument("--chunk-size", type=int, default=65_536)
+    file_.add_argument("--parallelism", type=int, default=1)
+    file_.add_argument("--memory-limit-mb", type=float, default=512.0)
+    compute = sub.add_parser("compute", help="the compute-heavy network, 1 vs 2 workers")
+    compute.add_argument("--n", type=int, default=5_000_000)
+    compute.add_argument("--repeat", type=int, default=3)
+    compute.add_argument("--chunk-size", type=int, default=65_536)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the requested mode and print its result line."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    result = run_file_job(args) if args.mode == "file" else run_compute(args)
+    print(RESULT_MARKER + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The streaming benchmark's targets, evaluated on measured medians, and plain-text tables.
+
+Targets (DESIGN.md §10 gives the physical limits they sit within):
+
+- JSONL → JSONL at 10M records: streamkit's records/s at least the faster polars
+  version's, at least 4× the per-record orjson loop's, and at least 1000× the
+  1.2k records/s of a per-record FSM engine (1.2M records/s);
+- Parquet → Parquet at 10M: at least the faster polars version's records/s;
+- with ``memory_limit_mb=256``, streamkit's peak RSS under 400 MB at 10M
+  records, and at most 1.25× its peak RSS at 1M (memory stays flat);
+- the compute-heavy network with two workers at least 1.7× as fast as with one.
+
+When the run did not measure 10M, the targets are evaluated at the largest N
+measured and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = (
+    "POLARS_JOBS",
+    "TARGET_N",
+    "Measured",
+    "Target",
+    "evaluate_targets",
+    "fmt_rate",
+    "fmt_ratio",
+    "load_average",
+    "plain_table",
+    "target_table",
+)
+
+#: The N the targets are stated for.
+TARGET_N = 10_000_000
+
+#: Records/s of a per-record FSM engine, the baseline of the 1000× target.
+PER_RECORD_ENGINE_RATE = 1_200.0
+
+#: The polars versions of the job; "vs polars" compares with the faster of them.
+POLARS_JOBS = ("polars sinks", "polars batches")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The medians of one job on one format and N (and streamkit byte budget)."""
+
+    job: str
+    fmt: str
+    n: int
+    memory_limit_mb: float | None
+    seconds: float
+    records_in: int
+    counts: dict[str, int]
+    max_rss_mb: float
+    runs: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def records_per_s(self) -> float:
+        """Records in per median second."""
+        return self.records_in / self.seconds
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: its goal, what was measured, and whether it passed (``None``: not measured)."""
+
+    name: str
+    goal: str
+    measured: str
+    ok: bool | None
+
+
+def fmt_rate(per_s: float) -> str:
+    """Records per second as ``3.52 M`` or ``480.1 k``."""
+    return f"{per_s / 1e6:,.2f} M" if per_s >= 1e6 else f"{per_s / 1e3:,.1f} k"
+
+
+def fmt_ratio(x: float) -> str:
+    """A ratio as ``1,234×`` or ``2.31×``."""
+    return f"{x:,.0f}×" if x >= 100 else f"{x:.2f}×"
+
+
+def load_average() -> str:
+    """The 1-minute load average, or ``?`` where the platform has none."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "?"
+
+
+def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table, first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def _at(rows: Sequence[Measured], job: str, fmt: str, n: int) -> Measured | None:
+    return next((m for m in rows if m.job == job and m.fmt == fmt and m.n == n), None)
+
+
+def _best_polars(rows: Sequence[Measured], fmt: str, n: int) -> Measured | None:
+    found = [m for m in rows if m.job in POLARS_JOBS and m.fmt == fmt and m.n == n]
+    return min(found, key=lambda m: m.seconds, default=None)
+
+
+def _target_n(rows: Sequence[Measured], fmt: str) -> tuple[int | None, str]:
+    """The N to judge ``fmt`` at (10M if measured, else the largest), and a label."""
+    ns = sorted({m.n for m in rows if m.fmt == fmt})
+    if not ns:
+        return None, ""
+    n = TARGET_N if TARGET_N in ns else ns[-1]
+    return n, f"{n:,}" + ("" if n == TARGET_N else f" (target is for {TARGET_N:,})")
+
+
+def _ratio_target(name: str, goal: float, num: Measured | None, den: Measured | None,
+                  *, label: str) -> Target:
+    """``num`` records/s ÷ ``den`` records/s ≥ ``goal``."""
+    if num is None or den is None:
+        return Target(name, f"≥ {goal:g}×", "n/a", None)
+    ratio = num.records_per_s / den.records_per_s
+    return Target(name, f"≥ {goal:g}×", f"{fmt_ratio(ratio)} at {label} ({den.job}"
+                  f" {fmt_rate(den.records_per_s)}/s)", ratio >= goal)
+
+
+def evaluate_targets(main_rows: Sequence[Measured], low_rows: Sequence[Measured],
+                     compute: Mapping[str, Any]) -> list[Target]:
+    """Every target, judged on the medians (see the module docstring)."""
+    out: list[Target] = []
+    n, label = _target_n(main_rows, "jsonl")
+    sk = _at(main_rows, "streamkit", "jsonl", n) if n else None
+    out.append(_ratio_target("JSONL→JSONL: streamkit vs polars streaming", 1,
+                             sk, _best_polars(main_rows, "jsonl", n) if n else None, label=label))
+    out.append(_ratio_target("JSONL→JSONL: streamkit vs orjson loop", 4,
+                             sk, _at(main_rows, "python loop", "jsonl", n) if n else None, label=label))
+    goal = 1000 * PER_RECORD_ENGINE_RATE
+    out.append(Target("JSONL→JSONL: 1000× a 1.2k rec/s per-record FSM engine", f"≥ {fmt_rate(goal)}/s",
+                      f"{fmt_rate(sk.records_per_s)}/s at {label}" if sk else "n/a",
+                      sk.records_per_s >= goal if sk else None))
+    n, label = _target_n(main_rows, "parquet")
+    out.append(_ratio_target("Parquet→Parquet: streamkit vs polars", 1,
+                             _at(main_rows, "streamkit", "parquet", n) if n else None,
+                             _best_polars(main_rows, "parquet", n) if n else None, label=label))
+
+    by_n = {m.n: m for m in low_rows if m.job == "streamkit" and m.fmt == "jsonl"}
+    limit = next(iter(by_n.values())).memory_limit_mb if by_n else 256
+    if by_n:
+        n = TARGET_N if TARGET_N in by_n else max(by_n)
+        large = by_n[n]
+        note = "" if n == TARGET_N else f" (target is for {TARGET_N:,})"
+        out.append(Target(f"peak RSS, memory_limit_mb={limit:g}", "< 400 MB",
+                          f"{large.max_rss_mb:,.0f} MB at {n:,}{note}", large.max_rss_mb < 400))
+        small = by_n[min(by_n)]
+        if small.n < large.n:
+            ratio = large.max_rss_mb / small.max_rss_mb
+            out.append(Target(f"peak RSS {large.n:,} ÷ {small.n:,}, memory_limit_mb={limit:g}",
+                              "≤ 1.25×", f"{ratio:.2f}×", ratio <= 1.25))
+        else:
+            out.append(Target("peak RSS 10M ÷ 1M", "≤ 1.25×", "n/a (one N)", None))
+    else:
+        out.append(Target("peak RSS, memory_limit_mb=256", "< 400 MB", "n/a", None))
+        out.append(Target("peak RSS 10M ÷ 1M", "≤ 1.25×", "n/a", None))
+
+    seconds = compute.get("seconds")
+    if seconds and seconds.get("1") and seconds.get("2"):
+        speedup = statistics.median(seconds["1"]) / statistics.median(seconds["2"])
+        out.append(Target("compute-heavy: 2 workers vs 1", "≥ 1.7×", f"{speedup:.2f}×", speedup >= 1.7))
+    else:
+        out.append(Target("compute-heavy: 2 workers vs 1", "≥ 1.7×", "n/a", None))
+    return out
+
+
+def target_table(targets: Sequence[Target]) -> str:
+    """The targets with PASS / FAIL (``n/a`` when not measured)."""
+    verdict = {True: "PASS", False: "FAIL", None: "n/a"}
+    return plain_table(["target", "goal", "measured", "result"],
+                       [[t.name, t.goal, t.measured, verdict[t.ok]] for t in targets])
