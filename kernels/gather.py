@@ -200,10 +200,7 @@ def take_num_as_float(isf, iv, fv, ix, flags, has_flags, out):
     ident = ix.shape[0] == 0
     for j in range(out.shape[0]):
         p = j if ident else ix[j]
-        if isf[p]:
-            out[j] = fv[p]
-            if not has_flags or flags[p]:
-                k += 1
-        else:
-            out[j] = np.float64(iv[p])
+        q = isf[p]
+        out[j] = fv[p] if q else np.float64(iv[p])  # a select, not a branch: flags are often mixed
+        k += q and (not has_flags or flags[p])
     return k

@@ -6,12 +6,14 @@ writes source text; :mod:`streamkit.fsm.kernel_cache` compiles and caches it.
 
 Kernel signature (``k`` read fields, ``o`` computed outputs, ``s`` string tables)::
 
-    kernel(m, route, err, erra, lits, <per field: ix, has_valid, valid, data...>,
-           <per output: null, value...>, <per string table: table...>)
+    kernel(m, cnt, fpos, ferr, ferra, epos, lits, <per field: ix, has_valid, valid, data...>,
+           <per exit: positions, then per output: null, value...>, <per string table: table...>)
 
-``route[i]`` is the arc taken (``0`` in an end state), ``-1`` failed (``err[i]``
-is the error site, ``erra[i]`` its argument) or ``-2`` escaped (the row needs
-Python for an exact answer, e.g. a complex result).
+Records are written compactly per outcome: ``cnt`` counts failed rows, escaped
+rows (they need Python for an exact answer, e.g. a complex result) and the rows
+of each exit; ``fpos``/``ferr``/``ferra`` hold a failed row's position, error
+site and its argument, ``epos`` an escaped row's position, and each exit's
+positions array the position of every row that left there.
 """
 
 from __future__ import annotations
@@ -147,7 +149,6 @@ class _Gen(OpsMixin):
         self.w(f"ferr[{c}] = {j}")
         self.w(f"ferra[{c}] = {arg}")
         self.w(f"nc0 = {c} + np.uint64(1)")
-        self.w("route[i] = -1")
         self.w("break")
 
     def escape(self) -> None:
@@ -155,7 +156,6 @@ class _Gen(OpsMixin):
         self.w(f"{c} = nc1")
         self.w(f"epos[{c}] = i")
         self.w(f"nc1 = {c} + np.uint64(1)")
-        self.w("route[i] = -2")
         self.w("break")
 
     def lit(self, s: str) -> int:

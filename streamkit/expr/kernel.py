@@ -3,8 +3,8 @@
 Records run through every fused state in one pass over the rows (each state's
 transform, then its conditions in the order arcs are tried; values stay in
 registers) and leave at an end state or along an arc to a state outside the
-kernel. Each exit's records are written compactly: their computed fields, and
-one byte per row saying which exit it took.
+kernel. Each exit's records are written compactly: their positions and their
+computed fields.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
         k = len(exits)
         c = g.new("c")
         g.w(f"{c} = nc{k + 2}")
-        g.w(f"route[i] = {k}")
+        # its position, written here: no pass over per-row exit codes afterwards
+        g.w(f"x{k}p[{c}] = i")
         outs: list[tuple[str, str, bool]] = []
         rec: list[tuple[str, Any]] = []
         for fname, src in record:
@@ -166,13 +167,14 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
 
 
 def _assemble(g: _Gen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
-    params = ["m", "cnt", "route", "fpos", "ferr", "ferra", "epos", "lits"]
+    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lits"]
     for j, (_, kind) in enumerate(g.field_order):
         if kind == "null":
             continue
         params += [f"ix{j}", f"hv{j}", f"va{j}"]
         params += [f"dq{j}", f"di{j}", f"df{j}"] if kind == "num" else [f"d{j}"]
     for k, ex in enumerate(exits):
+        params.append(f"x{k}p")
         for t, (_, rep, nullable) in enumerate(ex.outputs):
             if nullable:
                 params.append(f"x{k}n{t}")

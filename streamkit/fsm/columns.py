@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow
+from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags
 
 
 __all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
@@ -40,12 +40,6 @@ def column_kind(t: pa.DataType) -> str:
     if pa.types.is_null(t):
         return "null"
     return f"other:{t}"
-
-
-def _validity(arr: pa.Array) -> np.ndarray | None:
-    if arr.null_count == 0:
-        return None
-    return np.asarray(arr.is_valid(), dtype=np.bool_)
 
 
 @dataclass(eq=False)
@@ -109,7 +103,7 @@ class Col:
             codes, valid = pool.encode(arr)
             self.store, self.data = "codes", (codes, valid, pool)
             return
-        valid = _validity(arr)
+        valid = valid_flags(arr)
         if self.kind == "bool":
             vals = np.asarray(arr.fill_null(False), dtype=np.bool_) if valid is not None else np.asarray(arr, dtype=np.bool_)
         elif self.kind == "int":

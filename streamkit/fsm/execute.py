@@ -2,7 +2,7 @@
 
 Records move between states as groups: row positions plus a frame of columns
 (views, see :mod:`streamkit.fsm.columns`). Each group runs its state's kernel
-once; a stable counting partition of the route codes splits it per target.
+once; the kernel writes the positions of the records leaving at each exit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from kernels.gather import positions_of
 from streamkit._alloc import tune_allocator
 from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
@@ -140,15 +139,17 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
     pool = run.pool
     n_exits = len(src.exits)
     cnt = np.zeros(n_exits + 2, np.int64)  # failed, escaped, then records per exit
-    route = np.empty(m, np.int8 if n_exits < 120 else np.int32)  # the exit each record took
     fpos, ferr, ferra, epos = (np.empty(m, np.int64) for _ in range(4))
-    args: list[Any] = [m, cnt, route, fpos, ferr, ferra, epos, pool.literal_codes(src.lits)]
+    args: list[Any] = [m, cnt, fpos, ferr, ferra, epos, pool.literal_codes(src.lits)]
     for name, kind in src.fields:
         if kind != "null":
             args += frame[name].kernel_args(pool)
     exit_arrays: list[list[list[np.ndarray | None]]] = []
+    exit_pos: list[np.ndarray] = []
     for ex in src.exits:
         cols: list[list[np.ndarray | None]] = []
+        exit_pos.append(np.empty(m, np.int64))
+        args.append(exit_pos[-1])
         for _, rep, nullable in ex.outputs:
             valid = np.empty(m, np.bool_) if nullable else None
             if valid is not None:
@@ -179,12 +180,7 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
         cols = exit_arrays[k]
         if 4 * c < m:  # few records left here: do not keep whole-chunk buffers alive for them
             cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
-        if c == m:
-            pos = None
-        else:
-            pos = np.empty(c + 1, np.int64)
-            positions_of(route, k, pos)
-            pos = pos[:c]
+        pos = None if c == m else exit_pos[k][:c].copy() if 4 * c < m else exit_pos[k][:c]
         sub_rows = rows if pos is None else _rows_at(rows, pos)
         sub = _exit_frame(ex.record, _take(frame, pos), cols, c, pool)
         if ex.kind == "end":
@@ -308,7 +304,15 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
     net = run.net
     n = run.n
     status = np.full(n, COMPLETED, np.uint8)
-    end_state = np.full(n, -1, np.int16)
+    # the end state per record: filled with the largest group's, the others written over it
+    big: Any = None
+    big_state, big_n = -1, 0
+    for s, pieces in run.done.items():
+        for rows, _ in pieces:
+            k = n if rows is None else len(rows)
+            if k > big_n:
+                big, big_state, big_n = rows, s, k
+    end_state = np.full(n, big_state, np.int16)
     outputs: dict[str, pa.Table] = {}
     counts: dict[str, int] = {}
     for s, info in enumerate(net.states):
@@ -319,7 +323,11 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
         outputs[info.name] = table
         counts[info.name] = table.num_rows
         for rows, _ in pieces:
-            end_state[slice(None) if rows is None else rows] = s
+            if rows is not big:
+                end_state[slice(None) if rows is None else rows] = s
+    if big_state >= 0:
+        for rows in run.fail_rows:
+            end_state[rows] = -1
     errors = _error_table(run, batch, row_offset, status, row_ids)
     return BatchResult(n, outputs, errors, status, end_state, counts)
 

@@ -26,7 +26,7 @@ from kernels.gather import (
     take_values,
 )
 
-__all__ = ("take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
+__all__ = ("valid_flags", "take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
 
 EMPTY_IX = np.empty(0, np.int64)
 _NO_FLAGS = np.ones(1, np.bool_)
@@ -52,6 +52,22 @@ def _bits_of_flags(flags: np.ndarray, ix: np.ndarray | None, n: int) -> tuple[pa
     if n_set == n:
         return None, 0
     return _buffer(out), n - n_set
+
+
+def valid_flags(arr: pa.Array) -> np.ndarray | None:
+    """One bool per row of ``arr``: whether it is set (``None`` when no row is null).
+
+    Unpacked from the validity bitmap with numpy (``is_valid()`` then ``asarray`` built
+    a boolean Arrow array first: 1 ns/row on the seed's value column, this 0.1).
+    """
+    if arr.null_count == 0:
+        return None
+    if pa.types.is_null(arr.type) or arr.buffers()[0] is None:
+        return np.asarray(arr.is_valid(), dtype=np.bool_)
+    off = arr.offset
+    n = len(arr)
+    bits = np.frombuffer(arr.buffers()[0], np.uint8)[off >> 3:(off + n + 7) >> 3]
+    return np.unpackbits(bits, bitorder="little")[off & 7:(off & 7) + n].view(np.bool_)
 
 
 def take_arrow(arr: pa.Array, ix: np.ndarray) -> pa.Array:

@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamkit.fsm.gather import valid_flags
+
 __all__ = ("StringPool",)
 
 
@@ -93,10 +95,7 @@ class StringPool:
         dcodes = self.intern_unique(dictionary)
         idx = np.asarray(indices.fill_null(0), dtype=np.int64)
         codes = dcodes[idx] if dcodes.size else np.zeros(len(arr), np.int64)
-        valid = None
-        if arr.null_count:
-            valid = np.asarray(arr.is_valid(), dtype=np.bool_)
-        return codes, valid
+        return codes, valid_flags(arr)
 
     def literal_codes(self, lits: tuple[str, ...]) -> np.ndarray:
         """Codes of a kernel's string literals (cached; at least one element)."""
