@@ -2,8 +2,15 @@
 
 from streamkit.api import FSMResult as FSMResult
 from streamkit.api import SimpleFSM as SimpleFSM
+from streamkit.async_api import AsyncSimpleFSM as AsyncSimpleFSM
 from streamkit.config import FSMConfig as FSMConfig
 from streamkit.config import load_config as load_config
+from streamkit.engine import AsyncPipeline as AsyncPipeline
+from streamkit.engine import ErrorLog as ErrorLog
+from streamkit.engine import Pipeline as Pipeline
+from streamkit.engine import Progress as Progress
+from streamkit.engine import StreamConfig as StreamConfig
+from streamkit.engine import StreamResult as StreamResult
 from streamkit.errors import CompileError as CompileError
 from streamkit.errors import ConfigError as ConfigError
 from streamkit.errors import ConfigProblem as ConfigProblem
@@ -14,12 +21,37 @@ from streamkit.errors import UnsupportedExpressionError as UnsupportedExpression
 from streamkit.fsm.compile import CompiledNetwork as CompiledNetwork
 from streamkit.fsm.compile import compile_network as compile_network
 from streamkit.fsm.interpret import interpret as interpret
+from streamkit.io import Collector as Collector
+from streamkit.io import Sink as Sink
+from streamkit.io import Source as Source
+from streamkit.io import SourceChunk as SourceChunk
+from streamkit.io import open_sink as open_sink
+from streamkit.io import open_source as open_source
 from streamkit.record import RecordData as RecordData
 from streamkit.record import State as State
+from streamkit.status import EventStatus as EventStatus
+from streamkit.status import StatusIndex as StatusIndex
+from streamkit.status import StatusIndexError as StatusIndexError
 
 __all__ = (
     "SimpleFSM",
+    "AsyncSimpleFSM",
     "FSMResult",
+    "StreamConfig",
+    "StreamResult",
+    "Progress",
+    "ErrorLog",
+    "Pipeline",
+    "AsyncPipeline",
+    "open_source",
+    "open_sink",
+    "Source",
+    "Sink",
+    "SourceChunk",
+    "Collector",
+    "EventStatus",
+    "StatusIndex",
+    "StatusIndexError",
     "FSMConfig",
     "load_config",
     "CompiledNetwork",

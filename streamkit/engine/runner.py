@@ -25,7 +25,8 @@ from streamkit.engine.config import StreamConfig
 from streamkit.engine.progress import ErrorLog, Progress
 from streamkit.engine.result import StreamResult
 from streamkit.engine.routing import Routes
-from streamkit.io import Source
+from streamkit.io import Collector, Source
+from streamkit.io.sinks import ListSink
 from streamkit.status import EventStatus, StatusIndex
 from streamkit.tables import concat_by_row
 
@@ -217,9 +218,10 @@ class StreamRun:
 
 
 async def _write_to(sink: Any, table: pa.Table) -> None:
+    """Write in the event loop when the sink is in memory, else in a thread (files, callbacks)."""
     if getattr(sink, "is_async", False):
         await sink.awrite(table)
-    elif getattr(sink, "path", None) is not None:
-        await anyio.to_thread.run_sync(sink.write, table)
-    else:
+    elif isinstance(sink, (Collector, ListSink)):
         sink.write(table)
+    else:
+        await anyio.to_thread.run_sync(sink.write, table)
