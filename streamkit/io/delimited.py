@@ -208,8 +208,8 @@ class _Rows:
         self.invalid.append((row.number, row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
-    def chunks(self) -> Iterator[SourceChunk]:
-        reader = pc.open_csv(
+    def _open(self) -> pc.CSVStreamingReader:
+        return pc.open_csv(
             self.tap,
             read_options=pc.ReadOptions(use_threads=False, column_names=self.names, block_size=_BLOCK),
             parse_options=pc.ParseOptions(delimiter=self.src.delimiter, newlines_in_values=True,
@@ -217,6 +217,14 @@ class _Rows:
             convert_options=pc.ConvertOptions(column_types=dict.fromkeys(self.names, pa.string()),
                                               strings_can_be_null=True, quoted_strings_can_be_null=False,
                                               null_values=[""], check_utf8=False))
+
+    def chunks(self) -> Iterator[SourceChunk]:
+        try:
+            reader = self._open()
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" in str(exc):  # a header and nothing else
+                return
+            raise
         start = self.src.offset
         n = self.src.chunk_size
         for batch in reader:

@@ -42,8 +42,12 @@ from streamkit.io.chunk import Malformed, SourceChunk, malformed_table
 
 __all__ = ("JsonlSource",)
 
-_INT64_MAX = 2**63 - 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _LBRACE = 123
+_LBRACKET = 91
+#: Lines with more ``{``/``[`` than this (an upper bound of their depth) are parsed one by one
+#: (orjson and the standard library refuse nesting deeper than ~1000 with an error).
+MAX_OPENERS = 1000
 
 
 class JsonlSource(Source):
@@ -97,7 +101,7 @@ class JsonlSource(Source):
     def parse_block(self, block: LineBlock, start: int) -> SourceChunk:
         """Parse the lines of ``block`` as stream positions ``start ..``."""
         n = len(block)
-        table = self._parse_fast(block) if _all_objects(block) else None
+        table = self._parse_fast(block) if _arrow_can_parse(block) else None
         if table is not None:
             return SourceChunk([(table_to_batch(table), np.arange(start, start + n, dtype=np.int64))], start, n)
         return self._parse_lines(block, start)
@@ -117,6 +121,10 @@ class JsonlSource(Source):
             except Exception:  # noqa: BLE001 - any refusal sends the block to the line-by-line path
                 return None
             if table.num_rows != len(block):  # e.g. two objects on one line
+                return None
+            try:
+                table.validate(full=True)  # the reader does not check that text is UTF-8
+            except pa.ArrowInvalid:
                 return None
             if self.schema is not None:
                 return table
@@ -145,11 +153,13 @@ class JsonlSource(Source):
 
     def _parse_lines(self, block: LineBlock, start: int) -> SourceChunk:
         records, keep, bad = [], [], []
+        # orjson reads integers beyond 64 bits as floats: lines with long ones go to the standard library
+        exact = set(np.searchsorted(block.starts, [s for s, _ in _long_ints(block.data)], side="right") - 1)
         for k in range(len(block)):
             text = block.line(k)
             line = int(block.lines[k])
             try:
-                value = loads_line(text)
+                value = json.loads(text) if k in exact else loads_line(text)
             except json.JSONDecodeError as exc:
                 bad.append(Malformed(start + k, "JSONDecodeError", f"{exc.msg} at column {exc.colno}", line, text))
                 continue
@@ -169,15 +179,26 @@ class JsonlSource(Source):
         return SourceChunk(parts, start, len(block), malformed_table(bad, self.name))
 
 
-def _all_objects(block: LineBlock) -> bool:
-    """Whether every line starts with ``{`` (the Arrow reader crashes on a block of ``null`` lines)."""
+def _arrow_can_parse(block: LineBlock) -> bool:
+    """Whether the Arrow reader may see the block: every line starts with ``{`` and none nests too deep.
+
+    The Arrow reader crashes the process on a block that starts with a ``null`` line
+    and on objects nested ~100k deep; such blocks go to the line-by-line path.
+    """
     if not len(block):
         return True
     arr = np.frombuffer(block.data, np.uint8)
     heads = arr[block.starts]
-    if (heads == _LBRACE).all():
+    if not (heads == _LBRACE).all() and any(
+            block.line(k).lstrip()[:1] != b"{" for k in np.flatnonzero(heads != _LBRACE)):
+        return False
+    if block.max_line_length <= MAX_OPENERS:
         return True
-    return all(block.line(k).lstrip()[:1] == b"{" for k in np.flatnonzero(heads != _LBRACE))
+    openers = (arr == _LBRACE) | (arr == _LBRACKET)
+    if np.count_nonzero(openers) <= MAX_OPENERS:
+        return True
+    per_line = np.add.reduceat(openers.view(np.uint8), block.starts, dtype=np.int64)
+    return int(per_line.max()) <= MAX_OPENERS
 
 
 def _has_float(t: pa.DataType) -> bool:
@@ -190,8 +211,8 @@ def _has_float(t: pa.DataType) -> bool:
     return False
 
 
-def _has_big_int(data: bytes) -> bool:
-    """Whether ``data`` holds an integer literal outside int64 (the Arrow reader makes those floats)."""
+def _long_ints(data: bytes) -> list[tuple[int, int]]:
+    """Spans of integer literals of 19 digits or more (those that may not fit int64)."""
     arr = np.frombuffer(data, np.uint8)
     digit = (arr >= 48) & (arr <= 57)
     run = digit
@@ -200,20 +221,23 @@ def _has_big_int(data: bytes) -> bool:
     run = run[:-3] & run[3:]  # 19 digits from i on
     starts = np.flatnonzero(run)
     if not len(starts):
-        return False
-    starts = starts[np.concatenate([[True], np.diff(starts) > 1])]
-    for s in starts.tolist():
+        return []
+    out = []
+    for s in starts[np.concatenate([[True], np.diff(starts) > 1])].tolist():
         if s and (digit[s - 1] or arr[s - 1] in b".eE"):
             continue
-        e = s
+        e = s + 19
         while e < len(arr) and digit[e]:
             e += 1
         if e < len(arr) and arr[e] in b".eE":
             continue
-        value = int(data[s:e])
-        if value > _INT64_MAX + (1 if s and arr[s - 1] == 45 else 0):
-            return True
-    return False
+        out.append((s - 1 if s and arr[s - 1] == 45 else s, e))
+    return out
+
+
+def _has_big_int(data: bytes) -> bool:
+    """Whether ``data`` holds an integer literal outside int64 (the Arrow reader makes those floats)."""
+    return any(not _INT64_MIN <= int(data[s:e]) <= _INT64_MAX for s, e in _long_ints(data))
 
 
 def _temporal_as_text(t: pa.DataType) -> pa.DataType | None:
