@@ -132,16 +132,20 @@ def locate(key, base, st, keys, n_hash):
 
 @jit
 def lookup(ids, base, st, keys, vals, n_hash, out):
-    """``out[i]`` = status byte of ``ids[i]`` (ABSENT when it is not in the index)."""
+    """``out[i]`` = status byte of ``ids[i]`` (ABSENT when it is not in the index); return how many are ABSENT."""
     nst = st.shape[0]
+    n_absent = 0
     for i in range(ids.shape[0]):
         key = ids[i]
         off = key - base
         if key >= 0 and off >= 0 and off < nst:
-            out[i] = st[off]
+            b = st[off]
         else:
             s = _hfind(key, keys, n_hash)
-            out[i] = ABSENT if s < 0 else vals[s]
+            b = ABSENT if s < 0 else vals[s]
+        out[i] = b
+        n_absent += b == ABSENT
+    return n_absent
 
 
 @jit

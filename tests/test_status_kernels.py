@@ -81,11 +81,12 @@ def test_lookup_matches_numpy_indexing(column: np.ndarray, data: st.DataObject) 
     ids = np.array(data.draw(st.lists(st.integers(-3, base + column.shape[0] + 3))), np.int64)
     keys, vals = _empty_hash()
     out = np.empty(ids.shape[0], np.uint8)
-    K.lookup(ids, base, column, keys, vals, 0, out)
+    n_absent = K.lookup(ids, base, column, keys, vals, 0, out)
     inside = (ids >= base) & (ids < base + column.shape[0])
     expected = np.full(ids.shape[0], ABSENT, np.uint8)
     expected[inside] = column[ids[inside] - base]
     assert out.tolist() == expected.tolist()
+    assert n_absent == np.count_nonzero(expected == ABSENT)
 
 
 @SETTINGS

@@ -29,6 +29,7 @@ class AddMethods:
     _store: Store
     _lists: list[IdList | None]
     _counts: np.ndarray
+    _count_list: list[int]
     _keep: np.ndarray
     _scratch: np.ndarray
     _counts4: np.ndarray
@@ -169,6 +170,7 @@ class AddMethods:
                counts: np.ndarray) -> None:  # fmt: skip
         # bookkeeping after ids (arr, or start .. start + m - 1) were written: counts, lists, log
         self._counts += counts
+        self._count_list = self._counts.tolist()
         self._store.n_ids += m
         kept = [c for c in range(N_STATUSES) if counts[c] and self._lists[c] is not None]
         if len(kept) == 1 and not codes.shape[0]:

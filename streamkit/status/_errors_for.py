@@ -48,7 +48,7 @@ def add_error(index: StatusIndex, ids: np.ndarray, codes: np.ndarray) -> Excepti
             msg = (f"`statuses` must be codes 0..{N_STATUSES - 1} ({', '.join(STATUS_NAMES)}), "
                    f"got {int(codes[bad[0]])} at position {int(bad[0])}")  # fmt: skip
             return ValueError(msg)
-    present = ids[index._store.lookup(ids) != K.ABSENT]
+    present = ids[index._store.lookup(ids)[0] != K.ABSENT]
     if present.shape[0]:
         msg = f"ids already in the index: {preview_ids(present)}; change their status with `transition`"
         return DuplicateIdError(msg, present)
@@ -59,7 +59,7 @@ def add_error(index: StatusIndex, ids: np.ndarray, codes: np.ndarray) -> Excepti
 
 def transition_error(index: StatusIndex, ids: np.ndarray, frm: int) -> StatusIndexError:
     """Why moving ``ids`` (all expected in ``frm`` when ``frm >= 0``) failed."""
-    codes = index._store.lookup(ids)
+    codes, _ = index._store.lookup(ids)
     unknown = codes == K.ABSENT
     if unknown.any():
         return unknown_ids_error(ids[unknown])

@@ -54,6 +54,8 @@ def as_ids(ids: Any, *, what: str = "ids") -> np.ndarray:
     ...
     TypeError: `ids` must be integers, got an array of float64
     """
+    if ids.__class__ is np.ndarray and ids.dtype == np.int64 and ids.ndim == 1 and ids.flags.c_contiguous:
+        return ids  # the common case, first
     if is_scalar_id(ids):
         return np.array([ids], np.int64)
     if isinstance(ids, range):

@@ -126,11 +126,12 @@ class Store:
         h = self.hash
         return self.base, self.st, h.keys, h.vals, h.n_live
 
-    def lookup(self, ids: np.ndarray) -> np.ndarray:
-        """Status byte of each id (``ABSENT`` for ids not held)."""
+    def lookup(self, ids: np.ndarray) -> tuple[np.ndarray, int]:
+        """Status byte of each id (``ABSENT`` for ids not held), and how many are not held."""
         out = np.empty(ids.shape[0], np.uint8)
-        K.lookup(ids, *self.args(), out)
-        return out
+        h = self.hash
+        n_absent = K.lookup(ids, self.base, self.st, h.keys, h.vals, h.n_live, out)
+        return out, n_absent
 
     def prepare_add(self, ids: np.ndarray | None, lo: int, hi: int, m: int) -> None:
         """Make room for ``m`` new ids between ``lo`` and ``hi`` (``ids`` may be None for a range).

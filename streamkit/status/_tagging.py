@@ -161,10 +161,9 @@ class TagMethods:
         return tags
 
     def _require_present(self, arr: np.ndarray) -> None:
-        codes = self._store.lookup(arr)
-        missing = codes == K.ABSENT
-        if missing.any():
-            raise unknown_ids_error(arr[missing])
+        codes, n_absent = self._store.lookup(arr)
+        if n_absent:
+            raise unknown_ids_error(arr[codes == K.ABSENT])
 
 
 def _tag_name(name: object) -> str:

@@ -29,6 +29,7 @@ DEFAULT_KEEP_IDS = frozenset(EventStatus) - {EventStatus.COMPLETED}
 #: Compact a status's id list only once it has this many stale entries (and more stale than live).
 COMPACT_MIN = 1024
 _MEMBERS = tuple(EventStatus)
+_DEFAULT_KEEP_CODES = sorted(int(s) for s in DEFAULT_KEEP_IDS)
 
 
 class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
@@ -71,11 +72,15 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         keep_ids: Iterable[StatusLike] | Literal["all"] = DEFAULT_KEEP_IDS,
         log_transitions: bool = False,
     ) -> None:
-        codes = range(N_STATUSES) if keep_ids == "all" else status_codes(keep_ids, what="keep_ids")
+        if keep_ids is DEFAULT_KEEP_IDS:
+            codes: Iterable[int] = _DEFAULT_KEEP_CODES
+        else:
+            codes = range(N_STATUSES) if keep_ids == "all" else status_codes(keep_ids, what="keep_ids")
         self._keep = np.zeros(256, np.bool_)
         self._keep[list(codes)] = True
         self._lists = [IdList() if self._keep[c] else None for c in range(N_STATUSES)]
         self._counts = np.zeros(N_STATUSES, np.int64)
+        self._count_list = [0] * N_STATUSES  # the counts as Python ints: count() reads one
         self._cleaned = np.zeros(N_STATUSES, np.int64)
         self._store = Store()
         self._tags: dict = {}
@@ -139,6 +144,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
             moved = counts[:N_STATUSES].copy()
             self._counts -= moved
             self._counts[to] += moved.sum()
+            self._count_list = self._counts.tolist()
             if lst is not None:
                 lst.n = n_buf
             if self._log is not None:
@@ -186,6 +192,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
                 self._counts[c] = 0
                 if self._lists[c] is not None:
                     self._lists[c].clear()
+            self._count_list = self._counts.tolist()
             if dropped:
                 store.trim()
                 for tag in self._tags.values():
@@ -220,7 +227,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         >>> index.count(EventStatus.SKIPPED), index.count("failed")
         (3, 0)
         """
-        return int(self._counts[status_code(status)])
+        return self._count_list[status_code(status)]
 
     def counts(self) -> dict[str, int]:
         """Ids per status, every status named (``{'pending': 3, ...}``), in O(number of statuses).
@@ -306,8 +313,8 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         """
         arr = as_ids(ids)
         with self._lock:
-            codes = self._store.lookup(arr)
-        if arr.shape[0] and np.any(codes == K.ABSENT):
+            codes, n_absent = self._store.lookup(arr)
+        if n_absent:
             raise unknown_ids_error(arr[codes == K.ABSENT])
         return _MEMBERS[codes[0]] if is_scalar_id(ids) else codes
 
@@ -323,7 +330,8 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         """
         arr = as_ids(ids)
         with self._lock:
-            return self._store.lookup(arr) != K.ABSENT
+            codes, _ = self._store.lookup(arr)
+        return codes != K.ABSENT
 
     def __contains__(self, item: object) -> bool:
         return is_scalar_id(item) and bool(self.contains(item)[0])
