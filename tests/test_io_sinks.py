@@ -342,3 +342,18 @@ def test_list_sink() -> None:
     with open_sink(out) as sink:
         sink.write(pa.table({"a": [1, None]}))
     assert out == [{"a": 1}, {"a": None}]
+
+
+def test_union_columns(tmp_path: Path) -> None:
+    union = pa.UnionArray.from_dense(pa.array([0, 1, 0], pa.int8()), pa.array([0, 0, 1], pa.int32()),
+                                     [pa.array([1, 2]), pa.array(["x"])])
+    t = pa.table({"u": union})
+    for name in ("u.parquet", "u.csv"):
+        with open_sink(tmp_path / name) as sink:
+            sink.write(t)
+    assert read_back(tmp_path / "u.parquet").column("u").to_pylist() == ["1", "x", "2"]
+    assert (tmp_path / "u.csv").read_text().splitlines() == ['"u"', '"1"', '"x"', '"2"']
+    with open_sink(tmp_path / "u.arrow") as sink:
+        sink.write(t)
+        sink.write(pa.table({"u": [3]}))
+    assert read_back(tmp_path / "u.arrow").column("u").to_pylist() == ["1", "x", "2", "3"]

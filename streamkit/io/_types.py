@@ -151,19 +151,24 @@ def unify_schemas(schemas: list[pa.Schema]) -> pa.Schema:
 
 
 def to_text(arr: Any) -> pa.Array:
-    """Values as text: Arrow's cast where it has one, JSON for nested values.
+    """Values as text: Arrow's cast where it has one, else JSON for values other than strings.
 
     Examples
     --------
     >>> to_text(pa.array([{"a": 1}, None])).to_pylist()
     ['{"a":1}', None]
+    >>> u = pa.UnionArray.from_dense(pa.array([0, 1], pa.int8()), pa.array([0, 0], pa.int32()),
+    ...                              [pa.array([[1]]), pa.array(["x"])])
+    >>> to_text(u).to_pylist()
+    ['[1]', 'x']
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     try:
         return arr.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return pa.array([None if v is None else dumps(v).decode() for v in arr.to_pylist()], pa.string())
+        return pa.array([v if v is None or isinstance(v, str) else dumps(v).decode() for v in arr.to_pylist()],
+                        pa.string())
 
 
 def cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:

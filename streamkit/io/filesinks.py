@@ -286,6 +286,8 @@ class _PartedSink(_FileSink):
 class ParquetSink(_PartedSink):
     """Write a Parquet file (``pyarrow.parquet``; ``compression`` as there, default ``zstd``).
 
+    Columns of mixed types (Arrow unions, which Parquet lacks) are written as text.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -301,6 +303,13 @@ class ParquetSink(_PartedSink):
     def __init__(self, path: str | Path, *, compression: str = "zstd") -> None:
         super().__init__(path)
         self.compression = compression
+
+    def _prepare(self, table: pa.Table) -> pa.Table:
+        if not any(pa.types.is_union(f.type) for f in table.schema):
+            return table
+        # Parquet has no union type: values of mixed types are kept as text
+        cols = [to_text(c) if pa.types.is_union(c.type) else c for c in table.columns]
+        return pa.Table.from_arrays(cols, names=table.column_names)
 
     def _start(self, part: _Part) -> None:
         part.file = pa.OSFile(str(part.path), "wb")
