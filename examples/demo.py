@@ -10,7 +10,11 @@ generates ``n_records`` seed-shaped records (default 1 000 000; about 1 % have a
 null and 1 % a negative ``value``, which the network routes to its ``error``
 state), runs them through ``SimpleFSM(config).process(table)`` and prints the
 counts, the throughput, the head of each end state's output, the first failed
-records and ``fsm.explain()``.
+records and ``fsm.explain()``. Then it streams the same records file to file:
+they are written as JSONL (plus two broken lines), and
+``fsm.process_stream(path, sinks=...)`` runs them through the network with two
+workers in a 256 MB budget into one JSONL file per end state, the failed
+records (the broken lines, with their line numbers) into ``<stem>.errors.jsonl``.
 
 The first ``process`` call compiles the network's kernels (or loads them from
 the kernel cache, ``$STREAMKIT_CACHE_DIR`` or ``~/.cache/streamkit/kernels``), so
@@ -20,6 +24,7 @@ the demo times a small warm-up batch apart from the full run.
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +39,7 @@ import polars as pl  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from examples.seed_network import create_streaming_fsm_config, generate_records  # noqa: E402
-from streamkit import SimpleFSM  # noqa: E402
+from streamkit import Progress, SimpleFSM  # noqa: E402
 
 #: Records the demo generates unless a count is given on the command line.
 DEFAULT_N = 1_000_000
@@ -101,7 +106,40 @@ def main(argv: list[str] | None = None) -> int:
 
     _section("fsm.explain()")
     print(fsm.explain())
+
+    stream_files(fsm, table)
     return 0
+
+
+def stream_files(fsm: SimpleFSM, table: pa.Table) -> None:
+    """Stream the records file to file: JSONL in, one JSONL file per end state out."""
+    with tempfile.TemporaryDirectory(prefix="streamkit-demo-") as tmp:
+        src = Path(tmp) / "records.jsonl"
+        pl.from_arrow(table).write_ndjson(src)
+        with src.open("a") as f:  # two broken lines: they fail with their line numbers, the stream goes on
+            f.write('{"id": -1, "value": 12,\n')
+            f.write("not json at all\n")
+        sinks = {"output": Path(tmp) / "processed.jsonl", "error": Path(tmp) / "invalid.jsonl"}
+        _section(f"fsm.process_stream({src.name!r}, sinks=...)  JSONL -> JSONL, 2 workers, 256 MB budget")
+
+        def on_progress(p: Progress) -> None:
+            if p.chunks_processed % 40 == 0:
+                print(f"  {p.records_processed:>11,} records  {p.records_per_second / 1e6:5.2f} M/s  "
+                      f"{len(p.errors):,} failed  {p.bytes_in_flight / 2**20:6.1f} MB in flight")
+
+        r = fsm.process_stream(str(src), sinks={k: str(v) for k, v in sinks.items()}, parallelism=2,
+                               memory_limit_mb=256, on_progress=on_progress)
+        print(f"{r.total_records:,} records in {r.duration:.2f} s = {r.records_per_second / 1e6:.2f} M records/s; "
+              f"end states {r.end_state_counts}; failed {r.failed:,} ({r.malformed} malformed lines); "
+              f"peak in flight {r.peak_bytes_in_flight / 2**20:.1f} MB")
+        print(f"status counts (from the run's status index): {r.status_counts()}")
+        for name, path in r.paths.items():
+            size = Path(path).stat().st_size
+            print(f"  {name:<7} -> {Path(path).name:<22} {size / 2**20:8.1f} MB")
+        errors = Path(r.paths["errors"]).read_text().splitlines()
+        print("last failed records:")
+        for line in errors[-3:]:
+            print("  " + line[:160])
 
 
 if __name__ == "__main__":

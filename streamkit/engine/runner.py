@@ -149,13 +149,20 @@ class StreamRun:
 
     async def _emit(self, chunk: Chunk) -> None:
         self.footprint.observe(chunk.input_bytes, chunk.output_bytes())
+        writes: list[tuple[Any, pa.Table]] = []
         for sink, states in self.routes.groups():
             tables = [t for s in states for t in chunk.outputs.get(s, [])]
             if tables:
-                await _write_to(sink, concat_by_row(tables) if len(tables) > 1 else tables[0])
+                writes.append((sink, concat_by_row(tables) if len(tables) > 1 else tables[0]))
         errors = concat_by_row(chunk.errors) if chunk.errors else None
         if errors is not None:
-            await _write_to(self.routes.errors, errors)
+            writes.append((self.routes.errors, errors))
+        if len(writes) == 1:
+            await _write_to(*writes[0])
+        elif writes:  # each sink in its own thread; every sink still gets the chunks in order
+            async with anyio.create_task_group() as tg:
+                for sink, table in writes:
+                    tg.start_soon(_write_to, sink, table)
         self._account(chunk, errors)
         self.budget.release(chunk.held_bytes, chunk.held_records)
         if self.on_progress is not None:
