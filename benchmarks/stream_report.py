@@ -81,6 +81,7 @@ class RunRecord:
     memory_limit_mb: float | None
     returncode: int
     max_rss_mb: float
+    max_anon_mb: float
     wall_s: float
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
@@ -91,16 +92,34 @@ class RunRecord:
         return self.returncode == 0 and bool(self.result)
 
 
-def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int, float, float, dict[str, Any], str]:
-    """Run ``cmd`` in a fresh process; return exit code, peak RSS (MB), wall seconds, result, stderr tail.
+def _anon_rss_mb(pid: int) -> float:
+    """The anonymous (heap, not file-backed) resident memory of ``pid`` now, in MB (0 if unknown)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
-    The child's own peak RSS comes from ``os.wait4`` (``ru_maxrss`` is in KiB on
-    Linux), so it covers every thread of the job and nothing of this process.
+
+def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int, float, float, float, dict[str, Any], str]:
+    """Run ``cmd`` in a fresh process.
+
+    Returns its exit code, peak RSS (MB), peak anonymous RSS (MB), wall seconds,
+    the JSON result it printed and the tail of its stderr. Peak RSS is the
+    child's own ``ru_maxrss`` from ``os.wait4`` (KiB on Linux): every thread of
+    the job and nothing of this process, file-backed pages included (a reader
+    that memory-maps its input counts the mapped file). The anonymous part
+    (``RssAnon`` of ``/proc/<pid>/status``, heap and buffers only) is sampled
+    every 50 ms, so a shorter spike can be missed.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=err)
         deadline = start + timeout
+        anon = 0.0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -109,7 +128,8 @@ def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int,
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.02)
+            anon = max(anon, _anon_rss_mb(proc.pid))
+            time.sleep(0.05)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -122,7 +142,7 @@ def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int,
             result = json.loads(line[len(RESULT_MARKER):])
             break
     rss_mb = usage.ru_maxrss / 1024
-    return proc.returncode, rss_mb, wall, result, stderr[-3000:]
+    return proc.returncode, rss_mb, anon, wall, result, stderr[-3000:]
 
 
 def _runner(*args: str) -> list[str]:
@@ -139,10 +159,10 @@ def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Name
                   "--memory-limit-mb", str(limit))
     shutil.rmtree(out_dir, ignore_errors=True)
     try:
-        rc, rss, wall, result, stderr = run_one(cmd)
+        rc, rss, anon, wall, result, stderr = run_one(cmd)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
-    record = RunRecord(job, fmt, n, limit if job == "streamkit" else None, rc, rss, wall, result)
+    record = RunRecord(job, fmt, n, limit if job == "streamkit" else None, rc, rss, anon, wall, result)
     if not record.ok:
         record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
     return record
@@ -164,6 +184,7 @@ def summarize(records: Sequence[RunRecord]) -> Measured | None:
         records_in=int(first.result["records_in"]),
         counts=dict(first.result["counts"]),
         max_rss_mb=max(r.max_rss_mb for r in good),
+        max_anon_mb=max(r.max_anon_mb for r in good),
         runs=len(good),
         info=first.result.get("info", {}),
     )
@@ -182,10 +203,10 @@ def main_table(rows: Sequence[Measured]) -> str:
             fmt_rate(m.records_in / m.seconds),
             fmt_ratio(best_polars / m.seconds) if best_polars else "n/a",
             fmt_ratio(loop.seconds / m.seconds) if loop else "n/a",
-            f"{m.max_rss_mb:,.0f}", str(m.runs),
+            f"{m.max_rss_mb:,.0f}", f"{m.max_anon_mb:,.0f}", str(m.runs),
         ])
     header = ["job", "format", "N", "limit MB", "median s", "records/s", "vs polars",
-              "vs python loop", "peak RSS MB", "runs"]
+              "vs python loop", "peak RSS MB", "(anon MB)", "runs"]
     return plain_table(header, out)
 
 
@@ -272,7 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
                         records.append(rec)
                         status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
                         print(f"  [{fmt} {n:,} round {round_ + 1}/{args.repeat}] {job}: {status},"
-                              f" RSS {rec.max_rss_mb:,.0f} MB, load {load_average()}", flush=True)
+                              f" RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f}),"
+                              f" load {load_average()}", flush=True)
                         if rec.error:
                             print("    " + rec.error.replace("\n", "\n    "), flush=True)
             loads.append(load_average())
@@ -285,13 +307,13 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
                     records.append(rec)
                     status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
                     print(f"  [jsonl {n:,} limit {args.low_memory_mb:g} MB round {round_ + 1}] streamkit:"
-                          f" {status}, RSS {rec.max_rss_mb:,.0f} MB", flush=True)
+                          f" {status}, RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f})", flush=True)
                     if rec.error:
                         print("    " + rec.error.replace("\n", "\n    "), flush=True)
         if not args.no_compute:
             cmd = _runner("compute", "--n", str(args.compute_n), "--repeat", str(args.repeat),
                           "--chunk-size", str(args.chunk_size))
-            rc, rss, _, result, stderr = run_one(cmd)
+            rc, rss, _, _, result, stderr = run_one(cmd)
             compute = {"returncode": rc, "max_rss_mb": rss, **result}
             if rc != 0 or not result:
                 compute["error"] = stderr
@@ -331,7 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
         if len(by_n) > 1:
             small, large = by_n[min(by_n)], by_n[max(by_n)]
             lines.append(f"peak RSS {large.n:,} / {small.n:,} records: {large.max_rss_mb:,.0f} /"
-                         f" {small.max_rss_mb:,.0f} MB = {large.max_rss_mb / small.max_rss_mb:.2f}×")
+                         f" {small.max_rss_mb:,.0f} MB = {large.max_rss_mb / small.max_rss_mb:.2f}×"
+                         f" (anon {large.max_anon_mb:,.0f} / {small.max_anon_mb:,.0f} MB ="
+                         f" {large.max_anon_mb / max(small.max_anon_mb, 1e-9):.2f}×)")
     if compute.get("seconds"):
         s1, s2 = _median(compute["seconds"]["1"]), _median(compute["seconds"]["2"])
         n = compute["n"]
@@ -351,7 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
               " not timed; streamkit's time includes building SimpleFSM, a few ms with a warm"
               " kernel cache).",
               "- 'vs polars' = the faster polars version's median ÷ this job's; 'vs python loop'"
-              " likewise (higher is faster). peak RSS = the largest ru_maxrss over the runs.",
+              " likewise (higher is faster). peak RSS = the largest ru_maxrss over the runs"
+              " (os.wait4), file-backed pages included: polars memory-maps its input, so its"
+              " RSS counts the mapped file; (anon MB) = the largest RssAnon sampled every 50 ms"
+              " (heap and buffers only).",
               "- polars sinks: one lazy plan per destination, sink_ndjson/sink_parquet, run by"
               " pl.collect_all(engine='streaming'); polars does not share the scan between sinks,"
               " so it reads the input once per sink (three times).",
@@ -361,7 +388,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
               " Parquet = pyarrow iter_batches + to_pylist per batch, the same logic,"
               " Table.from_pylist + ParquetWriter.",
               "- every job writes output.<fmt>, error.<fmt> and output.errors.jsonl (failed"
-              " records; none with this data); polars and Python write Parquet with zstd.",
+              " records; none with this data); every job writes Parquet with zstd. streamkit"
+              " also writes each record's stream position `_row` (DESIGN.md §2), one field more"
+              " per record than the others.",
               "- the machine is shared: compare the load averages with the CPU count."]
     if failed_runs:
         lines += ["", "FAILED RUNS:"] + [f"- {r.job} {r.fmt} {r.n:,}: {r.error}" for r in failed_runs]

@@ -57,6 +57,7 @@ class Measured:
     records_in: int
     counts: dict[str, int]
     max_rss_mb: float
+    max_anon_mb: float
     runs: int
     info: dict[str, Any] = field(default_factory=dict)
 
