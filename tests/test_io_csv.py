@@ -123,3 +123,13 @@ def test_every_row_is_a_record_or_malformed(tmp_path: Path, rows, chunk_size: in
             assert ["" if v is None else str(v) for v in got[pos].values()] == row
         else:
             assert bad[pos]["error_message"] == f"expected 3 fields, got {len(row)}"
+
+
+def test_line_numbers_after_many_blank_lines(tmp_path: Path) -> None:
+    text = "a,b\n" + "".join(("\n" * (i % 3)) + (f"{i},x\n" if i % 4 else f"{i}\n") for i in range(200))
+    chunks = read_all(write(tmp_path / "b.csv", text), chunk_size=16)
+    lines = text.split("\n")
+    bad = malformed(chunks)
+    assert len(bad) == 50
+    for m in bad:
+        assert lines[m["line"] - 1] == m["raw"]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from examples.seed_network import generate_records
 from streamkit.io import Collector, Sink, open_sink
-from streamkit.io.filesinks import MAX_OPEN_PARTS
+from streamkit.io.partsinks import MAX_OPEN_PARTS
 from test_io_helpers import read_all, records
 
 

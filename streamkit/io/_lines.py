@@ -71,16 +71,14 @@ def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE) -> Iter
         if len(nl) >= n or eof:
             tail = eof and len(buf) > (int(nl[-1]) + 1 if len(nl) else 0)
             ends_nl = np.append(nl, len(buf)) if tail else nl
-            starts, ends, nonblank = _spans(buf, ends_nl)
-            idx = np.flatnonzero(nonblank)
-            if len(idx) >= n or (eof and len(idx)):
-                take = idx[:n]
-                k = int(take[-1])
-                cut = min(int(ends_nl[k]) + 1, len(buf))
-                yield LineBlock(bytes(buf[:cut]), starts[take], ends[take], take + line0)
-                del buf[:cut]
-                nl = nl[k + 1:] - cut
-                line0 += k + 1
+            block = _cut(buf, ends_nl, n, line0, final=eof)
+            if block is not None:
+                k = len(block.data)
+                yield block
+                used = int(np.searchsorted(ends_nl, k - 1, side="right")) if k else 0
+                del buf[:k]
+                nl = nl[used:] - k
+                line0 += used
                 continue
             if eof:
                 return
@@ -94,6 +92,24 @@ def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE) -> Iter
         found = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
         nl = np.concatenate([nl, found + len(buf)])
         buf += data
+
+
+def _cut(buf: bytearray, ends_nl: np.ndarray, n: int, line0: int, *, final: bool) -> LineBlock | None:
+    """The block of the first ``n`` non-blank lines (fewer only when ``final``), or ``None`` if there are not enough."""
+    m = min(len(ends_nl), n)
+    while True:
+        starts, ends, nonblank = _spans(buf, ends_nl[:m])
+        idx = np.flatnonzero(nonblank)
+        if len(idx) >= n or (m == len(ends_nl) and final and len(idx)):
+            take = idx[:n]
+            k = int(take[-1])
+            cut = min(int(ends_nl[k]) + 1, len(buf))
+            with memoryview(buf) as view:
+                data = bytes(view[:cut])
+            return LineBlock(data, starts[take], ends[take], take + line0)
+        if m == len(ends_nl):
+            return None
+        m = min(len(ends_nl), m + 2 * (n - len(idx)) + 64)
 
 
 def _spans(buf: bytearray, ends_nl: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

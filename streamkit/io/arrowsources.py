@@ -56,7 +56,13 @@ def rechunk(batches: Iterable[pa.RecordBatch], n: int) -> Iterator[pa.RecordBatc
 
 
 def slices(batches: Iterable[pa.RecordBatch], n: int) -> Iterator[pa.RecordBatch]:
-    """Each batch cut into zero-copy slices of at most ``n`` rows (empty batches are dropped)."""
+    """Each batch cut into zero-copy slices of at most ``n`` rows (empty batches are dropped).
+
+    Examples
+    --------
+    >>> [b.num_rows for b in slices([pa.record_batch({"x": [1, 2, 3]}), pa.record_batch({"x": [4]})], 2)]
+    [2, 1, 1]
+    """
     for b in batches:
         for off in range(0, b.num_rows, n):
             yield b.slice(off, min(n, b.num_rows - off))
@@ -76,7 +82,16 @@ def _polars_type(obj: Any) -> str | None:
 
 
 def arrow_batches(obj: Any, n: int) -> tuple[str, Callable[[], Iterable[pa.RecordBatch]]] | None:
-    """A name and a batch factory for Arrow-like ``obj`` (``None`` if it is not Arrow-like)."""
+    """A name and a batch factory for Arrow-like ``obj`` (``None`` if it is not Arrow-like).
+
+    Examples
+    --------
+    >>> name, batches = arrow_batches(pa.table({"x": [1, 2, 3]}), 2)
+    >>> name, [b.num_rows for b in batches()]
+    ('pyarrow.Table', [2, 1])
+    >>> arrow_batches([{"x": 1}], 2) is None
+    True
+    """
     kind = _polars_type(obj)
     if kind == "LazyFrame":
         return "polars.LazyFrame", lambda: (b for df in obj.collect_batches(chunk_size=n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -211,15 +212,17 @@ class Sink:
         self.records_written = 0
         self.bytes_written: int | None = None
         self._done = False
+        self._lock = threading.Lock()  # writes from several worker threads go one at a time
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        """Write a table (blocking); tables without rows are skipped."""
+        """Write a table (blocking; safe to call from several threads)."""
         table = as_table(table)
-        if self._done:
-            msg = f"{self!r} is closed"
-            raise RuntimeError(msg)
-        self._write(table)
-        self.records_written += table.num_rows
+        with self._lock:
+            if self._done:
+                msg = f"{self!r} is closed"
+                raise RuntimeError(msg)
+            self._write(table)
+            self.records_written += table.num_rows
 
     async def awrite(self, table: pa.Table | pa.RecordBatch) -> None:
         """Write a table from async code (a blocking sink writes in a worker thread)."""
@@ -229,16 +232,23 @@ class Sink:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Commit what was written (idempotent)."""
-        if not self._done:
+        """Commit what was written (idempotent); if committing fails, nothing is left behind."""
+        with self._lock:
+            if self._done:
+                return
             self._done = True
-            self._commit()
+            try:
+                self._commit()
+            except BaseException:
+                self._discard()
+                raise
 
     def abort(self) -> None:
         """Throw away what was written; leave no partial file (idempotent)."""
-        if not self._done:
-            self._done = True
-            self._discard()
+        with self._lock:
+            if not self._done:
+                self._done = True
+                self._discard()
 
     def _commit(self) -> None:
         """Nothing to do by default."""

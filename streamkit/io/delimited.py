@@ -61,6 +61,8 @@ class _Tap:
         self.prefix = prefix
         self.closed = False
         self.blank: list[np.ndarray] = []  # 1-based line numbers (from the first data line) of empty lines
+        self._known = np.empty(0, np.int64)  # the empty lines not yet passed, as one array
+        self._passed = 0  # empty lines before the first of _known
         self._lines = 0  # lines ended so far
         self._line_len = 0  # bytes in the current (unfinished) line, without "\r"
         self._last = 0
@@ -94,15 +96,23 @@ class _Tap:
         self._last = int(arr[-1])
 
     def line_of(self, row: int) -> int:
-        """The line (1-based, from the first data line) of the ``row``-th non-empty line."""
-        blank = np.concatenate(self.blank) if self.blank else np.empty(0, np.int64)
-        self.blank = [blank]
+        """The line (1-based, from the first data line) of the ``row``-th non-empty line.
+
+        Rows are asked in ascending order: empty lines before the answer are forgotten.
+        """
+        if self.blank:
+            self._known = np.concatenate([self._known, *self.blank])
+            self.blank = []
         line = row
         while True:
-            k = int(np.searchsorted(blank, line, side="right"))
+            k = self._passed + int(np.searchsorted(self._known, line, side="right"))
             if row + k == line:
-                return line
+                break
             line = row + k
+        j = int(np.searchsorted(self._known, line, side="right"))
+        self._known = self._known[j:]
+        self._passed += j
+        return line
 
     def readable(self) -> bool:
         return True
@@ -261,6 +271,8 @@ class _Rows:
             self.bad.append(Malformed(p, "ParseError", f"expected {expected} fields, got {actual}", line, text))
         self.next_pos += len(order)
         self.next_row = last + 1
+        if last > 0:
+            self.tap.line_of(last)  # forget the empty lines passed
 
     def _cut(self, start: int, n: int) -> SourceChunk:
         end = start + n

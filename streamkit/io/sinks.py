@@ -15,7 +15,8 @@ import pyarrow as pa
 from streamkit.io._files import format_of
 from streamkit.io.base import Sink
 from streamkit.io.collector import Collector
-from streamkit.io.filesinks import CsvSink, IpcSink, JsonlSink, ParquetSink
+from streamkit.io.filesinks import JsonlSink
+from streamkit.io.partsinks import CsvSink, IpcSink, ParquetSink
 
 __all__ = ("open_sink", "CallbackSink", "ListSink")
 

@@ -1,0 +1,341 @@
+"""Parquet, Arrow IPC and CSV sinks: one schema per file, whatever the tables written.
+
+Like every file sink they write hidden temporary files next to the target and
+move the result into place on ``close`` (see :mod:`streamkit.io.filesinks`).
+
+Parquet, Arrow IPC and CSV files have one schema, but the tables written to one
+sink may differ (per-chunk type inference; different end states in one sink).
+Each table goes into the first open *part* (a temporary file) whose schema it
+fits without losing anything (see :mod:`streamkit.io._types`: null columns take
+any type, missing columns become nulls, ints widen, ints become floats only when
+exact); a table that fits none starts a new part. On ``close`` a single part is
+the file (the common case writes once); several parts are rewritten, one batch
+at a time, into one file whose schema unifies theirs (permissive promotion, and
+text where types have nothing in common, e.g. an int field that later held
+strings). Rows keep their order within a part; parts follow each other in the
+order they were opened (sort by ``_row`` to restore stream order). For CSV only
+the column names matter; a changed set of columns gives a file whose header is
+the union of all.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from streamkit.io._files import commit
+from streamkit.io._types import _safe_cast, cast_to, conform, to_text, unify_schemas
+from streamkit.io.delimited import infer_column
+from streamkit.io.filesinks import FileSink
+
+__all__ = ("ParquetSink", "IpcSink", "CsvSink", "ROW_GROUP_ROWS", "MAX_OPEN_PARTS")
+
+#: Rows gathered before a Parquet row group / IPC batch is written (small tables are merged).
+ROW_GROUP_ROWS = 65_536
+#: Parts kept open at once; the least recently used is finished when another is needed.
+MAX_OPEN_PARTS = 8
+
+
+class _Part:
+    """One temporary file of a parted sink and the schema its tables share."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        self.schema = schema
+        self.writer: Any = None
+        self.file: Any = None
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.size = 0
+
+
+class _PartedSink(FileSink):
+    """A file sink with one schema per file: tables that do not fit go to new parts, unified on close."""
+
+    suffix = ""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._parts: list[_Part] = []
+        self._open: list[_Part] = []  # most recently used last
+        self._empty_schema: pa.Schema | None = None
+
+    # -- per format --------------------------------------------------------------
+    def _prepare(self, table: pa.Table) -> pa.Table:
+        return table
+
+    def _fit(self, table: pa.Table, schema: pa.Schema) -> pa.Table | None:
+        return conform(table, schema)
+
+    def _start(self, part: _Part) -> None:
+        raise NotImplementedError
+
+    def _append(self, part: _Part, table: pa.Table) -> None:
+        raise NotImplementedError
+
+    def _finish(self, part: _Part) -> None:
+        part.writer.close()
+
+    def _read(self, path: Path) -> Iterator[pa.Table]:
+        raise NotImplementedError
+
+    def _unified(self, schemas: list[pa.Schema]) -> pa.Schema:
+        final = unify_schemas(schemas)
+        risky = {f.name for f in final if any(f.name in s.names and s.field(f.name).type != f.type
+                                              for s in schemas)}
+        if not risky:
+            return final
+        text = set()
+        for part in self._parts:  # a cast that would change a value makes that column text
+            for t in self._read(part.path):
+                for name in risky - text:
+                    if name in t.column_names and _safe_cast(t.column(name), final.field(name).type) is None:
+                        text.add(name)
+        return pa.schema([f.with_type(pa.string()) if f.name in text else f for f in final])
+
+    # -- writing -----------------------------------------------------------------
+    def _write(self, table: pa.Table) -> None:
+        table = self._prepare(table)
+        if not table.num_rows:
+            if self._empty_schema is None:
+                self._empty_schema = table.schema
+            return
+        for part in reversed(self._open):
+            fitted = self._fit(table, part.schema)
+            if fitted is not None:
+                self._open.remove(part)
+                self._open.append(part)
+                self._add(part, fitted)
+                return
+        if len(self._open) >= MAX_OPEN_PARTS:
+            self._flush(self._open.pop(0), finish=True)
+        part = _Part(self._new_temp(f".part{len(self._parts)}"), table.schema)
+        self._parts.append(part)
+        self._open.append(part)
+        self._start(part)
+        self._add(part, table)
+
+    def _add(self, part: _Part, table: pa.Table) -> None:
+        part.pending.append(table)
+        part.pending_rows += table.num_rows
+        if part.pending_rows >= ROW_GROUP_ROWS:
+            self._flush(part)
+
+    def _flush(self, part: _Part, *, finish: bool = False) -> None:
+        if part.pending:
+            self._append(part, pa.concat_tables(part.pending) if len(part.pending) > 1 else part.pending[0])
+            part.pending, part.pending_rows = [], 0
+        if part.file is not None:
+            part.size = part.file.tell()
+        if finish:
+            self._finish(part)
+            part.writer = part.file = None
+        self.bytes_written = sum(p.size for p in self._parts)
+
+    def _commit(self) -> None:
+        for part in self._open:
+            self._flush(part, finish=True)
+        self._open = []
+        if not self._parts:
+            self._write_empty()
+        elif len(self._parts) == 1:
+            commit(self._parts[0].path, self.path)
+        else:
+            self._combine()
+        self._remove_temps()
+        self.bytes_written = self.path.stat().st_size
+
+    def _write_empty(self) -> None:
+        """A file without rows, with the columns of the empty tables written, if any."""
+        part = _Part(self._new_temp(), self._empty_schema or pa.schema([]))
+        if part.schema.names or not isinstance(self, CsvSink):
+            self._start(part)
+            self._append(part, part.schema.empty_table())
+            self._finish(part)
+        else:
+            part.path.write_bytes(b"")
+        commit(part.path, self.path)
+
+    def _combine(self) -> None:
+        final = _Part(self._new_temp(), self._unified([p.schema for p in self._parts]))
+        self._start(final)
+        for part in self._parts:
+            for t in self._read(part.path):
+                self._append(final, cast_to(t, final.schema))
+            part.path.unlink()
+        self._finish(final)
+        commit(final.path, self.path)
+
+    def _close_files(self) -> None:
+        for part in self._open:
+            if part.writer is not None:
+                try:
+                    part.writer.close()
+                except Exception:  # noqa: BLE001, S110 - the file is removed next
+                    pass
+        self._open = []
+
+
+class ParquetSink(_PartedSink):
+    """Write a Parquet file (``pyarrow.parquet``; ``compression`` as there, default ``zstd``).
+
+    Columns of mixed types (Arrow unions, which Parquet lacks) are written as text.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.parquet"
+    >>> with ParquetSink(p) as sink:
+    ...     sink.write(pa.table({"v": [None, None]}))   # all-null: type null
+    ...     sink.write(pa.table({"v": [1, 2]}))         # int: a second part
+    ...     sink.write(pa.table({"v": ["x"]}))          # text: a third
+    >>> pq.read_table(p).column("v").to_pylist()
+    [None, None, '1', '2', 'x']
+    """
+
+    def __init__(self, path: str | Path, *, compression: str = "zstd") -> None:
+        super().__init__(path)
+        self.compression = compression
+
+    def _prepare(self, table: pa.Table) -> pa.Table:
+        if not any(pa.types.is_union(f.type) for f in table.schema):
+            return table
+        # Parquet has no union type: values of mixed types are kept as text
+        cols = [to_text(c) if pa.types.is_union(c.type) else c for c in table.columns]
+        return pa.Table.from_arrays(cols, names=table.column_names)
+
+    def _start(self, part: _Part) -> None:
+        part.file = pa.OSFile(str(part.path), "wb")
+        part.writer = pq.ParquetWriter(part.file, part.schema, compression=self.compression)
+
+    def _append(self, part: _Part, table: pa.Table) -> None:
+        part.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+    def _finish(self, part: _Part) -> None:
+        part.writer.close()
+        part.file.close()
+
+    def _read(self, path: Path) -> Iterator[pa.Table]:
+        f = pq.ParquetFile(path)
+        try:
+            for i in range(f.num_row_groups):
+                yield f.read_row_group(i)
+        finally:
+            f.close()
+
+
+class IpcSink(_PartedSink):
+    """Write an Arrow IPC file (the random-access file format, readable memory-mapped).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.arrow"
+    >>> with IpcSink(p) as sink:
+    ...     sink.write(pa.table({"a": [1]}))
+    ...     sink.write(pa.table({"b": ["x"]}))
+    >>> pa.ipc.open_file(p).read_all().to_pylist()
+    [{'a': 1, 'b': None}, {'a': None, 'b': 'x'}]
+    """
+
+    def _start(self, part: _Part) -> None:
+        part.file = pa.OSFile(str(part.path), "wb")
+        part.writer = pa.ipc.new_file(part.file, part.schema)
+
+    def _append(self, part: _Part, table: pa.Table) -> None:
+        part.writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+
+    def _finish(self, part: _Part) -> None:
+        part.writer.close()
+        part.file.close()
+
+    def _read(self, path: Path) -> Iterator[pa.Table]:
+        with pa.memory_map(str(path)) as mm:
+            reader = pa.ipc.open_file(mm)
+            for i in range(reader.num_record_batches):
+                yield pa.Table.from_batches([reader.get_batch(i)])
+
+
+class CsvSink(_PartedSink):
+    """Write CSV with a header (Arrow's writer: text quoted, nulls empty; nested values as JSON).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
+    >>> with CsvSink(p) as sink:
+    ...     sink.write(pa.table({"a": [1], "b": ["x"]}))
+    ...     sink.write(pa.table({"a": ["y"], "c": [{"k": 1}]}))
+    >>> print(p.read_text(), end="")
+    "a","b","c"
+    1,"x",
+    "y",,"{""k"":1}"
+    """
+
+    def __init__(self, path: str | Path, *, delimiter: str | None = None) -> None:
+        super().__init__(path)
+        self.delimiter = delimiter or ("\t" if self.path.suffix.lower() == ".tsv" else ",")
+
+    def _prepare(self, table: pa.Table) -> pa.Table:
+        cols = [to_text(c) if pa.types.is_nested(c.type) or pa.types.is_union(c.type) else c
+                for c in table.columns]
+        return pa.Table.from_arrays(cols, names=table.column_names)
+
+    def _fit(self, table: pa.Table, schema: pa.Schema) -> pa.Table | None:
+        if table.column_names == schema.names:
+            return table
+        names = set(schema.names)
+        if any(n not in names for n in table.column_names):
+            return None
+        n = table.num_rows
+        return pa.Table.from_arrays([table.column(k) if k in table.column_names else pa.nulls(n) for k in schema.names],
+                                    names=schema.names)
+
+    def _start(self, part: _Part) -> None:
+        part.file = pa.OSFile(str(part.path), "wb")
+        header = pa.Table.from_arrays([pa.array([], pa.string()) for _ in part.schema.names], names=part.schema.names)
+        pcsv.write_csv(header, part.file, write_options=pcsv.WriteOptions(delimiter=self.delimiter))
+        part.writer = part.file
+
+    def _append(self, part: _Part, table: pa.Table) -> None:
+        pcsv.write_csv(table, part.file, write_options=pcsv.WriteOptions(include_header=False,
+                                                                         delimiter=self.delimiter))
+
+    def _finish(self, part: _Part) -> None:
+        part.file.close()
+
+    def _unified(self, schemas: list[pa.Schema]) -> pa.Schema:
+        names: dict[str, None] = {}
+        for s in schemas:
+            names.update(dict.fromkeys(s.names))
+        return pa.schema([(k, pa.string()) for k in names])
+
+    def _read(self, path: Path) -> Iterator[pa.Table]:
+        with open(path, "rb") as f:
+            header = f.readline().decode("utf-8").rstrip("\r\n")
+        cols = next(csv.reader([header], delimiter=self.delimiter), [])
+        reader = pcsv.open_csv(str(path), read_options=pcsv.ReadOptions(column_names=cols, skip_rows=1),
+                               parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+                               convert_options=pcsv.ConvertOptions(
+                                   column_types=dict.fromkeys(cols, pa.string()), strings_can_be_null=True,
+                                   quoted_strings_can_be_null=False, null_values=[""]))
+        for b in reader:
+            yield pa.Table.from_arrays([infer_column(c) for c in b.columns], names=b.schema.names)
+
+    def _combine(self) -> None:
+        final = _Part(self._new_temp(), self._unified([p.schema for p in self._parts]))
+        self._start(final)
+        for part in self._parts:
+            for t in self._read(part.path):
+                fitted = self._fit(t, final.schema)
+                assert fitted is not None  # noqa: S101 - final.schema holds every column
+                self._append(final, fitted)
+            part.path.unlink()
+        self._finish(final)
+        commit(final.path, self.path)
