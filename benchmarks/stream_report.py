@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/stream_report.py [--n 1000000 10000000] [--formats jsonl parquet]
         [--repeat 3] [--jobs streamkit "polars sinks" "polars batches" "python loop"]
-        [--chunk-size 65536] [--parallelism 1] [--memory-limit-mb 512]
+        [--chunk-size 65536] [--parallelism 1 2] [--memory-limit-mb 512]
         [--low-memory-mb 256] [--compute-n 5000000] [--no-compute] [--no-memory]
         [--json PATH] [--strict]
 
@@ -149,20 +149,31 @@ def _runner(*args: str) -> list[str]:
     return [sys.executable, "-m", "benchmarks.stream_runner", *args]
 
 
-def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Namespace,
-                 memory_limit_mb: float | None = None) -> RunRecord:
+def job_label(job: str, parallelism: int) -> str:
+    """The row name of ``job``: streamkit with more than one worker says how many."""
+    return f"streamkit p={parallelism}" if job == "streamkit" and parallelism != 1 else job
+
+
+def job_specs(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """``(job, parallelism)`` for every row of the main table, streamkit once per parallelism."""
+    return [(job, p) for job in args.jobs for p in (args.parallelism if job == "streamkit" else [1])]
+
+
+def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Namespace, *,
+                 parallelism: int = 1, memory_limit_mb: float | None = None) -> RunRecord:
     """One run of ``job`` on ``src`` writing into a fresh ``out_dir`` (removed afterwards)."""
     fmt = src.suffix.lstrip(".")
     limit = memory_limit_mb if memory_limit_mb is not None else args.memory_limit_mb
     cmd = _runner("file", "--job", job, "--src", str(src), "--out", str(out_dir),
-                  "--chunk-size", str(args.chunk_size), "--parallelism", str(args.parallelism),
+                  "--chunk-size", str(args.chunk_size), "--parallelism", str(parallelism),
                   "--memory-limit-mb", str(limit))
     shutil.rmtree(out_dir, ignore_errors=True)
     try:
         rc, rss, anon, wall, result, stderr = run_one(cmd)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
-    record = RunRecord(job, fmt, n, limit if job == "streamkit" else None, rc, rss, anon, wall, result)
+    record = RunRecord(job_label(job, parallelism), fmt, n, limit if job == "streamkit" else None,
+                       rc, rss, anon, wall, result)
     if not record.ok:
         record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
     return record
@@ -244,7 +255,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--jobs", nargs="+", choices=list(JOBS), default=list(JOBS))
     parser.add_argument("--repeat", type=count, default=3, help="runs per job (medians)")
     parser.add_argument("--chunk-size", type=count, default=65_536)
-    parser.add_argument("--parallelism", type=count, default=1, help="streamkit workers")
+    parser.add_argument("--parallelism", type=count, nargs="+", default=[1, 2],
+                        help="streamkit workers: one row per value (the low-memory rows use the first)")
     parser.add_argument("--memory-limit-mb", type=float, default=512.0,
                         help="streamkit's byte budget in the main table")
     parser.add_argument("--low-memory-mb", type=float, default=256.0,
@@ -288,11 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
             for fmt in args.formats:
                 src = ensure_input(n, fmt)
                 for round_ in range(args.repeat):
-                    for job in args.jobs:
-                        rec = run_file_job(job, src, out_root / "run", n, args)
+                    for job, parallelism in job_specs(args):
+                        rec = run_file_job(job, src, out_root / "run", n, args, parallelism=parallelism)
                         records.append(rec)
                         status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
-                        print(f"  [{fmt} {n:,} round {round_ + 1}/{args.repeat}] {job}: {status},"
+                        print(f"  [{fmt} {n:,} round {round_ + 1}/{args.repeat}] {rec.job}: {status},"
                               f" RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f}),"
                               f" load {load_average()}", flush=True)
                         if rec.error:
@@ -303,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
                 src = ensure_input(n, "jsonl")
                 for round_ in range(args.repeat):
                     rec = run_file_job("streamkit", src, out_root / "run", n, args,
-                                       memory_limit_mb=args.low_memory_mb)
+                                       parallelism=args.parallelism[0], memory_limit_mb=args.low_memory_mb)
                     records.append(rec)
                     status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
                     print(f"  [jsonl {n:,} limit {args.low_memory_mb:g} MB round {round_ + 1}] streamkit:"
@@ -341,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
         f" {' / '.join(loads)}",
         f"data: generate_records(n, seed=0) (~1 % null, ~1 % negative values → 'error'),"
         f" cached in {data_dir}; chunk_size {args.chunk_size:,}, streamkit parallelism"
-        f" {args.parallelism}, memory_limit_mb {args.memory_limit_mb:g}; {args.repeat} runs each,"
+        f" {' and '.join(map(str, args.parallelism))}, memory_limit_mb {args.memory_limit_mb:g}; {args.repeat} runs each,"
         " medians, every run a fresh process",
         "",
         main_table(main_rows) if main_rows else "(no successful runs)",
