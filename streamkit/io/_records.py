@@ -131,7 +131,7 @@ def records_to_parts(
 
     keep: list[int] = []
     for i, r in enumerate(records):
-        if isinstance(r, Mapping):
+        if type(r) is dict or isinstance(r, Mapping):  # the ABC check alone costs ~1 µs a record
             keep.append(i)
         else:
             fail(i, "TypeError", f"expected a mapping (dict), got {type(r).__name__}")
