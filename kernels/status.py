@@ -219,22 +219,51 @@ def add_ids(ids, codes, code, n_codes, base, st, keys, vals, counts):
 
 
 @jit
-def add_range_codes(off, codes, n_codes, st, counts4):
-    """Consecutive ids from column offset ``off``: copy ``codes`` into ``st`` and count them.
-
-    ``counts4`` has 4 rows of 256 counters, used in turn: one counter row
-    makes each increment wait for the previous store (~2x slower on a run of
-    equal codes). Returns the first bad position (byte not ABSENT, or code
-    ``>= n_codes``) after undoing, or -1.
-    """
+def _max_code(codes):
+    top = np.uint8(0)
     for i in range(codes.shape[0]):
-        c = codes[i]
-        if st[off + i] != ABSENT or c >= n_codes:
-            st[off : off + i] = ABSENT
-            counts4[:] = 0
-            return i
-        st[off + i] = c
-        counts4[i & 3, c] += 1
+        top = max(top, codes[i])
+    return top
+
+
+@jit
+def _count_codes(codes, counts):
+    # one scalar counter per status code: vectorized compares and adds
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = 0
+    for i in range(codes.shape[0]):
+        b = codes[i]
+        c0 += b == 0
+        c1 += b == 1
+        c2 += b == 2
+        c3 += b == 3
+        c4 += b == 4
+        c5 += b == 5
+        c6 += b == 6
+    counts[0] += c0
+    counts[1] += c1
+    counts[2] += c2
+    counts[3] += c3
+    counts[4] += c4
+    counts[5] += c5
+    counts[6] += c6
+
+
+@jit
+def add_range_codes(dst, codes, n_codes, counts):
+    """Check that a run of consecutive ids can take ``codes`` and count them (the caller copies).
+
+    ``dst`` is the column part the ids map to: every byte must be ABSENT and
+    every code ``< n_codes`` (at most 7). Returns the first bad position (-1 if
+    none; then ``counts[c]`` += ids with code ``c``). Three vectorized passes
+    with one scalar counter per code cost ~0.9 ns/id over a 100M column,
+    against ~1.5-2.4 ns/id for one loop counting into ``counts[c]`` (each
+    increment waits for the previous store); test_bench_status.py::test_build.
+    """
+    if count_present(dst) or _max_code(codes) >= n_codes:
+        for i in range(codes.shape[0]):
+            if dst[i] != ABSENT or codes[i] >= n_codes:
+                return i
+    _count_codes(codes, counts)
     return -1
 
 

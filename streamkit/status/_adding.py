@@ -32,7 +32,6 @@ class AddMethods:
     _count_list: list[int]
     _keep: np.ndarray
     _scratch: np.ndarray
-    _counts4: np.ndarray
     _log: Any
 
     def add(self, ids: Any, status: StatusLike = EventStatus.PENDING) -> None:
@@ -137,11 +136,11 @@ class AddMethods:
         if off < 0 or off + m > store.st.shape[0]:
             self._add(np.arange(start, stop, dtype=np.int64), codes, 0)
             return
-        c4 = self._counts4
-        if K.add_range_codes(off, codes, N_STATUSES, store.st, c4) >= 0:
+        dst = store.st[off : off + m]
+        counts = np.zeros(N_STATUSES, np.int64)
+        if K.add_range_codes(dst, codes, N_STATUSES, counts) >= 0:
             raise add_error(self, np.arange(start, stop, dtype=np.int64), codes)
-        counts = c4.sum(axis=0)[:N_STATUSES]
-        c4[:] = 0
+        dst[:] = codes
         self._added(None, start, m, codes, 0, counts)
 
     def _add(self, arr: np.ndarray, codes: np.ndarray, code: int) -> None:

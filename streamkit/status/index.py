@@ -88,7 +88,6 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         self._lock = threading.Lock()
         self._old = EMPTY_U8  # scratch: previous status per id of a transition
         self._scratch = np.zeros(256, np.int64)
-        self._counts4 = np.zeros((4, 256), np.int64)
 
     # ------------------------------------------------------------------ changing
 
