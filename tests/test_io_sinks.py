@@ -357,3 +357,12 @@ def test_union_columns(tmp_path: Path) -> None:
         sink.write(t)
         sink.write(pa.table({"u": [3]}))
     assert read_back(tmp_path / "u.arrow").column("u").to_pylist() == ["1", "x", "2", "3"]
+
+
+def test_nested_ints_and_floats_unify_to_floats(tmp_path: Path) -> None:
+    with open_sink(tmp_path / "l.parquet") as sink:
+        sink.write(pa.table({"l": [[1, 2]], "s": [{"x": 1}]}))
+        sink.write(pa.table({"l": [[0.5]], "s": [{"x": 2.5, "y": "a"}]}))
+    t = read_back(tmp_path / "l.parquet")
+    assert str(t.schema.field("l").type) == "list<element: double>"
+    assert t.to_pylist() == [{"l": [1.0, 2.0], "s": {"x": 1.0, "y": None}}, {"l": [0.5], "s": {"x": 2.5, "y": "a"}}]

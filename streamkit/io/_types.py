@@ -72,8 +72,8 @@ def _type_fits(s: pa.DataType, t: pa.DataType) -> bool:
         return True
     if _is_str(s) and _is_str(t):
         return True
-    if pa.types.is_integer(s) and pa.types.is_integer(t):
-        return t.bit_width >= s.bit_width and (pa.types.is_signed_integer(t) or not pa.types.is_signed_integer(s))
+    if pa.types.is_integer(s) and _is_num(t):  # the safe cast that follows checks every value
+        return True
     if pa.types.is_floating(s) and pa.types.is_floating(t):
         return t.bit_width >= s.bit_width
     if pa.types.is_struct(s) and pa.types.is_struct(t):

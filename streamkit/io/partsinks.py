@@ -82,7 +82,8 @@ class _PartedSink(FileSink):
     def _finish(self, part: _Part) -> None:
         part.writer.close()
 
-    def _read(self, path: Path) -> Iterator[pa.Table]:
+    def _read(self, path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The tables of a finished part (only ``columns`` when given)."""
         raise NotImplementedError
 
     def _unified(self, schemas: list[pa.Schema]) -> pa.Schema:
@@ -93,7 +94,7 @@ class _PartedSink(FileSink):
             return final
         text = set()
         for part in self._parts:  # a cast that would change a value makes that column text
-            for t in self._read(part.path):
+            for t in self._read(part.path, columns=[n for n in part.schema.names if n in risky]):
                 for name in risky - text:
                     if name in t.column_names and _safe_cast(t.column(name), final.field(name).type) is None:
                         text.add(name)
@@ -221,11 +222,11 @@ class ParquetSink(_PartedSink):
         part.writer.close()
         part.file.close()
 
-    def _read(self, path: Path) -> Iterator[pa.Table]:
+    def _read(self, path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
         f = pq.ParquetFile(path)
         try:
             for i in range(f.num_row_groups):
-                yield f.read_row_group(i)
+                yield f.read_row_group(i, columns=columns)
         finally:
             f.close()
 
@@ -255,11 +256,12 @@ class IpcSink(_PartedSink):
         part.writer.close()
         part.file.close()
 
-    def _read(self, path: Path) -> Iterator[pa.Table]:
+    def _read(self, path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
         with pa.memory_map(str(path)) as mm:
             reader = pa.ipc.open_file(mm)
             for i in range(reader.num_record_batches):
-                yield pa.Table.from_batches([reader.get_batch(i)])
+                t = pa.Table.from_batches([reader.get_batch(i)])
+                yield t if columns is None else t.select(columns)
 
 
 class CsvSink(_PartedSink):
@@ -316,7 +318,7 @@ class CsvSink(_PartedSink):
             names.update(dict.fromkeys(s.names))
         return pa.schema([(k, pa.string()) for k in names])
 
-    def _read(self, path: Path) -> Iterator[pa.Table]:
+    def _read(self, path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
         with open(path, "rb") as f:
             header = f.readline().decode("utf-8").rstrip("\r\n")
         cols = next(csv.reader([header], delimiter=self.delimiter), [])
