@@ -20,7 +20,8 @@ Kept the same on both paths: strings stay strings (the Arrow reader would turn
 ISO-date-looking text into timestamps; such fields are read as text from then
 on), integers outside int64 make their record malformed (``OverflowError``; the
 Arrow reader would silently make them floats), lines holding ``null``, numbers
-or arrays are malformed (``TypeError``).
+or arrays are malformed (``TypeError``). As in Arrow and polars, a field holding
+integers and floats in one chunk is read as floats.
 """
 
 from __future__ import annotations
