@@ -22,7 +22,8 @@ import numpy as np
 from kernels._jit import jit
 
 __all__ = ("take_values", "take_bits", "take_bool_bits", "pack_bool_bits", "take_string_offsets",
-           "take_string_bytes", "positions_of", "take_codes", "take_num_as_float")
+           "take_string_bytes", "positions_of", "take_codes", "take_num_as_float",
+           "runs_of", "copy_runs", "copy_string_runs")
 
 
 @jit
@@ -130,21 +131,16 @@ def take_string_offsets(offsets, ix, out):
 
 
 @jit
-def take_string_bytes(offsets, data, ix, out_offsets, out, runs):
+def take_string_bytes(offsets, data, ix, out_offsets, out):
     """Copy the bytes of the strings at ``ix`` into ``out``, laid out by ``out_offsets``.
 
-    With ``runs`` (most rows kept), consecutive positions are copied as one block.
+    Unsigned indices: numba then skips its negative-index fix-up (4.6 against 7.7 ns per
+    string of 5 bytes); strings longer than 32 bytes are copied through slice views.
     """
-    n = ix.shape[0]
-    j = 0
-    while j < n:
+    for j in range(ix.shape[0]):
         p = ix[j]
-        k = j + 1
-        if runs:
-            while k < n and ix[k] == ix[k - 1] + 1:
-                k += 1
         s = np.uint64(offsets[p])
-        e = np.uint64(offsets[ix[k - 1] + 1])
+        e = np.uint64(offsets[p + 1])
         d = np.uint64(out_offsets[j])
         if e - s > np.uint64(32):
             src = data[s:e]
@@ -156,7 +152,6 @@ def take_string_bytes(offsets, data, ix, out_offsets, out, runs):
                 out[d] = data[s]
                 s += np.uint64(1)
                 d += np.uint64(1)
-        j = k
 
 
 @jit
@@ -204,3 +199,63 @@ def take_num_as_float(isf, iv, fv, ix, flags, has_flags, out):
         out[j] = fv[p] if q else np.float64(iv[p])  # a select, not a branch: flags are often mixed
         k += q and (not has_flags or flags[p])
     return k
+
+
+@jit
+def runs_of(ix, starts):
+    """Split ascending positions into runs of consecutive ones; return the number of runs.
+
+    Run ``r`` is ``ix[starts[r]:starts[r + 1]]`` (``starts`` needs ``len(ix) + 1`` entries;
+    ``starts[result]`` is set to ``len(ix)``). Branch-free: the store always happens.
+    """
+    n = ix.shape[0]
+    if n == 0:
+        starts[0] = 0
+        return 0
+    starts[0] = 0
+    r = 1
+    for j in range(1, n):
+        starts[r] = j
+        r += ix[j] != ix[j - 1] + 1
+    starts[r] = n
+    return r
+
+
+@jit
+def copy_runs(values, ix, starts, n_runs, out):
+    """``out[j] = values[ix[j]]``, copied run by run (each run is one contiguous block)."""
+    for r in range(n_runs):
+        j = starts[r]
+        ln = starts[r + 1] - j
+        p = ix[j]
+        src = values[p:p + ln]
+        dst = out[j:j + ln]
+        for t in range(ln):
+            dst[t] = src[t]
+
+
+@jit
+def copy_string_runs(offsets, data, ix, starts, n_runs, out_offsets, out):
+    """The strings at ``ix``, run by run: offsets rebased, bytes copied as blocks; return the bytes used.
+
+    ``out`` needs room for every byte from the first selected string to the end of the last.
+    """
+    d = 0
+    out_offsets[0] = 0
+    for r in range(n_runs):
+        j = starts[r]
+        ln = starts[r + 1] - j
+        p = ix[j]
+        base = offsets[p]
+        shift = d - base
+        src_off = offsets[p + 1:p + ln + 1]
+        dst_off = out_offsets[j + 1:j + ln + 1]
+        for t in range(ln):
+            dst_off[t] = src_off[t] + shift
+        e = offsets[p + ln]
+        src = data[base:e]
+        dst = out[d:d + (e - base)]
+        for t in range(e - base):
+            dst[t] = src[t]
+        d += e - base
+    return d

@@ -108,3 +108,14 @@ def test_const_array_keeps_signed_zero_apart() -> None:
     assert const_array(1, 2).to_pylist() == [1, 1]
     assert const_array("s", 2).to_pylist() == ["s", "s"]
     assert const_array(None, 2).null_count == 2
+
+
+def test_take_arrow_runs_shared_between_columns() -> None:
+    n = 500
+    ix = np.flatnonzero(RNG.random(n) < 0.97).astype(np.int64)
+    cache: dict = {}
+    for arr in _arrays(n):
+        got = take_arrow(arr, ix, cache)
+        got.validate(full=True)
+        assert got.to_pylist() == arr.take(pa.array(ix)).to_pylist()
+    assert id(ix) in cache

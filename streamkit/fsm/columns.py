@@ -25,6 +25,9 @@ NO_VALID = np.ones(1, np.bool_)
 _INT_TYPES = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32())
 
 
+_SAME_AS_NUMPY = (pa.int64(), pa.float64(), pa.bool_())
+
+
 def column_kind(t: pa.DataType) -> str:
     """The kind a kernel sees for an Arrow type: int float bool str null, or ``other:<type>``."""
     if t in _INT_TYPES:
@@ -58,13 +61,16 @@ class Col:
     data: Any
     ix: np.ndarray | None = None
     length: int = 0
+    #: the input Arrow array an ``np`` column was converted from, when it has the very type
+    #: the numpy values would give (int64, float64, bool): outputs re-select it directly
+    src: pa.Array | None = None
 
     def take(self, pos: np.ndarray | None) -> Col:
         """The same column at positions ``pos`` of this one (a view)."""
         if pos is None:
             return self
         ix = pos if self.ix is None else self.ix[pos]
-        return Col(self.kind, self.store, self.data, ix, len(pos))
+        return Col(self.kind, self.store, self.data, ix, len(pos), self.src)
 
     # -- kernel arguments -------------------------------------------------------
     def kernel_args(self, pool: Any) -> list[Any]:
@@ -94,9 +100,11 @@ class Col:
         hit = pool.views.get(id(arr))
         if hit is not None and hit[0] is arr:
             self.store, self.data = hit[1], hit[2]
-            return
-        self._convert(arr, pool)
-        pool.views[id(arr)] = (arr, self.store, self.data)
+        else:
+            self._convert(arr, pool)
+            pool.views[id(arr)] = (arr, self.store, self.data)
+        if self.store == "np" and arr.type in _SAME_AS_NUMPY:
+            self.src = arr
 
     def _convert(self, arr: pa.Array, pool: Any) -> None:
         if self.kind == "str":
@@ -115,16 +123,22 @@ class Col:
         self.store, self.data = "np", (vals, valid)
 
     # -- materialization ----------------------------------------------------------
-    def to_arrow(self) -> pa.Array:
-        """The column's values at its positions as an Arrow array."""
+    def to_arrow(self, runs: dict | None = None) -> pa.Array:
+        """The column's values at its positions as an Arrow array.
+
+        ``runs`` caches the runs of consecutive positions per positions array, for the
+        columns that share one (see :func:`~streamkit.fsm.gather.take_arrow`).
+        """
         ix = self.ix
         n = self.length if ix is None else len(ix)
         if self.store == "arrow":
             arr = self.data
-            return arr if ix is None else take_arrow(arr, ix)
+            return arr if ix is None else take_arrow(arr, ix, runs)
         if self.store == "const":
             return const_array(self.data, n)
         if self.store == "np":
+            if self.src is not None:
+                return self.src if ix is None else take_arrow(self.src, ix, runs)
             vals, valid = self.data
             return np_array(vals, valid, ix, n)
         if self.store == "num":

@@ -344,8 +344,9 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
             all_rows = rows + row_offset if row_ids is None else row_ids[rows]
         data = {"_row": pa.Array.from_buffers(pa.int64(), len(all_rows), [None, pa.py_buffer(all_rows)],
                                               null_count=0)}
+        runs: dict = {}
         for k, c in fr.items():
-            data[k] = c.to_arrow()
+            data[k] = c.to_arrow(runs)
         return pa.table(data)
     names: dict[str, None] = {}
     for _, fr in pieces:

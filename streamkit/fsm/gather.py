@@ -16,7 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.gather import (
+    copy_runs,
+    copy_string_runs,
     pack_bool_bits,
+    runs_of,
     take_bits,
     take_bool_bits,
     take_codes,
@@ -70,15 +73,41 @@ def valid_flags(arr: pa.Array) -> np.ndarray | None:
     return np.unpackbits(bits, bitorder="little")[off & 7:(off & 7) + n].view(np.bool_)
 
 
-def take_arrow(arr: pa.Array, ix: np.ndarray) -> pa.Array:
-    """``arr`` at ascending positions ``ix`` (int64), as a new array of the same type."""
+def _runs_of(ix: np.ndarray, n_src: int, cache: dict | None) -> np.ndarray | None:
+    """Where runs of consecutive positions start in ``ix`` (plus ``len(ix)``), or ``None``.
+
+    ``None`` when most rows are not kept or the runs are short: then a per-position gather
+    is as fast. Cached per positions array in ``cache``.
+    """
+    if len(ix) == 0 or 2 * len(ix) < n_src:
+        return None
+    key = id(ix)
+    hit = None if cache is None else cache.get(key)
+    if hit is not None and hit[0] is ix:
+        return hit[1]
+    starts = np.empty(len(ix) + 1, np.int64)
+    n_runs = runs_of(ix, starts)
+    res = starts[:n_runs + 1] if 8 * n_runs <= len(ix) else None
+    if cache is not None:
+        cache[key] = (ix, res)
+    return res
+
+
+def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None) -> pa.Array:
+    """``arr`` at ascending positions ``ix`` (int64), as a new array of the same type.
+
+    Where most rows are kept, runs of consecutive positions are copied as blocks:
+    1.7 ns/row against 2.8 per position for int64, 1.7 against 4.4 for short strings,
+    on the seed job's chunks. ``cache`` (a dict) keeps the runs of ``ix`` for the next
+    column gathered at the same positions.
+    """
     n = len(ix)
     t = arr.type
     dtype = _NP_DTYPES.get(t)
     is_str = t == pa.string()
     if dtype is None and not is_str and t != pa.bool_():
         if pa.types.is_dictionary(t):
-            return pa.DictionaryArray.from_arrays(take_arrow(arr.indices, ix), arr.dictionary, safe=False)
+            return pa.DictionaryArray.from_arrays(take_arrow(arr.indices, ix, cache), arr.dictionary, safe=False)
         return arr.take(pa.array(ix))
     off = arr.offset
     bufs = arr.buffers()
@@ -92,7 +121,11 @@ def take_arrow(arr: pa.Array, ix: np.ndarray) -> pa.Array:
     if dtype is not None:
         values = np.frombuffer(bufs[1], dtype, count=len(arr) + off)[off:]
         out = np.empty(n, dtype)
-        take_values(values, ix, out)
+        starts = _runs_of(ix, len(arr), cache)
+        if starts is None:
+            take_values(values, ix, out)
+        else:
+            copy_runs(values, ix, starts, len(starts) - 1, out)
         return pa.Array.from_buffers(t, n, [validity, _buffer(out)], null_count=nulls)
     if not is_str:  # bool: the values are bits too
         out = np.empty((n + 7) >> 3, np.uint8)
@@ -101,9 +134,15 @@ def take_arrow(arr: pa.Array, ix: np.ndarray) -> pa.Array:
     offsets = np.frombuffer(bufs[1], np.int32, count=len(arr) + 1 + off)[off:]
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
     out_offsets = np.empty(n + 1, np.int32)
-    total = take_string_offsets(offsets, ix, out_offsets)
-    out = np.empty(total, np.uint8)
-    take_string_bytes(offsets, data, ix, out_offsets, out, 4 * n >= 3 * len(arr))
+    starts = _runs_of(ix, len(arr), cache)
+    if starts is not None:  # one pass; the data buffer sized from the first to the last string
+        out = np.empty(int(offsets[ix[-1] + 1]) - int(offsets[ix[0]]), np.uint8)
+        used = copy_string_runs(offsets, data, ix, starts, len(starts) - 1, out_offsets, out)
+        out = out[:used]
+    else:
+        total = take_string_offsets(offsets, ix, out_offsets)
+        out = np.empty(total, np.uint8)
+        take_string_bytes(offsets, data, ix, out_offsets, out)
     return pa.Array.from_buffers(t, n, [validity, _buffer(out_offsets), _buffer(out)], null_count=nulls)
 
 
