@@ -195,12 +195,6 @@ def test_evict_then_migrate_round_trips(column: np.ndarray, base: int) -> None:
 
 
 @SETTINGS
-@given(hnp.arrays(np.int64, st.integers(1, 50), elements=st.integers(-(2**63), 2**63 - 1)))
-def test_id_range_is_min_and_max(ids: np.ndarray) -> None:
-    assert K.id_range(ids) == (ids.min(), ids.max())
-
-
-@SETTINGS
 @given(st.lists(st.integers(0, 2**50), max_size=40), st.lists(st.integers(-1, 2**50), max_size=40))
 def test_tag_set_kernels_match_a_python_set(added: list[int], removed: list[int]) -> None:
     keys, vals = _empty_hash(256)

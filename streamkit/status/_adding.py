@@ -148,7 +148,7 @@ class AddMethods:
         m = arr.shape[0]
         if m == 0:
             return
-        lo, hi = K.id_range(arr)
+        lo, hi = arr.min(), arr.max()
         if lo < 0:
             at = int(np.argmax(arr < 0))
             msg = f"ids must be non-negative, got {int(arr[at])} at position {at}"

@@ -105,6 +105,12 @@ class HashTable:
         if self.keys.shape[0] > 64 and self.n_live < self.keys.shape[0] // 16:
             self.rebuild(self.n_live)
 
+    def drop(self, mask: np.ndarray) -> None:
+        """Delete the entries whose value ``v`` has ``mask[v]`` (256 entries)."""
+        hit = (self.keys >= 0) & mask[self.vals]
+        self.keys[hit] = K.TOMB
+        self.removed(int(np.count_nonzero(hit)))
+
     def items(self) -> tuple[np.ndarray, np.ndarray]:
         """Live keys and values, in slot order."""
         live = self.keys >= 0
@@ -190,11 +196,17 @@ class Store:
             n += K.evict(old[cut_hi:], old_base + cut_hi, self.hash.keys, self.hash.vals)
             self.hash.n_live += n
             self.hash.n_used += n
-        st = np.empty(size, np.uint8)  # each byte written once: fresh pages cost ~0.4 ns/byte to fault in
-        at = old_base + cut_lo - new_base
-        st[:at] = K.ABSENT
-        st[at : at + cut_hi - cut_lo] = old[cut_lo:cut_hi]
-        st[at + cut_hi - cut_lo :] = K.ABSENT
+        if new_base == old_base and cut_hi == old.shape[0] and old.base is None and old.shape[0]:
+            # growing upwards: realloc (the kernel moves the pages, no copy); the new tail is zeroed, then filled
+            old.resize(size, refcheck=False)  # no view of the column outlives a call holding the lock
+            old[cut_hi:] = K.ABSENT
+            st = old
+        else:
+            st = np.empty(size, np.uint8)  # each byte written once: fresh pages cost ~0.4 ns/byte to fault in
+            at = old_base + cut_lo - new_base
+            st[:at] = K.ABSENT
+            st[at : at + cut_hi - cut_lo] = old[cut_lo:cut_hi]
+            st[at + cut_hi - cut_lo :] = K.ABSENT
         self.base, self.st = new_base, st
         if self.hash.n_live:
             self.hash.removed(K.migrate(self.hash.keys, self.hash.vals, self.base, self.st))

@@ -184,7 +184,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
                 mask[live] = True
                 counts = np.zeros(256, np.int64)
                 K.drop_dense(store.st, mask, counts)
-                store.hash.removed(K.drop_hash(store.hash.keys, store.hash.vals, mask, counts))
+                store.hash.drop(mask)
             store.n_ids -= dropped
             for c in codes:
                 self._cleaned[c] += self._counts[c]
