@@ -4,7 +4,7 @@ Ids from a stream are row positions, dense from some start, so the map is a
 **status column** indexed by ``id - base`` (one byte per id, ``ABSENT`` where
 there is none). Ids far from the column (job ids, outliers) go to an
 open-addressing **hash table** of int64 keys and uint8 statuses. The column
-grows (by half at least) to cover new ids while at least a quarter of its
+grows (by an eighth at least, in place) to cover new ids while at least a quarter of its
 range is used. It slides forward past ids that were dropped, moving the few
 left behind (say failed records kept for a retry) to the hash table, so an
 unbounded stream that cleans up what it has finished keeps a column only about
@@ -44,12 +44,20 @@ class IdList:
         self.n = 0
 
     def reserve(self, m: int) -> None:
-        """Make room for ``m`` more ids (capacity grows by half at least)."""
+        """Make room for ``m`` more ids (capacity grows by an eighth at least).
+
+        Growth reallocates in place (the kernel remaps the pages, nothing is
+        copied), so a small growth factor is cheap and leaves little slack.
+        """
         need = self.n + m
         if need > self.buf.shape[0]:
-            new = np.empty(max(need, self.buf.shape[0] * 3 // 2, 1024), np.int64)
-            new[: self.n] = self.buf[: self.n]
-            self.buf = new
+            size = max(need, self.buf.shape[0] * 9 // 8, 1024)
+            if self.buf.base is None and self.buf.shape[0]:
+                self.buf.resize(size, refcheck=False)  # no view of a list outlives a call holding the lock
+            else:
+                new = np.empty(size, np.int64)
+                new[: self.n] = self.buf[: self.n]
+                self.buf = new
 
     def append(self, ids: np.ndarray) -> None:
         """Append ``ids`` (copied)."""
@@ -175,7 +183,7 @@ class Store:
         for new_lo in (min(lo, self.base), self.base):
             new_hi = max(hi + 1, end)
             if new_hi - new_lo <= budget:
-                self._relocate(new_lo, max(new_hi - new_lo, size + size // 2, MIN_COLUMN))
+                self._relocate(new_lo, max(new_hi - new_lo, size + size // 8, MIN_COLUMN))
                 return
         new_lo = max(hi + 1, end) - budget
         if self.base <= new_lo <= lo:
