@@ -366,3 +366,22 @@ def test_nested_ints_and_floats_unify_to_floats(tmp_path: Path) -> None:
     t = read_back(tmp_path / "l.parquet")
     assert str(t.schema.field("l").type) == "list<element: double>"
     assert t.to_pylist() == [{"l": [1.0, 2.0], "s": {"x": 1.0, "y": None}}, {"l": [0.5], "s": {"x": 2.5, "y": "a"}}]
+
+
+def test_writes_from_several_threads(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    sink = open_sink(path)
+
+    def work(k: int) -> None:
+        for i in range(20):
+            sink.write(pa.table({"k": [k] * 10, "i": [i] * 10}))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sink.close()
+    back = read_back(path)
+    assert back.num_rows == 800 == sink.records_written
+    assert sorted(back.column("k").to_pylist()) == sorted([k for k in range(4) for _ in range(200)])

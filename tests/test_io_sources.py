@@ -295,3 +295,10 @@ def test_whole_input_as_one_chunk(tmp_path: Path) -> None:
     [c] = read_all(generate_records(1000), chunk_size=1 << 40)
     assert c.count == 1000
     assert np.array_equal(c.parts[0][1], np.arange(1000))
+
+
+def test_schema_for_python_records() -> None:
+    chunks = read_all([{"id": 1, "v": 2}, {"id": "x"}, {"id": 3, "v": None, "other": 1}],
+                      schema={"id": pa.int64(), "v": pa.float64()})
+    assert records(chunks) == {0: {"id": 1, "v": 2.0}, 2: {"id": 3, "v": None}}
+    assert [m["error_message"] for m in malformed(chunks)] == ["field `id`: expected int64, got str 'x'"]
