@@ -32,7 +32,6 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.json as pj  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 
 from examples.seed_network import generate_records  # noqa: E402
 from streamkit.io import open_sink, open_source  # noqa: E402

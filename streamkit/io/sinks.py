@@ -14,7 +14,6 @@ import pyarrow as pa
 
 from streamkit.io._files import format_of
 from streamkit.io.base import Sink
-from streamkit.io.collector import Collector
 from streamkit.io.filesinks import JsonlSink
 from streamkit.io.partsinks import CsvSink, IpcSink, ParquetSink
 
