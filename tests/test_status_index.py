@@ -347,6 +347,24 @@ def test_replaying_the_log_rebuilds_the_statuses() -> None:
     assert [NAMES.index(replay[i]) for i in range(500)] == index.status_of(range(500)).tolist()
 
 
+def test_an_index_is_not_pickled() -> None:
+    import copy
+    import pickle
+
+    index = StatusIndex()
+    with pytest.raises(TypeError, match=r"^a StatusIndex is not pickled\n\nsave it with `to_ipc\(\)`"):
+        pickle.dumps(index)
+    with pytest.raises(TypeError):
+        copy.deepcopy(index)
+
+
+def test_keep_ids_forms() -> None:
+    assert StatusIndex(keep_ids="all").keep_ids == frozenset(EventStatus)
+    assert StatusIndex(keep_ids=np.array([3, 0])).keep_ids == {EventStatus.FAILED, EventStatus.PENDING}
+    with pytest.raises(ValueError, match=r"^`keep_ids` must be one of 'pending'"):
+        StatusIndex(keep_ids=["done"])
+
+
 def test_no_log_unless_asked() -> None:
     index = StatusIndex()
     index.add([1])

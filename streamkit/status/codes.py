@@ -13,7 +13,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-__all__ = ("EventStatus", "StatusLike", "as_status", "status_code", "STATUS_NAMES", "N_STATUSES")
+__all__ = ("EventStatus", "StatusLike", "as_status", "status_code", "status_codes", "STATUS_NAMES", "N_STATUSES")
 
 
 class EventStatus(int, enum.Enum):
@@ -138,8 +138,14 @@ def as_status(status: object, *, what: str = "status") -> EventStatus:
     return _BY_CODE[status_code(status, what=what)]
 
 
-def status_codes(statuses: object, *, what: str) -> list[int]:
-    """Codes of one status or of an iterable of statuses, in order, without repeats."""
+def status_codes(statuses: object, *, what: str = "statuses") -> list[int]:
+    """Codes of one status or of an iterable of statuses, in order, without repeats.
+
+    Examples
+    --------
+    >>> status_codes("failed"), status_codes(["failed", EventStatus.PENDING, 3])
+    ([3], [3, 0])
+    """
     if isinstance(statuses, (str, EventStatus, int, np.integer)):
         return [status_code(statuses, what=what)]
     if not isinstance(statuses, Iterable):

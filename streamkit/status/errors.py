@@ -42,6 +42,17 @@ class StatusIndexError(StreamkitError, ValueError):
     ----------
     ids:
         The offending ids (all of them, as int64), when the error is about ids.
+
+    Examples
+    --------
+    >>> from streamkit.status import StatusIndex
+    >>> index = StatusIndex()
+    >>> index.add([1, 2, 3])
+    >>> try:
+    ...     index.add([3, 2, 9])
+    ... except StatusIndexError as exc:
+    ...     print(exc.ids, isinstance(exc, ValueError))
+    [3 2] True
     """
 
     def __init__(self, message: str, ids: np.ndarray | None = None) -> None:
@@ -99,4 +110,15 @@ class UnknownTagError(StatusIndexError, KeyError):
 
 
 class StatusMismatchError(StatusIndexError):
-    """Ids of a ``transition(..., from_status=s)`` that were not in status ``s``."""
+    """Ids of a ``transition(..., from_status=s)`` that were not in status ``s``.
+
+    Examples
+    --------
+    >>> from streamkit.status import StatusIndex
+    >>> index = StatusIndex()
+    >>> index.add([1, 2], "failed")
+    >>> index.transition([1, 2], "pending", from_status="processing")
+    Traceback (most recent call last):
+    ...
+    streamkit.status.errors.StatusMismatchError: ids not in status 'processing': 1 (in 'failed'), 2 (in 'failed')
+    """
