@@ -440,6 +440,18 @@ def test_memory_is_nine_bytes_per_kept_dense_id() -> None:
     assert counts_only.nbytes <= n + 4096
 
 
+def test_chunks_out_of_order_stay_in_one_narrow_column() -> None:
+    n_chunks, chunk = 60, 10_000
+    index = StatusIndex(keep_ids="all")
+    codes = (np.arange(chunk) % 7).astype(np.uint8)
+    for k in np.random.default_rng(2).permutation(n_chunks).tolist():
+        index.add_chunk(range(k * chunk, (k + 1) * chunk), codes)
+    n = n_chunks * chunk
+    assert index._store.hash.n_live == 0 and index._store.st.shape[0] <= 1.5 * n
+    assert np.array_equal(index.status_of(np.arange(n)), np.tile(codes, n_chunks))
+    assert np.array_equal(np.sort(index.ids("failed")), np.flatnonzero(np.tile(codes, n_chunks) == 3))
+
+
 def test_sparse_ids_use_the_hash_table() -> None:
     index = StatusIndex()
     ids = np.random.default_rng(1).integers(0, 2**62, 10_000)

@@ -183,7 +183,10 @@ class Store:
         for new_lo in (min(lo, self.base), self.base):
             new_hi = max(hi + 1, end)
             if new_hi - new_lo <= budget:
-                self._relocate(new_lo, max(new_hi - new_lo, size + size // 8, MIN_COLUMN))
+                grown = max(new_hi - new_lo, size + size // 8, MIN_COLUMN)
+                if new_lo < self.base:  # growing downwards (chunks out of order): the slack goes below
+                    new_lo = max(0, new_hi - grown)
+                self._relocate(new_lo, grown)
                 return
         new_lo = max(hi + 1, end) - budget
         if self.base <= new_lo <= lo:
