@@ -25,11 +25,10 @@ from kernels._jit import jit
 
 __all__ = (
     "ABSENT", "MARK", "EMPTY", "TOMB",
-    "hash_find", "hash_rehash", "locate", "lookup",
+    "hash_find", "hash_rehash", "lookup",
     "add_ids", "add_range_codes", "group_by_code", "transition",
     "compact_list", "drop_listed", "drop_dense", "first_present",
-    "count_present", "evict", "migrate", "set_add", "set_remove", "set_contains", "set_compact",
-    "set_purge",
+    "count_present", "evict", "migrate", "set_add", "set_remove", "set_compact",
 )  # fmt: skip
 
 ABSENT = 255
@@ -115,16 +114,6 @@ def _hfind(key, keys, n_hash):
     if n_hash == 0 or key < 0:
         return -1
     return hash_find(keys, key)
-
-
-@jit
-def locate(key, base, st, keys, n_hash):
-    """Where ``key`` lives: dense offset ``>= 0`` (its byte may be ABSENT), ``-2 - slot``, or -1."""
-    off = key - base
-    if key >= 0 and off >= 0 and off < st.shape[0]:
-        return off
-    s = _hfind(key, keys, n_hash)
-    return -1 if s < 0 else -2 - s
 
 
 @jit
@@ -315,12 +304,12 @@ def transition(ids, to, frm, base, st, keys, vals, n_hash, counts, old, buf, n_b
             buf[n_buf] = key
             n_buf += 1
     if bad >= 0:
-        for j in range(bad - 1, -1, -1):
-            loc = locate(ids[j], base, st, keys, n_hash)
-            if loc >= 0:
-                st[loc] = old[j]
+        for j in range(bad - 1, -1, -1):  # every id before ``bad`` is in the index
+            off = ids[j] - base
+            if off >= 0 and off < nst:
+                st[off] = old[j]
             else:
-                vals[-2 - loc] = old[j]
+                vals[hash_find(keys, ids[j])] = old[j]
             counts[old[j]] -= 1
         return bad, n_buf0
     return -1, n_buf
@@ -480,13 +469,6 @@ def set_remove(keys, ids, n_live):
 
 
 @jit
-def set_contains(keys, ids, n_live, out):
-    """``out[i]`` = whether ``ids[i]`` is in the set."""
-    for i in range(ids.shape[0]):
-        out[i] = n_live > 0 and ids[i] >= 0 and hash_find(keys, ids[i]) >= 0
-
-
-@jit
 def set_compact(buf, n, keys, vals):
     """:func:`compact_list` for a tag set: keep each member's last entry; return how many."""
     w = n
@@ -501,22 +483,3 @@ def set_compact(buf, n, keys, vals):
         buf[j] = buf[w + j]
         vals[hash_find(keys, buf[j])] = 1
     return k
-
-
-@jit
-def set_purge(keys, base, st, skeys, n_hash):
-    """Delete members that are no longer in the index (status ABSENT); return how many."""
-    n = 0
-    for i in range(keys.shape[0]):
-        k = keys[i]
-        if k < 0:
-            continue
-        off = k - base
-        if off >= 0 and off < st.shape[0]:
-            gone = st[off] == ABSENT
-        else:
-            gone = _hfind(k, skeys, n_hash) < 0
-        if gone:
-            keys[i] = TOMB
-            n += 1
-    return n

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernels import status as K
-from streamkit.status._store import HashTable, IdList, Store
+from streamkit.status._store import EMPTY_U8, HashTable, IdList, Store
 
 __all__ = ("TagSet",)
 
@@ -44,10 +44,10 @@ class TagSet:
         return removed
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
-        """Whether each id carries the tag."""
-        out = np.empty(ids.shape[0], np.bool_)
-        K.set_contains(self.table.keys, ids, self.table.n_live, out)
-        return out
+        """Whether each id carries the tag (the lookup kernel over the table alone: members map to 1)."""
+        out = np.empty(ids.shape[0], np.uint8)
+        K.lookup(ids, 0, EMPTY_U8, self.table.keys, self.table.vals, self.table.n_live, out)
+        return out != K.ABSENT
 
     def ids(self) -> np.ndarray:
         """The tagged ids in the order they were (last) tagged, as a new array."""
@@ -58,9 +58,12 @@ class TagSet:
     def purge(self, store: Store) -> None:
         """Untag ids that are no longer in ``store`` (after a cleanup)."""
         if self.table.n_live:
-            base, st, keys, _vals, n_hash = store.args()
-            self.table.removed(K.set_purge(self.table.keys, base, st, keys, n_hash))
-            self._maybe_compact()
+            slots = np.flatnonzero(self.table.keys >= 0)
+            codes, n_gone = store.lookup(self.table.keys[slots])
+            if n_gone:
+                self.table.keys[slots[codes == K.ABSENT]] = K.TOMB
+                self.table.removed(n_gone)
+                self._maybe_compact()
 
     def _maybe_compact(self) -> None:
         stale = self.order.n - self.table.n_live
