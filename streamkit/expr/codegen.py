@@ -78,6 +78,8 @@ class Exit:
     record: tuple[tuple[str, Any], ...]
     #: computed fields written for records leaving here: (name, rep, nullable), in argument order
     outputs: tuple[tuple[str, str, bool], ...] = ()
+    #: input fields the kernel read and knows are not null for every record leaving here
+    nonnull: tuple[str, ...] = ()
 
 
 @dataclass

@@ -140,7 +140,9 @@ def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[
             rec.append((fname, src))
         g.w(f"nc{k + 2} = {c} + np.uint64(1)")
         g.w("break")
-        exits.append(Exit(kind, name, target, tuple(rec), tuple(outs)))
+        # input fields known not to be null on this path: their outputs need no validity gather
+        nonnull = tuple(f for f, v in g.field_vals.items() if not v.may_be_none or v.nn in g.facts)
+        exits.append(Exit(kind, name, target, tuple(rec), tuple(outs), nonnull))
 
     def follow(target: str) -> None:
         if target in states and target != name:

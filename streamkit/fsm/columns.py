@@ -64,13 +64,20 @@ class Col:
     #: the input Arrow array an ``np`` column was converted from, when it has the very type
     #: the numpy values would give (int64, float64, bool): outputs re-select it directly
     src: pa.Array | None = None
+    #: no value at these positions is null (a kernel proved it): no validity to gather
+    no_nulls: bool = False
+
+    @property
+    def base(self) -> Any:
+        """What the values are read from (columns over the same base share it)."""
+        return self.src if self.src is not None else self.data
 
     def take(self, pos: np.ndarray | None) -> Col:
         """The same column at positions ``pos`` of this one (a view)."""
         if pos is None:
             return self
         ix = pos if self.ix is None else self.ix[pos]
-        return Col(self.kind, self.store, self.data, ix, len(pos), self.src)
+        return Col(self.kind, self.store, self.data, ix, len(pos), self.src, self.no_nulls)
 
     # -- kernel arguments -------------------------------------------------------
     def kernel_args(self, pool: Any) -> list[Any]:
@@ -133,14 +140,14 @@ class Col:
         n = self.length if ix is None else len(ix)
         if self.store == "arrow":
             arr = self.data
-            return arr if ix is None else take_arrow(arr, ix, runs)
+            return arr if ix is None else take_arrow(arr, ix, runs, no_nulls=self.no_nulls)
         if self.store == "const":
             return const_array(self.data, n)
         if self.store == "np":
             if self.src is not None:
-                return self.src if ix is None else take_arrow(self.src, ix, runs)
+                return self.src if ix is None else take_arrow(self.src, ix, runs, no_nulls=self.no_nulls)
             vals, valid = self.data
-            return np_array(vals, valid, ix, n)
+            return np_array(vals, None if self.no_nulls else valid, ix, n)
         if self.store == "num":
             isf, iv, fv, valid = self.data
             return num_array(isf, iv, fv, valid, ix, n)

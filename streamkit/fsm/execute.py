@@ -182,7 +182,13 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
             cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
         pos = None if c == m else exit_pos[k][:c].copy() if 4 * c < m else exit_pos[k][:c]
         sub_rows = rows if pos is None else _rows_at(rows, pos)
-        sub = _exit_frame(ex.record, _take(frame, pos), cols, c, pool)
+        taken = _take(frame, pos)
+        if pos is not None:  # fresh views: mark the fields the kernel proved not null here
+            for f in ex.nonnull:
+                col = taken.get(f)
+                if col is not None:
+                    col.no_nulls = True
+        sub = _exit_frame(ex.record, taken, cols, c, pool)
         if ex.kind == "end":
             run.done.setdefault(index[ex.state], []).append((sub_rows, sub))
         else:
@@ -313,18 +319,37 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
             if k > big_n:
                 big, big_state, big_n = rows, s, k
     end_state = np.full(n, big_state, np.int16)
-    outputs: dict[str, pa.Table] = {}
-    counts: dict[str, int] = {}
+    built: dict[int, pa.Table | dict[str, Any]] = {}
+    jobs: list[tuple[int, int, str, Col]] = []
     for s, info in enumerate(net.states):
         if not info.is_end:
             continue
         pieces = run.done.get(s, [])
-        table = _end_table(pieces, n, row_offset, row_ids)
-        outputs[info.name] = table
-        counts[info.name] = table.num_rows
         for rows, _ in pieces:
             if rows is not big:
                 end_state[slice(None) if rows is None else rows] = s
+        if len(pieces) != 1:
+            built[s] = _end_table(pieces, n, row_offset, row_ids)
+            continue
+        # records reached this end state through one exit: already in order
+        rows, fr = pieces[0]
+        data: dict[str, Any] = {"_row": _row_array(rows, n, row_offset, row_ids)}
+        data.update(dict.fromkeys(fr))
+        built[s] = data
+        jobs += [(id(c.base), s, k, c) for k, c in fr.items()]
+    # gather column by column, each input array's selections one after another (its rows are
+    # still in cache for the sparse ones: 1.6 -> 0.x ns/record for the seed's error table)
+    jobs.sort(key=lambda j: j[0])
+    runs: dict = {}
+    for _, s, k, c in jobs:
+        built[s][k] = c.to_arrow(runs)
+    outputs: dict[str, pa.Table] = {}
+    counts: dict[str, int] = {}
+    for s, t in built.items():
+        table = pa.table(t) if isinstance(t, dict) else t
+        name = net.states[s].name
+        outputs[name] = table
+        counts[name] = table.num_rows
     if big_state >= 0:
         for rows in run.fail_rows:
             end_state[rows] = -1
@@ -332,22 +357,20 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
     return BatchResult(n, outputs, errors, status, end_state, counts)
 
 
+def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.ndarray | None) -> pa.Array:
+    """The ``_row`` column of records at positions ``rows`` of the batch (all if ``None``)."""
+    if rows is None:
+        ids = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
+    else:
+        ids = rows + row_offset if row_ids is None else row_ids[rows]
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(ids), [None, pa.py_buffer(ids)], 0)
+
+
 def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset: int,
                row_ids: np.ndarray | None) -> pa.Table:
     if not pieces:
         return pa.table({"_row": pa.array([], pa.int64())})
-    if len(pieces) == 1:  # records reached this end state through one exit: already in order
-        rows, fr = pieces[0]
-        if rows is None:
-            all_rows = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
-        else:
-            all_rows = rows + row_offset if row_ids is None else row_ids[rows]
-        data = {"_row": pa.Array.from_buffers(pa.int64(), len(all_rows), [None, pa.py_buffer(all_rows)],
-                                              null_count=0)}
-        runs: dict = {}
-        for k, c in fr.items():
-            data[k] = c.to_arrow(runs)
-        return pa.table(data)
     names: dict[str, None] = {}
     for _, fr in pieces:
         names.update(dict.fromkeys(fr))

@@ -93,13 +93,14 @@ def _runs_of(ix: np.ndarray, n_src: int, cache: dict | None) -> np.ndarray | Non
     return res
 
 
-def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None) -> pa.Array:
+def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_nulls: bool = False) -> pa.Array:
     """``arr`` at ascending positions ``ix`` (int64), as a new array of the same type.
 
     Where most rows are kept, runs of consecutive positions are copied as blocks:
     1.7 ns/row against 2.8 per position for int64, 1.7 against 4.4 for short strings,
     on the seed job's chunks. ``cache`` (a dict) keeps the runs of ``ix`` for the next
-    column gathered at the same positions.
+    column gathered at the same positions. ``no_nulls``: the caller knows no value at
+    ``ix`` is null, so no validity is gathered.
     """
     n = len(ix)
     t = arr.type
@@ -113,7 +114,7 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None) -> pa.A
     bufs = arr.buffers()
     validity = None
     nulls = 0
-    if arr.null_count:
+    if arr.null_count and not no_nulls:
         out = np.empty((n + 7) >> 3, np.uint8)
         nulls = n - take_bits(np.frombuffer(bufs[0], np.uint8), off, ix, out)
         if nulls:
