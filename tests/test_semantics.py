@@ -458,3 +458,13 @@ def test_unstorable_value_fails_only_its_record() -> None:
     result = SimpleFSM(config).process([{"f": 4.0}, {"f": -1.0}])
     assert result.output("b").to_pylist() == [{"_row": 0, "v": 2.0}]
     assert result.errors().select(["_row", "error_state"]).to_pylist() == [{"_row": 1, "error_state": "a"}]
+
+
+def test_field_set_to_none_before_a_spread_of_a_never_null_field_compiles() -> None:
+    # the kernel branch for "field is null" was left empty (an IndentationError in the generated source)
+    config = network(
+        [{"name": "a", "is_start": True,
+          "functions": {"transform": inline("lambda state: {**state.data, 'y': ('' + state.data.get('id', 0).upper())}")}},
+         {"name": "b", "is_end": True, "functions": {"transform": inline("lambda state: {'y': None, **state.data}")}}],
+        [{"from": "a", "to": "b", "condition": inline("lambda state: (state.data.get('id', 0) < state.data['id'])")}])
+    assert [r[0] for r in run(config, [{}, {"id": 3}])] == ["failed", "failed"]

@@ -120,6 +120,7 @@ class _Gen(OpsMixin):
     @contextmanager
     def block(self, header: str) -> Iterator[None]:
         self.w(header + ":")
+        start = len(self.lines)
         self.indent += 1
         saved = set(self.facts)
         cond = header[3:].strip("() ") if header.startswith("if ") else ""
@@ -128,6 +129,8 @@ class _Gen(OpsMixin):
         try:
             yield
         finally:
+            if len(self.lines) == start:  # nothing to do here (e.g. storing None into a slot that cannot hold it)
+                self.w("pass")
             self.indent -= 1
             self.facts = saved
 
