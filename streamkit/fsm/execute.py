@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from kernels.gather import add_offset, fill_range
 from streamkit._alloc import tune_allocator
 from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
@@ -79,7 +80,7 @@ def run_batch(net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_off
     record) gives the positions explicitly instead.
     """
     n = batch.num_rows
-    run = _Run(net, n, StringPool(), np.zeros(n, np.int32))
+    run = _Run(net, n, StringPool(), np.zeros(n if net.counts_steps else 0, np.int32))
     frame: Frame = {}
     for name, col in zip(batch.schema.names, batch.columns):
         c = from_arrow(col)
@@ -346,7 +347,7 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
     outputs: dict[str, pa.Table] = {}
     counts: dict[str, int] = {}
     for s, t in built.items():
-        table = pa.table(t) if isinstance(t, dict) else t
+        table = pa.Table.from_arrays(list(t.values()), names=list(t)) if isinstance(t, dict) else t
         name = net.states[s].name
         outputs[name] = table
         counts[name] = table.num_rows
@@ -359,18 +360,25 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
 
 def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.ndarray | None) -> pa.Array:
     """The ``_row`` column of records at positions ``rows`` of the batch (all if ``None``)."""
-    if rows is None:
-        ids = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
+    if row_ids is not None:
+        ids = np.ascontiguousarray(row_ids if rows is None else row_ids[rows], dtype=np.int64)
+    elif rows is None:
+        ids = np.empty(n, np.int64)
+        fill_range(ids, row_offset)
     else:
-        ids = rows + row_offset if row_ids is None else row_ids[rows]
-    ids = np.ascontiguousarray(ids, dtype=np.int64)
+        ids = np.empty(len(rows), np.int64)
+        add_offset(rows, row_offset, ids)
     return pa.Array.from_buffers(pa.int64(), len(ids), [None, pa.py_buffer(ids)], 0)
+
+
+#: The table of an end state no record reached (immutable, so shared).
+_EMPTY_END = pa.table({"_row": pa.array([], pa.int64())})
 
 
 def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset: int,
                row_ids: np.ndarray | None) -> pa.Table:
     if not pieces:
-        return pa.table({"_row": pa.array([], pa.int64())})
+        return _EMPTY_END
     names: dict[str, None] = {}
     for _, fr in pieces:
         names.update(dict.fromkeys(fr))
@@ -416,9 +424,9 @@ def _empty_errors(net: CompiledNetwork, schema: pa.Schema) -> pa.Table:
 
 def _error_table(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, status: np.ndarray,
                  row_ids: np.ndarray | None) -> pa.Table:
-    names = list(batch.schema.names)
     if not run.fail_rows:
         return _empty_errors(run.net, batch.schema)
+    names = list(batch.schema.names)
     rows = np.concatenate(run.fail_rows)
     states: list[str] = []
     types: list[str] = []

@@ -34,15 +34,18 @@ __all__ = ("valid_flags", "take_arrow", "np_array", "num_array", "codes_array", 
 EMPTY_IX = np.empty(0, np.int64)
 _NO_FLAGS = np.ones(1, np.bool_)
 
-_NP_DTYPES: dict[pa.DataType, np.dtype] = {
-    t: np.dtype(t.to_pandas_dtype())
+#: numpy dtype by Arrow type id, for the fixed-width types gathered here
+_NP_DTYPES: dict[int, np.dtype] = {
+    t.id: np.dtype(t.to_pandas_dtype())
     for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(),
               pa.uint64(), pa.float32(), pa.float64())
 }
-
-
-def _buffer(a: np.ndarray) -> pa.Buffer:
-    return pa.py_buffer(a)
+_STRING_ID = pa.string().id
+_BOOL_ID = pa.bool_().id
+_INT64 = pa.int64()
+_INT32 = pa.int32()
+_FLOAT64 = pa.float64()
+_BOOL = pa.bool_()
 
 
 def _bits_of_flags(flags: np.ndarray, ix: np.ndarray | None, n: int) -> tuple[pa.Buffer | None, int]:
@@ -54,7 +57,7 @@ def _bits_of_flags(flags: np.ndarray, ix: np.ndarray | None, n: int) -> tuple[pa
     n_set = pack_bool_bits(flags, out) if ix is None else take_bool_bits(flags, ix, out)
     if n_set == n:
         return None, 0
-    return _buffer(out), n - n_set
+    return pa.py_buffer(out), n - n_set
 
 
 def valid_flags(arr: pa.Array) -> np.ndarray | None:
@@ -104,38 +107,40 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_n
     """
     n = len(ix)
     t = arr.type
-    dtype = _NP_DTYPES.get(t)
-    is_str = t == pa.string()
-    if dtype is None and not is_str and t != pa.bool_():
+    tid = t.id
+    dtype = _NP_DTYPES.get(tid)
+    is_str = tid == _STRING_ID
+    if dtype is None and not is_str and tid != _BOOL_ID:
         if pa.types.is_dictionary(t):
             return pa.DictionaryArray.from_arrays(take_arrow(arr.indices, ix, cache), arr.dictionary, safe=False)
         return arr.take(pa.array(ix))
     off = arr.offset
+    size = len(arr)
     bufs = arr.buffers()
     validity = None
     nulls = 0
-    if arr.null_count and not no_nulls:
+    if not no_nulls and arr.null_count:
         out = np.empty((n + 7) >> 3, np.uint8)
         nulls = n - take_bits(np.frombuffer(bufs[0], np.uint8), off, ix, out)
         if nulls:
-            validity = _buffer(out)
+            validity = pa.py_buffer(out)
     if dtype is not None:
-        values = np.frombuffer(bufs[1], dtype, count=len(arr) + off)[off:]
+        values = np.frombuffer(bufs[1], dtype, count=off + size)[off:]
         out = np.empty(n, dtype)
-        starts = _runs_of(ix, len(arr), cache)
+        starts = _runs_of(ix, size, cache)
         if starts is None:
             take_values(values, ix, out)
         else:
             copy_runs(values, ix, starts, len(starts) - 1, out)
-        return pa.Array.from_buffers(t, n, [validity, _buffer(out)], null_count=nulls)
+        return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(out)], nulls)
     if not is_str:  # bool: the values are bits too
         out = np.empty((n + 7) >> 3, np.uint8)
         take_bits(np.frombuffer(bufs[1], np.uint8), off, ix, out)
-        return pa.Array.from_buffers(t, n, [validity, _buffer(out)], null_count=nulls)
-    offsets = np.frombuffer(bufs[1], np.int32, count=len(arr) + 1 + off)[off:]
+        return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(out)], nulls)
+    offsets = np.frombuffer(bufs[1], np.int32, count=off + size + 1)[off:]
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
     out_offsets = np.empty(n + 1, np.int32)
-    starts = _runs_of(ix, len(arr), cache)
+    starts = _runs_of(ix, size, cache)
     if starts is not None:  # one pass; the data buffer sized from the first to the last string
         out = np.empty(int(offsets[ix[-1] + 1]) - int(offsets[ix[0]]), np.uint8)
         used = copy_string_runs(offsets, data, ix, starts, len(starts) - 1, out_offsets, out)
@@ -144,7 +149,7 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_n
         total = take_string_offsets(offsets, ix, out_offsets)
         out = np.empty(total, np.uint8)
         take_string_bytes(offsets, data, ix, out_offsets, out)
-    return pa.Array.from_buffers(t, n, [validity, _buffer(out_offsets), _buffer(out)], null_count=nulls)
+    return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(out_offsets), pa.py_buffer(out)], nulls)
 
 
 def np_array(vals: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int) -> pa.Array:
@@ -156,14 +161,14 @@ def np_array(vals: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, 
             pack_bool_bits(vals[:n], out)
         else:
             take_bool_bits(vals, ix, out)
-        return pa.Array.from_buffers(pa.bool_(), n, [validity, _buffer(out)], null_count=nulls)
+        return pa.Array.from_buffers(_BOOL, n, [validity, pa.py_buffer(out)], nulls)
     if ix is None:
         out = vals[:n]
     else:
         out = np.empty(n, vals.dtype)
         take_values(vals, ix, out)
-    t = pa.int64() if vals.dtype == np.int64 else pa.from_numpy_dtype(vals.dtype)
-    return pa.Array.from_buffers(t, n, [validity, _buffer(np.ascontiguousarray(out))], null_count=nulls)
+    t = _INT64 if vals.dtype == np.int64 else pa.from_numpy_dtype(vals.dtype)
+    return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(np.ascontiguousarray(out))], nulls)
 
 
 def num_array(isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray | None,
@@ -179,8 +184,8 @@ def num_array(isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray
         else:
             ints = np.empty(n, np.int64)
             take_values(iv, ix, ints)
-        return pa.Array.from_buffers(pa.int64(), n, [validity, _buffer(ints)], null_count=nulls)
-    return pa.Array.from_buffers(pa.float64(), n, [validity, _buffer(out)], null_count=nulls)
+        return pa.Array.from_buffers(_INT64, n, [validity, pa.py_buffer(ints)], nulls)
+    return pa.Array.from_buffers(_FLOAT64, n, [validity, pa.py_buffer(out)], nulls)
 
 
 def codes_array(codes: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int,
@@ -188,12 +193,12 @@ def codes_array(codes: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | No
     """String-pool codes at ``ix`` as a dictionary array over the pool (index 0 under nulls)."""
     validity, nulls = (None, 0) if valid is None else _bits_of_flags(valid, ix, n)
     if ix is None and validity is None and codes.dtype == np.int32:  # a kernel's codes, all set: as they are
-        indices = pa.Array.from_buffers(pa.int32(), n, [None, _buffer(codes[:n])], null_count=0)
+        indices = pa.Array.from_buffers(_INT32, n, [None, pa.py_buffer(codes[:n])], 0)
         return pa.DictionaryArray.from_arrays(indices, dictionary, safe=False)
     out = np.empty(n, np.int32)
     has = valid is not None
     take_codes(codes, EMPTY_IX if ix is None else ix, valid if has else _NO_FLAGS, has, out)
-    indices = pa.Array.from_buffers(pa.int32(), n, [validity, _buffer(out)], null_count=nulls)
+    indices = pa.Array.from_buffers(_INT32, n, [validity, pa.py_buffer(out)], nulls)
     return pa.DictionaryArray.from_arrays(indices, dictionary, safe=False)
 
 

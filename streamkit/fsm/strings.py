@@ -17,6 +17,9 @@ from streamkit.fsm.gather import valid_flags
 
 __all__ = ("StringPool",)
 
+#: Kernels' literal strings as Arrow arrays with their codes in a fresh pool (immutable, so shared).
+_LITERALS: dict[tuple[str, ...], tuple[pa.Array, np.ndarray]] = {}
+
 
 class StringPool:
     """Distinct strings of a chunk, each with a stable int64 code."""
@@ -101,7 +104,20 @@ class StringPool:
         """Codes of a kernel's string literals (cached; at least one element)."""
         codes = self._lits.get(lits)
         if codes is None:
-            codes = self.intern_strings(list(lits)) if lits else np.zeros(1, np.int64)
+            if not self._list and lits and len(set(lits)) == len(lits):
+                # a fresh pool (the first kernel of a chunk): start from the shared literal array
+                hit = _LITERALS.get(lits)
+                if hit is None:
+                    hit = (pa.array(list(lits), pa.string()), np.arange(len(lits), dtype=np.int64))
+                    if len(_LITERALS) > 256:
+                        _LITERALS.clear()
+                    _LITERALS[lits] = hit
+                self._list = list(lits)
+                self._index = {v: k for k, v in enumerate(lits)}
+                self._chunks = [hit[0]]
+                codes = hit[1]
+            else:
+                codes = self.intern_strings(list(lits)) if lits else np.zeros(1, np.int64)
             self._lits[lits] = codes
         return codes
 
