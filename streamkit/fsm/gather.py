@@ -146,7 +146,7 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_n
         used = copy_string_runs(offsets, data, ix, starts, len(starts) - 1, out_offsets, out)
         out = out[:used]
     else:
-        total = take_string_offsets(offsets, ix, out_offsets)
+        total, _ = take_string_offsets(offsets, data, ix, out_offsets)
         out = np.empty(total, np.uint8)
         take_string_bytes(offsets, data, ix, out_offsets, out)
     return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(out_offsets), pa.py_buffer(out)], nulls)
