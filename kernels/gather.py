@@ -22,7 +22,7 @@ import numpy as np
 from kernels._jit import jit
 
 __all__ = ("take_values", "take_bits", "take_bool_bits", "pack_bool_bits", "take_string_offsets",
-           "take_string_bytes", "positions_of", "take_codes", "take_num_as_float",
+           "take_string_bytes", "take_codes", "take_num_as_float",
            "runs_of", "copy_runs", "copy_string_runs", "fill_range", "add_offset")
 
 
@@ -160,21 +160,6 @@ def take_string_bytes(offsets, data, ix, out_offsets, out):
                 out[d] = data[s]
                 s += np.uint64(1)
                 d += np.uint64(1)
-
-
-@jit
-def positions_of(codes, code, out):
-    """Write the positions where ``codes == code`` into ``out``, in order; return how many.
-
-    Branch-free (the store always happens, the count only advances on a match), so
-    mixed codes cost no mispredictions: 0.5 ns/row against 0.8 for ``np.flatnonzero``.
-    ``out`` needs room for one more position than the count.
-    """
-    c = 0
-    for i in range(codes.shape[0]):
-        out[c] = i
-        c += codes[i] == code
-    return c
 
 
 @jit

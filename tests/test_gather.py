@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kernels.gather import positions_of, take_bits
+from kernels.gather import take_bits
 from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow
 
 RNG = np.random.default_rng(7)
@@ -61,15 +61,6 @@ def test_take_bits_counts_set_bits() -> None:
         got = np.unpackbits(out, bitorder="little")[: len(ix)].astype(bool)
         assert (got == flags[ix + 5]).all()
         assert k == int(flags[ix + 5].sum())
-
-
-def test_positions_of() -> None:
-    codes = RNG.integers(-2, 3, 500).astype(np.int8)
-    for code in range(-2, 3):
-        want = np.flatnonzero(codes == code)
-        out = np.empty(len(want) + 1, np.int64)
-        assert positions_of(codes, code, out) == len(want)
-        assert (out[: len(want)] == want).all()
 
 
 @pytest.mark.parametrize("with_ix", [False, True])
