@@ -31,7 +31,11 @@ from streamkit.record import RecordData as RecordData
 from streamkit.record import State as State
 from streamkit.status import EventStatus as EventStatus
 from streamkit.status import StatusIndex as StatusIndex
+from streamkit.status import DuplicateIdError as DuplicateIdError
 from streamkit.status import StatusIndexError as StatusIndexError
+from streamkit.status import StatusMismatchError as StatusMismatchError
+from streamkit.status import UnknownIdError as UnknownIdError
+from streamkit.status import UnknownTagError as UnknownTagError
 
 __all__ = (
     "SimpleFSM",
@@ -52,6 +56,10 @@ __all__ = (
     "EventStatus",
     "StatusIndex",
     "StatusIndexError",
+    "DuplicateIdError",
+    "UnknownIdError",
+    "StatusMismatchError",
+    "UnknownTagError",
     "FSMConfig",
     "load_config",
     "CompiledNetwork",

@@ -46,7 +46,7 @@ def _table_chunks(table: pa.Table, chunk_size: int) -> Iterator[tuple[pa.Table, 
 def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
     """Records as Arrow tables; records whose field types conflict go to separate tables."""
     for i, r in enumerate(records):
-        if not isinstance(r, Mapping):
+        if type(r) is not dict and not isinstance(r, Mapping):
             msg = f"record {i} is a {type(r).__name__}, expected a dict"
             raise SchemaError(msg)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,9 @@ from streamkit.io import Collector, Source
 from streamkit.io.sinks import ListSink
 from streamkit.status import EventStatus, StatusIndex
 from streamkit.tables import concat_by_row
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ("StreamRun",)
 
@@ -67,19 +71,25 @@ class StreamRun:
         self._t0 = time.perf_counter()
         try:
             async with anyio.create_task_group() as tg:
+                guard = _Guard(tg.cancel_scope)
                 send, recv = anyio.create_memory_object_stream[Chunk](self.config.channel_chunks)
-                tg.start_soon(self._read, source, send)
+                tg.start_soon(guard(self._read), source, send)
                 for k, stage in enumerate(self.stages):
                     out_send, out_recv = anyio.create_memory_object_stream[Chunk](self.config.channel_chunks)
                     for _ in range(stage.parallelism or self.config.parallelism):
-                        tg.start_soon(self._work, k, recv.clone(), out_send.clone())
+                        tg.start_soon(guard(self._work), k, recv.clone(), out_send.clone())
                     recv.close()
                     out_send.close()
                     recv = out_recv
-                tg.start_soon(self._write, recv)
-        except BaseException:
+                tg.start_soon(guard(self._write), recv)
+            if guard.interrupt is not None:  # the tasks have ended cleanly; now pass the interrupt on
+                raise guard.interrupt
+        except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self.routes.abort)
+            cause = _first_cause(exc)
+            if cause is not exc:
+                raise cause from None
             raise
         finally:
             source.close()
@@ -222,6 +232,54 @@ class StreamRun:
             peak_bytes=self.budget.peak_bytes, peak_records=self.budget.peak_records, chunks=self.chunks_done,
             collected=dict(self.routes.collected), collected_errors=self.routes.collected_errors,
             paths=self.routes.file_paths(), end_state_ids=self.end_state_ids, warnings=warnings)
+
+
+class _Guard:
+    """Turn a ``KeyboardInterrupt`` or ``SystemExit`` inside a stage into a clean stop.
+
+    Raised in a task (by a user's callback, source or sink), asyncio would let it
+    escape the event loop at once, leaving tasks and worker threads behind;
+    instead the stream is cancelled, every stage unwinds, and the run re-raises it.
+    """
+
+    def __init__(self, scope: anyio.CancelScope) -> None:
+        self.scope = scope
+        self.interrupt: BaseException | None = None
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        async def guarded(*args: Any) -> None:
+            try:
+                await fn(*args)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                if self.interrupt is None:
+                    self.interrupt = exc
+                self.scope.cancel()
+
+        return guarded
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    """The error that stopped the stream, out of the task group's exception group.
+
+    When one stage fails, the others see their channels break or get
+    cancelled; those are consequences, not causes.
+    """
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    leaves = list(_leaves(exc))
+    causes = [e for e in leaves if not isinstance(e, (anyio.BrokenResourceError, anyio.ClosedResourceError))
+              and not isinstance(e, anyio.get_cancelled_exc_class())]
+    if len(causes) == 1:
+        return causes[0]
+    return exc
+
+
+def _leaves(exc: BaseException) -> Any:
+    if isinstance(exc, BaseExceptionGroup):
+        for e in exc.exceptions:
+            yield from _leaves(e)
+    else:
+        yield exc
 
 
 async def _write_to(sink: Any, table: pa.Table) -> None:
