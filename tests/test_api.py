@@ -42,3 +42,28 @@ def test_result_dict_access_polars_and_warnings() -> None:
     assert df.columns == ["_row", "x", "z", "_end_state"] and df["z"].to_list() == [1, 1, 1]
     assert np.array_equal(r.status, np.full(3, COMPLETED, np.uint8))
     assert r.records_per_second > 0 and r.duration >= 0
+
+
+def test_result_status_index_answers_counts_ids_and_records() -> None:
+    from streamkit import EventStatus, SimpleFSM
+
+    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
+        {"name": "a", "is_start": True, "functions": {"transform": "lambda state: {'y': 12 // state.data['x']}"}},
+        {"name": "big", "is_end": True}, {"name": "small", "is_end": True}],
+        "arcs": [{"from": "a", "to": "big", "condition": "lambda state: state.data['y'] > 3"},
+                 {"from": "a", "to": "small"}]}]})
+    # a list whose records have conflicting types runs as several type groups
+    data = [{"x": 1}, {"x": 0}, {"x": "s"}, {"x": 4}, {"x": 2}, {"x": 0}, {"x": 12.0}]
+    r = fsm.process(data)
+    assert r.status_counts() == {"pending": 0, "processing": 0, "completed": 4, "failed": 3,
+                                 "skipped": 0, "cancelled": 0, "aborted": 0}
+    assert r.ids("failed").tolist() == [1, 2, 5]
+    assert r.ids("big").tolist() == [0, 4] and r.ids("small").tolist() == [3, 6]
+    assert r.ids("completed").tolist() == [0, 3, 4, 6]
+    assert r.records("failed").column("_row").to_pylist() == [1, 2, 5]
+    assert r.records("failed").column("error_type").to_pylist() == ["ZeroDivisionError", "TypeError",
+                                                                     "ZeroDivisionError"]
+    assert r.records("completed").column("_row").to_pylist() == [0, 3, 4, 6]
+    assert r.status.tolist() == [2, 3, 3, 2, 2, 3, 2]  # input order, whatever the type groups
+    assert r.index.status_of(2) is EventStatus.FAILED
+    assert r.records("skipped").num_rows == 0
