@@ -85,6 +85,7 @@ class RunRecord:
     wall_s: float
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    load_before: float = float("nan")
 
     @property
     def ok(self) -> bool:
@@ -163,6 +164,7 @@ def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Name
                  parallelism: int = 1, memory_limit_mb: float | None = None) -> RunRecord:
     """One run of ``job`` on ``src`` writing into a fresh ``out_dir`` (removed afterwards)."""
     fmt = src.suffix.lstrip(".")
+    load = _load_now()
     limit = memory_limit_mb if memory_limit_mb is not None else args.memory_limit_mb
     cmd = _runner("file", "--job", job, "--src", str(src), "--out", str(out_dir),
                   "--chunk-size", str(args.chunk_size), "--parallelism", str(parallelism),
@@ -173,10 +175,18 @@ def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Name
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     record = RunRecord(job_label(job, parallelism), fmt, n, limit if job == "streamkit" else None,
-                       rc, rss, anon, wall, result)
+                       rc, rss, anon, wall, result, load_before=load)
     if not record.ok:
         record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
     return record
+
+
+def _load_now() -> float:
+    """The 1-minute load average (NaN where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float("nan")
 
 
 def _median(values: Sequence[float]) -> float:
@@ -192,6 +202,8 @@ def summarize(records: Sequence[RunRecord]) -> Measured | None:
     return Measured(
         job=first.job, fmt=first.fmt, n=first.n, memory_limit_mb=first.memory_limit_mb,
         seconds=_median([r.result["seconds"] for r in good]),
+        best_seconds=min(r.result["seconds"] for r in good),
+        load=_median([r.load_before for r in good]),
         records_in=int(first.result["records_in"]),
         counts=dict(first.result["counts"]),
         max_rss_mb=max(r.max_rss_mb for r in good),
@@ -210,14 +222,14 @@ def main_table(rows: Sequence[Measured]) -> str:
         loop = next((p for p in rows if p.job == "python loop" and p.fmt == m.fmt and p.n == m.n), None)
         limit = f"{m.memory_limit_mb:g}" if m.memory_limit_mb is not None else ""
         out.append([
-            m.job, f"{m.fmt} → {m.fmt}", f"{m.n:,}", limit, f"{m.seconds:.3f}",
+            m.job, f"{m.fmt} → {m.fmt}", f"{m.n:,}", limit, f"{m.seconds:.3f}", f"{m.best_seconds:.3f}",
             fmt_rate(m.records_in / m.seconds),
             fmt_ratio(best_polars / m.seconds) if best_polars else "n/a",
             fmt_ratio(loop.seconds / m.seconds) if loop else "n/a",
-            f"{m.max_rss_mb:,.0f}", f"{m.max_anon_mb:,.0f}", str(m.runs),
+            f"{m.max_rss_mb:,.0f}", f"{m.max_anon_mb:,.0f}", str(m.runs), f"{m.load:.1f}",
         ])
-    header = ["job", "format", "N", "limit MB", "median s", "records/s", "vs polars",
-              "vs python loop", "peak RSS MB", "(anon MB)", "runs"]
+    header = ["job", "format", "N", "limit MB", "median s", "(best)", "records/s", "vs polars",
+              "vs python loop", "peak RSS MB", "(anon MB)", "runs", "load"]
     return plain_table(header, out)
 
 
@@ -387,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
               " not timed; streamkit's time includes building SimpleFSM, a few ms with a warm"
               " kernel cache).",
               "- 'vs polars' = the faster polars version's median ÷ this job's; 'vs python loop'"
-              " likewise (higher is faster). peak RSS = the largest ru_maxrss over the runs"
+              " likewise (higher is faster); (best) = the fastest run; load = median 1-minute"
+              " load average when the runs started (2 CPUs). peak RSS = the largest ru_maxrss over the runs"
               " (os.wait4), file-backed pages included: polars memory-maps its input, so its"
               " RSS counts the mapped file; (anon MB) = the largest RssAnon sampled every 50 ms"
               " (heap and buffers only).",

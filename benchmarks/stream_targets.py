@@ -55,6 +55,8 @@ class Measured:
     n: int
     memory_limit_mb: float | None
     seconds: float
+    best_seconds: float
+    load: float
     records_in: int
     counts: dict[str, int]
     max_rss_mb: float
