@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -10,8 +11,9 @@ import pyarrow.compute as pc
 
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
+from streamkit.tables import concat_by_row
 
-__all__ = ("Stage", "Chunk", "run_stage")
+__all__ = ("Stage", "Chunk", "run_stage", "prepare_writes")
 
 Part = tuple[pa.RecordBatch | pa.Table, np.ndarray]
 
@@ -40,6 +42,8 @@ class Chunk:
     parts: list[Part]  # records for the next stage: (batch, row ids)
     errors: list[pa.Table] = field(default_factory=list)  # failed so far (malformed, earlier stages)
     outputs: dict[str, list[pa.Table]] = field(default_factory=dict)  # after the last stage
+    writes: list[tuple[Any, Any]] = field(default_factory=list)  # (sink, encoded payload), in sink order
+    error_table: pa.Table | None = None
     malformed: int = 0
     held_bytes: int = 0  # budget share held by this chunk
     held_records: int = 0
@@ -84,6 +88,25 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
     else:
         chunk.parts = [(t.drop_columns(["_row"]), t.column("_row").to_numpy())
                        for ts in outputs.values() for t in ts]
+    return chunk
+
+
+def prepare_writes(chunk: Chunk, groups: list[tuple[Any, list[str]]], error_sink: Any) -> Chunk:
+    """Merge and encode what each sink receives of the chunk, in the worker thread.
+
+    A sink receiving several end states gets them as one table in row order;
+    file sinks encode it (JSON text, ...) here, in parallel across workers, so
+    the sink stage only appends bytes in order.
+    """
+    writes = []
+    for sink, states in groups:
+        tables = [t for s in states for t in chunk.outputs.get(s, [])]
+        if tables:
+            writes.append((sink, sink.encode(concat_by_row(tables) if len(tables) > 1 else tables[0])))
+    if chunk.errors:
+        chunk.error_table = concat_by_row(chunk.errors)
+        writes.append((error_sink, error_sink.encode(chunk.error_table)))
+    chunk.writes = writes
     return chunk
 
 

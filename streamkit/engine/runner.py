@@ -21,7 +21,7 @@ import pyarrow as pa
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from streamkit.engine.budget import Budget, FootprintEstimate
-from streamkit.engine.chunks import Chunk, Stage, run_stage
+from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
 from streamkit.engine.config import StreamConfig
 from streamkit.engine.progress import ErrorLog, Progress
 from streamkit.engine.result import StreamResult
@@ -29,7 +29,6 @@ from streamkit.engine.routing import Routes
 from streamkit.io import Collector, Source
 from streamkit.io.sinks import ListSink
 from streamkit.status import EventStatus, StatusIndex
-from streamkit.tables import concat_by_row
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -133,14 +132,19 @@ class StreamRun:
         stage = self.stages[k]
         last = k == len(self.stages) - 1
         label = len(self.stages) > 1
+        groups = self.routes.groups()
+
+        def step(c: Chunk) -> Chunk:
+            c = run_stage(c, stage, last=last, label_errors=label)
+            return prepare_writes(c, groups, self.routes.errors) if last else c
+
         async with recv, send:
             async for chunk in recv:
                 n = sum(b.num_rows for b, _ in chunk.parts)
                 if n < INLINE_RECORDS:
-                    chunk = run_stage(chunk, stage, last=last, label_errors=label)
+                    chunk = step(chunk)
                 else:
-                    chunk = await anyio.to_thread.run_sync(
-                        lambda c=chunk: run_stage(c, stage, last=last, label_errors=label), limiter=self._limiter)
+                    chunk = await anyio.to_thread.run_sync(step, chunk, limiter=self._limiter)
                 await send.send(chunk)
 
     # -- reorder buffer and sinks ------------------------------------------------------------
@@ -159,14 +163,8 @@ class StreamRun:
 
     async def _emit(self, chunk: Chunk) -> None:
         self.footprint.observe(chunk.input_bytes, chunk.output_bytes())
-        writes: list[tuple[Any, pa.Table]] = []
-        for sink, states in self.routes.groups():
-            tables = [t for s in states for t in chunk.outputs.get(s, [])]
-            if tables:
-                writes.append((sink, concat_by_row(tables) if len(tables) > 1 else tables[0]))
-        errors = concat_by_row(chunk.errors) if chunk.errors else None
-        if errors is not None:
-            writes.append((self.routes.errors, errors))
+        writes = chunk.writes
+        errors = chunk.error_table
         if len(writes) == 1:
             await _write_to(*writes[0])
         elif writes:  # each sink in its own thread; every sink still gets the chunks in order

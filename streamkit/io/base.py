@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pyarrow as pa
 
 from streamkit.io.chunk import SourceChunk
 
-__all__ = ("Source", "Sink", "as_table")
+__all__ = ("Source", "Sink", "Encoded", "as_table")
 
 
 class Source:
@@ -175,6 +176,14 @@ def as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
     raise TypeError(msg)
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """Rows already encoded for a file sink (by :meth:`Sink.encode`): the bytes and how many rows."""
+
+    data: bytes
+    num_rows: int
+
+
 class Sink:
     """Where tables go; made by :func:`~streamkit.io.open_sink`.
 
@@ -214,15 +223,32 @@ class Sink:
         self._done = False
         self._lock = threading.Lock()  # writes from several worker threads go one at a time
 
-    def write(self, table: pa.Table | pa.RecordBatch) -> None:
-        """Write a table (blocking; safe to call from several threads)."""
-        table = as_table(table)
+    def encode(self, table: pa.Table | pa.RecordBatch) -> pa.Table | Encoded:
+        """Turn a table into what :meth:`write` stores, without taking the sink's lock.
+
+        The streaming engine calls it in its worker threads, in parallel, so that
+        the sink itself only appends (in order). Text formats return
+        :class:`Encoded` bytes; the default returns the table unchanged.
+        """
+        return as_table(table)
+
+    def write(self, table: pa.Table | pa.RecordBatch | Encoded) -> None:
+        """Write a table, or what :meth:`encode` made of one (blocking; safe from several threads)."""
+        if not isinstance(table, Encoded):
+            table = as_table(table)
         with self._lock:
             if self._done:
                 msg = f"{self!r} is closed"
                 raise RuntimeError(msg)
-            self._write(table)
+            if isinstance(table, Encoded):
+                self._write_encoded(table)
+            else:
+                self._write(table)
             self.records_written += table.num_rows
+
+    def _write_encoded(self, data: Encoded) -> None:
+        msg = f"{type(self).__name__} does not take encoded data"
+        raise TypeError(msg)
 
     async def awrite(self, table: pa.Table | pa.RecordBatch) -> None:
         """Write a table from async code (a blocking sink writes in a worker thread)."""

@@ -11,6 +11,7 @@ columns: bytes are written as base64 text). Parquet, Arrow IPC and CSV are in
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from streamkit.io._files import check_output_path, commit, temp_path
 from streamkit.io._jsontext import dumps
-from streamkit.io.base import Sink
+from streamkit.io.base import Encoded, Sink, as_table
 
 __all__ = ("JsonlSink", "FileSink")
 
@@ -110,17 +111,26 @@ class JsonlSink(FileSink):
         self._tmp = self._new_temp()
         self._f: Any = open(self._tmp, "wb")  # noqa: SIM115 - closed by close/abort
 
-    def _write(self, table: pa.Table) -> None:
+    def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
+        """The table as JSON lines (polars' writer, which releases the GIL; orjson where it cannot)."""
+        table = as_table(table)
         if not table.num_rows:
-            return
+            return Encoded(b"", 0)
         names = table.column_names
         if len(set(names)) == len(names) and all(_polars_can_write(f.type) for f in table.schema) \
                 and table.num_columns:
             import polars as pl
 
-            pl.from_arrow(table).write_ndjson(self._f)
-        else:
-            self._f.write(b"".join(dumps(r) + b"\n" for r in table.to_pylist()))
+            buf = io.BytesIO()
+            pl.from_arrow(table).write_ndjson(buf)
+            return Encoded(buf.getvalue(), table.num_rows)
+        return Encoded(b"".join(dumps(r) + b"\n" for r in table.to_pylist()), table.num_rows)
+
+    def _write(self, table: pa.Table) -> None:
+        self._write_encoded(self.encode(table))
+
+    def _write_encoded(self, data: Encoded) -> None:
+        self._f.write(data.data)
         self.bytes_written = self._f.tell()
 
     def _commit(self) -> None:
