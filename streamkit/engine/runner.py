@@ -173,6 +173,9 @@ class StreamRun:
                     tg.start_soon(_write_to, sink, table)
         self._account(chunk, errors)
         self.budget.release(chunk.held_bytes, chunk.held_records)
+        del chunk, writes, errors
+        if self.chunks_done % 4 == 0:  # Arrow's allocator keeps freed pages per thread: give them back
+            pa.default_memory_pool().release_unused()
         if self.on_progress is not None:
             out = self.on_progress(self.progress())
             if inspect.isawaitable(out):
