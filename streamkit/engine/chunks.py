@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
+from streamkit.io.base import Encoded
 from streamkit.tables import concat_by_row
 
 __all__ = ("Stage", "Chunk", "run_stage", "prepare_writes")
@@ -55,8 +56,9 @@ class Chunk:
         return sum(t.num_rows for t in self.errors)
 
     def output_bytes(self) -> int:
-        """Bytes held by the chunk's outputs and failed records."""
-        return sum(t.nbytes for ts in self.outputs.values() for t in ts) + sum(t.nbytes for t in self.errors)
+        """Bytes held by the chunk's outputs, failed records and their encoded form."""
+        encoded = sum(len(p.data) for _, p in self.writes if isinstance(p, Encoded))
+        return sum(t.nbytes for ts in self.outputs.values() for t in ts) + sum(t.nbytes for t in self.errors) + encoded
 
 
 def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> Chunk:
