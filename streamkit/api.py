@@ -13,7 +13,7 @@ from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
 from streamkit.inputs import to_batches
-from streamkit.result_status import StatusQueries
+from streamkit.result_status import ResultViews
 from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
 
@@ -27,7 +27,7 @@ __all__ = ("SimpleFSM", "FSMResult")
 DEFAULT_CHUNK_SIZE = 65_536
 
 
-class FSMResult(StatusQueries):
+class FSMResult(ResultViews):
     """The outcome of :meth:`SimpleFSM.process`.
 
     Every input record is in exactly one place: the output of the end state it
@@ -104,37 +104,7 @@ class FSMResult(StatusQueries):
                 out[rows] = p.status
         return out
 
-    def to_polars(self, end_state: str | None = None) -> Any:
-        """One end state's output as a polars DataFrame, or all completed records with an ``_end_state`` column."""
-        import polars as pl
-
-        if end_state is not None:
-            return pl.from_arrow(self.output(end_state))
-        frames = [pl.from_arrow(self.output(s)).with_columns(pl.lit(s).alias("_end_state"))
-                  for s in self._end_states]
-        if not frames:
-            return pl.DataFrame()
-        return pl.concat(frames, how="diagonal_relaxed").sort("_row")
-
-    # -- seed-style dict access ---------------------------------------------------
     _KEYS = ("total_records", "successful", "failed", "end_state_counts", "duration", "records_per_second")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The counts as a plain dict."""
-        return {k: getattr(self, k) for k in self._KEYS}
-
-    def keys(self) -> tuple[str, ...]:
-        """Keys of the dict view."""
-        return self._KEYS
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._KEYS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Seed-style ``result.get("successful")``."""
-        return getattr(self, key) if key in self._KEYS else default
 
     def __repr__(self) -> str:
         return (f"FSMResult(total_records={self.total_records}, successful={self.successful}, "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 
 from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
 
-__all__ = ("StatusQueries",)
+__all__ = ("StatusQueries", "ResultViews")
 
 
 class StatusQueries:
@@ -52,3 +54,43 @@ class StatusQueries:
 
     def _end_state_ids(self, state: str) -> np.ndarray:
         return self.output(state).column("_row").to_numpy()  # type: ignore[attr-defined]
+
+
+class ResultViews(StatusQueries):
+    """Seed-style dict access to a result's counts (``result["failed"]``) and polars views.
+
+    A class using it lists its counts in ``_KEYS`` and provides ``output(state)``
+    and ``outputs()``.
+    """
+
+    _KEYS: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as a plain dict."""
+        return {k: getattr(self, k) for k in self._KEYS}
+
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the dict view."""
+        return self._KEYS
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._KEYS
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Seed-style ``result.get("successful", 0)``."""
+        return getattr(self, key) if key in self._KEYS else default
+
+    def to_polars(self, end_state: str | None = None) -> Any:
+        """One end state's output as a polars DataFrame, or all kept outputs with an ``_end_state`` column."""
+        import polars as pl
+
+        if end_state is not None:
+            return pl.from_arrow(self.output(end_state))  # type: ignore[attr-defined]
+        frames = [pl.from_arrow(t).with_columns(pl.lit(s).alias("_end_state"))
+                  for s, t in self.outputs().items()]  # type: ignore[attr-defined]
+        return pl.concat(frames, how="diagonal_relaxed").sort("_row") if frames else pl.DataFrame()

@@ -8,14 +8,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit.result_status import StatusQueries
+from streamkit.result_status import ResultViews
 from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
 
 __all__ = ("StreamResult",)
 
 
-class StreamResult(StatusQueries):
+class StreamResult(ResultViews):
     """What a stream did. Seed-style dict access works for every count: ``result["failed"]``.
 
     Records that ended where no sink was given (and failed records when there is
@@ -90,36 +90,6 @@ class StreamResult(StatusQueries):
         if where is not None:
             return _read_back(where)
         return concat_by_row([])
-
-    def to_polars(self, end_state: str | None = None) -> Any:
-        """One end state's kept output as a polars DataFrame, or all of them with ``_end_state``."""
-        import polars as pl
-
-        if end_state is not None:
-            return pl.from_arrow(self.output(end_state))
-        frames = [pl.from_arrow(t).with_columns(pl.lit(s).alias("_end_state")) for s, t in self.outputs().items()]
-        return pl.concat(frames, how="diagonal_relaxed").sort("_row") if frames else pl.DataFrame()
-
-    # -- seed-style dict access -----------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The counts as a plain dict."""
-        return {k: getattr(self, k) for k in self._KEYS}
-
-    def keys(self) -> tuple[str, ...]:
-        """Keys of the dict view."""
-        return self._KEYS
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._KEYS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._KEYS
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Seed-style ``result.get("successful", 0)``."""
-        return getattr(self, key) if key in self._KEYS else default
 
     def __repr__(self) -> str:
         return (f"StreamResult(total_records={self.total_records}, successful={self.successful}, "
