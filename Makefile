@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-core bench-stream bench-status clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+# `make bench` prints all three reports; each one alone with its own target.
+bench: bench-core bench-status bench-stream
+
+bench-core: $(STAMP)
 	$(BIN)/python benchmarks/report.py
+
+bench-stream: $(STAMP)
+	$(BIN)/python benchmarks/stream_report.py
+
+bench-status: $(STAMP)
+	$(BIN)/python benchmarks/status_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

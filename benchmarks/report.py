@@ -5,7 +5,7 @@ Usage (``make bench`` runs it with the defaults)::
     python benchmarks/report.py [--n 10_000_000] [--chunk 65536] [--py-n 1_000_000]
                                 [--seed-data] [--json PATH] [--strict] [-- extra pytest args]
 
-It runs ``pytest benchmarks --benchmark-json=...`` in a subprocess with
+It runs ``pytest benchmarks/test_bench_core.py --benchmark-json=...`` in a subprocess with
 ``STREAMKIT_BENCH_N`` (and ``_CHUNK``, ``_PY_N``, ``_CLEAN``) set, then reads the
 JSON and prints the command line that produced the report, then per job: median
 time, ns/record, records/s, and speed-up against polars, against the
@@ -132,7 +132,7 @@ def run_suite(args: argparse.Namespace, json_path: Path) -> int:
         sys.executable,
         "-m",
         "pytest",
-        "benchmarks",
+        "benchmarks/test_bench_core.py",
         "-q",
         "-p",
         "no:cacheprovider",
