@@ -82,8 +82,8 @@ DEFAULT_CHUNK_SIZE = 65_536
 #: streamkit's default byte budget for chunks in flight.
 DEFAULT_MEMORY_LIMIT_MB = 512.0
 
-#: Compression of the Parquet files the polars and Python runners write (polars' default).
-PARQUET_COMPRESSION = "zstd"
+#: Compression of the Parquet files every runner writes (streamkit's default, pyarrow's own).
+PARQUET_COMPRESSION = "snappy"
 
 #: The columns of the generated input (``generate_records``), for readers that take a schema.
 INPUT_SCHEMA = {"id": pl.Int64, "value": pl.Int64, "category": pl.String, "status": pl.String}

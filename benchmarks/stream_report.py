@@ -413,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
               " Parquet = pyarrow iter_batches + to_pylist per batch, the same logic,"
               " Table.from_pylist + ParquetWriter.",
               "- every job writes output.<fmt>, error.<fmt> and output.errors.jsonl (failed"
-              " records; none with this data); every job writes Parquet with zstd. streamkit"
+              " records; none with this data); every job writes Parquet with snappy. streamkit"
               " also writes each record's stream position `_row` (DESIGN.md §2), one field more"
               " per record than the others.",
               "- the machine is shared: compare the load averages with the CPU count."]

@@ -184,7 +184,7 @@ class _PartedSink(FileSink):
 
 
 class ParquetSink(_PartedSink):
-    """Write a Parquet file (``pyarrow.parquet``; ``compression`` as there, default ``zstd``).
+    """Write a Parquet file (``pyarrow.parquet``; ``compression`` as there, default ``snappy``, pyarrow's own).
 
     Columns of mixed types (Arrow unions, which Parquet lacks) are written as text.
 
@@ -200,7 +200,7 @@ class ParquetSink(_PartedSink):
     [None, None, '1', '2', 'x']
     """
 
-    def __init__(self, path: str | Path, *, compression: str = "zstd") -> None:
+    def __init__(self, path: str | Path, *, compression: str = "snappy") -> None:
         super().__init__(path)
         self.compression = compression
 
