@@ -123,7 +123,7 @@ def stream_files(fsm: SimpleFSM, table: pa.Table) -> None:
         _section(f"fsm.process_stream({src.name!r}, sinks=...)  JSONL -> JSONL, 2 workers, 256 MB budget")
 
         def on_progress(p: Progress) -> None:
-            if p.chunks_processed % 40 == 0:
+            if p.chunks_processed % 4 == 0:
                 print(f"  {p.records_processed:>11,} records  {p.records_per_second / 1e6:5.2f} M/s  "
                       f"{len(p.errors):,} failed  {p.bytes_in_flight / 2**20:6.1f} MB in flight")
 
