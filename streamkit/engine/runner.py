@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
+from streamkit._alloc import limit_arenas
 from streamkit.engine.budget import Budget, FootprintEstimate
 from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
 from streamkit.engine.config import StreamConfig
@@ -67,6 +68,7 @@ class StreamRun:
 
     async def run(self, source: Source) -> StreamResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
+        limit_arenas()
         self._t0 = time.perf_counter()
         try:
             async with anyio.create_task_group() as tg:
