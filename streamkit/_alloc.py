@@ -27,22 +27,26 @@ _M_ARENA_MAX = -8
 _done = False
 
 
-def tune_allocator() -> bool:
-    """Set glibc's mmap and trim thresholds once per process; return whether it was done."""
-    global _done  # noqa: PLW0603 - a once-per-process switch
-    if _done or os.environ.get("STREAMKIT_NO_MALLOPT") or not sys.platform.startswith("linux"):
-        return _done
+def _mallopt(settings: list[tuple[int, int]]) -> bool:
+    """Apply glibc ``mallopt`` settings; whether every one was taken (never on other platforms)."""
+    if os.environ.get("STREAMKIT_NO_MALLOPT") or not sys.platform.startswith("linux"):
+        return False
     name = ctypes.util.find_library("c")
     if not name:
         return False
     try:
         libc = ctypes.CDLL(name)
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024) == 1
-        ok = libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024) == 1 and ok
+        return all([libc.mallopt(param, value) == 1 for param, value in settings])
     except (OSError, AttributeError):
         return False
-    _done = ok
-    return ok
+
+
+def tune_allocator() -> bool:
+    """Set glibc's mmap and trim thresholds once per process; return whether it was done."""
+    global _done  # noqa: PLW0603 - a once-per-process switch
+    if not _done:
+        _done = _mallopt([(_M_MMAP_THRESHOLD, 32 * 1024 * 1024), (_M_TRIM_THRESHOLD, 64 * 1024 * 1024)])
+    return _done
 
 
 _arenas_limited = False
@@ -51,13 +55,6 @@ _arenas_limited = False
 def limit_arenas(n: int = 2) -> bool:
     """Let malloc use at most ``n`` arenas from now on (once per process); return whether it is so."""
     global _arenas_limited  # noqa: PLW0603 - a once-per-process switch
-    if _arenas_limited or os.environ.get("STREAMKIT_NO_MALLOPT") or not sys.platform.startswith("linux"):
-        return _arenas_limited
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        _arenas_limited = ctypes.CDLL(name).mallopt(_M_ARENA_MAX, n) == 1
-    except (OSError, AttributeError):
-        return False
+    if not _arenas_limited:
+        _arenas_limited = _mallopt([(_M_ARENA_MAX, n)])
     return _arenas_limited
