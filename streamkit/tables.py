@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from streamkit.fsm.columns import unify_arrays
 
-__all__ = ("concat_by_row",)
+__all__ = ("concat_by_row", "sort_by_row")
 
 
 def concat_by_row(tables: list[pa.Table]) -> pa.Table:
@@ -44,7 +44,18 @@ def concat_by_row(tables: list[pa.Table]) -> pa.Table:
                     for t in nonempty]
             cols[k] = pa.concat_arrays(unify_arrays(arrs))
         out = pa.table(cols)
-    rows = out.column("_row").to_numpy()
+    return sort_by_row(out)
+
+
+def sort_by_row(table: pa.Table) -> pa.Table:
+    """``table`` ordered by its ``_row`` column (unchanged when it already is).
+
+    Examples
+    --------
+    >>> sort_by_row(pa.table({"_row": [2, 0, 1]})).column("_row").to_pylist()
+    [0, 1, 2]
+    """
+    rows = table.column("_row").to_numpy()
     if rows.size > 1 and (np.diff(rows) < 0).any():
-        out = out.take(pa.array(np.argsort(rows, kind="stable")))
-    return out
+        table = table.take(pa.array(np.argsort(rows, kind="stable")))
+    return table

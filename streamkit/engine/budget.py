@@ -36,7 +36,6 @@ class Budget:
         self.records = 0
         self.peak_bytes = 0
         self.peak_records = 0
-        self.waits = 0  # times the source had to wait: backpressure that acted
         self._changed = anyio.Event()
 
     def _fits(self, nbytes: int, nrecords: int, held_bytes: int, held_records: int) -> bool:
@@ -52,11 +51,8 @@ class Budget:
         ``held_*`` is what the caller already holds for the same chunk (when it
         grows its share after reading): a chunk alone in flight always fits.
         """
-        waited = False
         while not self._fits(nbytes, nrecords, held_bytes, held_records):
-            waited = True
             await self._changed.wait()
-        self.waits += waited
         self.bytes += nbytes
         self.records += nrecords
         self.peak_bytes = max(self.peak_bytes, self.bytes)

@@ -50,11 +50,6 @@ class Chunk:
     held_records: int = 0
     input_bytes: int = 0
 
-    @property
-    def n_failed(self) -> int:
-        """Records of the chunk that failed (so far)."""
-        return sum(t.num_rows for t in self.errors)
-
     def output_bytes(self) -> int:
         """Bytes held by the chunk's outputs, failed records and their encoded form."""
         encoded = sum(len(p.data) for _, p in self.writes if isinstance(p, Encoded))

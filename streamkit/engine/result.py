@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from streamkit.result_status import ResultViews
 from streamkit.status import StatusIndex
-from streamkit.tables import concat_by_row
+from streamkit.tables import concat_by_row, sort_by_row
 
 __all__ = ("StreamResult",)
 
@@ -105,9 +105,5 @@ def _read_back(path: str) -> pa.Table:
 
 
 def _by_row(table: pa.Table) -> pa.Table:
-    if "_row" not in table.column_names:
-        return concat_by_row([])
-    rows = table.column("_row").to_numpy()
-    if rows.size > 1 and (np.diff(rows) < 0).any():  # written as chunks finished (preserve_order=False)
-        table = table.take(pa.array(np.argsort(rows, kind="stable")))
-    return table
+    """Collected rows in input order (chunks are written as they finish with ``preserve_order=False``)."""
+    return sort_by_row(table) if "_row" in table.column_names else concat_by_row([])

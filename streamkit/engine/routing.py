@@ -57,7 +57,7 @@ class Routes:
             if first_file is not None:
                 self.errors = self._open(error_path_for(Path(first_file)), "jsonl")
             else:
-                self.errors = self.collected_errors = Collector()
+                self.errors = Collector()
         self.collected_errors = self.errors if isinstance(self.errors, Collector) else None
 
     def _open(self, target: Any, fmt: str | None) -> Sink:
