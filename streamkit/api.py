@@ -42,7 +42,6 @@ class FSMResult(ResultViews):
         self._part_rows = part_rows if part_rows is not None else _offsets(parts)
         self._index: StatusIndex | None = None
         self.end_states = end_states
-        self._end_states = end_states
         self.duration = duration
         #: Things worth knowing about the run, e.g. fields the config reads that the input lacks.
         self.warnings: list[str] = list(warnings or [])
@@ -63,8 +62,8 @@ class FSMResult(ResultViews):
 
     def output(self, end_state: str) -> pa.Table:
         """Records that completed in ``end_state``, in input order, with their ``_row``."""
-        if end_state not in self._end_states:
-            msg = f"{end_state!r} is not an end state (end states: {', '.join(map(repr, self._end_states))})"
+        if end_state not in self.end_states:
+            msg = f"{end_state!r} is not an end state (end states: {', '.join(map(repr, self.end_states))})"
             raise KeyError(msg)
         t = self._outputs.get(end_state)
         if t is None:
@@ -74,7 +73,7 @@ class FSMResult(ResultViews):
 
     def outputs(self) -> dict[str, pa.Table]:
         """Every end state's output table."""
-        return {s: self.output(s) for s in self._end_states}
+        return {s: self.output(s) for s in self.end_states}
 
     def errors(self) -> pa.Table:
         """Failed records: ``_row``, ``error_state``, ``error_type``, ``error_message`` and their input fields."""
