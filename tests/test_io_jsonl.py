@@ -61,6 +61,34 @@ def test_small_reads_cut_lines_right(tmp_path: Path) -> None:
     assert [int(n) for b in blocks for n in b.lines] == list(range(1, 201))
 
 
+def _reference_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """(line number, text) of every non-blank line, by plain Python string handling."""
+    data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()  # a final newline ends the last line; it does not start another
+    out = []
+    for k, line in enumerate(parts, 1):
+        line = line[:-1] if line.endswith(b"\r") else line
+        if line.strip():
+            out.append((k, line))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(st.sampled_from([b"a", b"{}", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x0b", b"\xc3\xa9", b"x\ny"]),
+                     max_size=60).map(b"".join),
+       bom=st.booleans(), n=st.integers(1, 6), read_size=st.integers(1, 20))
+def test_blocks_match_a_plain_python_line_split(data: bytes, bom: bool, n: int, read_size: int) -> None:
+    data = b"\xef\xbb\xbf" + data if bom else data
+    blocks = list(iter_line_blocks(io.BytesIO(data), n, read_size=read_size))
+    want = _reference_lines(data)
+    assert [(int(b.lines[k]), b.line(k)) for b in blocks for k in range(len(b))] == want
+    assert all(len(b) == n for b in blocks[:-1]) and all(0 < len(b) <= n for b in blocks)
+    body = data[3:] if bom else data
+    assert b"".join(b.data for b in blocks) == body[:len(b"".join(b.data for b in blocks))]
+
+
 def test_memory_stays_bounded_whatever_the_file_size() -> None:
     """Only a chunk's lines and one read are held: the first block comes before the stream is read."""
 

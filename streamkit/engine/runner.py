@@ -8,6 +8,7 @@ chunk is written, so a slow sink pauses the source and memory stays flat.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import math
 import sys
@@ -20,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamkit._alloc import limit_arenas
+from streamkit._alloc import arrow_pool, limit_arenas
 from streamkit.engine.budget import Budget, FootprintEstimate
 from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
 from streamkit.engine.config import StreamConfig
@@ -69,7 +70,11 @@ class StreamRun:
     async def run(self, source: Source) -> StreamResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
         limit_arenas()
+        arrow_pool()
         self._t0 = time.perf_counter()
+        # The objects alive now (imports, numba's typing tables: ~10^5) are not garbage: keep the
+        # cyclic collector from walking them again and again while chunks come and go.
+        gc.freeze()
         try:
             async with anyio.create_task_group() as tg:
                 guard = _Guard(tg.cancel_scope)
@@ -93,6 +98,7 @@ class StreamRun:
                 raise cause from None
             raise
         finally:
+            gc.unfreeze()
             source.close()
         await anyio.to_thread.run_sync(self.routes.close)
         return self._result()
@@ -207,6 +213,8 @@ class StreamRun:
             raise RuntimeError(msg)
         self.index.add_chunk(range(chunk.start, chunk.start + chunk.count), codes)
         self.malformed += chunk.malformed
+        if not self.chunks_done:  # the first chunk loaded the kernels: their objects stay too
+            gc.freeze()
         self.chunks_done += 1
         self.records_done += chunk.count
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io._files import check_output_path, commit, temp_path
+from streamkit.io._files import DropBehind, check_output_path, commit, temp_path
 from streamkit.io._jsontext import dumps
 from streamkit.io.base import Encoded, Sink, as_table
 
@@ -110,6 +110,7 @@ class JsonlSink(FileSink):
         super().__init__(path)
         self._tmp = self._new_temp()
         self._f: Any = open(self._tmp, "wb")  # noqa: SIM115 - closed by close/abort
+        self._drop = DropBehind(self._f)
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
         """The table as JSON lines (polars' writer, which releases the GIL; orjson where it cannot)."""
@@ -131,6 +132,7 @@ class JsonlSink(FileSink):
 
     def _write_encoded(self, data: Encoded) -> None:
         self._f.write(data.data)
+        self._drop.wrote(len(data.data))
         self.bytes_written = self._f.tell()
 
     def _commit(self) -> None:

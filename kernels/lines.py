@@ -1,0 +1,55 @@
+"""Find the lines of a byte buffer: spans and line numbers of the non-blank ones.
+
+One pass over the bytes, resumable: a caller that has only part of a stream
+scans what it has, reads more, and goes on from where the scan stopped (an
+unfinished last line is scanned again once its newline has arrived). A line ends
+at ``\\n``; one ``\\r`` before it is not part of the line; a line holding only
+ASCII whitespace (space, ``\\t``, ``\\n``, ``\\v``, ``\\f``, ``\\r``) is blank and
+has no span, but it is counted in the line numbers.
+
+Measured on 64k-line blocks of seed records (~65 bytes a line): ~40 ms per
+million lines with numpy's ``==`` and ``flatnonzero`` plus per-line fix-ups,
+against a few ms for this loop.
+"""
+
+from __future__ import annotations
+
+from kernels._jit import jit
+
+__all__ = ("scan_lines",)
+
+
+@jit
+def scan_lines(data, pos, final, starts, ends, lines, found, lineno):
+    """Scan ``data`` from byte ``pos`` until ``len(starts)`` non-blank lines are found.
+
+    Spans of non-blank lines go into ``starts[found:]`` / ``ends[found:]``
+    (``ends`` exclude the ``\\r\\n``), their 1-based line numbers into ``lines``;
+    ``lineno`` is the number of lines (blank ones too) before ``pos``. Without
+    ``final`` a last line with no newline yet is left for a later call; with it,
+    that line counts. Returns ``(found, pos, lineno)``: lines found in all,
+    where the scan stopped (just past the last newline consumed) and lines
+    consumed before it.
+    """
+    size = data.shape[0]
+    cap = starts.shape[0]
+    while found < cap and pos < size:
+        e = pos
+        while e < size and data[e] != 10:
+            e += 1
+        if e == size and not final:
+            break
+        end = e
+        if end > pos and data[end - 1] == 13:
+            end -= 1
+        lineno += 1
+        for k in range(pos, end):
+            c = data[k]
+            if c != 32 and (c < 9 or c > 13):
+                starts[found] = pos
+                ends[found] = end
+                lines[found] = lineno
+                found += 1
+                break
+        pos = e + 1 if e < size else size
+    return found, pos, lineno
