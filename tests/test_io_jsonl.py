@@ -322,3 +322,14 @@ def test_every_line_is_a_record_or_malformed_at_its_place(tmp_path: Path, lines,
 def test_row_ids_are_numpy_int64(tmp_path: Path) -> None:
     [c] = read_all(write(tmp_path / "a.jsonl", '{"a": 1}\n'))
     assert c.parts[0][1].dtype == np.int64
+
+
+def test_blocks_larger_than_the_first_span_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamkit.io._lines as lines_mod
+
+    monkeypatch.setattr(lines_mod, "_FIRST_CAPACITY", 2)
+    data = b"".join(b"{\"i\": %d}\n\n" % i for i in range(50))
+    blocks = list(iter_line_blocks(io.BytesIO(data), 1 << 40, read_size=64))
+    assert len(blocks) == 1
+    assert [int(x) for x in blocks[0].lines] == list(range(1, 100, 2))
+    assert [blocks[0].line(k) for k in range(50)] == [b"{\"i\": %d}" % i for i in range(50)]

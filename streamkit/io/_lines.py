@@ -24,6 +24,8 @@ __all__ = ("LineBlock", "iter_line_blocks", "READ_SIZE")
 READ_SIZE = 1 << 23
 
 _BOM = b"\xef\xbb\xbf"
+#: Line spans held at first; more are made room for as a block's lines are found.
+_FIRST_CAPACITY = 1 << 16
 
 
 @dataclass(eq=False)
@@ -67,9 +69,10 @@ def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE) -> Iter
         msg = f"`n` must be at least 1, got {n}"
         raise ValueError(msg)
     buf = bytearray()
-    starts = np.empty(n, np.int64)
-    ends = np.empty(n, np.int64)
-    lines = np.empty(n, np.int64)
+    cap = min(n, _FIRST_CAPACITY)  # span arrays grow as lines are found (``n`` may be "all of them")
+    starts = np.empty(cap, np.int64)
+    ends = np.empty(cap, np.int64)
+    lines = np.empty(cap, np.int64)
     found = pos = lineno = 0  # scan state: lines found, bytes scanned, lines consumed (blank ones too)
     first = True
     eof = False
@@ -78,6 +81,11 @@ def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE) -> Iter
             arr = np.frombuffer(buf, np.uint8)
             found, pos, lineno = scan_lines(arr, pos, eof, starts, ends, lines, found, lineno)
             del arr  # a bytearray with a live export cannot be resized
+            if found == len(starts) < n:  # full: grow the span arrays and scan on
+                cap = min(n, 2 * len(starts))
+                starts, ends, lines = (np.concatenate([a, np.empty(cap - len(a), np.int64)])
+                                       for a in (starts, ends, lines))
+                continue
         if found == n or (eof and found):
             with memoryview(buf) as view:
                 data = bytes(view[:pos])
