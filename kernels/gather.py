@@ -22,7 +22,7 @@ import numpy as np
 from kernels._jit import jit
 
 __all__ = ("take_values", "take_bits", "take_bool_bits", "pack_bool_bits", "take_string_offsets",
-           "take_string_bytes", "take_codes", "take_num_as_float",
+           "take_string_bytes", "take_codes", "take_num_as_float", "num_as_float_inplace",
            "runs_of", "copy_runs", "copy_string_runs", "fill_range", "add_offset")
 
 
@@ -191,6 +191,27 @@ def take_num_as_float(isf, iv, fv, ix, flags, has_flags, out):
         q = isf[p]
         out[j] = fv[p] if q else np.float64(iv[p])  # a select, not a branch: flags are often mixed
         k += q and (not has_flags or flags[p])
+    return k
+
+
+@jit
+def num_as_float_inplace(isf, iv, fv, n, flags, has_flags):
+    """Turn the first ``n`` entries of an int-or-float column into float64, in place.
+
+    ``iv`` and ``fv`` are two views of one buffer (see ``streamkit/expr/kernel.py``).
+    Returns how many valid entries are floats; when that is 0 nothing is written (the
+    column stays ints, as Python would give). Otherwise each int slot is overwritten by
+    its float and its flag set, so a second call sees floats only and gives the same.
+    """
+    k = 0
+    for j in range(n):
+        k += isf[j] and (not has_flags or flags[j])
+    if k == 0:
+        return 0
+    for j in range(n):
+        if not isf[j]:
+            fv[j] = np.float64(iv[j])
+            isf[j] = True
     return k
 
 

@@ -79,17 +79,51 @@ def test_np_num_codes_arrays(with_ix: bool) -> None:
     slot = RNG.integers(-9, 9, n)
     fv = slot.view(np.float64)
     fv[isf] = RNG.random(int(isf.sum()))
-    got = num_array(isf, slot, fv, valid, ix, m)
+    want = [None if not valid[k] else (fv[k].item() if isf[k] else float(slot[k])) for k in sel]
+    want_ints = slot[sel].tolist()  # read as ints where no entry is a float
+    got = num_array(isf.copy(), slot.copy(), slot.copy().view(np.float64), valid, ix, m)
     assert got.type == pa.float64()
-    assert got.to_pylist() == [None if not valid[k] else (fv[k] if isf[k] else float(slot[k])) for k in sel]
-    ints = num_array(np.zeros(n, np.bool_), slot, fv, None, ix, m)
-    assert ints.type == pa.int64() and ints.to_pylist() == slot[sel].tolist()
+    assert got.to_pylist() == want
+    s2 = slot.copy()
+    ints = num_array(np.zeros(n, np.bool_), s2, s2.view(np.float64), None, ix, m)
+    assert ints.type == pa.int64() and ints.to_pylist() == want_ints
+    # floats only where a value is null: the column stays ints
+    s3 = slot.copy()
+    only_null_floats = ~valid
+    got = num_array(only_null_floats, s3, s3.view(np.float64), valid, ix, m)
+    assert got.type == pa.int64()
+    assert got.to_pylist() == [None if not valid[k] else int(slot[k]) for k in sel]
     pool = pa.array(["x", "y", "z"])
     codes = RNG.integers(0, 3, n).astype(np.int32)
     for v in (None, valid):
         got = codes_array(codes, v, ix, m, pool)
         got.validate(full=True)
         assert got.to_pylist() == [None if v is not None and not v[k] else "xyz"[codes[k]] for k in sel]
+
+
+def test_num_array_converts_the_kernel_buffer_in_place_once() -> None:
+    """Without positions the kernel's own buffer becomes the float column; a second call agrees."""
+    n = 100
+    isf = RNG.random(n) < 0.5
+    slot = RNG.integers(-(2**40), 2**40, n)
+    fv = slot.view(np.float64)
+    fv[isf] = RNG.random(int(isf.sum()))
+    want = [fv[k].item() if isf[k] else float(slot[k]) for k in range(n)]
+    first = num_array(isf, slot, fv, None, None, n)
+    assert first.to_pylist() == want and isf.all()
+    assert np.shares_memory(np.frombuffer(first.buffers()[1], np.float64), fv)
+    assert num_array(isf, slot, fv, None, None, n).to_pylist() == want
+
+
+@pytest.mark.parametrize("value", ["s", 7, 2.5, True, None])
+def test_const_array_any_length_after_any_other(value: object) -> None:
+    """Constants are slices of one remembered array: every length gives the value that many times."""
+    for n in (3, 5000, 0, 1, 70_000, 17, 70_000):
+        arr = const_array(value, n)
+        arr.validate(full=True)
+        assert len(arr) == n
+        assert arr.to_pylist() == [value] * n
+    assert pa.types.is_dictionary(const_array("s", 4).type)
 
 
 def test_const_array_keeps_signed_zero_apart() -> None:

@@ -366,6 +366,8 @@ def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.nda
     elif rows is None:
         ids = np.empty(n, np.int64)
         fill_range(ids, row_offset)
+    elif row_offset == 0 and rows.dtype == np.int64 and rows.flags.c_contiguous:
+        ids = rows  # positions are never written after routing: shared, not copied
     else:
         ids = np.empty(len(rows), np.int64)
         add_offset(rows, row_offset, ids)

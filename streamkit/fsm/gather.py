@@ -18,6 +18,7 @@ import pyarrow as pa
 from kernels.gather import (
     copy_runs,
     copy_string_runs,
+    num_as_float_inplace,
     pack_bool_bits,
     runs_of,
     take_bits,
@@ -175,15 +176,15 @@ def num_array(isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray
               ix: np.ndarray | None, n: int) -> pa.Array:
     """An int-or-float column as Arrow: float64 if any valid entry is a float, else int64 (as Python)."""
     validity, nulls = (None, 0) if valid is None else _bits_of_flags(valid, ix, n)
-    out = np.empty(n, np.float64)
     has = valid is not None
-    k = EMPTY_IX if ix is None else ix
-    if take_num_as_float(isf, iv, fv, k, valid if has else _NO_FLAGS, has, out) == 0:
-        if ix is None:
-            ints = iv[:n]
-        else:
-            ints = np.empty(n, np.int64)
-            take_values(iv, ix, ints)
+    if ix is None:  # the kernel's own buffer, read by nothing after the run: convert it where it is
+        if num_as_float_inplace(isf, iv, fv, n, valid if has else _NO_FLAGS, has) == 0:
+            return pa.Array.from_buffers(_INT64, n, [validity, pa.py_buffer(iv[:n])], nulls)
+        return pa.Array.from_buffers(_FLOAT64, n, [validity, pa.py_buffer(fv[:n])], nulls)
+    out = np.empty(n, np.float64)
+    if take_num_as_float(isf, iv, fv, ix, valid if has else _NO_FLAGS, has, out) == 0:
+        ints = np.empty(n, np.int64)
+        take_values(iv, ix, ints)
         return pa.Array.from_buffers(_INT64, n, [validity, pa.py_buffer(ints)], nulls)
     return pa.Array.from_buffers(_FLOAT64, n, [validity, pa.py_buffer(out)], nulls)
 
@@ -202,33 +203,54 @@ def codes_array(codes: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | No
     return pa.DictionaryArray.from_arrays(indices, dictionary, safe=False)
 
 
-_CONSTS: dict[tuple[type, Any, int], pa.Array] = {}
+#: Constant arrays by value, each at least as long as the longest asked for; shorter ones are
+#: slices of it (arrays are immutable, so sharing is safe). String constants are dictionary
+#: arrays over one shared buffer of zero indices.
+_CONSTS: dict[tuple[type, Any], pa.Array] = {}
+_ZERO_INDICES: list[pa.Array] = [pa.array(np.zeros(0, np.int32))]
+
+
+def _zero_indices(n: int) -> pa.Array:
+    """``n`` zero int32 indices: a slice of one shared array, grown (doubled) when too short."""
+    zeros = _ZERO_INDICES[0]
+    if len(zeros) < n:
+        zeros = pa.array(np.zeros(max(n, 2 * len(zeros), 1024), np.int32))
+        _ZERO_INDICES[0] = zeros
+    return zeros.slice(0, n)
 
 
 def const_array(v: Any, n: int) -> pa.Array:
-    """``n`` copies of ``v`` (arrays are immutable, so recent ones are shared)."""
-    key = (type(v), repr(v) if isinstance(v, float) else v, n)  # repr: 0.0 and -0.0 differ
+    """``n`` copies of ``v``; recent values are kept and sliced, so repeated calls allocate nothing."""
+    if isinstance(v, str):
+        dictionary = _CONSTS.get((str, v))
+        if dictionary is None:
+            dictionary = _remember((str, v), pa.array([v], pa.string()))
+        return pa.DictionaryArray.from_arrays(_zero_indices(n), dictionary, safe=False)
+    key = (type(v), repr(v) if isinstance(v, float) else v)  # repr: 0.0 and -0.0 differ
     try:
         hit = _CONSTS.get(key)
     except TypeError:  # unhashable value
         hit, key = None, None
-    if hit is not None:
-        return hit
+    if hit is not None and len(hit) >= n:
+        return hit.slice(0, n)
+    size = n if key is None else max(n, 1024, 0 if hit is None else 2 * len(hit))
     if v is None:
-        arr = pa.nulls(n)
-    elif isinstance(v, str):
-        arr = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([v], pa.string()),
-                                             safe=False)
+        arr = pa.nulls(size)
     elif isinstance(v, bool):
-        arr = pa.array(np.full(n, v, np.bool_))
+        arr = pa.array(np.full(size, v, np.bool_))
     elif isinstance(v, int):
-        arr = pa.array(np.full(n, v, np.int64))
+        arr = pa.array(np.full(size, v, np.int64))
     elif isinstance(v, float):
-        arr = pa.array(np.full(n, v, np.float64))
+        arr = pa.array(np.full(size, v, np.float64))
     else:
         arr = pa.array([v] * n)
     if key is not None:
-        if len(_CONSTS) > 64:
-            _CONSTS.clear()
-        _CONSTS[key] = arr
+        _remember(key, arr)
+    return arr.slice(0, n) if len(arr) != n else arr
+
+
+def _remember(key: tuple[type, Any], arr: pa.Array) -> pa.Array:
+    if len(_CONSTS) > 64:
+        _CONSTS.clear()
+    _CONSTS[key] = arr
     return arr
