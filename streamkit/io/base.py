@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,10 +178,16 @@ def as_table(data: pa.Table | pa.RecordBatch) -> pa.Table:
 
 @dataclass(frozen=True)
 class Encoded:
-    """Rows already encoded for a file sink (by :meth:`Sink.encode`): the bytes and how many rows."""
+    """Rows already encoded for a file sink (by :meth:`Sink.encode`): the bytes and how many rows.
 
-    data: bytes
+    ``data`` is anything with the buffer protocol (``bytes``, a uint8 numpy array).
+    ``release``, when set, is called once the sink has written ``data``: its buffer
+    may then be reused.
+    """
+
+    data: Any
     num_rows: int
+    release: Callable[[], None] | None = None
 
 
 class Sink:

@@ -3,9 +3,11 @@
 A crash or :meth:`~streamkit.io.Sink.abort` leaves no file at the target path
 (only ``.<name>.<random>.tmp`` files, which ``abort`` removes).
 
-JSON Lines is schemaless, so every table is appended as it comes (polars
-``write_ndjson``; orjson for columns polars cannot write, such as binary or union
-columns: bytes are written as base64 text). Parquet, Arrow IPC and CSV are in
+JSON Lines is schemaless, so every table is appended as it comes (a numba
+writer, :mod:`streamkit.io._jsonwrite`, for numbers, booleans and strings; polars
+``write_ndjson`` for temporal, decimal and nested columns; orjson for columns
+polars cannot write, such as binary or union columns: bytes are written as base64
+text). Parquet, Arrow IPC and CSV are in
 :mod:`streamkit.io.partsinks`.
 """
 
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import io
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from streamkit.io._files import DropBehind, check_output_path, commit, temp_path
+from streamkit.io._jsonwrite import BufferPool, encode_jsonl
 from streamkit.io._jsontext import dumps
 from streamkit.io.base import Encoded, Sink, as_table
 
@@ -111,12 +115,17 @@ class JsonlSink(FileSink):
         self._tmp = self._new_temp()
         self._f: Any = open(self._tmp, "wb")  # noqa: SIM115 - closed by close/abort
         self._drop = DropBehind(self._f)
+        self._buffers = BufferPool()
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
-        """The table as JSON lines (polars' writer, which releases the GIL; orjson where it cannot)."""
+        """The table as JSON lines, written without the GIL by :func:`~streamkit.io._jsonwrite.encode_jsonl`
+        (polars' writer for temporal, decimal and nested columns; orjson for what neither writes)."""
         table = as_table(table)
         if not table.num_rows:
             return Encoded(b"", 0)
+        text = encode_jsonl(table, self._buffers)
+        if text is not None:
+            return Encoded(text, table.num_rows, partial(self._buffers.give, text))
         names = table.column_names
         if len(set(names)) == len(names) and all(_polars_can_write(f.type) for f in table.schema) \
                 and table.num_columns:
@@ -134,6 +143,8 @@ class JsonlSink(FileSink):
         self._f.write(data.data)
         self._drop.wrote(len(data.data))
         self.bytes_written = self._f.tell()
+        if data.release is not None:
+            data.release()
 
     def _commit(self) -> None:
         self._f.close()

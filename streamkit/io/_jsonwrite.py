@@ -1,0 +1,268 @@
+"""Arrow tables as JSON Lines text, written by one numba pass per batch (:mod:`kernels.jsonwrite`).
+
+Integers, booleans and strings are written by the kernel; floats are formatted by
+polars (shortest round-trip text, the same as its own JSON writer: ``100.0``,
+``1e+16``; ``NaN`` and infinities become ``null``) and copied; dictionary
+columns are rendered once per dictionary value. The output matches polars'
+``write_ndjson`` value for value, at a fraction of its cost, releasing the GIL.
+
+Types the kernel does not write (temporal, decimal, binary, nested) make
+:func:`encode_jsonl` return ``None``: the caller writes those tables another way.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from kernels.jsonwrite import (
+    KIND_BOOL,
+    PAD,
+    KIND_INT,
+    KIND_NULL,
+    KIND_SLICE,
+    KIND_UINT,
+    escape_extra,
+    float_text_slices,
+    text_slices,
+    write_lines,
+)
+from streamkit.io._jsontext import dumps
+
+__all__ = ("encode_jsonl", "BufferPool")
+
+_INTS = frozenset(t.id for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(),
+                                 pa.uint8(), pa.uint16(), pa.uint32()))
+_UINT64 = pa.uint64().id
+_FLOATS = frozenset(t.id for t in (pa.float16(), pa.float32(), pa.float64()))
+_TEXT = frozenset(t.id for t in (pa.string(), pa.large_string(), pa.string_view()))
+_EMPTY_U8 = np.zeros(0, np.uint8)
+_PADDING = np.zeros(PAD, np.uint8)
+
+#: Dictionaries up to this size are rendered value by value; larger ones are decoded.
+_RENDER_DICTIONARY = 4096
+
+
+def _writable(t: pa.DataType) -> bool:
+    tid = t.id
+    if tid in _INTS or tid == _UINT64 or tid in _FLOATS or tid in _TEXT:
+        return True
+    if pa.types.is_boolean(t) or pa.types.is_null(t):
+        return True
+    return pa.types.is_dictionary(t) and t.value_type.id in _TEXT
+
+
+def encode_jsonl(table: pa.Table, buffers: BufferPool | None = None) -> np.ndarray | None:
+    """The rows of ``table`` as JSON lines (uint8 array), or ``None`` if a column type is not handled.
+
+    ``buffers``: where the output buffer comes from (give the result back to it
+    once written); a new array otherwise.
+
+    Examples
+    --------
+    >>> bytes(encode_jsonl(pa.table({"a": [1, None], "b": ["x\\n", "y"], "c": [0.5, 100.0]})))
+    b'{"a":1,"b":"x\\\\n","c":0.5}\\n{"a":null,"b":"y","c":100.0}\\n'
+    """
+    names = table.column_names
+    if not names or len(set(names)) != len(names) or not all(_writable(f.type) for f in table.schema):
+        return None
+    keys = [dumps(k) + b":" for k in names]
+    keys = [(b"" if i == 0 else b",") + k for i, k in enumerate(keys)]
+    key_blob = np.frombuffer(b"".join(keys) + bytes(PAD), np.uint8)
+    kend = np.cumsum([len(k) for k in keys]).astype(np.int64)
+    kstart = kend - np.array([len(k) for k in keys], np.int64)
+    key_bytes = int(kend[-1])
+    parts = [_Batch(b, key_bytes) for b in table.to_batches() if b.num_rows]
+    size = sum(p.bound for p in parts) + PAD
+    out = np.empty(size, np.uint8) if buffers is None else buffers.take(size)
+    used = 0
+    for p in parts:
+        used += p.write(out[used:], key_blob, kstart, kend)
+    return out[:used]
+
+
+class _Batch:
+    """One record batch laid out for :func:`kernels.jsonwrite.write_lines`, with a bound on its text."""
+
+    def __init__(self, batch: pa.RecordBatch, key_bytes: int) -> None:
+        n = batch.num_rows
+        self.n = n
+        cols = batch.columns
+        kinds = [_kind(c) for c in cols]
+        count = {k: kinds.count(k) for k in (KIND_INT, KIND_UINT, KIND_BOOL, KIND_SLICE)}
+        self.ints = np.empty((count[KIND_INT], n), np.int64)
+        self.ivalid = np.ones((count[KIND_INT], n), np.uint8)
+        self.uints = np.empty((count[KIND_UINT], n), np.uint64)
+        self.uvalid = np.ones((count[KIND_UINT], n), np.uint8)
+        self.bools = np.empty((count[KIND_BOOL], n), np.uint8)
+        self.bvalid = np.ones((count[KIND_BOOL], n), np.uint8)
+        self.sstart = np.empty((count[KIND_SLICE], n), np.int64)
+        self.send = np.empty((count[KIND_SLICE], n), np.int64)
+        self.svalid = np.empty((count[KIND_SLICE], n), np.uint8)
+        self.sescape = np.zeros(count[KIND_SLICE], np.uint8)
+        fkind = np.array(kinds, np.int64)
+        fidx = np.zeros(len(cols), np.int64)
+        seen = dict.fromkeys(count, 0)
+        blobs: list[np.ndarray] = []
+        base = 0
+        bound = n * (3 + key_bytes)
+        for f, (col, kind) in enumerate(zip(cols, kinds)):
+            if kind == KIND_NULL:
+                bound += 4 * n
+                continue
+            c = seen[kind]
+            seen[kind] += 1
+            fidx[f] = c
+            if kind == KIND_INT:
+                self.ints[c] = _values(col if col.type == pa.int64() else col.cast(pa.int64()), np.int64)
+                _fill_valid(col, self.ivalid[c])
+                bound += 20 * n
+            elif kind == KIND_UINT:
+                self.uints[c] = _values(col, np.uint64)
+                _fill_valid(col, self.uvalid[c])
+                bound += 20 * n
+            elif kind == KIND_BOOL:
+                self.bools[c] = _bits(col.buffers()[1], col.offset, n)
+                _fill_valid(col, self.bvalid[c])
+                bound += 5 * n
+            else:
+                data, size = self._slices(col, c, base)
+                blobs.append(data)
+                base += len(data)
+                bound += size + 4 * n
+        self.fkind, self.fidx = fkind, fidx
+        self.blob = np.concatenate([*blobs, _PADDING])
+        self.bound = bound
+
+    def _slices(self, col: pa.Array, c: int, base: int) -> tuple[np.ndarray, int]:
+        """Lay out a text, float or dictionary column as byte ranges; return its bytes and text bound."""
+        n = self.n
+        valid = _valid_flags(col)
+        has = valid is not None
+        flags = valid if has else _EMPTY_U8
+        if pa.types.is_dictionary(col.type) and len(col.dictionary) <= _RENDER_DICTIONARY:
+            rendered = [dumps(v) for v in col.dictionary.to_pylist()]
+            data = np.frombuffer(b"".join(rendered), np.uint8)
+            ends = np.cumsum([len(r) for r in rendered], dtype=np.int64)
+            starts = ends - np.array([len(r) for r in rendered], np.int64)
+            idx = _values(col.indices.cast(pa.int64()) if col.indices.type != pa.int64() else col.indices,
+                          np.int64)
+            idx = np.where(valid, idx, 0) if has else idx
+            np.add(starts[idx], base, out=self.sstart[c]) if len(starts) else self.sstart[c].fill(base)
+            np.add(ends[idx], base, out=self.send[c]) if len(ends) else self.send[c].fill(base)
+            self.svalid[c] = valid if has else 1
+            return data, _longest(rendered) * n
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        is_float = col.type.id in _FLOATS
+        if is_float:
+            import polars as pl
+
+            col = pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col) \
+                .cast(pl.String).to_arrow()
+        if col.type.id != pa.large_string().id:
+            col = col.cast(pa.large_string()) if col.type.id == pa.string_view().id else col
+        offsets, data = _text_buffers(col)
+        first, last = int(offsets[0]), int(offsets[-1])
+        data = data[first:last]  # only the bytes this column uses go into the blob
+        if is_float:
+            float_text_slices(offsets, data, base - first, flags, has, self.sstart[c], self.send[c],
+                              self.svalid[c], first)
+            return data, last - first
+        text_slices(offsets, base - first, flags, has, self.sstart[c], self.send[c], self.svalid[c])
+        extra = escape_extra(data, 0, last - first)
+        self.sescape[c] = 2 if extra else 1
+        return data, last - first + 2 * n + extra
+
+    def write(self, out: np.ndarray, keys: np.ndarray, kstart: np.ndarray, kend: np.ndarray) -> int:
+        """Write the lines into ``out``; return the bytes used."""
+        return write_lines(self.n, self.fkind, self.fidx, keys, kstart, kend,
+                           self.ints, self.ivalid, self.uints, self.uvalid, self.bools, self.bvalid,
+                           self.sstart, self.send, self.svalid, self.sescape, self.blob, out)
+
+
+def _kind(col: pa.Array) -> int:
+    t = col.type
+    if pa.types.is_null(t) or (col.null_count == len(col) and len(col)):
+        return KIND_NULL
+    if t.id in _INTS:
+        return KIND_INT
+    if t.id == _UINT64:
+        return KIND_UINT
+    if pa.types.is_boolean(t):
+        return KIND_BOOL
+    return KIND_SLICE
+
+
+def _longest(rendered: list[bytes]) -> int:
+    return max((len(r) for r in rendered), default=0)
+
+
+def _values(arr: pa.Array, dtype: Any) -> np.ndarray:
+    """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
+
+
+def _bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    bits = np.frombuffer(buf, np.uint8)[offset >> 3:(offset + n + 7) >> 3]
+    return np.unpackbits(bits, bitorder="little")[offset & 7:(offset & 7) + n]
+
+
+def _valid_flags(arr: pa.Array) -> np.ndarray | None:
+    if arr.null_count == 0:
+        return None
+    buf = arr.buffers()[0]
+    if buf is None:  # nulls without a bitmap (dictionary nulls in the dictionary, say)
+        return np.asarray(arr.is_valid(), dtype=np.uint8)
+    return _bits(buf, arr.offset, len(arr))
+
+
+def _fill_valid(arr: pa.Array, row: np.ndarray) -> None:
+    flags = _valid_flags(arr)
+    if flags is not None:
+        row[:] = flags
+
+
+def _text_buffers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (int64, one more than rows) and data bytes of a string / large_string array."""
+    bufs = col.buffers()
+    dtype = np.int64 if col.type.id == pa.large_string().id else np.int32
+    offsets = np.frombuffer(bufs[1], dtype, count=len(col) + col.offset + 1)[col.offset:]
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else _EMPTY_U8
+    return offsets.astype(np.int64, copy=False), data
+
+
+class BufferPool:
+    """Output buffers kept for reuse: writing into memory the process already touched is ~2x
+    faster than into fresh pages (each first touch is a page fault; DESIGN.md §10).
+
+    Thread-safe. At most ``keep`` buffers are kept; a buffer given back beyond that is dropped.
+    """
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> np.ndarray:
+        """A uint8 buffer of at least ``size`` bytes (the smallest kept one that fits, or a new one)."""
+        with self._lock:
+            fits = [k for k, b in enumerate(self._free) if len(b) >= size]
+            if fits:
+                return self._free.pop(min(fits, key=lambda k: len(self._free[k])))
+        return np.empty(size + (size >> 3), np.uint8)  # room to grow a little
+
+    def give(self, arr: np.ndarray) -> None:
+        """Give back a buffer (or a view of one) returned by :meth:`take`."""
+        buf = arr if arr.base is None else arr.base
+        if not isinstance(buf, np.ndarray):
+            return
+        with self._lock:
+            if any(b is buf for b in self._free):
+                return
+            self._free.append(buf)
+            if len(self._free) > self.keep:
+                self._free.pop(min(range(len(self._free)), key=lambda k: len(self._free[k])))
