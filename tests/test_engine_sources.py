@@ -131,3 +131,18 @@ def test_keyboard_interrupt_stops_cleanly(tmp_path, fsm):
         time.sleep(0.05)  # worker threads of the finished runs are told to stop; give them a moment
     assert threading.active_count() <= before
     assert np.all(np.diff(r.ids("output")) > 0)
+
+
+def test_in_memory_tables_are_sliced_in_the_event_loop(fsm, data, expected):
+    """Slices of a table or batch are read inline (no thread per chunk); readers and casts are not."""
+    from streamkit.io.arrowsources import ArrowSource
+
+    assert ArrowSource(data, 10).cheap_chunks
+    assert ArrowSource(data.to_batches()[0], 10).cheap_chunks
+    assert not ArrowSource(pa.RecordBatchReader.from_batches(data.schema, data.to_batches()), 10).cheap_chunks
+    assert not ArrowSource(data, 10, schema=data.schema).cheap_chunks
+    threads: set[str] = set()
+    r = fsm.process_stream(data, sink=lambda b: threads.add(threading.current_thread().name), chunk_size=7,
+                           parallelism=2)
+    assert r.end_state_counts == expected.end_state_counts and r.total_records == data.num_rows
+    assert threads and threading.main_thread().name not in threads  # callbacks still run in threads

@@ -160,6 +160,8 @@ class ArrowSource(_BatchSource):
         name, self._factory = found
         super().__init__(name, chunk_size, schema=schema, offset=offset)
         self._data = data
+        # slices of a table or batch: nothing to compute, read or convert
+        self.cheap_chunks = schema is None and isinstance(data, (pa.Table, pa.RecordBatch))
 
     def _batches(self) -> Iterable[pa.RecordBatch]:
         return slices(self._factory(), self.chunk_size)

@@ -33,6 +33,10 @@ class Source:
         What the source reads, for messages: a path, ``"iterable"``, ``"pyarrow.Table"``.
     is_async:
         Whether :meth:`achunks` is the native way to read it.
+    cheap_chunks:
+        Whether each chunk of a sync source comes at once (slices of data already in
+        memory): the engine then reads it in the event loop instead of handing
+        ``next()`` to a thread (~150 µs a hand-off).
 
     Examples
     --------
@@ -43,6 +47,7 @@ class Source:
     """
 
     is_async: bool = False
+    cheap_chunks: bool = False
 
     def __init__(self, name: str) -> None:
         self.name = name
