@@ -254,3 +254,25 @@ def test_a_stream_to_parquet_with_parallel_workers(tmp_path: Path) -> None:
     values = records.column("value").to_pylist()
     assert ok.column("doubled_value").to_pylist() == [2 * values[r] for r in ok.column("_row").to_pylist()]
     assert pq.ParquetFile(out).metadata.num_row_groups == 6
+
+
+@pytest.mark.parametrize("text_statistics", [False, True])
+def test_statistics_for_numbers_always_and_for_text_on_request(tmp_path, text_statistics):
+    from streamkit.io import ParquetSink
+
+    t = pa.table({"n": pa.array(range(20_000), pa.int64()), "f": [0.5] * 20_000,
+                  "s": ["b", "a"] * 10_000, "d": pa.array(["y", "x"] * 10_000).dictionary_encode()})
+    path = tmp_path / "o.parquet"
+    with ParquetSink(path, text_statistics=text_statistics) as sink:
+        sink.write(sink.encode(t))  # encoded in a worker, as a stream does
+        sink.write(t.slice(0, 10))  # merged in the sink
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == 2
+    for g in range(meta.num_row_groups):
+        cols = {meta.row_group(g).column(k).path_in_schema: meta.row_group(g).column(k) for k in range(4)}
+        assert cols["n"].is_stats_set and cols["n"].statistics.min == 0
+        assert cols["f"].is_stats_set
+        assert cols["s"].is_stats_set is text_statistics
+        assert cols["d"].is_stats_set is text_statistics
+    back = pq.read_table(path)
+    assert back.column("s").to_pylist() == t.column("s").to_pylist() + t.column("s").to_pylist()[:10]

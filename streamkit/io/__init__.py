@@ -7,7 +7,8 @@ their stream positions, plus the records that failed to read (malformed JSON,
 CSV rows with the wrong number of fields), which never stop the stream.
 
 :func:`open_sink` turns paths, functions, lists and :class:`Collector` s into a
-:class:`Sink` that writes tables and commits atomically.
+:class:`Sink` that writes tables and commits atomically; a :class:`ParquetSink`
+made by hand takes Parquet's options (compression, text statistics).
 """
 
 from streamkit.io.base import Sink as Sink
@@ -16,6 +17,7 @@ from streamkit.io.chunk import MALFORMED_SCHEMA as MALFORMED_SCHEMA
 from streamkit.io.chunk import READ_STATE as READ_STATE
 from streamkit.io.chunk import SourceChunk as SourceChunk
 from streamkit.io.collector import Collector as Collector
+from streamkit.io.partsinks import ParquetSink as ParquetSink
 from streamkit.io.sinks import open_sink as open_sink
 from streamkit.io.sources import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
 from streamkit.io.sources import open_source as open_source
@@ -27,6 +29,7 @@ __all__ = (
     "Sink",
     "SourceChunk",
     "Collector",
+    "ParquetSink",
     "MALFORMED_SCHEMA",
     "READ_STATE",
     "DEFAULT_CHUNK_SIZE",
