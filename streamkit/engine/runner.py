@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamkit._alloc import arrow_pool, limit_arenas
+from streamkit._alloc import arrow_pool, default_thresholds, limit_arenas, stream_thresholds
 from streamkit.engine.budget import Budget, FootprintEstimate
 from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
 from streamkit.engine.config import StreamConfig
@@ -70,6 +70,7 @@ class StreamRun:
     async def run(self, source: Source) -> StreamResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
         limit_arenas()
+        thresholds = stream_thresholds(self.config.memory_limit_bytes, self.config.chunk_size)
         arrow_pool()
         self._t0 = time.perf_counter()
         # The objects alive now (imports, numba's typing tables: ~10^5) are not garbage: keep the
@@ -99,6 +100,8 @@ class StreamRun:
             raise
         finally:
             gc.unfreeze()
+            if thresholds:
+                default_thresholds()
             source.close()
         await anyio.to_thread.run_sync(self.routes.close)
         return self._result()

@@ -239,10 +239,11 @@ class BufferPool:
     """Output buffers kept for reuse: writing into memory the process already touched is ~2x
     faster than into fresh pages (each first touch is a page fault; DESIGN.md §10).
 
-    Thread-safe. At most ``keep`` buffers are kept; a buffer given back beyond that is dropped.
+    Thread-safe. At most ``keep`` buffers are kept (two: one being written while
+    the next is encoded); a buffer given back beyond that is dropped.
     """
 
-    def __init__(self, keep: int = 4) -> None:
+    def __init__(self, keep: int = 2) -> None:
         self.keep = keep
         self._free: list[np.ndarray] = []
         self._lock = threading.Lock()
