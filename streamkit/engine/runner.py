@@ -181,12 +181,14 @@ class StreamRun:
         writes = chunk.writes
         errors = chunk.error_table
         blocking = [w for w in writes if _blocks(w[0])]
-        if blocking:  # one hand-off to a thread for all of them (each costs ~150 µs of the loop)
-            await anyio.to_thread.run_sync(_write_all, blocking)
-        for sink, table in writes:
-            if not _blocks(sink):
-                await _write_to(sink, table)
-        self._account(chunk, errors)
+        others = [w for w in writes if not _blocks(w[0])]
+        for sink, table in others:
+            await _write_to(sink, table)
+        if blocking:  # one hand-off to a thread for all of them (each costs ~150 µs of the loop),
+            # which also counts the chunk and fills the status index, off the event loop
+            await anyio.to_thread.run_sync(self._write_and_account, blocking, chunk, errors)
+        else:
+            self._account(chunk, errors)
         self.budget.release(chunk.held_bytes, chunk.held_records)
         del chunk, writes, errors
         if self.chunks_done % 4 == 0:  # Arrow's allocator keeps freed pages per thread: give them back
@@ -195,6 +197,10 @@ class StreamRun:
             out = self.on_progress(self.progress())
             if inspect.isawaitable(out):
                 await out
+
+    def _write_and_account(self, writes: list[tuple[Any, Any]], chunk: Chunk, errors: pa.Table | None) -> None:
+        _write_all(writes)
+        self._account(chunk, errors)
 
     def _account(self, chunk: Chunk, errors: pa.Table | None) -> None:
         """Count the written chunk and put its records into the status index."""
