@@ -181,9 +181,9 @@ class StreamRun:
         writes = chunk.writes
         errors = chunk.error_table
         blocking = [w for w in writes if _blocks(w[0])]
-        others = [w for w in writes if not _blocks(w[0])]
-        for sink, table in others:
-            await _write_to(sink, table)
+        for sink, table in writes:
+            if not _blocks(sink):
+                await _write_to(sink, table)
         if blocking:  # one hand-off to a thread for all of them (each costs ~150 µs of the loop),
             # which also counts the chunk and fills the status index, off the event loop
             await anyio.to_thread.run_sync(self._write_and_account, blocking, chunk, errors)
@@ -317,10 +317,8 @@ def _write_all(writes: list[tuple[Any, Any]]) -> None:
 
 
 async def _write_to(sink: Any, table: pa.Table) -> None:
-    """Write in the event loop when the sink is in memory, else in a thread (files, callbacks)."""
+    """Write to a sink that does not block (see :func:`_blocks`): async ones awaited, in-memory ones at once."""
     if getattr(sink, "is_async", False):
         await sink.awrite(table)
-    elif isinstance(sink, (Collector, ListSink)):
-        sink.write(table)
     else:
-        await anyio.to_thread.run_sync(sink.write, table)
+        sink.write(table)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags
+from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags, values_view
 
 
 __all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
@@ -123,10 +123,10 @@ class Col:
             vals = np.asarray(arr.fill_null(False), dtype=np.bool_) if valid is not None else np.asarray(arr, dtype=np.bool_)
         elif self.kind == "int":
             a = arr if arr.type == pa.int64() else arr.cast(pa.int64())
-            vals = _values_view(a, np.int64)
+            vals = values_view(a, np.int64)
         else:
             a = arr if arr.type == pa.float64() else arr.cast(pa.float64())
-            vals = _values_view(a, np.float64)
+            vals = values_view(a, np.float64)
         self.store, self.data = "np", (vals, valid)
 
     # -- materialization ----------------------------------------------------------
@@ -172,12 +172,6 @@ class Col:
         if pa.types.is_dictionary(arr.type):
             arr = arr.cast(arr.type.value_type)
         return arr.to_pylist()
-
-
-def _values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
-    """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
-    buf = arr.buffers()[1]
-    return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
 
 
 def from_arrow(arr: pa.Array) -> Col:

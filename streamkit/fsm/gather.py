@@ -30,7 +30,7 @@ from kernels.gather import (
     take_values,
 )
 
-__all__ = ("valid_flags", "take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
+__all__ = ("valid_flags", "values_view", "take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
 
 EMPTY_IX = np.empty(0, np.int64)
 _NO_FLAGS = np.ones(1, np.bool_)
@@ -75,6 +75,12 @@ def valid_flags(arr: pa.Array) -> np.ndarray | None:
     n = len(arr)
     bits = np.frombuffer(arr.buffers()[0], np.uint8)[off >> 3:(off + n + 7) >> 3]
     return np.unpackbits(bits, bitorder="little")[off & 7:(off & 7) + n].view(np.bool_)
+
+
+def values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
+    """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
+    buf = arr.buffers()[1]
+    return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
 
 
 def _runs_of(ix: np.ndarray, n_src: int, cache: dict | None) -> np.ndarray | None:

@@ -13,7 +13,6 @@ Types the kernel does not write (temporal, decimal, binary, nested) make
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +29,7 @@ from kernels.jsonwrite import (
     text_slices,
     write_lines,
 )
+from streamkit.fsm.gather import valid_flags, values_view
 from streamkit.io._jsontext import dumps
 
 __all__ = ("encode_jsonl", "BufferPool")
@@ -117,11 +117,11 @@ class _Batch:
             seen[kind] += 1
             fidx[f] = c
             if kind == KIND_INT:
-                self.ints[c] = _values(col if col.type == pa.int64() else col.cast(pa.int64()), np.int64)
+                self.ints[c] = values_view(col if col.type == pa.int64() else col.cast(pa.int64()), np.int64)
                 _fill_valid(col, self.ivalid[c])
                 bound += 20 * n
             elif kind == KIND_UINT:
-                self.uints[c] = _values(col, np.uint64)
+                self.uints[c] = values_view(col, np.uint64)
                 _fill_valid(col, self.uvalid[c])
                 bound += 20 * n
             elif kind == KIND_BOOL:
@@ -140,7 +140,7 @@ class _Batch:
     def _slices(self, col: pa.Array, c: int, base: int) -> tuple[np.ndarray, int]:
         """Lay out a text, float or dictionary column as byte ranges; return its bytes and text bound."""
         n = self.n
-        valid = _valid_flags(col)
+        valid = valid_flags(col)
         has = valid is not None
         flags = valid if has else _EMPTY_U8
         if pa.types.is_dictionary(col.type) and len(col.dictionary) <= _RENDER_DICTIONARY:
@@ -148,7 +148,7 @@ class _Batch:
             data = np.frombuffer(b"".join(rendered), np.uint8)
             ends = np.cumsum([len(r) for r in rendered], dtype=np.int64)
             starts = ends - np.array([len(r) for r in rendered], np.int64)
-            idx = _values(col.indices.cast(pa.int64()) if col.indices.type != pa.int64() else col.indices,
+            idx = values_view(col.indices.cast(pa.int64()) if col.indices.type != pa.int64() else col.indices,
                           np.int64)
             idx = np.where(valid, idx, 0) if has else idx
             np.add(starts[idx], base, out=self.sstart[c]) if len(starts) else self.sstart[c].fill(base)
@@ -201,27 +201,13 @@ def _longest(rendered: list[bytes]) -> int:
     return max((len(r) for r in rendered), default=0)
 
 
-def _values(arr: pa.Array, dtype: Any) -> np.ndarray:
-    """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
-    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
-
-
 def _bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
     bits = np.frombuffer(buf, np.uint8)[offset >> 3:(offset + n + 7) >> 3]
     return np.unpackbits(bits, bitorder="little")[offset & 7:(offset & 7) + n]
 
 
-def _valid_flags(arr: pa.Array) -> np.ndarray | None:
-    if arr.null_count == 0:
-        return None
-    buf = arr.buffers()[0]
-    if buf is None:  # nulls without a bitmap (dictionary nulls in the dictionary, say)
-        return np.asarray(arr.is_valid(), dtype=np.uint8)
-    return _bits(buf, arr.offset, len(arr))
-
-
 def _fill_valid(arr: pa.Array, row: np.ndarray) -> None:
-    flags = _valid_flags(arr)
+    flags = valid_flags(arr)
     if flags is not None:
         row[:] = flags
 
