@@ -150,7 +150,7 @@ def write_lines(n, fkind, fidx, keys, kstart, kend,
             p = _copy(out, p, keys, np.uint64(kstart[f]), np.uint64(kend[f]))
             kind = fkind[f]
             c = np.uint64(fidx[f])
-            if kind == 0:
+            if kind == KIND_INT:
                 if ivalid[c, r] == 0:
                     p = _put_null(out, p)
                 else:
@@ -160,7 +160,7 @@ def write_lines(n, fkind, fidx, keys, kstart, kend,
                         p = _put_uint(out, p + one, np.uint64(-(v + 1)) + one)
                     else:
                         p = _put_uint(out, p, np.uint64(v))
-            elif kind == 3:
+            elif kind == KIND_SLICE:
                 if svalid[c, r] == 0:
                     p = _put_null(out, p)
                 else:
@@ -176,7 +176,7 @@ def write_lines(n, fkind, fidx, keys, kstart, kend,
                         p += one
                     else:
                         p = _put_escaped(out, p, blob, s, e)
-            elif kind == 2:
+            elif kind == KIND_BOOL:
                 if bvalid[c, r] == 0:
                     p = _put_null(out, p)
                 elif bools[c, r] != 0:
@@ -185,7 +185,7 @@ def write_lines(n, fkind, fidx, keys, kstart, kend,
                 else:
                     store8(out, p, _FALSE)
                     p += np.uint64(5)
-            elif kind == 1:
+            elif kind == KIND_UINT:
                 if uvalid[c, r] == 0:
                     p = _put_null(out, p)
                 else:

@@ -30,7 +30,7 @@ from kernels.gather import (
     take_values,
 )
 
-__all__ = ("valid_flags", "values_view", "take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
+__all__ = ("valid_flags", "unpack_bits", "values_view", "take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
 
 EMPTY_IX = np.empty(0, np.int64)
 _NO_FLAGS = np.ones(1, np.bool_)
@@ -71,10 +71,13 @@ def valid_flags(arr: pa.Array) -> np.ndarray | None:
         return None
     if pa.types.is_null(arr.type) or arr.buffers()[0] is None:
         return np.asarray(arr.is_valid(), dtype=np.bool_)
-    off = arr.offset
-    n = len(arr)
-    bits = np.frombuffer(arr.buffers()[0], np.uint8)[off >> 3:(off + n + 7) >> 3]
-    return np.unpackbits(bits, bitorder="little")[off & 7:(off & 7) + n].view(np.bool_)
+    return unpack_bits(arr.buffers()[0], arr.offset, len(arr)).view(np.bool_)
+
+
+def unpack_bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """Bits ``offset .. offset + n`` of an Arrow bitmap (validity or boolean values), one uint8 each."""
+    bits = np.frombuffer(buf, np.uint8)[offset >> 3:(offset + n + 7) >> 3]
+    return np.unpackbits(bits, bitorder="little")[offset & 7:(offset & 7) + n]
 
 
 def values_view(arr: pa.Array, dtype: Any) -> np.ndarray:

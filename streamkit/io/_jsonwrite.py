@@ -29,7 +29,7 @@ from kernels.jsonwrite import (
     text_slices,
     write_lines,
 )
-from streamkit.fsm.gather import valid_flags, values_view
+from streamkit.fsm.gather import unpack_bits, valid_flags, values_view
 from streamkit.io._jsontext import dumps
 
 __all__ = ("encode_jsonl", "BufferPool")
@@ -69,12 +69,9 @@ def encode_jsonl(table: pa.Table, buffers: BufferPool | None = None) -> np.ndarr
     names = table.column_names
     if not names or len(set(names)) != len(names) or not all(_writable(f.type) for f in table.schema):
         return None
-    keys = [dumps(k) + b":" for k in names]
-    keys = [(b"" if i == 0 else b",") + k for i, k in enumerate(keys)]
-    key_blob = np.frombuffer(b"".join(keys) + bytes(PAD), np.uint8)
-    kend = np.cumsum([len(k) for k in keys]).astype(np.int64)
-    kstart = kend - np.array([len(k) for k in keys], np.int64)
-    key_bytes = int(kend[-1])
+    keys, kstart, kend = _pieces([(b"," if i else b"") + dumps(k) + b":" for i, k in enumerate(names)])
+    key_blob = np.concatenate([keys, _PADDING])
+    key_bytes = len(keys)
     parts = [_Batch(b, key_bytes) for b in table.to_batches() if b.num_rows]
     size = sum(p.bound for p in parts) + PAD
     out = np.empty(size, np.uint8) if buffers is None else buffers.take(size)
@@ -125,7 +122,7 @@ class _Batch:
                 _fill_valid(col, self.uvalid[c])
                 bound += 20 * n
             elif kind == KIND_BOOL:
-                self.bools[c] = _bits(col.buffers()[1], col.offset, n)
+                self.bools[c] = unpack_bits(col.buffers()[1], col.offset, n)
                 _fill_valid(col, self.bvalid[c])
                 bound += 5 * n
             else:
@@ -144,17 +141,15 @@ class _Batch:
         has = valid is not None
         flags = valid if has else _EMPTY_U8
         if pa.types.is_dictionary(col.type) and len(col.dictionary) <= _RENDER_DICTIONARY:
-            rendered = [dumps(v) for v in col.dictionary.to_pylist()]
-            data = np.frombuffer(b"".join(rendered), np.uint8)
-            ends = np.cumsum([len(r) for r in rendered], dtype=np.int64)
-            starts = ends - np.array([len(r) for r in rendered], np.int64)
+            # the column has a value, so its dictionary is not empty
+            data, starts, ends = _pieces([dumps(v) for v in col.dictionary.to_pylist()])
             idx = values_view(col.indices.cast(pa.int64()) if col.indices.type != pa.int64() else col.indices,
-                          np.int64)
+                              np.int64)
             idx = np.where(valid, idx, 0) if has else idx
-            np.add(starts[idx], base, out=self.sstart[c]) if len(starts) else self.sstart[c].fill(base)
-            np.add(ends[idx], base, out=self.send[c]) if len(ends) else self.send[c].fill(base)
+            np.add(starts[idx], base, out=self.sstart[c])
+            np.add(ends[idx], base, out=self.send[c])
             self.svalid[c] = valid if has else 1
-            return data, _longest(rendered) * n
+            return data, int((ends - starts).max()) * n
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
         is_float = col.type.id in _FLOATS
@@ -163,8 +158,8 @@ class _Batch:
 
             col = pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col) \
                 .cast(pl.String).to_arrow()
-        if col.type.id != pa.large_string().id:
-            col = col.cast(pa.large_string()) if col.type.id == pa.string_view().id else col
+        if col.type.id == pa.string_view().id:
+            col = col.cast(pa.large_string())
         offsets, data = _text_buffers(col)
         first, last = int(offsets[0]), int(offsets[-1])
         data = data[first:last]  # only the bytes this column uses go into the blob
@@ -197,13 +192,11 @@ def _kind(col: pa.Array) -> int:
     return KIND_SLICE
 
 
-def _longest(rendered: list[bytes]) -> int:
-    return max((len(r) for r in rendered), default=0)
-
-
-def _bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
-    bits = np.frombuffer(buf, np.uint8)[offset >> 3:(offset + n + 7) >> 3]
-    return np.unpackbits(bits, bitorder="little")[offset & 7:(offset & 7) + n]
+def _pieces(pieces: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``pieces`` laid end to end (uint8), with where each starts and ends (int64)."""
+    ends = np.cumsum([len(p) for p in pieces], dtype=np.int64)
+    starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
+    return np.frombuffer(b"".join(pieces), np.uint8), starts, ends
 
 
 def _fill_valid(arr: pa.Array, row: np.ndarray) -> None:
