@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -15,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamkit.io import open_source
+from streamkit.io._buffers import BufferPool
 from streamkit.io._lines import iter_line_blocks
+from streamkit.io.jsonl import JsonlSource
 from test_io_helpers import check_chunks, malformed, read_all, records
 
 
@@ -102,12 +105,55 @@ def test_memory_stays_bounded_whatever_the_file_size() -> None:
             self.read_bytes += len(out)
             return out
 
+        def readinto(self, b: Any) -> int:
+            got = super().readinto(b)
+            self.read_bytes += got
+            return got
+
     data = b"".join(b'{"i": %d}\n' % i for i in range(100_000))
     stream = Counting(data)
     blocks = iter_line_blocks(stream, 100, read_size=4096)
     first = next(blocks)
     assert len(first) == 100
-    assert stream.read_bytes <= 2 * 4096 < len(data)
+    assert 0 < stream.read_bytes <= 2 * 4096 < len(data)
+
+
+class _ReadOnly:
+    """A stream with ``read`` only (no ``readinto``), handing out a few bytes at a time."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        self._f = io.BytesIO(data)
+        self._most = most
+
+    def read(self, n: int) -> bytes:
+        return self._f.read(min(n, self._most))
+
+
+def test_streams_without_readinto_and_short_reads() -> None:
+    lines = [json.dumps({"i": i, "s": "é" * (i % 5)}).encode() for i in range(300)]
+    data = b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n"
+    for stream in (_ReadOnly(data, 1), _ReadOnly(data, 37), io.BytesIO(data)):
+        blocks = list(iter_line_blocks(stream, 64, read_size=50))
+        assert [b.line(k) for b in blocks for k in range(len(b))] == lines
+        assert [len(b) for b in blocks] == [64] * 4 + [44]
+
+
+def test_released_blocks_are_read_into_again() -> None:
+    """A block given back lends its buffer to a later block; blocks held are never overwritten."""
+    pool = BufferPool(keep=2)
+    data = b"".join(b'{"i": %d}\n' % i for i in range(1000))
+    held = []
+    buffers = set()
+    for k, b in enumerate(iter_line_blocks(io.BytesIO(data), 100, read_size=256, pool=pool)):
+        buffers.add(id(b.data.base if b.data.base is not None else b.data))
+        if k % 2:
+            held.append((k, b, b.line(0)))
+        else:
+            b.release()
+            assert len(b) == 0
+    assert len(buffers) < 10  # buffers were reused
+    for k, b, text in held:  # the held blocks still hold their own lines
+        assert b.line(0) == text == b'{"i": %d}' % (100 * k)
 
 
 def test_empty_and_blank_files_give_no_chunks(tmp_path: Path) -> None:
@@ -333,3 +379,52 @@ def test_blocks_larger_than_the_first_span_arrays(monkeypatch: pytest.MonkeyPatc
     assert len(blocks) == 1
     assert [int(x) for x in blocks[0].lines] == list(range(1, 100, 2))
     assert [blocks[0].line(k) for k in range(50)] == [b"{\"i\": %d}" % i for i in range(50)]
+
+
+# -- raw chunks: parsed later, elsewhere -----------------------------------------------------------
+
+
+def _mixed_lines(n: int) -> list[str]:
+    """Records of every kind the reader handles: text with escapes, dates, nesting, bad lines, drift."""
+    out = []
+    for i in range(n):
+        if i % 97 == 13:
+            out.append('{"id": %d, "s": ' % i)  # bad JSON
+        elif i % 89 == 5:
+            out.append(json.dumps({"id": i, "s": 12345}))  # s drifts to a number
+        else:
+            out.append(json.dumps({"id": i, "s": f"a\"b\\\\c é {i}", "day": f"2024-01-{1 + i % 28:02d}",
+                                   "v": [i, i + 1], "o": {"x": i * 0.5, "t": "2024-02-03T04:05:06"}},
+                                  ensure_ascii=i % 2 == 0))
+    return out
+
+
+def _as_rows(chunks: list[Any]) -> list[tuple[Any, ...]]:
+    return [(c.start, c.count, [(b.to_pylist(), ids.tolist()) for b, ids in c.parts],
+             malformed([c]) if c.malformed is not None else []) for c in chunks]
+
+
+@pytest.mark.parametrize("chunk_size", [7, 50, 1000])
+def test_raw_chunks_parsed_in_any_order_and_thread_give_the_same_chunks(tmp_path: Path, chunk_size: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = write(tmp_path / "m.jsonl", "\n".join(_mixed_lines(600)) + "\n")
+    want = _as_rows(read_all(p, chunk_size=chunk_size))
+    with JsonlSource(p, chunk_size) as src:
+        raws = list(src.raw_chunks())  # all read before any is parsed: buffers are not shared
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda r: r.decode(threads=False), raws[::-1]))[::-1]
+    check_chunks(got)
+    assert _as_rows(got) == want
+
+
+def test_parsed_records_do_not_share_the_released_buffer(tmp_path: Path) -> None:
+    p = write(tmp_path / "m.jsonl", "\n".join(_mixed_lines(300)) + "\n")
+    with JsonlSource(p, 100) as src:
+        for raw in src.raw_chunks():
+            buffers = list(src._buffers._free)  # noqa: SLF001 - what the next blocks will be read into
+            chunk = raw.decode(threads=True)
+            before = _as_rows([chunk])
+            for buf in [*buffers, *src._buffers._free]:  # noqa: SLF001
+                buf[:] = ord("x")  # scribble over every buffer the source may reuse
+            assert _as_rows([chunk]) == before

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
 from streamkit.io.base import Encoded
+from streamkit.io.chunk import RawChunk
 from streamkit.tables import concat_by_row
 
 __all__ = ("Stage", "Chunk", "run_stage", "prepare_writes")
@@ -49,11 +50,32 @@ class Chunk:
     held_bytes: int = 0  # budget share held by this chunk
     held_records: int = 0
     input_bytes: int = 0
+    pending: RawChunk | None = None  # read but not parsed yet: the first stage's worker parses it
+    ids: dict[str, np.ndarray] = field(default_factory=dict)  # row ids per end state, once written out
+    peak_bytes: int = -1  # output bytes at their largest (before encoded tables were let go)
+
+    def decode(self, *, threads: bool) -> None:
+        """Parse a chunk read raw (see :class:`~streamkit.io.chunk.RawChunk`) into its parts and malformed rows."""
+        if self.pending is None:
+            return
+        sc, self.pending = self.pending.decode(threads), None
+        self.parts = list(sc.parts)
+        if sc.malformed is not None and sc.malformed.num_rows:
+            self.errors.append(sc.malformed)
+            self.malformed = sc.malformed.num_rows
 
     def output_bytes(self) -> int:
-        """Bytes held by the chunk's outputs, failed records and their encoded form."""
+        """Bytes held by the chunk's outputs, failed records and their encoded form (at their largest)."""
+        if self.peak_bytes >= 0:
+            return self.peak_bytes
         encoded = sum(len(p.data) for _, p in self.writes if isinstance(p, Encoded))
         return sum(t.nbytes for ts in self.outputs.values() for t in ts) + sum(t.nbytes for t in self.errors) + encoded
+
+    def end_state_ids(self) -> dict[str, np.ndarray]:
+        """Row ids of the records that completed, per end state (after the last stage)."""
+        if self.ids or not self.outputs:
+            return self.ids
+        return {state: _row_ids(tables) for state, tables in self.outputs.items()}
 
 
 def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> Chunk:
@@ -104,7 +126,17 @@ def prepare_writes(chunk: Chunk, groups: list[tuple[Any, list[str]]], error_sink
         chunk.error_table = concat_by_row(chunk.errors)
         writes.append((error_sink, error_sink.encode(chunk.error_table)))
     chunk.writes = writes
+    # What is left to do with the outputs is counting them: keep their row ids and let the
+    # tables go (the payloads of sinks that take tables keep those alive until written).
+    chunk.peak_bytes = chunk.output_bytes()
+    chunk.ids = chunk.end_state_ids()
+    chunk.outputs = {}
     return chunk
+
+
+def _row_ids(tables: list[pa.Table]) -> np.ndarray:
+    rows = [t.column("_row").to_numpy() for t in tables]
+    return rows[0] if len(rows) == 1 else np.concatenate(rows)
 
 
 def _label(errors: pa.Table, stage: str) -> pa.Table:

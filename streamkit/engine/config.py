@@ -34,8 +34,11 @@ class StreamConfig:
         many. ``None``: no limit besides the byte budget.
     buffer_size:
         Records that may wait between the source and the workers (the bounded
-        channel's capacity, in whole chunks, at least one). ``None``: two chunks
-        per worker.
+        channel's capacity, in whole chunks, at least one). ``None``: one chunk
+        for each worker but the first, so that with the chunk the source holds
+        ready, every worker finds one when it is done (reading ahead further
+        only holds memory: the source reads a chunk far faster than a worker
+        runs it).
     preserve_order:
         Write records in input order (a reorder buffer holds chunks that finish
         early). With ``False`` chunks are written as they finish.
@@ -82,7 +85,7 @@ class StreamConfig:
     def channel_chunks(self) -> int:
         """Capacity of the channel between the source and the workers, in chunks."""
         if self.buffer_size is None:
-            return 2 * self.parallelism
+            return self.parallelism - 1
         return max(1, self.buffer_size // self.chunk_size)
 
 

@@ -12,8 +12,6 @@ Types the kernel does not write (temporal, decimal, binary, nested) make
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pyarrow as pa
 
@@ -30,6 +28,7 @@ from kernels.jsonwrite import (
     write_lines,
 )
 from streamkit.fsm.gather import unpack_bits, valid_flags, values_view
+from streamkit.io._buffers import BufferPool
 from streamkit.io._jsontext import dumps
 
 __all__ = ("encode_jsonl", "BufferPool")
@@ -212,37 +211,3 @@ def _text_buffers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(bufs[1], dtype, count=len(col) + col.offset + 1)[col.offset:]
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else _EMPTY_U8
     return offsets.astype(np.int64, copy=False), data
-
-
-class BufferPool:
-    """Output buffers kept for reuse: writing into memory the process already touched is ~2x
-    faster than into fresh pages (each first touch is a page fault; DESIGN.md §10).
-
-    Thread-safe. At most ``keep`` buffers are kept (two: one being written while
-    the next is encoded); a buffer given back beyond that is dropped.
-    """
-
-    def __init__(self, keep: int = 2) -> None:
-        self.keep = keep
-        self._free: list[np.ndarray] = []
-        self._lock = threading.Lock()
-
-    def take(self, size: int) -> np.ndarray:
-        """A uint8 buffer of at least ``size`` bytes (the smallest kept one that fits, or a new one)."""
-        with self._lock:
-            fits = [k for k, b in enumerate(self._free) if len(b) >= size]
-            if fits:
-                return self._free.pop(min(fits, key=lambda k: len(self._free[k])))
-        return np.empty(size + (size >> 3), np.uint8)  # room to grow a little
-
-    def give(self, arr: np.ndarray) -> None:
-        """Give back a buffer (or a view of one) returned by :meth:`take`."""
-        buf = arr if arr.base is None else arr.base
-        if not isinstance(buf, np.ndarray):
-            return
-        with self._lock:
-            if any(b is buf for b in self._free):
-                return
-            self._free.append(buf)
-            if len(self._free) > self.keep:
-                self._free.pop(min(range(len(self._free)), key=lambda k: len(self._free[k])))

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pyarrow as pa
 
-from streamkit.io.chunk import SourceChunk
+from streamkit.io.chunk import RawChunk, SourceChunk
 
 __all__ = ("Source", "Sink", "Encoded", "as_table")
 
@@ -64,6 +64,10 @@ class Source:
         """The chunks, for an async source."""
         raise NotImplementedError
 
+    def _generate_raw(self) -> Iterator[SourceChunk | RawChunk]:
+        """The chunks, some perhaps not parsed yet (by default all are parsed)."""
+        return self._generate()
+
     # -- reading -------------------------------------------------------------------
     def _start(self) -> None:
         if self._closed:
@@ -84,6 +88,31 @@ class Source:
         """
         self._start()
         self._gen = self._agen_as_sync() if self.is_async else self._generate()
+        return self._gen
+
+    def raw_chunks(self) -> Iterator[SourceChunk | RawChunk]:
+        """Iterate over the chunks (blocking), leaving parsing to the caller where it costs most.
+
+        A chunk comes as a :class:`~streamkit.io.chunk.RawChunk` when the source
+        would spend more time parsing it than reading it (JSON Lines): its
+        ``decode()`` returns the :class:`SourceChunk` that :meth:`chunks` would
+        have given, and may run in another thread. The streaming engine reads this
+        way, so that its workers parse several chunks at once.
+
+        Returns
+        -------
+        Iterator[SourceChunk | RawChunk]
+            Chunks in stream order; their positions are contiguous from 0.
+
+        Examples
+        --------
+        >>> from streamkit.io import open_source
+        >>> with open_source([{"x": 1}, {"x": 2}, {"x": 3}], chunk_size=2) as src:
+        ...     [(c.start, c.count) for c in src.raw_chunks()]
+        [(0, 2), (2, 1)]
+        """
+        self._start()
+        self._gen = self._agen_as_sync() if self.is_async else self._generate_raw()
         return self._gen
 
     def achunks(self) -> AsyncIterator[SourceChunk]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("SourceChunk", "Malformed", "MALFORMED_SCHEMA", "READ_STATE", "RAW_LIMIT", "malformed_table")
+__all__ = ("SourceChunk", "RawChunk", "Malformed", "MALFORMED_SCHEMA", "READ_STATE", "RAW_LIMIT", "malformed_table")
 
 #: ``error_state`` of a record that failed while it was read (before any FSM state saw it).
 READ_STATE = "<read>"
@@ -138,3 +138,39 @@ class SourceChunk:
         if self.malformed is not None:
             ids.append(self.malformed.column("_row").to_numpy())
         return np.sort(np.concatenate(ids)) if ids else np.empty(0, np.int64)
+
+
+@dataclass(eq=False)
+class RawChunk:
+    """A chunk read but not parsed yet: ``count`` positions from ``start``, ``nbytes`` of raw input.
+
+    :meth:`~streamkit.io.Source.raw_chunks` yields these where parsing costs more
+    than reading (JSON text), so that the streaming engine parses them in its
+    worker threads, several at once, instead of in the one thread that reads.
+    ``decode(threads)`` returns the parsed :class:`SourceChunk` (the same one
+    :meth:`~streamkit.io.Source.chunks` would have given); ``threads`` says whether
+    the parser may use a thread pool of its own. It may be called from any thread,
+    once.
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> raw = RawChunk(5, 1, 8, lambda threads: SourceChunk([(pa.record_batch({"x": [1]}), np.array([5]))], 5, 1))
+    >>> c = raw.decode(threads=False)
+    >>> (c.start, c.count, c.n_records)
+    (5, 1, 1)
+    """
+
+    start: int
+    count: int
+    nbytes: int
+    parse: Callable[[bool], SourceChunk]
+
+    def decode(self, threads: bool = True) -> SourceChunk:  # noqa: FBT001, FBT002 - one switch
+        """Parse the chunk (blocking); ``threads``: whether the parser may run a thread pool."""
+        chunk = self.parse(threads)
+        if chunk.start != self.start or chunk.count != self.count:
+            msg = (f"a raw chunk of positions {self.start}..{self.start + self.count - 1} parsed into "
+                   f"{chunk.start}..{chunk.start + chunk.count - 1}")
+            raise RuntimeError(msg)
+        return chunk

@@ -1,6 +1,8 @@
 """JSON Lines files as a stream of chunks.
 
-Fast path: each block of ``chunk_size`` non-blank lines is parsed at once by the
+A block of lines is read first (:meth:`~streamkit.io.Source.raw_chunks` yields it
+unparsed, so that the streaming engine's workers parse several blocks at once),
+then parsed. Fast path: each block of ``chunk_size`` non-blank lines is parsed at once by the
 Arrow JSON reader (``pyarrow.json``), with types inferred for that block alone (so
 a field may be ``int`` in one chunk and ``string`` in a later one), or with the
 caller's ``schema``. Measured on this machine for 64k-line blocks of seed-002
@@ -27,19 +29,22 @@ integers and floats in one chunk is read as floats.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
+from streamkit.io._buffers import BufferPool
 from streamkit.io._files import open_input
 from streamkit.io._jsontext import json_kind, loads_line
 from streamkit.io._lines import LineBlock, iter_line_blocks
 from streamkit.io._records import records_to_parts, table_to_batch
 from streamkit.io.base import Source
-from streamkit.io.chunk import Malformed, SourceChunk, malformed_table
+from streamkit.io.chunk import Malformed, RawChunk, SourceChunk, malformed_table
 
 __all__ = ("JsonlSource",)
 
@@ -90,30 +95,48 @@ class JsonlSource(Source):
         self.offset = offset
         # fields read as text because the Arrow reader took their values for dates
         self._as_text: dict[str, pa.DataType] = {}
+        self._lock = threading.Lock()
+        # buffers of the blocks read: those parsed are read into again (two idle ones kept)
+        self._buffers = BufferPool(keep=2)
 
     def _generate(self) -> Iterator[SourceChunk]:
+        for raw in self._generate_raw():
+            yield raw.decode(threads=True)
+
+    def _generate_raw(self) -> Iterator[RawChunk]:
+        """Blocks of lines, parsed by whoever calls ``decode`` (the engine: in its workers, at once)."""
         pos = self.offset
         with open_input(self.path) as f:
-            for block in iter_line_blocks(f, self.chunk_size):
-                chunk = self.parse_block(block, pos)
-                pos += chunk.count
-                yield chunk
+            for block in iter_line_blocks(f, self.chunk_size, pool=self._buffers):
+                n = len(block)  # before it is parsed (and emptied)
+                yield RawChunk(pos, n, len(block.data), partial(self._parse_and_release, block, pos))
+                pos += n
 
-    def parse_block(self, block: LineBlock, start: int) -> SourceChunk:
-        """Parse the lines of ``block`` as stream positions ``start ..``."""
+    def _parse_and_release(self, block: LineBlock, start: int, threads: bool) -> SourceChunk:  # noqa: FBT001
+        try:
+            return self.parse_block(block, start, threads)
+        finally:
+            block.release()  # the parsed records hold copies: the buffer is read into again
+
+    def parse_block(self, block: LineBlock, start: int, threads: bool = True) -> SourceChunk:  # noqa: FBT001, FBT002
+        """Parse the lines of ``block`` as stream positions ``start ..`` (``threads``: use Arrow's pool).
+
+        Safe to call from several threads at once, for different blocks.
+        """
         n = len(block)
-        table = self._parse_fast(block) if _arrow_can_parse(block) else None
+        table = self._parse_fast(block, threads) if _arrow_can_parse(block) else None
         if table is not None:
             return SourceChunk([(table_to_batch(table), np.arange(start, start + n, dtype=np.int64))], start, n)
         return self._parse_lines(block, start)
 
-    def _parse_fast(self, block: LineBlock) -> pa.Table | None:
-        read_options = pj.ReadOptions(use_threads=True, block_size=max(1 << 20, 2 * block.max_line_length + 64))
+    def _parse_fast(self, block: LineBlock, threads: bool) -> pa.Table | None:  # noqa: FBT001
+        read_options = pj.ReadOptions(use_threads=threads, block_size=max(1 << 20, 2 * block.max_line_length + 64))
+        as_text = dict(self._as_text)  # what this block is parsed with; other blocks may learn meanwhile
         while True:
             if self.schema is not None:
                 parse = pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="ignore")
-            elif self._as_text:
-                parse = pj.ParseOptions(explicit_schema=pa.schema(list(self._as_text.items())),
+            elif as_text:
+                parse = pj.ParseOptions(explicit_schema=pa.schema(list(as_text.items())),
                                         unexpected_field_behavior="infer")
             else:
                 parse = pj.ParseOptions()
@@ -129,7 +152,7 @@ class JsonlSource(Source):
                 return None
             if self.schema is not None:
                 return table
-            learned = self._learn_text_fields(table.schema)
+            learned = self._learn_text_fields(table.schema, as_text)
             if learned is None:
                 break
             if not learned:  # dates the reader would not read as text: parse line by line
@@ -138,18 +161,26 @@ class JsonlSource(Source):
             return None
         return table
 
-    def _learn_text_fields(self, schema: pa.Schema) -> bool | None:
-        """Note fields the reader parsed as dates: ``None`` if there are none, else whether they are new."""
+    def _learn_text_fields(self, schema: pa.Schema, as_text: dict[str, pa.DataType]) -> bool | None:
+        """Note fields the reader parsed as dates, in ``as_text`` and for later blocks.
+
+        Returns ``None`` if there are none, else whether ``as_text`` did not have them yet.
+        """
         found = False
         new = False
         for f in schema:
             t = _temporal_as_text(f.type)
             if t is not None:
                 found = True
-                old = self._as_text.get(f.name)
+                old = as_text.get(f.name)
                 merged = t if old is None else _merge_text_types(old, t)
                 new = new or merged != old
-                self._as_text[f.name] = merged
+                as_text[f.name] = merged
+        if new:
+            with self._lock:
+                for name, t in as_text.items():
+                    old = self._as_text.get(name)
+                    self._as_text[name] = t if old is None else _merge_text_types(old, t)
         return new if found else None
 
     def _parse_lines(self, block: LineBlock, start: int) -> SourceChunk:
@@ -212,7 +243,7 @@ def _has_float(t: pa.DataType) -> bool:
     return False
 
 
-def _long_ints(data: bytes) -> list[tuple[int, int]]:
+def _long_ints(data: bytes | np.ndarray) -> list[tuple[int, int]]:
     """Spans of integer literals of 19 digits or more (those that may not fit int64)."""
     arr = np.frombuffer(data, np.uint8)
     digit = (arr >= 48) & (arr <= 57)
@@ -236,9 +267,9 @@ def _long_ints(data: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def _has_big_int(data: bytes) -> bool:
+def _has_big_int(data: bytes | np.ndarray) -> bool:
     """Whether ``data`` holds an integer literal outside int64 (the Arrow reader makes those floats)."""
-    return any(not _INT64_MIN <= int(data[s:e]) <= _INT64_MAX for s, e in _long_ints(data))
+    return any(not _INT64_MIN <= int(bytes(data[s:e])) <= _INT64_MAX for s, e in _long_ints(data))
 
 
 def _temporal_as_text(t: pa.DataType) -> pa.DataType | None:

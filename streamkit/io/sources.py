@@ -13,7 +13,7 @@ from streamkit.io._files import format_of, resolve_paths
 from streamkit.io._records import to_arrow_schema
 from streamkit.io.arrowsources import ArrowSource, IpcSource, ParquetSource, arrow_batches
 from streamkit.io.base import Source
-from streamkit.io.chunk import SourceChunk
+from streamkit.io.chunk import RawChunk, SourceChunk
 from streamkit.io.delimited import CsvSource
 from streamkit.io.iterables import AsyncIterableSource, IterableSource
 from streamkit.io.jsonl import JsonlSource
@@ -52,9 +52,16 @@ class FilesSource(Source):
         self.schema = schema
 
     def _generate(self) -> Iterator[SourceChunk]:
+        return self._files(raw=False)  # type: ignore[return-value]
+
+    def _generate_raw(self) -> Iterator[SourceChunk | RawChunk]:
+        return self._files(raw=True)
+
+    def _files(self, *, raw: bool) -> Iterator[SourceChunk | RawChunk]:
         pos = 0
         for path, fmt in zip(self.paths, self.formats):
-            gen = _FILE_SOURCES[fmt](path, self.chunk_size, schema=self.schema, offset=pos)._generate()
+            src = _FILE_SOURCES[fmt](path, self.chunk_size, schema=self.schema, offset=pos)
+            gen = src._generate_raw() if raw else src._generate()  # noqa: SLF001 - sources of one package
             try:
                 for chunk in gen:
                     pos = chunk.start + chunk.count
