@@ -387,17 +387,25 @@ def test_writes_from_several_threads(tmp_path: Path) -> None:
     assert sorted(back.column("k").to_pylist()) == sorted([k for k in range(4) for _ in range(200)])
 
 
-def test_jsonl_sink_drops_written_pages_and_keeps_every_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jsonl_sink_keeps_every_byte_with_and_without_direct_io(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     import streamkit.io._files as files
 
     monkeypatch.setattr(files, "DROP_BEHIND_BYTES", 256)
-    path = tmp_path / "out.jsonl"
     tables = [pa.table({"i": list(range(k * 50, k * 50 + 50)), "s": ["x" * 7] * 50}) for k in range(6)]
-    sink = open_sink(path)
-    for t in tables:
-        sink.write(t)
-    requests = sink._drop.requests
-    sink.close()
-    assert requests >= 5  # each table is ~1 KB of text: every write passes the 256-byte mark
-    got = [json.loads(line) for line in path.read_text().splitlines()]
-    assert got == [r for t in tables for r in t.to_pylist()]
+    for no_direct in ("", "1"):
+        monkeypatch.setenv("STREAMKIT_NO_DIRECT_IO", no_direct)
+        path = tmp_path / f"out{no_direct}.jsonl"
+        sink = open_sink(path)
+        for t in tables:
+            sink.write(t)
+        direct, drop = sink._f.direct, sink._f._drop
+        sink.close()
+        assert direct == (not no_direct)
+        if no_direct:  # written the ordinary way: each ~1 KB table passes the 256-byte mark
+            assert drop.requests >= 5
+        got = [json.loads(line) for line in path.read_text().splitlines()]
+        assert got == [r for t in tables for r in t.to_pylist()]
+        assert sink.bytes_written == path.stat().st_size
+
+

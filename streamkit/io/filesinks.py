@@ -21,7 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io._files import DropBehind, check_output_path, commit, temp_path
+from streamkit.io._direct import DirectFile
+from streamkit.io._files import check_output_path, commit, temp_path
 from streamkit.io._jsonwrite import BufferPool, encode_jsonl
 from streamkit.io._jsontext import dumps
 from streamkit.io.base import Encoded, Sink, as_table
@@ -113,8 +114,7 @@ class JsonlSink(FileSink):
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
         self._tmp = self._new_temp()
-        self._f: Any = open(self._tmp, "wb")  # noqa: SIM115 - closed by close/abort
-        self._drop = DropBehind(self._f)
+        self._f: Any = DirectFile(self._tmp)  # closed by close/abort
         self._buffers = BufferPool()
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
@@ -141,7 +141,6 @@ class JsonlSink(FileSink):
 
     def _write_encoded(self, data: Encoded) -> None:
         self._f.write(data.data)
-        self._drop.wrote(len(data.data))
         self.bytes_written = self._f.tell()
         if data.release is not None:
             data.release()
