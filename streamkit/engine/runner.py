@@ -87,7 +87,7 @@ class StreamRun:
                 for k, stage in enumerate(self.stages):
                     # a finished chunk goes straight to the next stage's worker or to the sink stage
                     # (waiting in a channel, its output would only hold memory)
-                    out_send, out_recv = anyio.create_memory_object_stream[Chunk](0)
+                    out_send, out_recv = anyio.create_memory_object_stream[Chunk](int(__import__("os").environ.get("OUTCH", 0)))
                     for _ in range(stage.parallelism or self.config.parallelism):
                         tg.start_soon(guard(self._work), k, recv.clone(), out_send.clone())
                     recv.close()
