@@ -237,6 +237,69 @@ def test_preserve_order_false_writes_chunks_as_they_finish():
     assert firsts == [0, 5000]
 
 
+def _jittery_network(seed: int):
+    """A Python-run state that sleeps a random while once per chunk of 500: chunks finish out of order."""
+    import random
+
+    rng = random.Random(seed)
+    naps = [rng.choice([0, 0, 0.002, 0.01, 0.03]) for _ in range(1000)]
+
+    def work(state):
+        x = state.data["x"]
+        if x % 500 == 0:
+            time.sleep(naps[x // 500])
+        return {"x": x}
+
+    cfg = {"networks": [{"name": "m", "states": [
+        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
+        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}
+    return SimpleFSM(cfg, functions={"work": work})
+
+
+@pytest.mark.parametrize("parallelism", [2, 3])
+def test_workers_write_in_order_whatever_order_chunks_finish_in(parallelism):
+    data = pa.table({"x": np.arange(20_000)})
+    got: list[int] = []
+    threads: set[int] = set()
+
+    def sink(batch):
+        threads.add(threading.get_ident())
+        got.extend(batch.column("x").to_pylist())
+
+    r = _jittery_network(parallelism).process_stream(data, sink=sink, chunk_size=500, parallelism=parallelism)
+    check_run(r, 20_000)
+    assert got == list(range(20_000))
+    assert r.chunks_processed == 40
+    assert threading.get_ident() not in threads  # written by the workers, not in the event loop
+
+
+def test_workers_write_every_chunk_once_without_order():
+    data = pa.table({"x": np.arange(20_000)})
+    got: list[list[int]] = []
+    r = _jittery_network(7).process_stream(data, sink=lambda b: got.append(b.column("x").to_pylist()),
+                                           chunk_size=500, parallelism=3, preserve_order=False)
+    check_run(r, 20_000)
+    assert sorted(x for b in got for x in b) == list(range(20_000))
+    assert all(b == list(range(b[0], b[0] + 500)) for b in got)  # whole chunks, each once
+
+
+def test_a_sink_that_fails_stops_the_stream_and_leaves_no_file(tmp_path):
+    data = pa.table({"x": np.arange(20_000)})
+    written = []
+
+    def sink(batch):
+        if len(written) == 5:
+            raise OSError("disk full")
+        written.append(batch.num_rows)
+
+    out = tmp_path / "b.jsonl"
+    with pytest.raises(OSError, match="disk full"):
+        _jittery_network(3).process_stream(data, sinks={"b": sink}, error_sink=str(out), chunk_size=500,
+                                           parallelism=2)
+    assert written == [500] * 5
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_parallelism_runs_chunks_on_several_threads():
     active, peak = [0], [0]
     lock = threading.Lock()

@@ -4,8 +4,16 @@ Every stage runs in the event loop as anyio tasks; compiled chunks run in
 worker threads (numba kernels release the GIL). Chunks a source reads unparsed
 (JSON text) are parsed by the first stage's workers, several at once, so the
 one reading thread only cuts the input into blocks. The source acquires a byte
-and record budget before it reads a chunk; the sink stage releases it once the
-chunk is written, so a slow sink pauses the source and memory stays flat.
+and record budget before it reads a chunk; it is released once the chunk is
+written, so a slow sink pauses the source and memory stays flat.
+
+Unless a sink is async, the last stage's workers write too, in order: a worker
+whose chunk is next writes it, and every chunk after it that is already done;
+one that finishes early leaves its chunk for the worker before it (the reorder
+buffer is a dict under a lock). The event loop then only hands chunks to the
+workers and releases their budget (each hop through it costs ~150 µs of the
+loop's thread, and the workers wait for the GIL it holds). With an async sink,
+a sink task in the event loop writes the chunks in order instead.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import gc
 import inspect
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +78,17 @@ class StreamRun:
         self.columns_seen: set[str] = set()
         self._limiter = anyio.CapacityLimiter(sum(s.parallelism or config.parallelism for s in stages))
         self._t0 = 0.0
+        # With no async sink, the last stage's workers write (see _submit): no hand-off to a
+        # sink task and another thread per chunk, which the event loop would pay for.
+        sinks = [s for s, _ in routes.groups()] + [routes.errors]
+        self._workers_write = not any(getattr(s, "is_async", False) for s in sinks)
+        self._any_blocking = any(_blocks(s) for s in sinks)
+        self._order_lock = threading.Lock()
+        self._ready: dict[int, Chunk] = {}  # processed chunks waiting for the ones before them
+        self._next_seq = 0
+        self._writing = False  # a thread is writing (it also writes what becomes ready meanwhile)
+        self._broken = False  # a write failed
+        self._finished = 0  # chunks whose budget was released
 
     async def run(self, source: Source) -> StreamResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
@@ -87,13 +107,19 @@ class StreamRun:
                 for k, stage in enumerate(self.stages):
                     # a finished chunk goes straight to the next stage's worker or to the sink stage
                     # (waiting in a channel, its output would only hold memory)
-                    out_send, out_recv = anyio.create_memory_object_stream[Chunk](int(__import__("os").environ.get("OUTCH", 0)))
+                    out_send, out_recv = anyio.create_memory_object_stream[Chunk](0)
                     for _ in range(stage.parallelism or self.config.parallelism):
                         tg.start_soon(guard(self._work), k, recv.clone(), out_send.clone())
                     recv.close()
                     out_send.close()
                     recv = out_recv
-                tg.start_soon(guard(self._write), recv)
+                if self._workers_write:
+                    recv.close()
+                else:
+                    tg.start_soon(guard(self._write), recv)
+            if guard.interrupt is None and self._ready:  # every chunk went through _submit: none is left
+                msg = f"{len(self._ready)} chunks were processed but never written"
+                raise RuntimeError(msg)
             if guard.interrupt is not None:  # the tasks have ended cleanly; now pass the interrupt on
                 raise guard.interrupt
         except BaseException as exc:
@@ -151,6 +177,7 @@ class StreamRun:
 
     # -- the workers ---------------------------------------------------------------------------
     async def _work(self, k: int, recv: ObjectReceiveStream[Chunk], send: ObjectSendStream[Chunk]) -> None:
+        """Run the chunks of stage ``k``; the last stage also writes them when no sink is async."""
         stage = self.stages[k]
         last = k == len(self.stages) - 1
         label = len(self.stages) > 1
@@ -166,14 +193,82 @@ class StreamRun:
             c = run_stage(c, stage, last=last, label_errors=label)
             return prepare_writes(c, groups, self.routes.errors) if last else c
 
+        writes = last and self._workers_write
+
+        def step_and_write(c: Chunk) -> list[Chunk]:
+            return self._submit(step(c))
+
         async with recv, send:
             async for chunk in recv:
                 n = chunk.count if chunk.pending is not None else sum(b.num_rows for b, _ in chunk.parts)
-                if n < INLINE_RECORDS:
-                    chunk = step(chunk)
+                if not writes:
+                    if n < INLINE_RECORDS:
+                        chunk = step(chunk)
+                    else:
+                        chunk = await anyio.to_thread.run_sync(step, chunk, limiter=self._limiter)
+                    await send.send(chunk)
+                    continue
+                if n >= INLINE_RECORDS:
+                    done = await anyio.to_thread.run_sync(step_and_write, chunk, limiter=self._limiter)
+                elif self._any_blocking:  # a small chunk: computed here, written in a thread
+                    done = await anyio.to_thread.run_sync(self._submit, step(chunk))
                 else:
-                    chunk = await anyio.to_thread.run_sync(step, chunk, limiter=self._limiter)
-                await send.send(chunk)
+                    done = self._submit(step(chunk))
+                for c in done:
+                    await self._finish(c)
+
+    def _submit(self, chunk: Chunk) -> list[Chunk]:
+        """Write ``chunk``, and every chunk after it that is ready, in order, from this thread.
+
+        A chunk whose turn has not come waits in ``_ready``; whichever thread writes
+        the chunk before it writes it too. One thread writes at a time: a thread that
+        finds another writing leaves its chunk to it. Returns the chunks written here.
+        """
+        with self._order_lock:
+            if self._broken:  # a write failed: the stream is stopping, nothing more is written
+                return []
+            self._ready[chunk.seq] = chunk
+            if self._writing:
+                return []
+            self._writing = True
+        done: list[Chunk] = []
+        try:
+            while True:
+                with self._order_lock:
+                    c = self._take_ready()
+                    if c is None:
+                        self._writing = False
+                        return done
+                _write_all(c.writes)
+                self._account(c, c.error_table)
+                c.writes = []
+                done.append(c)
+        except BaseException:
+            with self._order_lock:
+                self._writing = False
+                self._broken = True
+            raise
+
+    def _take_ready(self) -> Chunk | None:
+        if not self.config.preserve_order:
+            return self._ready.popitem()[1] if self._ready else None
+        c = self._ready.pop(self._next_seq, None)
+        if c is not None:
+            self._next_seq += 1
+        return c
+
+    async def _finish(self, chunk: Chunk) -> None:
+        """After a chunk was written: learn its size, release its budget, report progress."""
+        if self._finished < 4 or self._finished % 8 == 0:  # sizing tables costs: learn from a sample
+            self.footprint.observe(chunk.input_bytes, chunk.output_bytes())
+        self._finished += 1
+        self.budget.release(chunk.held_bytes, chunk.held_records)
+        if self._finished % 4 == 0:  # Arrow's allocator keeps freed pages per thread: give them back
+            pa.default_memory_pool().release_unused()
+        if self.on_progress is not None:
+            out = self.on_progress(self.progress())
+            if inspect.isawaitable(out):
+                await out
 
     def _seen(self, chunk: Chunk) -> None:
         for b, _ in chunk.parts:
@@ -194,8 +289,7 @@ class StreamRun:
                     expected += 1
 
     async def _emit(self, chunk: Chunk) -> None:
-        if self.chunks_done < 4 or self.chunks_done % 8 == 0:  # sizing tables costs: learn from a sample
-            self.footprint.observe(chunk.input_bytes, chunk.output_bytes())
+        """Write a chunk from the sink task (streams with an async sink)."""
         writes = chunk.writes
         errors = chunk.error_table
         blocking = [w for w in writes if _blocks(w[0])]
@@ -207,14 +301,9 @@ class StreamRun:
             await anyio.to_thread.run_sync(self._write_and_account, blocking, chunk, errors)
         else:
             self._account(chunk, errors)
-        self.budget.release(chunk.held_bytes, chunk.held_records)
-        del chunk, writes, errors
-        if self.chunks_done % 4 == 0:  # Arrow's allocator keeps freed pages per thread: give them back
-            pa.default_memory_pool().release_unused()
-        if self.on_progress is not None:
-            out = self.on_progress(self.progress())
-            if inspect.isawaitable(out):
-                await out
+        chunk.writes = []
+        del writes, errors
+        await self._finish(chunk)
 
     def _write_and_account(self, writes: list[tuple[Any, Any]], chunk: Chunk, errors: pa.Table | None) -> None:
         _write_all(writes)
