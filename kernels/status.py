@@ -154,8 +154,9 @@ def add_ids(ids, codes, code, n_codes, base, st, keys, vals, counts):
     Ids outside the column go to the hash table, which must have room for all
     of them. ``counts[c]`` += ids added with ``c``. Returns ``(bad, n_hashed)``:
     the position of the first id already present or code ``>= n_codes`` (-1 if
-    none; otherwise nothing is changed, ``counts`` neither) and how many ids
-    went to the hash table.
+    none; otherwise no id is added, ``counts`` is unchanged) and how many hash
+    slots were filled: with ids, or, when ``bad >= 0``, with the tombstones
+    that undoing them left (the caller counts those slots as used).
     """
     per_id = codes.shape[0] > 0
     nst = st.shape[0]
@@ -183,7 +184,7 @@ def add_ids(ids, codes, code, n_codes, base, st, keys, vals, counts):
             n_hashed += 1
     if bad >= 0:
         _undo_add(ids, bad, base, st, keys)
-        return bad, 0
+        return bad, n_hashed
     if per_id:
         _count_codes(codes, counts)
     else:

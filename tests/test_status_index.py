@@ -462,3 +462,21 @@ def test_sparse_ids_use_the_hash_table() -> None:
     index.transition(ids[::2], "completed")
     assert index.count("failed") == ids.shape[0] - ids[::2].shape[0]
     assert (index.status_of(ids[::2]) == 2).all()
+
+
+@pytest.mark.timeout(60, method="thread")  # a spinning kernel does not return to Python for a signal
+def test_failed_adds_leave_room_in_the_hash_table() -> None:
+    """A refused add undoes its ids in the hash table as tombstones: those slots count as used,
+    so the table is rebuilt before it fills (a full one would make lookups of absent ids spin)."""
+    index = StatusIndex()
+    index.add(np.arange(1000))  # the dense column
+    far = 10**12
+    index.add([far])  # ids this far out live in the hash table
+    for k in range(300):
+        ids = np.append(np.arange(far + 1 + 40 * k, far + 41 + 40 * k), far)  # the last one is a duplicate
+        with pytest.raises(StatusIndexError):
+            index.add(ids)
+        assert index.contains(np.array([far + 10**9, far, 5])).tolist() == [False, True, True]
+    assert len(index) == 1001
+    index.add(np.arange(far + 1, far + 200))  # the ids refused before can be added now
+    assert index.count("pending") == 1200

@@ -159,10 +159,10 @@ class AddMethods:
         counts[:] = 0
         bad, n_hashed = K.add_ids(arr, codes, code, N_STATUSES, store.base, store.st,
                                   store.hash.keys, store.hash.vals, counts)  # fmt: skip
+        store.hash.n_used += n_hashed  # on failure too: the slots hold tombstones then
         if bad >= 0:
             raise add_error(self, arr, codes)
         store.hash.n_live += n_hashed
-        store.hash.n_used += n_hashed
         self._added(arr, 0, m, codes, code, counts[:N_STATUSES].copy())
 
     def _added(self, arr: np.ndarray | None, start: int, m: int, codes: np.ndarray, code: int,
