@@ -404,3 +404,13 @@ def test_pipeline_streams_stage_to_stage():
     p = Pipeline([(cleaner, 1), (seed, 2)])
     assert [s.parallelism for s in p.stages] == [1, 2]
     assert table_rows(p.process(data, chunk_size=16).output("output")) == table_rows(out)
+
+
+def test_progress_counts_one_more_chunk_a_call_when_workers_write_several():
+    data = pa.table({"x": np.arange(20_000)})
+    seen = []
+    r = _jittery_network(11).process_stream(data, sink=lambda b: None, chunk_size=500, parallelism=3,
+                                            on_progress=seen.append)
+    check_run(r, 20_000)
+    assert [p.chunks_processed for p in seen] == list(range(1, 41))
+    assert [p.records_processed for p in seen] == [500 * k for k in range(1, 41)]

@@ -59,6 +59,7 @@ def test_a_refused_direct_write_falls_back_without_losing_bytes(tmp_path: Path,
         return real_write(fd, data)
 
     monkeypatch.setattr(direct_mod.os, "write", flaky)
+    monkeypatch.setattr(direct_mod, "STAGING_BYTES", 2 * ALIGN)  # direct writes from the I/O thread too
     for k, sizes in enumerate([[3 * ALIGN, 2 * ALIGN + 17, 5], [3 * ALIGN, 2 * ALIGN + 17]]):
         calls["n"] = 0
         pieces = _pieces(sizes, 2)
@@ -72,16 +73,46 @@ def test_a_refused_direct_write_falls_back_without_losing_bytes(tmp_path: Path,
             assert not f.direct
 
 
-def test_other_errors_are_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("direct", [True, False])
+def test_other_errors_are_raised_by_write_or_close(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   direct: bool) -> None:
     def full(fd: int, data: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    f = DirectFile(tmp_path / "o.bin")
+    monkeypatch.setattr(direct_mod, "STAGING_BYTES", ALIGN)
+    f = DirectFile(tmp_path / "o.bin", direct=direct)
+    threaded = f.direct
     monkeypatch.setattr(direct_mod.os, "write", full)
-    with pytest.raises(OSError, match="No space left"):
-        f.write(b"x" * (2 * ALIGN))
+    with pytest.raises(OSError, match="No space left"):  # the I/O thread's error, at the latest when
+        f.write(b"x" * (3 * ALIGN))                        # both staging buffers are full
+    if threaded:  # the file is incomplete: closing says so again
+        with pytest.raises(OSError, match="No space left"):
+            f.close()
+    else:
+        f.close()
     monkeypatch.undo()
+    with pytest.raises(ValueError, match="closed"):
+        f.write(b"x")
+    assert f._thread is None  # noqa: SLF001 - the I/O thread has ended
+
+
+def test_bytes_reach_the_file_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full staging buffers are written by the I/O thread during the writes, not all at close."""
+    monkeypatch.setattr(direct_mod, "STAGING_BYTES", 4 * ALIGN)
+    path = tmp_path / "o.bin"
+    f = DirectFile(path)
+    if not f.direct:
+        f.close()
+        pytest.skip("no O_DIRECT here")
+    pieces = _pieces([ALIGN + 7] * 20, 4)
+    for p in pieces:
+        f.write(p)
+    f._todo.put(None)  # noqa: SLF001 - let the I/O thread finish what it has, to look at the file
+    f._thread.join()  # noqa: SLF001
+    assert path.stat().st_size >= 4 * ALIGN * 4  # several whole buffers are in the file already
+    f._thread = None  # noqa: SLF001
     f.close()
+    assert path.read_bytes() == b"".join(pieces)
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no tmpfs here")

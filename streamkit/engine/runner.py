@@ -88,7 +88,8 @@ class StreamRun:
         self._next_seq = 0
         self._writing = False  # a thread is writing (it also writes what becomes ready meanwhile)
         self._broken = False  # a write failed
-        self._finished = 0  # chunks whose budget was released
+        self._finished = 0  # chunks whose budget was released (progress counts these: one more a call)
+        self._finished_records = 0
 
     async def run(self, source: Source) -> StreamResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
@@ -262,6 +263,7 @@ class StreamRun:
         if self._finished < 4 or self._finished % 8 == 0:  # sizing tables costs: learn from a sample
             self.footprint.observe(chunk.input_bytes, chunk.output_bytes())
         self._finished += 1
+        self._finished_records += chunk.count
         self.budget.release(chunk.held_bytes, chunk.held_records)
         if self._finished % 4 == 0:  # Arrow's allocator keeps freed pages per thread: give them back
             pa.default_memory_pool().release_unused()
@@ -340,8 +342,8 @@ class StreamRun:
         elapsed = time.perf_counter() - self._t0
         counts = {k: int(v) for k, v in self.index.counts().items()}
         return Progress(
-            chunks_processed=self.chunks_done, records_processed=self.records_done,
-            records_per_second=self.records_done / elapsed if elapsed > 0 else 0.0,
+            chunks_processed=self._finished, records_processed=self._finished_records,
+            records_per_second=self._finished_records / elapsed if elapsed > 0 else 0.0,
             errors=self.errors, bytes_in_flight=self.budget.bytes, records_in_flight=self.budget.records,
             elapsed=elapsed, successful=counts.get("completed", 0), failed=counts.get("failed", 0),
             malformed=self.malformed, status_counts=counts)

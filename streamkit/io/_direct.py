@@ -23,6 +23,8 @@ import contextlib
 import errno
 import fcntl
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,8 @@ __all__ = ("DirectFile", "ALIGN", "STAGING_BYTES")
 
 #: Alignment of buffer addresses, lengths and file offsets for ``O_DIRECT`` (a page: fits 512 B and 4 KiB devices).
 ALIGN = 4096
-#: Size of the aligned staging buffer: bytes go to the device in writes of up to this many.
-STAGING_BYTES = 8 << 20
+#: Size of each of the two aligned staging buffers: bytes go to the device in writes of this many.
+STAGING_BYTES = 4 << 20
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
@@ -44,8 +46,14 @@ class DirectFile:
     """A new file at ``path`` (truncated if it exists), written with ``O_DIRECT`` when possible.
 
     ``write`` takes anything with the buffer protocol; ``tell`` is the bytes
-    written so far; ``close`` writes what is left and closes the file. Not
+    accepted so far; ``close`` writes what is left and closes the file. Not
     thread-safe (a sink writes under its own lock).
+
+    With ``O_DIRECT``, ``write`` copies into one of two aligned staging buffers;
+    a full buffer goes to a thread of the file's own, which waits for the device
+    while the caller fills the other one (so a worker thread that writes does
+    not wait for the disk). An error of that thread (a full disk) is raised by
+    the next ``write`` or by ``close``.
 
     Examples
     --------
@@ -71,19 +79,28 @@ class DirectFile:
             self._fd = os.open(path, flags, 0o666)
         self._closed = False
         self._written = 0  # bytes accepted by write()
-        self._pending = 0  # bytes in the staging buffer, not yet written
-        self._staging: np.ndarray | None = _aligned(STAGING_BYTES) if self.direct else None
+        self._pending = 0  # bytes in the staging buffer, not yet handed to the I/O thread
         self._drop = None if self.direct else DropBehind(self)
+        self._staging: np.ndarray | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        if self.direct:
+            self._staging = _aligned(STAGING_BYTES)
+            self._todo: queue.SimpleQueue[tuple[np.ndarray, int] | None] = queue.SimpleQueue()
+            self._free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+            self._free.put(_aligned(STAGING_BYTES))
+            self._thread = threading.Thread(target=self._io, name="streamkit-direct-io", daemon=True)
+            self._thread.start()
 
     def fileno(self) -> int:
         """The file descriptor."""
         return self._fd
 
     def flush(self) -> None:
-        """Nothing is buffered by the OS side of this file (whole blocks are written as they fill)."""
+        """Nothing to do: bytes reach the device as staging buffers fill, the rest at :meth:`close`."""
 
     def tell(self) -> int:
-        """Bytes written so far (those still in the staging buffer included)."""
+        """Bytes accepted so far (those still in a staging buffer included)."""
         return self._written
 
     def write(self, data: Any) -> int:
@@ -91,39 +108,49 @@ class DirectFile:
         if self._closed:
             msg = "write to a closed file"
             raise ValueError(msg)
+        self._raise_error()
         src = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data.view(np.uint8).reshape(-1)
         n = len(src)
         if not n:
             return 0
-        if not self.direct:
-            if self._pending:  # left in the staging buffer when direct writes were given up
-                _write_all(self._fd, memoryview(self._staging)[:self._pending])
-                self._pending = 0
+        if self._staging is None:
             _write_all(self._fd, memoryview(src))
             self._written += n
             if self._drop is not None:
                 self._drop.wrote(n)
             return n
-        staging = self._staging
-        assert staging is not None
         done = 0
         while done < n:
+            staging = self._staging
             k = min(n - done, len(staging) - self._pending)
             staging[self._pending:self._pending + k] = src[done:done + k]
             self._pending += k
             done += k
-            if self._pending == len(staging):
-                self._write_direct(self._pending)
-        whole = self._pending - self._pending % ALIGN
-        if whole:  # what has been given reaches the device now; less than a block waits
-            self._write_direct(whole)
+            if self._pending == len(staging):  # full: to the I/O thread; fill the other buffer meanwhile
+                self._todo.put((staging, self._pending))
+                self._pending = 0
+                self._staging = self._free.get()  # waits while the device is behind by a whole buffer
+                self._raise_error()
         self._written += n
         return n
 
-    def _write_direct(self, nbytes: int) -> None:
-        staging = self._staging
-        assert staging is not None
-        view = memoryview(staging)[:nbytes]
+    def _io(self) -> None:
+        """The I/O thread: write each full staging buffer, then give it back."""
+        while True:
+            item = self._todo.get()
+            if item is None:
+                return
+            buf, nbytes = item
+            try:
+                if self._error is None:
+                    self._write_aligned(buf, nbytes)
+            except BaseException as exc:  # noqa: BLE001 - kept for the writer to raise
+                self._error = exc
+            finally:
+                self._free.put(buf)
+
+    def _write_aligned(self, buf: np.ndarray, nbytes: int) -> None:
+        view = memoryview(buf)[:nbytes]
         while len(view):
             try:
                 k = os.write(self._fd, view)
@@ -135,17 +162,16 @@ class DirectFile:
                 self._buffered()
                 continue
             view = view[k:]
-        rest = self._pending - nbytes
-        if rest:
-            staging[:rest] = staging[nbytes:self._pending]
-        self._pending = rest
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def _buffered(self) -> None:
         """Turn ``O_DIRECT`` off for the rest of the file."""
         fl = fcntl.fcntl(self._fd, fcntl.F_GETFL)
         fcntl.fcntl(self._fd, fcntl.F_SETFL, fl & ~_O_DIRECT)
         self.direct = False
-        self._drop = DropBehind(self)
 
     def close(self) -> None:
         """Write what is left and close the file (idempotent)."""
@@ -153,15 +179,28 @@ class DirectFile:
             return
         self._closed = True
         try:
-            if self._pending:
-                if self.direct:
-                    self._buffered()  # the last partial block cannot go directly
-                staging = self._staging
-                assert staging is not None
-                _write_all(self._fd, memoryview(staging)[:self._pending])
+            if self._thread is not None:
+                self._todo.put(None)
+                self._thread.join()
+                self._thread = None
+                self._raise_error()
+            if self._staging is not None and self._pending:
+                whole = self._pending - self._pending % ALIGN
+                if whole and self.direct:
+                    self._write_aligned(self._staging, whole)
+                    rest = self._pending - whole
+                    self._staging[:rest] = self._staging[whole:self._pending]
+                    self._pending = rest
+                if self._pending:
+                    if self.direct:
+                        self._buffered()  # a last partial block cannot go directly
+                    _write_all(self._fd, memoryview(self._staging)[:self._pending])
                 self._pending = 0
         finally:
             self._staging = None
+            if self._thread is not None:  # an error above: still stop the thread
+                self._todo.put(None)
+                self._thread.join()
             os.close(self._fd)
 
     def __enter__(self) -> DirectFile:
