@@ -80,11 +80,12 @@ def test_other_errors_are_raised_by_write_or_close(tmp_path: Path, monkeypatch: 
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(direct_mod, "STAGING_BYTES", ALIGN)
+    monkeypatch.setattr(direct_mod, "STAGING_BUFFERS", 2)
     f = DirectFile(tmp_path / "o.bin", direct=direct)
     threaded = f.direct
     monkeypatch.setattr(direct_mod.os, "write", full)
     with pytest.raises(OSError, match="No space left"):  # the I/O thread's error, at the latest when
-        f.write(b"x" * (3 * ALIGN))                        # both staging buffers are full
+        f.write(b"x" * (3 * ALIGN))                        # every staging buffer is full
     if threaded:  # the file is incomplete: closing says so again
         with pytest.raises(OSError, match="No space left"):
             f.close()

@@ -32,12 +32,15 @@ import numpy as np
 
 from streamkit.io._files import DropBehind
 
-__all__ = ("DirectFile", "ALIGN", "STAGING_BYTES")
+__all__ = ("DirectFile", "ALIGN", "STAGING_BYTES", "STAGING_BUFFERS")
 
 #: Alignment of buffer addresses, lengths and file offsets for ``O_DIRECT`` (a page: fits 512 B and 4 KiB devices).
 ALIGN = 4096
-#: Size of each of the two aligned staging buffers: bytes go to the device in writes of this many.
+#: Size of each aligned staging buffer: bytes go to the device in writes of this many.
 STAGING_BYTES = 4 << 20
+#: Staging buffers a file may fill ahead of the device (made as needed): 16 MiB holds a chunk of
+#: JSON text of 64k records of ~250 bytes, so a worker writing one rarely waits for the disk.
+STAGING_BUFFERS = 4
 
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
@@ -49,10 +52,10 @@ class DirectFile:
     accepted so far; ``close`` writes what is left and closes the file. Not
     thread-safe (a sink writes under its own lock).
 
-    With ``O_DIRECT``, ``write`` copies into one of two aligned staging buffers;
-    a full buffer goes to a thread of the file's own, which waits for the device
-    while the caller fills the other one (so a worker thread that writes does
-    not wait for the disk). An error of that thread (a full disk) is raised by
+    With ``O_DIRECT``, ``write`` copies into aligned staging buffers (up to
+    :data:`STAGING_BUFFERS`); a full buffer goes to a thread of the file's own,
+    which waits for the device while the caller fills the next one (so a worker
+    thread that writes does not wait for the disk). An error of that thread (a full disk) is raised by
     the next ``write`` or by ``close``.
 
     Examples
@@ -86,9 +89,9 @@ class DirectFile:
         self._error: BaseException | None = None
         if self.direct:
             self._staging = _aligned(STAGING_BYTES)
+            self._buffers = 1  # staging buffers made so far (at most STAGING_BUFFERS)
             self._todo: queue.SimpleQueue[tuple[np.ndarray, int] | None] = queue.SimpleQueue()
             self._free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
-            self._free.put(_aligned(STAGING_BYTES))
             self._thread = threading.Thread(target=self._io, name="streamkit-direct-io", daemon=True)
             self._thread.start()
 
@@ -129,10 +132,21 @@ class DirectFile:
             if self._pending == len(staging):  # full: to the I/O thread; fill the other buffer meanwhile
                 self._todo.put((staging, self._pending))
                 self._pending = 0
-                self._staging = self._free.get()  # waits while the device is behind by a whole buffer
+                self._staging = self._next_buffer()
                 self._raise_error()
         self._written += n
         return n
+
+    def _next_buffer(self) -> np.ndarray:
+        """A free staging buffer: one given back, a new one while there are fewer than
+        :data:`STAGING_BUFFERS`, else the next one the I/O thread gives back (the device is behind)."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            if self._buffers < STAGING_BUFFERS:
+                self._buffers += 1
+                return _aligned(STAGING_BYTES)
+        return self._free.get()
 
     def _io(self) -> None:
         """The I/O thread: write each full staging buffer, then give it back."""
