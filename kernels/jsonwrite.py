@@ -22,14 +22,17 @@ import numpy as np
 from kernels._bytes import load8, store8
 from kernels._jit import jit
 
-__all__ = ("KIND_INT", "KIND_UINT", "KIND_BOOL", "KIND_SLICE", "KIND_NULL", "escape_extra", "write_lines",
-           "text_slices", "float_text_slices", "PAD")
+__all__ = ("KIND_INT", "KIND_UINT", "KIND_BOOL", "KIND_SLICE", "KIND_NULL", "KIND_WHOLE", "escape_extra",
+           "write_lines", "text_slices", "float_text_slices", "PAD")
 
 KIND_INT = 0
 KIND_UINT = 1
 KIND_BOOL = 2
 KIND_SLICE = 3
 KIND_NULL = 4
+#: float64: per row ``ivalid`` 1 = a whole number below 2**53 (not -0.0), written from ``ints``
+#: with ``.0``; 2 = another value, its formatted text in slice row ``wslice[c]``; 0 = null
+KIND_WHOLE = 5
 
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 _PAIRS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode(), np.uint8)
@@ -132,7 +135,7 @@ def _put_escaped(out, p, blob, s, e):
 @jit
 def write_lines(n, fkind, fidx, keys, kstart, kend,
                 ints, ivalid, uints, uvalid, bools, bvalid,
-                sstart, send, svalid, sescape, blob, out):
+                sstart, send, svalid, sescape, wslice, blob, out):
     """Write ``n`` JSON lines into ``out``; return the bytes used.
 
     ``out`` must hold the caller's bound plus 8 bytes; ``keys`` and ``blob`` need 8
@@ -150,9 +153,16 @@ def write_lines(n, fkind, fidx, keys, kstart, kend,
             p = _copy(out, p, keys, np.uint64(kstart[f]), np.uint64(kend[f]))
             kind = fkind[f]
             c = np.uint64(fidx[f])
-            if kind == KIND_INT:
-                if ivalid[c, r] == 0:
+            if kind == KIND_INT or kind == KIND_WHOLE:
+                state = ivalid[c, r]
+                if state == 0:
                     p = _put_null(out, p)
+                elif state == 2:  # a float that is not whole: the text polars formatted
+                    w = np.uint64(wslice[c])
+                    if svalid[w, r] == 0:
+                        p = _put_null(out, p)
+                    else:
+                        p = _copy(out, p, blob, np.uint64(sstart[w, r]), np.uint64(send[w, r]))
                 else:
                     v = ints[c, r]
                     if v < 0:
@@ -160,6 +170,10 @@ def write_lines(n, fkind, fidx, keys, kstart, kend,
                         p = _put_uint(out, p + one, np.uint64(-(v + 1)) + one)
                     else:
                         p = _put_uint(out, p, np.uint64(v))
+                    if kind == KIND_WHOLE:  # a whole float's shortest text: its digits and ".0"
+                        out[p] = 46
+                        out[p + one] = 48
+                        p += np.uint64(2)
             elif kind == KIND_SLICE:
                 if svalid[c, r] == 0:
                     p = _put_null(out, p)

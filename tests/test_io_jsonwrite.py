@@ -128,3 +128,36 @@ def test_random_columns_match_polars(data: st.DataObject) -> None:
                 assert got[k] is None
             else:
                 assert got[k] == v
+
+
+def test_float_columns_of_whole_numbers_match_polars() -> None:
+    whole = [0.0, 1.0, -5.0, 100.0, 1e15, 2.0**53 - 1, -(2.0**53) + 1, 123456789.0, None]
+    cases = {
+        "whole": whole,
+        "with_minus_zero": [1.0, -0.0, None],
+        "at_2_53": [2.0**53, 3.0],
+        "big": [1e16, 2.0],
+        "not_whole": [1.0, 2.5],
+        "nan": [1.0, float("nan"), None],
+        "inf": [float("inf"), 1.0],
+        "all_null": [None, None],
+    }
+    for name, vals in cases.items():
+        t = pa.table({name: pa.array(vals, pa.float64()), "i": list(range(len(vals)))})
+        assert ours(t) == polars_text(t), name
+    t32 = pa.table({"f": pa.array([1.0, 2.0, None], pa.float32())})
+    assert ours(t32) == polars_text(t32)
+    sliced = pa.table({"f": pa.array([0.5, 1.0, 2.0, None, 3.0], pa.float64())}).slice(1, 4)
+    assert ours(sliced) == polars_text(sliced)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
+                          st.integers(-(2**54), 2**54).map(float),
+                          st.sampled_from([0.0, -0.0, 2.0**53, 2.0**53 - 1, -(2.0**53), 1e16, 1e15, 5e-324])),
+                max_size=40),
+       st.integers(0, 5))
+def test_float64_values_whole_or_not_match_polars(values: list, offset: int) -> None:
+    arr = pa.array([0.25] * offset + values, pa.float64()).slice(offset)
+    t = pa.table({"f": arr, "g": pa.array(values[::-1], pa.float64())})
+    assert ours(t) == polars_text(t)

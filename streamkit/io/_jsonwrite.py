@@ -1,6 +1,7 @@
 """Arrow tables as JSON Lines text, written by one numba pass per batch (:mod:`kernels.jsonwrite`).
 
-Integers, booleans and strings are written by the kernel; floats are formatted by
+Integers, booleans, strings and whole float64 values (``100.0``: digits and
+``.0``, below 2**53) are written by the kernel; other floats are formatted by
 polars (shortest round-trip text, the same as its own JSON writer: ``100.0``,
 ``1e+16``; ``NaN`` and infinities become ``null``) and copied; dictionary
 columns are rendered once per dictionary value. The output matches polars'
@@ -22,6 +23,7 @@ from kernels.jsonwrite import (
     KIND_NULL,
     KIND_SLICE,
     KIND_UINT,
+    KIND_WHOLE,
     escape_extra,
     float_text_slices,
     text_slices,
@@ -37,6 +39,8 @@ _INTS = frozenset(t.id for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(),
                                  pa.uint8(), pa.uint16(), pa.uint32()))
 _UINT64 = pa.uint64().id
 _FLOATS = frozenset(t.id for t in (pa.float16(), pa.float32(), pa.float64()))
+_FLOAT64 = pa.float64().id
+_TWO_53 = float(2**53)
 _TEXT = frozenset(t.id for t in (pa.string(), pa.large_string(), pa.string_view()))
 _EMPTY_U8 = np.zeros(0, np.uint8)
 _PADDING = np.zeros(PAD, np.uint8)
@@ -89,6 +93,10 @@ class _Batch:
         cols = batch.columns
         kinds = [_kind(c) for c in cols]
         count = {k: kinds.count(k) for k in (KIND_INT, KIND_UINT, KIND_BOOL, KIND_SLICE)}
+        n_whole = kinds.count(KIND_WHOLE)
+        count[KIND_INT] += n_whole  # float64 columns: whole values from ``ints``, the others as text
+        count[KIND_SLICE] += n_whole
+        self.wslice = np.zeros(count[KIND_INT], np.int64)
         self.ints = np.empty((count[KIND_INT], n), np.int64)
         self.ivalid = np.ones((count[KIND_INT], n), np.uint8)
         self.uints = np.empty((count[KIND_UINT], n), np.uint64)
@@ -109,10 +117,19 @@ class _Batch:
             if kind == KIND_NULL:
                 bound += 4 * n
                 continue
-            c = seen[kind]
-            seen[kind] += 1
+            row = KIND_INT if kind == KIND_WHOLE else kind
+            c = seen[row]
+            seen[row] += 1
             fidx[f] = c
-            if kind == KIND_INT:
+            if kind == KIND_WHOLE:
+                w = seen[KIND_SLICE]
+                seen[KIND_SLICE] += 1
+                self.wslice[c] = w
+                data, size = self._floats(col, c, w, base)
+                blobs.append(data)
+                base += len(data)
+                bound += 22 * n + size
+            elif kind == KIND_INT:
                 self.ints[c] = values_view(col if col.type == pa.int64() else col.cast(pa.int64()), np.int64)
                 _fill_valid(col, self.ivalid[c])
                 bound += 20 * n
@@ -132,6 +149,37 @@ class _Batch:
         self.fkind, self.fidx = fkind, fidx
         self.blob = np.concatenate([*blobs, _PADDING])
         self.bound = bound
+
+    def _floats(self, col: pa.Array, c: int, w: int, base: int) -> tuple[np.ndarray, int]:
+        """Lay out a float64 column: whole values in ``ints`` row ``c``, the others formatted by
+        polars into slice row ``w``; return the text bytes and their size."""
+        vals = values_view(col, np.float64)
+        flags = valid_flags(col)
+        with np.errstate(invalid="ignore"):  # NaN, and whatever null slots hold
+            whole = (np.abs(vals) < _TWO_53) & (vals == np.trunc(vals)) & ~(np.signbit(vals) & (vals == 0))
+            self.ints[c] = np.where(whole, vals, 0)
+        state = self.ivalid[c]
+        state[:] = np.where(whole, 1, 2)
+        if flags is not None:
+            state[~flags] = 0
+        other = np.flatnonzero(state == 2)
+        if not len(other):
+            return _EMPTY_U8, 0
+        import polars as pl
+
+        text = pl.Series(vals[other]).cast(pl.String).to_arrow()
+        if text.type.id == pa.string_view().id:
+            text = text.cast(pa.large_string())
+        offsets, data = _text_buffers(text)
+        first, last = int(offsets[0]), int(offsets[-1])
+        data = data[first:last]
+        k = len(other)
+        starts, ends, ok = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.uint8)
+        float_text_slices(offsets, data, base - first, _EMPTY_U8, False, starts, ends, ok, first)
+        self.sstart[w, other] = starts
+        self.send[w, other] = ends
+        self.svalid[w, other] = ok
+        return data, last - first
 
     def _slices(self, col: pa.Array, c: int, base: int) -> tuple[np.ndarray, int]:
         """Lay out a text, float or dictionary column as byte ranges; return its bytes and text bound."""
@@ -175,7 +223,7 @@ class _Batch:
         """Write the lines into ``out``; return the bytes used."""
         return write_lines(self.n, self.fkind, self.fidx, keys, kstart, kend,
                            self.ints, self.ivalid, self.uints, self.uvalid, self.bools, self.bvalid,
-                           self.sstart, self.send, self.svalid, self.sescape, self.blob, out)
+                           self.sstart, self.send, self.svalid, self.sescape, self.wslice, self.blob, out)
 
 
 def _kind(col: pa.Array) -> int:
@@ -188,6 +236,8 @@ def _kind(col: pa.Array) -> int:
         return KIND_UINT
     if pa.types.is_boolean(t):
         return KIND_BOOL
+    if t.id == _FLOAT64:  # a whole number's shortest text is its digits and ".0": the kernel writes those
+        return KIND_WHOLE
     return KIND_SLICE
 
 
