@@ -165,14 +165,7 @@ class _Batch:
         other = np.flatnonzero(state == 2)
         if not len(other):
             return _EMPTY_U8, 0
-        import polars as pl
-
-        text = pl.Series(vals[other]).cast(pl.String).to_arrow()
-        if text.type.id == pa.string_view().id:
-            text = text.cast(pa.large_string())
-        offsets, data = _text_buffers(text)
-        first, last = int(offsets[0]), int(offsets[-1])
-        data = data[first:last]
+        offsets, data, first, last = _float_text(pa.array(vals[other]))
         k = len(other)
         starts, ends, ok = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.uint8)
         float_text_slices(offsets, data, base - first, _EMPTY_U8, False, starts, ends, ok, first)
@@ -199,21 +192,12 @@ class _Batch:
             return data, int((ends - starts).max()) * n
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
-        is_float = col.type.id in _FLOATS
-        if is_float:
-            import polars as pl
-
-            col = pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col) \
-                .cast(pl.String).to_arrow()
-        if col.type.id == pa.string_view().id:
-            col = col.cast(pa.large_string())
-        offsets, data = _text_buffers(col)
-        first, last = int(offsets[0]), int(offsets[-1])
-        data = data[first:last]  # only the bytes this column uses go into the blob
-        if is_float:
+        if col.type.id in _FLOATS:
+            offsets, data, first, last = _float_text(col)
             float_text_slices(offsets, data, base - first, flags, has, self.sstart[c], self.send[c],
                               self.svalid[c], first)
             return data, last - first
+        offsets, data, first, last = _text_of(col)
         text_slices(offsets, base - first, flags, has, self.sstart[c], self.send[c], self.svalid[c])
         extra = escape_extra(data, 0, last - first)
         self.sescape[c] = 2 if extra else 1
@@ -252,6 +236,24 @@ def _fill_valid(arr: pa.Array, row: np.ndarray) -> None:
     flags = valid_flags(arr)
     if flags is not None:
         row[:] = flags
+
+
+def _float_text(col: pa.Array) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Floats formatted by polars (shortest round-trip text), as :func:`_text_of` lays them out."""
+    import polars as pl
+
+    return _text_of(pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col)
+                    .cast(pl.String).to_arrow())
+
+
+def _text_of(col: pa.Array) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """A text column's offsets, the bytes it uses (``data`` from byte ``first`` to ``last``
+    of its buffer: only those go into the blob), ``first`` and ``last``."""
+    if col.type.id == pa.string_view().id:
+        col = col.cast(pa.large_string())
+    offsets, data = _text_buffers(col)
+    first, last = int(offsets[0]), int(offsets[-1])
+    return offsets, data[first:last], first, last
 
 
 def _text_buffers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
