@@ -73,7 +73,6 @@ class StreamRun:
         self.end_state_counts = dict.fromkeys(self.end_states, 0)
         self.end_state_ids: dict[str, list[np.ndarray]] | None = {} if keep_end_state_ids else None
         self.chunks_done = 0
-        self.records_done = 0
         self.malformed = 0
         self.columns_seen: set[str] = set()
         self._limiter = anyio.CapacityLimiter(sum(s.parallelism or config.parallelism for s in stages))
@@ -278,17 +277,17 @@ class StreamRun:
 
     # -- reorder buffer and sinks ------------------------------------------------------------
     async def _write(self, recv: ObjectReceiveStream[Chunk]) -> None:
-        waiting: dict[int, Chunk] = {}
-        expected = 0
+        """The sink task (streams with an async sink): the reorder buffer of :meth:`_submit`, in the loop."""
         async with recv:
             async for chunk in recv:
-                if not self.config.preserve_order:
-                    await self._emit(chunk)
-                    continue
-                waiting[chunk.seq] = chunk
-                while expected in waiting:
-                    await self._emit(waiting.pop(expected))
-                    expected += 1
+                with self._order_lock:
+                    self._ready[chunk.seq] = chunk
+                while (c := self._next_ready()) is not None:
+                    await self._emit(c)
+
+    def _next_ready(self) -> Chunk | None:
+        with self._order_lock:
+            return self._take_ready()
 
     async def _emit(self, chunk: Chunk) -> None:
         """Write a chunk from the sink task (streams with an async sink)."""
@@ -335,7 +334,6 @@ class StreamRun:
         if not self.chunks_done:  # the first chunk loaded the kernels: their objects stay too
             gc.freeze()
         self.chunks_done += 1
-        self.records_done += chunk.count
 
     def progress(self) -> Progress:
         """A snapshot of the run now (what ``on_progress`` receives)."""
@@ -350,7 +348,7 @@ class StreamRun:
 
     def _result(self) -> StreamResult:
         warnings = []
-        if self.records_done:
+        if self._finished_records:
             for f, s in self.stages[0].network.fields_read().items():
                 if f not in self.columns_seen:
                     warnings.append(f"field {f!r} is read in state {s!r} but never appears in the input")
