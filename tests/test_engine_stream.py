@@ -414,3 +414,19 @@ def test_progress_counts_one_more_chunk_a_call_when_workers_write_several():
     check_run(r, 20_000)
     assert [p.chunks_processed for p in seen] == list(range(1, 41))
     assert [p.records_processed for p in seen] == [500 * k for k in range(1, 41)]
+
+
+@pytest.mark.parametrize("order", [True, False])
+def test_an_async_sink_gets_chunks_in_order_from_the_sink_task(order):
+    data = pa.table({"x": np.arange(10_000)})
+    got: list[list[int]] = []
+
+    async def sink(batch):
+        await anyio.sleep(0)
+        got.append(batch.column("x").to_pylist())
+
+    r = _jittery_network(5).process_stream(data, sink=sink, chunk_size=500, parallelism=3, preserve_order=order)
+    check_run(r, 10_000)
+    assert all(b == list(range(b[0], b[0] + 500)) for b in got)
+    flat = [x for b in got for x in b]
+    assert (flat if order else sorted(flat)) == list(range(10_000))
