@@ -110,9 +110,11 @@ def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int,
 
     Returns its exit code, peak RSS (MB), peak anonymous RSS (MB), wall seconds,
     the JSON result it printed and the tail of its stderr. Peak RSS is the
-    child's own ``ru_maxrss`` from ``os.wait4`` (KiB on Linux): every thread of
-    the job and nothing of this process, file-backed pages included (a reader
-    that memory-maps its input counts the mapped file). The anonymous part
+    child's own high-water mark (``VmHWM``, which the runner prints as
+    ``peak_rss_mb``): every thread of the job and nothing of this process,
+    file-backed pages included (a reader that memory-maps its input counts the
+    mapped file). ``ru_maxrss`` from ``os.wait4`` is only the fallback: on Linux
+    it also counts what this process held when it forked the child. The anonymous part
     (``RssAnon`` of ``/proc/<pid>/status``, heap and buffers only) is sampled
     every 50 ms, so a shorter spike can be missed.
     """
@@ -142,7 +144,7 @@ def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int,
         if line.startswith(RESULT_MARKER):
             result = json.loads(line[len(RESULT_MARKER):])
             break
-    rss_mb = usage.ru_maxrss / 1024
+    rss_mb = result.get("peak_rss_mb") or usage.ru_maxrss / 1024
     return proc.returncode, rss_mb, anon, wall, result, stderr[-3000:]
 
 
@@ -400,8 +402,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
               " kernel cache).",
               "- 'vs polars' = the faster polars version's median ÷ this job's; 'vs python loop'"
               " likewise (higher is faster); (best) = the fastest run; load = median 1-minute"
-              " load average when the runs started (2 CPUs). peak RSS = the largest ru_maxrss over the runs"
-              " (os.wait4), file-backed pages included: polars memory-maps its input, so its"
+              " load average when the runs started (2 CPUs). peak RSS = the largest high-water mark (VmHWM)"
+              " of the job's process over the runs, file-backed pages included: polars memory-maps its input, so its"
               " RSS counts the mapped file; (anon MB) = the largest RssAnon sampled every 50 ms"
               " (heap and buffers only).",
               "- polars sinks: one lazy plan per destination, sink_ndjson/sink_parquet, run by"

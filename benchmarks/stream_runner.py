@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ("RESULT_MARKER", "main", "run_compute", "run_file_job")
+__all__ = ("RESULT_MARKER", "main", "peak_rss_mb", "run_compute", "run_file_job")
 
 #: Prefix of the stdout line that carries the JSON result.
 RESULT_MARKER = "STREAMKIT_BENCH_RESULT "
@@ -98,10 +98,27 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def peak_rss_mb() -> float | None:
+    """This process's own peak resident memory (``VmHWM``) in MB, or ``None`` where unknown.
+
+    Not ``ru_maxrss``: on Linux a process started by ``fork`` and ``exec`` counts
+    in it the memory its parent had when it forked.
+    """
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the requested mode and print its result line."""
+    """Run the requested mode and print its result line (with the peak RSS, ``peak_rss_mb``)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     result = run_file_job(args) if args.mode == "file" else run_compute(args)
+    result["peak_rss_mb"] = peak_rss_mb()
     print(RESULT_MARKER + json.dumps(result), flush=True)
     return 0
 
