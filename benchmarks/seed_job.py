@@ -36,10 +36,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import pyarrow as pa
+
+if TYPE_CHECKING:  # polars is imported where it is used: a streamkit-only job does not load it
+    import polars as pl
 
 __all__ = (
     "DEFAULT_CHUNK_SIZE",
@@ -179,6 +181,8 @@ def _polars_chunk(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
     ``x / 100`` as ``x * 0.01``, so ``risk_score`` may differ from Python's in
     the last bit (within the 1e-9 relative tolerance of DESIGN.md §3).
     """
+    import polars as pl
+
     value = pl.col("value")
     # Kleene logic: null & x is null, so close the null case explicitly.
     valid = (value.is_not_null() & (value >= 0)).fill_null(False)
@@ -217,6 +221,8 @@ def run_polars(
     frames are built for every chunk and dropped unless ``collect`` is set, in
     which case they are concatenated and returned as pyarrow Tables.
     """
+    import polars as pl
+
     counts = {"output": 0, "error": 0, "failed": 0}
     parts: dict[str, list[pl.DataFrame]] = {k: [] for k in counts}
     for batch in table.to_batches(max_chunksize=chunk_size):

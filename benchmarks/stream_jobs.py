@@ -42,14 +42,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from benchmarks.seed_job import INT64_MAX, _polars_chunk, load_seed_network
+
+if TYPE_CHECKING:  # imported by the polars jobs only: the streamkit job's process does not load it
+    import polars as pl
 
 __all__ = (
     "DEFAULT_CHUNK_SIZE",
@@ -85,8 +87,17 @@ DEFAULT_MEMORY_LIMIT_MB = 512.0
 #: Compression of the Parquet files every runner writes (streamkit's default, pyarrow's own).
 PARQUET_COMPRESSION = "snappy"
 
-#: The columns of the generated input (``generate_records``), for readers that take a schema.
-INPUT_SCHEMA = {"id": pl.Int64, "value": pl.Int64, "category": pl.String, "status": pl.String}
+#: The columns of the generated input (``generate_records``), for readers that take a schema
+#: (polars type names).
+INPUT_SCHEMA = {"id": "Int64", "value": "Int64", "category": "String", "status": "String"}
+
+
+def _polars_schema() -> dict[str, Any]:
+    """:data:`INPUT_SCHEMA` as polars types."""
+    import polars as pl
+
+    return {name: getattr(pl, t) for name, t in INPUT_SCHEMA.items()}
+
 
 #: Arrow schemas of the two end states, as the Python loop writes them to Parquet
 #: (a batch whose error records all have a null ``value`` must keep ``int64``).
@@ -129,6 +140,8 @@ def ensure_input(n: int, fmt: str, *, seed: int = 0, data_dir: Path | None = Non
     if path.exists():
         return path
     directory.mkdir(parents=True, exist_ok=True)
+    import polars as pl
+
     df = pl.from_arrow(load_seed_network().generate_records(n, seed=seed))
     assert isinstance(df, pl.DataFrame)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -260,8 +273,10 @@ def run_streamkit(
 
 def _scan(src: Path) -> pl.LazyFrame:
     """A lazy scan of the input, with the known schema for JSONL (polars' fastest path)."""
+    import polars as pl
+
     if src.suffix == ".jsonl":
-        return pl.scan_ndjson(src, schema=INPUT_SCHEMA)
+        return pl.scan_ndjson(src, schema=_polars_schema())
     return pl.scan_parquet(src)
 
 
@@ -279,6 +294,8 @@ def run_polars_sinks(src: Path, out_dir: Path) -> JobRun:
 
     Records in and per sink are counted from the files after the timed run.
     """
+    import polars as pl
+
     fmt = _file_format(src)
     files = output_files(out_dir, fmt)
     start = time.perf_counter()

@@ -161,3 +161,32 @@ def test_float64_values_whole_or_not_match_polars(values: list, offset: int) -> 
     arr = pa.array([0.25] * offset + values, pa.float64()).slice(offset)
     t = pa.table({"f": arr, "g": pa.array(values[::-1], pa.float64())})
     assert ours(t) == polars_text(t)
+
+
+_in_repr_range = st.one_of(
+    st.floats(min_value=1e-4, max_value=1e16, exclude_max=True),
+    st.floats(min_value=-1e16, max_value=-1e-4, exclude_min=True),
+    st.sampled_from([1e-4, -1e-4, 0.00010000000000000002, 9999999999999998.0, 1234567890123456.8,
+                     1e15 + 0.5, 0.1, 1 / 3, 2 / 3, 123456.789e-3, 5e-4, 1.5, -2.25]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_in_repr_range, max_size=30),
+       st.lists(st.one_of(st.none(), st.integers(-(2**53), 2**53).map(float)), max_size=10),
+       st.sampled_from([None, 1e-5, 1e16, math.nan, math.inf, 5e-324, -0.0]))
+def test_a_few_non_whole_floats_match_polars(values: list, whole: list, odd: float | None) -> None:
+    """Few non-whole values in repr's positional range (formatted by repr), with or without one
+    value outside it (the column then goes to polars): polars' text either way."""
+    column = values + whole + ([] if odd is None else [odd])
+    t = pa.table({"f": pa.array(column, pa.float64())})
+    assert ours(t) == polars_text(t)
+
+
+def test_many_non_whole_floats_match_polars() -> None:
+    rng = np.random.default_rng(7)
+    for n in (4095, 4096, 4097, 20_000):  # around the most repr formats in one column
+        vals = rng.random(n) * 10.0 ** rng.integers(-4, 16, n)
+        vals[::3] = np.round(vals[::3])
+        t = pa.table({"f": pa.array(vals, pa.float64())})
+        assert ours(t) == polars_text(t)

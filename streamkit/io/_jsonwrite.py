@@ -3,7 +3,9 @@
 Integers, booleans, strings and whole float64 values (``100.0``: digits and
 ``.0``, below 2**53) are written by the kernel; other floats are formatted by
 polars (shortest round-trip text, the same as its own JSON writer: ``100.0``,
-``1e+16``; ``NaN`` and infinities become ``null``) and copied; dictionary
+``1e+16``; ``NaN`` and infinities become ``null``) and copied, or, when a
+float64 column has only a few of them (up to 4096 a batch) and all between 1e-4
+and 1e16 in magnitude, by Python's ``repr``, whose text is polars' there; dictionary
 columns are rendered once per dictionary value. The output matches polars'
 ``write_ndjson`` value for value, at a fraction of its cost, releasing the GIL.
 
@@ -151,8 +153,8 @@ class _Batch:
         self.bound = bound
 
     def _floats(self, col: pa.Array, c: int, w: int, base: int) -> tuple[np.ndarray, int]:
-        """Lay out a float64 column: whole values in ``ints`` row ``c``, the others formatted by
-        polars into slice row ``w``; return the text bytes and their size."""
+        """Lay out a float64 column: whole values in ``ints`` row ``c``, the others formatted
+        (polars or ``repr``) into slice row ``w``; return the text bytes and their size."""
         vals = values_view(col, np.float64)
         flags = valid_flags(col)
         with np.errstate(invalid="ignore"):  # NaN, and whatever null slots hold
@@ -165,7 +167,9 @@ class _Batch:
         other = np.flatnonzero(state == 2)
         if not len(other):
             return _EMPTY_U8, 0
-        offsets, data, first, last = _float_text(pa.array(vals[other]))
+        picked = vals[other]
+        offsets, data, first, last = (_repr_text(picked) if _repr_agrees(picked)
+                                      else _float_text(pa.array(picked)))
         k = len(other)
         starts, ends, ok = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.uint8)
         float_text_slices(offsets, data, base - first, _EMPTY_U8, False, starts, ends, ok, first)
@@ -244,6 +248,31 @@ def _float_text(col: pa.Array) -> tuple[np.ndarray, np.ndarray, int, int]:
 
     return _text_of(pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col)
                     .cast(pl.String).to_arrow())
+
+
+#: Up to this many non-whole floats of a column are formatted by Python's ``repr`` (where its
+#: text is polars'), so a column of mostly whole numbers does not need polars loaded.
+_REPR_MAX = 4096
+#: Python's ``repr`` writes these magnitudes positionally (``0.0001`` .. ``1234567890123456.8``):
+#: there its text is polars' (both are the shortest round-trip digits); outside, the exponent forms differ.
+_REPR_LOW, _REPR_HIGH = 1e-4, 1e16
+
+
+def _repr_agrees(vals: np.ndarray) -> bool:
+    """Whether ``repr`` gives polars' text for every value of ``vals`` (few, finite, in its positional range)."""
+    if len(vals) > _REPR_MAX:
+        return False
+    mag = np.abs(vals)
+    return bool(((mag >= _REPR_LOW) & (mag < _REPR_HIGH)).all())
+
+
+def _repr_text(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``vals`` formatted by ``repr``, laid out as :func:`_text_of` lays out a text column."""
+    texts = [repr(v) for v in vals.tolist()]
+    offsets = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum([len(t) for t in texts], out=offsets[1:])
+    data = np.frombuffer("".join(texts).encode("ascii"), np.uint8)
+    return offsets, data, 0, int(offsets[-1])
 
 
 def _text_of(col: pa.Array) -> tuple[np.ndarray, np.ndarray, int, int]:
