@@ -5,17 +5,20 @@ Usage::
     python benchmarks/stream_report.py [--n 1000000 10000000] [--formats jsonl parquet]
         [--repeat 3] [--jobs streamkit "polars sinks" "polars batches" "python loop"]
         [--chunk-size 65536] [--parallelism 1 2] [--memory-limit-mb 512]
-        [--low-memory-mb 256] [--compute-n 5000000] [--no-compute] [--no-memory]
+        [--low-memory-mb 256] [--compute-n 5000000] [--compute-repeat 7]
+        [--no-compute] [--no-memory]
         [--json PATH] [--strict]
 
 For every format and N it generates (or reuses, see ``STREAMKIT_BENCH_DATA``)
 the input file, then runs each job ``--repeat`` times, rounds interleaved, each
-run a fresh ``python -m benchmarks.stream_runner`` whose peak RSS comes from
-``os.wait4``. It prints the command line, one table of medians (seconds,
+run a fresh ``python -m benchmarks.stream_runner`` that prints its own peak
+RSS (``VmHWM``; ``os.wait4``'s ``ru_maxrss`` only as a fallback, since it also
+counts what this process held when it forked). It prints the command line, one table of medians (seconds,
 records/s, ratio to the faster polars version and to the Python loop, peak
 RSS), the low-memory rows (streamkit JSONL → JSONL with ``--low-memory-mb`` at
 each N), the compute-heavy network with one and two workers on an in-memory
-table, and each target with PASS/FAIL. Exit status: 1 if a run failed or its
+table (``--compute-repeat`` alternating rounds of half a second each, so a
+burst of load on the shared machine moves the median less), and each target with PASS/FAIL. Exit status: 1 if a run failed or its
 counts disagree with the others, or with ``--strict`` if a target fails.
 """
 
@@ -276,6 +279,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--low-memory-mb", type=float, default=256.0,
                         help="byte budget of the low-memory rows (JSONL → JSONL at each N)")
     parser.add_argument("--compute-n", type=count, default=5_000_000)
+    parser.add_argument("--compute-repeat", type=count, default=7,
+                        help="timed rounds of the 1 vs 2 worker runs (medians)")
     parser.add_argument("--no-compute", action="store_true", help="skip the 1 vs 2 worker runs")
     parser.add_argument("--no-memory", action="store_true", help="skip the low-memory rows")
     parser.add_argument("--json", type=Path, help="write every run's record here")
@@ -337,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
                     if rec.error:
                         print("    " + rec.error.replace("\n", "\n    "), flush=True)
         if not args.no_compute:
-            cmd = _runner("compute", "--n", str(args.compute_n), "--repeat", str(args.repeat),
+            cmd = _runner("compute", "--n", str(args.compute_n), "--repeat", str(args.compute_repeat),
                           "--chunk-size", str(args.chunk_size))
             rc, rss, _, _, result, stderr = run_one(cmd)
             compute = {"returncode": rc, "max_rss_mb": rss, **result}
