@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from streamkit.fsm.compile import CompiledNetwork
-from streamkit.fsm.execute import BatchResult, run_batch
+from streamkit.fsm.execute import ROW_FIELD, ROW_FIELD_WARNING, BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
 from streamkit.inputs import to_batches
 from streamkit.result_status import ResultViews
@@ -182,6 +182,8 @@ class SimpleFSM:
             part_rows.append(off if ids is None else ids)
         warnings = [f"field {f!r} is read in state {s!r} but never appears in the input"
                     for f, s in self.network.fields_read().items() if f not in seen]
+        if ROW_FIELD in seen:
+            warnings.append(ROW_FIELD_WARNING)
         return FSMResult(parts, self.end_states, time.perf_counter() - t0, warnings, part_rows)
 
     def process_batch(self, batch: pa.RecordBatch, *, row_offset: int = 0) -> BatchResult:

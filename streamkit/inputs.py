@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from streamkit.errors import SchemaError
 
-__all__ = ("to_batches", "records_to_tables", "add_to_type_group")
+__all__ = ("to_batches", "records_to_tables", "add_to_type_group", "flat_types")
 
 
 def to_batches(data: Any, chunk_size: int) -> Iterator[tuple[pa.RecordBatch | pa.Table, int, np.ndarray | None]]:
@@ -55,16 +55,26 @@ def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
         pass
     groups: list[tuple[dict[str, type], list[int], list[Mapping[str, Any]]]] = []
     for i, r in enumerate(records):
-        add_to_type_group(groups, i, r)
+        add_to_type_group(groups, i, flat_types(r))
     out = []
     for _, ids, _ in groups:
         try:
             t = _from_pylist([records[i] for i in ids])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            msg = f"records {ids[:5]}{'...' if len(ids) > 5 else ''} cannot be read as Arrow: {exc}"
-            raise SchemaError(msg) from None
+            raise SchemaError(_unreadable(records, ids, exc)) from None
         out.append((t, np.array(ids, np.int64)))
     return out
+
+
+def _unreadable(records: list[Any], ids: list[int], exc: Exception) -> str:
+    """Why records ``ids`` cannot be one table: the first record and field Arrow cannot hold alone."""
+    for i in ids:
+        for k, v in records[i].items():
+            try:
+                pa.array([v])
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
+                return f"record {i} cannot be read as Arrow: field `{k}`: {e}"
+    return f"records {ids[:5]}{'...' if len(ids) > 5 else ''} cannot be read as Arrow: {exc}"
 
 
 def _from_pylist(records: list[Mapping[str, Any]]) -> pa.Table:
@@ -92,3 +102,29 @@ def add_to_type_group(groups: list[tuple[dict[str, type], list[int], list[Any]]]
             recs.append(record)
             return
     groups.append((dict(fields), [i], [record]))
+
+
+def flat_types(record: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested fields as ``a.b`` / ``a[]`` keys, so grouping by field type sees nested types too.
+
+    Examples
+    --------
+    >>> flat_types({"a": {"x": 1}, "b": [{"y": "s"}], "c": 2.5})
+    {'a': {}, 'a.x': 1, 'b': [], 'b[].y': 's', 'c': 2.5}
+    """
+    out = {} if out is None else out
+    for k, v in record.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out[key] = {}
+            flat_types(v, key + ".", out)
+        elif isinstance(v, (list, tuple)):
+            out[key] = []
+            first = next((e for e in v if e is not None), None)
+            if isinstance(first, Mapping):
+                flat_types(first, key + "[].", out)
+            elif first is not None:
+                out[key + "[]"] = first
+        else:
+            out[key] = v
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from streamkit._cast import has_null_list
 from streamkit.fsm.columns import unify_arrays
 
 __all__ = ("concat_by_row", "sort_by_row")
@@ -34,7 +35,9 @@ def concat_by_row(tables: list[pa.Table]) -> pa.Table:
         return nonempty[0]
     try:
         out = pa.concat_tables(nonempty, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        if any(has_null_list(f.type) for f in out.schema):  # see cast_array
+            out.validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, pa.ArrowIndexError):
         names: dict[str, None] = {}
         for t in nonempty:
             names.update(dict.fromkeys(t.column_names))

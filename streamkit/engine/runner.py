@@ -39,6 +39,7 @@ from streamkit.engine.config import StreamConfig
 from streamkit.engine.progress import ErrorLog, Progress
 from streamkit.engine.result import StreamResult
 from streamkit.engine.routing import Routes
+from streamkit.fsm.execute import ROW_FIELD, ROW_FIELD_WARNING
 from streamkit.io import Collector, Source
 from streamkit.io.chunk import RawChunk
 from streamkit.io.sinks import ListSink
@@ -352,6 +353,8 @@ class StreamRun:
             for f, s in self.stages[0].network.fields_read().items():
                 if f not in self.columns_seen:
                     warnings.append(f"field {f!r} is read in state {s!r} but never appears in the input")
+        if ROW_FIELD in self.columns_seen:
+            warnings.append(ROW_FIELD_WARNING)
         if self.budget.peak_bytes > self.config.memory_limit_bytes:
             warnings.append(f"one chunk needed {math.ceil(self.budget.peak_bytes / 2**20)} MB, more than "
                             f"memory_limit_mb={self.config.memory_limit_mb}: it ran alone")

@@ -8,12 +8,15 @@ or a kernel reads them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from streamkit._cast import cast_array
+from streamkit.errors import SchemaError
 from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags, values_view
 
 
@@ -200,10 +203,10 @@ def unify_arrays(arrays: list[pa.Array]) -> list[pa.Array]:
     types = {a.type for a in plain if not pa.types.is_null(a.type)}
     if len(types) <= 1:
         t = next(iter(types), pa.null())
-        return [a.cast(t) for a in plain]
+        return [cast_array(a, t) for a in plain]
     if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
         t = pa.float64() if any(pa.types.is_floating(t) for t in types) else pa.int64()
-        return [a.cast(t) for a in plain]
+        return [cast_array(a, t) for a in plain]
     values = [v for a in plain for v in a.to_pylist()]
     try:
         merged = pa.array(values)
@@ -217,19 +220,67 @@ def unify_arrays(arrays: list[pa.Array]) -> list[pa.Array]:
 
 
 def _dense_union(values: list[Any]) -> pa.Array:
-    """Values of mixed Python types as a dense union (``to_pylist`` gives them back)."""
-    kinds: dict[type, int] = {}
-    type_ids, offsets = [], []
-    children: list[list[Any]] = []
-    for v in values:
-        t = type(v)
-        if t not in kinds:
-            kinds[t] = len(children)
-            children.append([])
-        k = kinds[t]
-        type_ids.append(k)
-        offsets.append(len(children[k]))
-        children[k].append(v)
-    arrays = [pa.array(c) for c in children]
-    names = [t.__name__ for t in kinds]
-    return pa.UnionArray.from_dense(pa.array(type_ids, pa.int8()), pa.array(offsets, pa.int32()), arrays, names)
+    """Values of mixed types as a dense union (``to_pylist`` gives them back).
+
+    One child per Python type; values of one Python type that Arrow cannot hold
+    in one array (``{'x': 1}`` beside ``{'x': 's'}``) get one child per shape.
+
+    Examples
+    --------
+    >>> _dense_union([{"x": 1}, "s", {"x": "t", "y": [1]}, None]).to_pylist()
+    [{'x': 1}, 's', {'x': 't', 'y': [1]}, None]
+    """
+    groups: dict[Any, list[int]] = {}
+    for i, v in enumerate(values):
+        groups.setdefault(type(v), []).append(i)
+    children: list[tuple[str, list[int]]] = []
+    for t, idx in groups.items():
+        try:
+            pa.array([values[i] for i in idx])
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            shapes: dict[Any, list[int]] = {}
+            for i in idx:
+                shapes.setdefault(value_shape(values[i]), []).append(i)
+            children += [(f"{t.__name__}{k}", ids) for k, ids in enumerate(shapes.values())]
+        else:
+            children.append((t.__name__, idx))
+    if len(children) > _MAX_UNION_CHILDREN:
+        msg = f"values of {len(children)} different types or shapes in one field; at most {_MAX_UNION_CHILDREN}"
+        raise SchemaError(msg)
+    type_ids = np.empty(len(values), np.int8)
+    offsets = np.empty(len(values), np.int32)
+    arrays = []
+    for k, (_, idx) in enumerate(children):
+        type_ids[idx] = k
+        offsets[idx] = np.arange(len(idx), dtype=np.int32)
+        try:
+            arrays.append(pa.array([values[i] for i in idx]))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            msg = f"values of one field cannot be held by Arrow together: {exc}"
+            raise SchemaError(msg) from None
+    names = [name for name, _ in children]
+    return pa.UnionArray.from_dense(pa.array(type_ids), pa.array(offsets), arrays, names)
+
+
+#: Arrow's limit on a union's children (type codes 0..127).
+_MAX_UNION_CHILDREN = 128
+
+
+def value_shape(v: Any) -> Any:
+    """A hashable description of a value's nested types: equal shapes fit one Arrow array.
+
+    Mappings by field (null fields left out), lists by the shapes of their
+    elements, anything else by its Python type.
+
+    Examples
+    --------
+    >>> value_shape({"x": 1, "y": None}) == value_shape({"x": 2})
+    True
+    >>> value_shape({"x": 1}) == value_shape({"x": "s"})
+    False
+    """
+    if isinstance(v, Mapping):
+        return ("map", frozenset((k, value_shape(e)) for k, e in v.items() if e is not None))
+    if isinstance(v, (list, tuple)):
+        return ("list", frozenset(value_shape(e) for e in v if e is not None))
+    return type(v)

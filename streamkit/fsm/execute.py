@@ -22,7 +22,14 @@ from streamkit.fsm.interpret import step_limit_message
 from streamkit.fsm.strings import StringPool
 from streamkit.inputs import add_to_type_group
 
-__all__ = ("BatchResult", "run_batch", "COMPLETED", "FAILED")
+__all__ = ("BatchResult", "run_batch", "COMPLETED", "FAILED", "ROW_FIELD", "ROW_FIELD_WARNING")
+
+#: The column holding each record's position in the input; reserved, never a record field.
+ROW_FIELD = "_row"
+
+#: The warning of a run whose input has a field named ``_row``.
+ROW_FIELD_WARNING = ("the input has a field '_row': streamkit keeps each record's position there,"
+                     " so that field is not part of the records (rename it to keep it)")
 
 COMPLETED = 2
 FAILED = 3
@@ -77,12 +84,16 @@ def run_batch(net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_off
 
     ``row_offset`` is the position of the batch's first record in the stream; it
     is added to the ``_row`` column of every output. ``row_ids`` (int64, one per
-    record) gives the positions explicitly instead.
+    record) gives the positions explicitly instead. ``_row`` is the position
+    only: an input field of that name is not part of the record, and a
+    transform's ``_row`` key is replaced by the position in the outputs.
     """
     n = batch.num_rows
     run = _Run(net, n, StringPool(), np.zeros(n if net.counts_steps else 0, np.int32))
     frame: Frame = {}
     for name, col in zip(batch.schema.names, batch.columns):
+        if name == ROW_FIELD:
+            continue
         c = from_arrow(col)
         if c.kind != "null":
             frame[name] = c
@@ -334,10 +345,11 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
             continue
         # records reached this end state through one exit: already in order
         rows, fr = pieces[0]
-        data: dict[str, Any] = {"_row": _row_array(rows, n, row_offset, row_ids)}
-        data.update(dict.fromkeys(fr))
+        data: dict[str, Any] = {ROW_FIELD: _row_array(rows, n, row_offset, row_ids)}
+        data.update(dict.fromkeys(k for k in fr if k != ROW_FIELD))
         built[s] = data
-        jobs += [(c.src is None and c.store != "arrow", id(c.base), s, k, c) for k, c in fr.items()]
+        jobs += [(c.src is None and c.store != "arrow", id(c.base), s, k, c)
+                 for k, c in fr.items() if k != ROW_FIELD]
     # kernel-written columns first (still in cache from the kernel), then the input columns,
     # each input array's selections one after another (its rows still in cache for the sparse
     # ones: halves the seed's error-table gathers)
@@ -385,6 +397,7 @@ def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset
     names: dict[str, None] = {}
     for _, fr in pieces:
         names.update(dict.fromkeys(fr))
+    names.pop(ROW_FIELD, None)
     if len(pieces) == 1 and pieces[0][0] is None:  # every record ended here, in order
         row_arrays = [None]
     else:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit.inputs import add_to_type_group, records_to_tables
+from streamkit._cast import cast_array
+from streamkit.inputs import add_to_type_group, flat_types, records_to_tables
 from streamkit.io.chunk import Malformed
 
 __all__ = ("records_to_parts", "apply_schema", "to_arrow_schema", "table_to_batch", "short_repr")
@@ -192,7 +193,7 @@ def _column(values: list[Any], t: pa.DataType) -> pa.Array:
         return pa.array(values, type=t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         # e.g. ISO text for a timestamp field: parse it the way the JSON reader does
-        return pa.array(values).cast(t)
+        return cast_array(pa.array(values), t)
 
 
 def _inferred(records: Sequence[Any], keep: list[int], pos: np.ndarray,
@@ -204,7 +205,7 @@ def _inferred(records: Sequence[Any], keep: list[int], pos: np.ndarray,
         return parts
     groups: list[tuple[dict[str, type], list[int], list[Any]]] = []
     for i in keep:
-        add_to_type_group(groups, i, _flat_types(records[i]))
+        add_to_type_group(groups, i, flat_types(records[i]))
     out: list[Part] = []
     for _, ids, _ in groups:
         out += _bisect(records, ids, pos, fail)
@@ -231,26 +232,6 @@ def _bisect(records: Sequence[Any], idx: list[int], pos: np.ndarray,
         return []
     mid = len(idx) // 2
     return _bisect(records, idx[:mid], pos, fail) + _bisect(records, idx[mid:], pos, fail)
-
-
-def _flat_types(record: Mapping[str, Any], prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Nested fields as ``a.b`` / ``a[]`` keys, so grouping by field type sees nested types too."""
-    out = {} if out is None else out
-    for k, v in record.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out[key] = {}
-            _flat_types(v, key + ".", out)
-        elif isinstance(v, (list, tuple)):
-            out[key] = []
-            first = next((e for e in v if e is not None), None)
-            if isinstance(first, Mapping):
-                _flat_types(first, key + "[].", out)
-            elif first is not None:
-                out[key + "[]"] = first
-        else:
-            out[key] = v
-    return out
 
 
 def _record_problem(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -309,7 +290,7 @@ def apply_schema(batch: pa.RecordBatch, ids: np.ndarray,
         batch = batch.filter(pa.array(keep))
         ids = ids[keep]
         have = dict(zip(batch.schema.names, batch.columns))
-    cols = [have[f.name].cast(f.type) if f.name in have else pa.nulls(batch.num_rows, f.type) for f in schema]
+    cols = [cast_array(have[f.name], f.type) if f.name in have else pa.nulls(batch.num_rows, f.type) for f in schema]
     bad.sort(key=lambda m: m.position)
     return pa.RecordBatch.from_arrays(cols, schema=schema), ids, bad
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from streamkit._cast import cast_array
 from streamkit.io._jsontext import dumps
 
 __all__ = ("conform", "unify_types", "unify_schemas", "cast_to", "to_text", "concat_tables")
@@ -56,7 +57,7 @@ def _safe_cast(arr: Any, t: pa.DataType) -> Any:
         if not _nested_fits(s, t):
             return None
     try:
-        return arr.cast(t, safe=True)
+        return cast_array(arr, t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
 
@@ -185,7 +186,7 @@ def cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:
                 out = to_text(c).cast(f.type)
             else:
                 try:
-                    out = c.cast(f.type)
+                    out = cast_array(c, f.type)
                 except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
                     out = to_text(c).cast(f.type, safe=False)
         cols.append(out)

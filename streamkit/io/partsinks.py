@@ -94,6 +94,10 @@ class _PartedSink(FileSink):
         """Append an encoded table as it is, if the part takes it (``False``: it is written as a table)."""
         return False
 
+    def _append_all(self, part: _Part, tables: list[pa.Table]) -> None:
+        """Append tables of the part's schema, as one (a row group of a Parquet part)."""
+        self._append(part, pa.concat_tables(tables) if len(tables) > 1 else tables[0])
+
     def _finish(self, part: _Part) -> None:
         part.writer.close()
 
@@ -160,7 +164,7 @@ class _PartedSink(FileSink):
 
     def _flush(self, part: _Part, *, finish: bool = False) -> None:
         if part.pending:
-            self._append(part, pa.concat_tables(part.pending) if len(part.pending) > 1 else part.pending[0])
+            self._append_all(part, part.pending)
             part.pending, part.pending_rows = [], 0
         if part.file is not None:
             part.size = part.file.tell()
@@ -240,10 +244,10 @@ class ParquetSink(_PartedSink):
         self.text_statistics = text_statistics
 
     def _prepare(self, table: pa.Table) -> pa.Table:
-        if not any(pa.types.is_union(f.type) for f in table.schema):
+        if all(_parquet_holds(f.type) for f in table.schema):
             return table
-        # Parquet has no union type: values of mixed types are kept as text
-        cols = [to_text(c) if pa.types.is_union(c.type) else c for c in table.columns]
+        # Parquet has no union type (values of mixed types) and no struct without fields: kept as text
+        cols = [c if _parquet_holds(c.type) else to_text(c) for c in table.columns]
         return pa.Table.from_arrays(cols, names=table.column_names)
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> pa.Table | Encoded:
@@ -287,6 +291,10 @@ class ParquetSink(_PartedSink):
         part.writer.append(block)
         return True
 
+    def _append_all(self, part: _Part, tables: list[pa.Table]) -> None:
+        """Append tables of the part's schema, as one (a row group of a Parquet part)."""
+        self._append(part, pa.concat_tables(tables) if len(tables) > 1 else tables[0])
+
     def _finish(self, part: _Part) -> None:
         part.writer.close()
 
@@ -300,6 +308,19 @@ class ParquetSink(_PartedSink):
                 yield f.read_row_group(i, columns=columns)
         finally:
             f.close()
+
+
+def _parquet_holds(t: pa.DataType) -> bool:
+    """Whether Parquet can store the type: no union and no struct without fields, at any depth.
+
+    Examples
+    --------
+    >>> _parquet_holds(pa.list_(pa.struct([("x", pa.int64())]))), _parquet_holds(pa.list_(pa.struct([])))
+    (True, False)
+    """
+    if pa.types.is_union(t) or (pa.types.is_struct(t) and t.num_fields == 0):
+        return False
+    return all(_parquet_holds(t.field(i).type) for i in range(t.num_fields))
 
 
 class IpcSink(_PartedSink):
@@ -379,6 +400,11 @@ class CsvSink(_PartedSink):
     def _append(self, part: _Part, table: pa.Table) -> None:
         pcsv.write_csv(table, part.file, write_options=pcsv.WriteOptions(include_header=False,
                                                                          delimiter=self.delimiter))
+
+    def _append_all(self, part: _Part, tables: list[pa.Table]) -> None:
+        # a part holds the same columns, not always the same types (1 and "x" are both text here)
+        for t in tables:
+            self._append(part, t)
 
     def _finish(self, part: _Part) -> None:
         part.file.close()
