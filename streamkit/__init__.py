@@ -16,6 +16,7 @@ from streamkit.errors import ConfigError as ConfigError
 from streamkit.errors import ConfigProblem as ConfigProblem
 from streamkit.errors import PerformanceWarning as PerformanceWarning
 from streamkit.errors import SchemaError as SchemaError
+from streamkit.errors import SourceError as SourceError
 from streamkit.errors import StreamkitError as StreamkitError
 from streamkit.errors import UnsupportedExpressionError as UnsupportedExpressionError
 from streamkit.fsm.compile import CompiledNetwork as CompiledNetwork
@@ -73,6 +74,7 @@ __all__ = (
     "CompileError",
     "UnsupportedExpressionError",
     "SchemaError",
+    "SourceError",
     "PerformanceWarning",
 )
 __version__ = "0.1.0"

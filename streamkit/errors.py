@@ -87,5 +87,13 @@ class SchemaError(StreamkitError, ValueError):
     """Input data does not have a shape streamkit can read."""
 
 
+class SourceError(StreamkitError, ValueError):
+    """A source file cannot be read (not the format its name says, truncated, corrupt).
+
+    The message names the file and the format; the reader's own error is the
+    ``__cause__``.
+    """
+
+
 class PerformanceWarning(UserWarning):
     """Something runs, but much slower than it could (e.g. per-row Python)."""

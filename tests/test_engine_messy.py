@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamkit import SimpleFSM
+from streamkit import SimpleFSM, SourceError
 from streamkit.errors import SchemaError
 
 PASS_THROUGH = {"name": "P", "main_network": "main", "networks": [{"name": "main",
@@ -131,3 +131,25 @@ def test_row_is_the_position_whatever_the_input_or_a_transform_says(tmp_path: Pa
     assert any("'_row'" in w for w in r.warnings)
     clean = fsm.process([{"a": 1}])
     assert not any("'_row'" in w for w in clean.warnings)
+
+
+# -- bad input: clear errors ---------------------------------------------------------------------
+def test_corrupt_files_raise_source_error_naming_file_and_format(tmp_path: Path, fsm) -> None:
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"a": list(range(1000))}), good, row_group_size=100)
+    data = good.read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2] + data[-len(data) // 4:])
+    (tmp_path / "text.parquet").write_bytes(b"PAR1 not really")
+    (tmp_path / "junk.arrow").write_bytes(b"ARROW1" + b"x" * 64)
+    for name, fmt in (("cut.parquet", "Parquet"), ("text.parquet", "Parquet"), ("junk.arrow", "Arrow IPC")):
+        with pytest.raises(SourceError, match=rf"cannot read '.*{name}' as {fmt}: ") as info:
+            fsm.process_stream(str(tmp_path / name), sink=str(tmp_path / "o.jsonl"))
+        assert isinstance(info.value.__cause__, (pa.ArrowException, OSError))  # the reader's own error
+        assert not (tmp_path / "o.jsonl").exists()  # nothing half-written is left
+
+
+def test_a_misspelt_option_names_the_one_meant(fsm) -> None:
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'chunksize' \(did you mean 'chunk_size'\?\)"):
+        fsm.process_stream([{"a": 1}], chunksize=10)
+    with pytest.raises(TypeError, match=r"'memory_limit' \(did you mean 'memory_limit_mb'\?\)"):
+        (fsm | fsm).process_stream([{"a": 1}], memory_limit=10)

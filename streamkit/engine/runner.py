@@ -127,8 +127,8 @@ class StreamRun:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self.routes.abort)
             cause = _first_cause(exc)
-            if cause is not exc:
-                raise cause from None
+            if cause is not exc:  # out of the task group's exception group, keeping its own cause
+                raise cause from cause.__cause__
             raise
         finally:
             gc.unfreeze()

@@ -26,6 +26,18 @@ T = TypeVar("T")
 WHOLE_INPUT = 1 << 40
 
 
+def _unknown_option(name: str) -> str:
+    """The error for an option ``process_stream`` does not have, with the closest one it has."""
+    import difflib
+    import inspect
+
+    known = [p.name for p in inspect.signature(stream_stages).parameters.values()
+             if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; options: {', '.join(known)}"
+    return f"process_stream() got an unexpected keyword argument {name!r}{hint}"
+
+
 async def stream_stages(
     stages: list[Stage],
     source: Any,
@@ -46,8 +58,11 @@ async def stream_stages(
     sink_format: str | None = None,
     schema: Any = None,
     keep_end_state_ids: bool | None = None,
+    **unknown: Any,
 ) -> StreamResult:
     """Stream ``source`` through ``stages`` into the sinks (see ``AsyncSimpleFSM.process_stream``)."""
+    if unknown:
+        raise TypeError(_unknown_option(next(iter(unknown))))
     cfg = resolve_stream_config(config, chunk_size=chunk_size, parallelism=parallelism,
                                 memory_limit_mb=memory_limit_mb, backpressure_threshold=backpressure_threshold,
                                 buffer_size=buffer_size, preserve_order=preserve_order)

@@ -9,6 +9,7 @@ sliced to at most ``chunk_size`` rows, zero-copy, and never merged.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from streamkit.errors import SourceError
 from streamkit.io._records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import RawChunk, SourceChunk, malformed_table
@@ -214,12 +216,13 @@ class ParquetSource(_BatchSource):
         self.path = Path(path)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        f = pq.ParquetFile(self.path, memory_map=True)
-        try:
-            rows = min(self.chunk_size, _READ_ROWS)
-            yield from rechunk(f.iter_batches(batch_size=rows), self.chunk_size)
-        finally:
-            f.close()
+        with _reading(self.path, "Parquet"):
+            f = pq.ParquetFile(self.path, memory_map=True)
+            try:
+                rows = min(self.chunk_size, _READ_ROWS)
+                yield from rechunk(f.iter_batches(batch_size=rows), self.chunk_size)
+            finally:
+                f.close()
 
 
 class IpcSource(_BatchSource):
@@ -244,10 +247,20 @@ class IpcSource(_BatchSource):
     def _batches(self) -> Iterator[pa.RecordBatch]:
         with open(self.path, "rb") as f:
             is_file = f.read(6) == b"ARROW1"
-        with pa.memory_map(str(self.path)) as mm:
+        with _reading(self.path, "Arrow IPC"), pa.memory_map(str(self.path)) as mm:
             if is_file:
                 reader = pa.ipc.open_file(mm)
                 batches: Iterable[pa.RecordBatch] = (reader.get_batch(i) for i in range(reader.num_record_batches))
             else:
                 batches = pa.ipc.open_stream(mm)
             yield from rechunk(batches, self.chunk_size)
+
+
+@contextmanager
+def _reading(path: Path, fmt: str) -> Iterator[None]:
+    """Arrow's errors while reading ``path`` as a :class:`SourceError` that names the file and format."""
+    try:
+        yield
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIOError) as exc:
+        msg = f"cannot read {str(path)!r} as {fmt}: {exc}"
+        raise SourceError(msg) from exc
