@@ -153,3 +153,12 @@ def test_a_misspelt_option_names_the_one_meant(fsm) -> None:
         fsm.process_stream([{"a": 1}], chunksize=10)
     with pytest.raises(TypeError, match=r"'memory_limit' \(did you mean 'memory_limit_mb'\?\)"):
         (fsm | fsm).process_stream([{"a": 1}], memory_limit=10)
+
+
+def test_repeated_csv_header_names_keep_every_column(tmp_path: Path, fsm) -> None:
+    (tmp_path / "in.csv").write_text("a,b,a,a\n1,2,3,4\n")
+    fsm.process_stream(str(tmp_path / "in.csv"), sink=str(tmp_path / "o.jsonl"))
+    import polars as pl
+
+    want = pl.read_csv(tmp_path / "in.csv").to_dicts()[0]  # polars' names for repeated columns
+    assert read_jsonl(tmp_path / "o.jsonl") == [{"_row": 0, **want, "k": 1}]

@@ -152,7 +152,29 @@ def _read_header(raw: Any, delimiter: str) -> tuple[list[str] | None, int, bytes
         line_no += 1
         if line.strip():
             text = line.decode("utf-8", errors="replace").rstrip("\r")
-            return next(csv.reader([text], delimiter=delimiter)), line_no, buf
+            return unique_names(next(csv.reader([text], delimiter=delimiter))), line_no, buf
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Header names made unique the way polars does: a repeated name gets ``_duplicated_<k>``.
+
+    Examples
+    --------
+    >>> unique_names(["a", "b", "a", "a"])
+    ['a', 'b', 'a_duplicated_0', 'a_duplicated_1']
+    """
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+    out = []
+    for name in names:
+        new = name
+        while new in seen:
+            k = counts.get(name, 0)
+            counts[name] = k + 1
+            new = f"{name}_duplicated_{k}"
+        seen.add(new)
+        out.append(new)
+    return out
 
 
 class CsvSource(Source):
