@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 
 from streamkit.fsm.compile import CompiledNetwork
-from streamkit.fsm.execute import ROW_FIELD, ROW_FIELD_WARNING, BatchResult, run_batch
+from streamkit.fsm.execute import FAILED, ROW_FIELD, ROW_FIELD_WARNING, BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
-from streamkit.inputs import to_batches
+from streamkit.inputs import arrow_input, to_batches
 from streamkit.result_status import ResultViews
 from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
@@ -176,15 +176,46 @@ class SimpleFSM:
         parts: list[BatchResult] = []
         part_rows: list[np.ndarray | int] = []
         seen: set[str] = set()
-        for b, off, ids in to_batches(data, self.chunk_size):
+        table = arrow_input(data)
+        if table is not None:
+            chunks = to_batches(table, self.chunk_size)
+            unreadable = None
+        else:
+            chunks, unreadable = self._record_chunks(list(data))
+        for b, off, ids in chunks:
             seen.update(b.schema.names)
             parts.append(run_batch(self.network, b, row_offset=off, row_ids=ids))
             part_rows.append(off if ids is None else ids)
+        if unreadable is not None:
+            parts.append(unreadable)
+            part_rows.append(unreadable.errors.column(ROW_FIELD).to_numpy())
         warnings = [f"field {f!r} is read in state {s!r} but never appears in the input"
                     for f, s in self.network.fields_read().items() if f not in seen]
         if ROW_FIELD in seen:
             warnings.append(ROW_FIELD_WARNING)
         return FSMResult(parts, self.end_states, time.perf_counter() - t0, warnings, part_rows)
+
+    def _record_chunks(self, records: list[Any]) -> tuple[list[tuple[pa.Table, int, np.ndarray]], BatchResult | None]:
+        """Records as batches of at most ``chunk_size`` rows, and those Arrow cannot hold as failed records."""
+        from streamkit.io._records import records_to_parts
+        from streamkit.io.chunk import malformed_table
+
+        good, bad = records_to_parts(records, np.arange(len(records), dtype=np.int64))
+        chunks = []
+        for batch, ids in good:
+            for off in range(0, batch.num_rows, self.chunk_size):
+                n = min(self.chunk_size, batch.num_rows - off)
+                chunks.append((batch.slice(off, n), 0, ids[off:off + n]))
+        if not bad and not chunks:  # no records: one empty batch, as for an empty table
+            chunks.append((pa.table({}), 0, np.empty(0, np.int64)))
+        if not bad:
+            return chunks, None
+        errors = malformed_table(bad).drop_columns(["line", "source"])  # neither means anything in memory
+        empty = pa.table({ROW_FIELD: pa.array([], pa.int64())})
+        n = len(bad)
+        unreadable = BatchResult(n, dict.fromkeys(self.end_states, empty), errors, np.full(n, FAILED, np.uint8),
+                                 np.full(n, -1, np.int16))
+        return chunks, unreadable
 
     def process_batch(self, batch: pa.RecordBatch, *, row_offset: int = 0) -> BatchResult:
         """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""

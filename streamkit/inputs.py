@@ -10,24 +10,31 @@ import pyarrow as pa
 
 from streamkit.errors import SchemaError
 
-__all__ = ("to_batches", "records_to_tables", "add_to_type_group", "flat_types")
+__all__ = ("arrow_input", "to_batches", "records_to_tables", "add_to_type_group", "flat_types")
 
 
-def to_batches(data: Any, chunk_size: int) -> Iterator[tuple[pa.RecordBatch | pa.Table, int, np.ndarray | None]]:
-    """Yield ``(batch, row_offset, row_ids)`` for in-memory data."""
+def arrow_input(data: Any) -> pa.Table | None:
+    """In-memory Arrow-like data (tables, batches, polars frames, Arrow streams) as one table; ``None`` for records."""
     if isinstance(data, pa.RecordBatch):
-        data = pa.Table.from_batches([data])
+        return pa.Table.from_batches([data])
     if type(data).__module__.startswith("polars"):
-        data = data.lazy().collect().to_arrow() if hasattr(data, "lazy") else data.to_arrow()
+        return data.lazy().collect().to_arrow() if hasattr(data, "lazy") else data.to_arrow()
     if isinstance(data, pa.Table):
-        yield from _table_chunks(data, chunk_size)
-        return
+        return data
     if hasattr(data, "__arrow_c_stream__"):
-        yield from _table_chunks(pa.table(data), chunk_size)
-        return
+        return pa.table(data)
     if isinstance(data, Mapping):
         msg = "expected records (a list of dicts, a pyarrow Table or a polars DataFrame), got a dict"
         raise TypeError(msg)
+    return None
+
+
+def to_batches(data: Any, chunk_size: int) -> Iterator[tuple[pa.RecordBatch | pa.Table, int, np.ndarray | None]]:
+    """Yield ``(batch, row_offset, row_ids)`` for in-memory data (records that Arrow cannot hold raise)."""
+    table = arrow_input(data)
+    if table is not None:
+        yield from _table_chunks(table, chunk_size)
+        return
     records = list(data)
     for table, ids in records_to_tables(records):
         for chunk, off, _ in _table_chunks(table, chunk_size):

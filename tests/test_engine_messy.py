@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamkit import SimpleFSM, SourceError
-from streamkit.errors import SchemaError
 
 PASS_THROUGH = {"name": "P", "main_network": "main", "networks": [{"name": "main",
     "states": [{"name": "input", "is_start": True},
@@ -108,9 +107,21 @@ def test_struct_fields_that_change_type_in_one_chunk(tmp_path: Path, fsm) -> Non
         {"x": 1}, {"x": "s", "y": [1]}, {}, "plain"]
 
 
-def test_in_memory_records_arrow_cannot_hold_name_the_record_and_field(fsm) -> None:
-    with pytest.raises(SchemaError, match=r"record 1 cannot be read as Arrow: field `a`"):
-        fsm.process([{"a": [1]}, {"a": [1, "x"]}])
+def test_in_memory_records_arrow_cannot_hold_fail_with_the_field_named(fsm) -> None:
+    records = [{"a": [1]}, {"a": [1, "x"]}, 5, {"a": 2**70}, {"a": "s"}]
+    res = SimpleFSM(PASS_THROUGH, chunk_size=2).process(records)
+    assert (res.total_records, res.successful, res.failed) == (5, 2, 3)
+    assert res.output("out").to_pylist() == [{"_row": 0, "a": [1], "k": 1}, {"_row": 4, "a": "s", "k": 1}]
+    errors = res.errors().select(["_row", "error_state", "error_type", "error_message", "raw"]).to_pylist()
+    assert [(e["_row"], e["error_state"], e["error_type"]) for e in errors] == [
+        (1, "<read>", "SchemaError"), (2, "<read>", "TypeError"), (3, "<read>", "OverflowError")]
+    assert errors[1]["error_message"] == "expected a mapping (dict), got int" and errors[1]["raw"] == "5"
+    assert "field `a`" in errors[0]["error_message"] and "field `a`" in errors[2]["error_message"]
+    assert res.status.tolist() == [2, 3, 3, 3, 2]
+    assert res.status_counts()["failed"] == 3
+    streamed = fsm.process_stream(records, chunk_size=2)  # the stream says the same of the same records
+    assert streamed.errors().select(["_row", "error_type"]).to_pylist() == [
+        {"_row": e["_row"], "error_type": e["error_type"]} for e in errors]
 
 
 def test_row_is_the_position_whatever_the_input_or_a_transform_says(tmp_path: Path) -> None:
