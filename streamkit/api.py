@@ -12,7 +12,8 @@ import pyarrow as pa
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import FAILED, ROW_FIELD, ROW_FIELD_WARNING, BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
-from streamkit.inputs import arrow_input, to_batches
+from streamkit.errors import SchemaError
+from streamkit.inputs import arrow_input, records_to_tables, to_batches
 from streamkit.result_status import ResultViews
 from streamkit.status import StatusIndex
 from streamkit.tables import concat_by_row
@@ -195,12 +196,15 @@ class SimpleFSM:
             warnings.append(ROW_FIELD_WARNING)
         return FSMResult(parts, self.end_states, time.perf_counter() - t0, warnings, part_rows)
 
-    def _record_chunks(self, records: list[Any]) -> tuple[list[tuple[pa.Table, int, np.ndarray]], BatchResult | None]:
+    def _record_chunks(self, records: list[Any]) -> tuple[list[tuple[Any, int, np.ndarray]], BatchResult | None]:
         """Records as batches of at most ``chunk_size`` rows, and those Arrow cannot hold as failed records."""
         from streamkit.io._records import records_to_parts
         from streamkit.io.chunk import malformed_table
 
-        good, bad = records_to_parts(records, np.arange(len(records), dtype=np.int64))
+        try:  # the usual case: every record is a dict Arrow can hold
+            good, bad = records_to_tables(records), []
+        except SchemaError:
+            good, bad = records_to_parts(records, np.arange(len(records), dtype=np.int64))
         chunks = []
         for batch, ids in good:
             for off in range(0, batch.num_rows, self.chunk_size):
