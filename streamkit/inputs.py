@@ -29,19 +29,8 @@ def arrow_input(data: Any) -> pa.Table | None:
     return None
 
 
-def to_batches(data: Any, chunk_size: int) -> Iterator[tuple[pa.RecordBatch | pa.Table, int, np.ndarray | None]]:
-    """Yield ``(batch, row_offset, row_ids)`` for in-memory data (records that Arrow cannot hold raise)."""
-    table = arrow_input(data)
-    if table is not None:
-        yield from _table_chunks(table, chunk_size)
-        return
-    records = list(data)
-    for table, ids in records_to_tables(records):
-        for chunk, off, _ in _table_chunks(table, chunk_size):
-            yield chunk, 0, ids[off:off + chunk.num_rows]
-
-
-def _table_chunks(table: pa.Table, chunk_size: int) -> Iterator[tuple[pa.Table, int, None]]:
+def to_batches(table: pa.Table, chunk_size: int) -> Iterator[tuple[pa.Table, int, None]]:
+    """Yield ``(slice, row_offset, None)`` for a table, ``chunk_size`` rows at a time (one empty slice if empty)."""
     n = table.num_rows
     if n == 0:
         yield table, 0, None

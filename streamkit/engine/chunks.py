@@ -89,8 +89,6 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
     """
     outputs: dict[str, list[pa.Table]] = {}
     for batch, ids in chunk.parts:
-        if "_row" in batch.schema.names:  # streamkit's own column: row ids travel beside the data
-            batch = batch.drop_columns(["_row"])
         contiguous = ids.size == 0 or int(ids[-1]) - int(ids[0]) == ids.size - 1
         if contiguous:
             r = run_batch(stage.network, batch, row_offset=int(ids[0]) if ids.size else 0)

@@ -233,32 +233,30 @@ def _dense_union(values: list[Any]) -> pa.Array:
     groups: dict[Any, list[int]] = {}
     for i, v in enumerate(values):
         groups.setdefault(type(v), []).append(i)
-    children: list[tuple[str, list[int]]] = []
+    children: list[tuple[str, list[int], pa.Array | None]] = []  # name, value numbers, array if built
     for t, idx in groups.items():
         try:
-            pa.array([values[i] for i in idx])
+            children.append((t.__name__, idx, pa.array([values[i] for i in idx])))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             shapes: dict[Any, list[int]] = {}
             for i in idx:
                 shapes.setdefault(value_shape(values[i]), []).append(i)
-            children += [(f"{t.__name__}{k}", ids) for k, ids in enumerate(shapes.values())]
-        else:
-            children.append((t.__name__, idx))
+            children += [(f"{t.__name__}{k}", ids, None) for k, ids in enumerate(shapes.values())]
     if len(children) > _MAX_UNION_CHILDREN:
         msg = f"values of {len(children)} different types or shapes in one field; at most {_MAX_UNION_CHILDREN}"
         raise SchemaError(msg)
     type_ids = np.empty(len(values), np.int8)
     offsets = np.empty(len(values), np.int32)
     arrays = []
-    for k, (_, idx) in enumerate(children):
+    for k, (_, idx, arr) in enumerate(children):
         type_ids[idx] = k
         offsets[idx] = np.arange(len(idx), dtype=np.int32)
         try:
-            arrays.append(pa.array([values[i] for i in idx]))
+            arrays.append(arr if arr is not None else pa.array([values[i] for i in idx]))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             msg = f"values of one field cannot be held by Arrow together: {exc}"
             raise SchemaError(msg) from None
-    names = [name for name, _ in children]
+    names = [name for name, _, _ in children]
     return pa.UnionArray.from_dense(pa.array(type_ids), pa.array(offsets), arrays, names)
 
 
