@@ -205,13 +205,8 @@ class SimpleFSM:
             good, bad = records_to_tables(records), []
         except SchemaError:
             good, bad = records_to_parts(records, np.arange(len(records), dtype=np.int64))
-        chunks = []
-        for batch, ids in good:
-            for off in range(0, batch.num_rows, self.chunk_size):
-                n = min(self.chunk_size, batch.num_rows - off)
-                chunks.append((batch.slice(off, n), 0, ids[off:off + n]))
-        if not bad and not chunks:  # no records: one empty batch, as for an empty table
-            chunks.append((pa.table({}), 0, np.empty(0, np.int64)))
+        chunks = [(chunk, 0, ids[off:off + chunk.num_rows])
+                  for batch, ids in good for chunk, off, _ in to_batches(batch, self.chunk_size)]
         if not bad:
             return chunks, None
         errors = malformed_table(bad).drop_columns(["line", "source"])  # neither means anything in memory

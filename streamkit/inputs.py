@@ -57,20 +57,10 @@ def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:
         try:
             t = _from_pylist([records[i] for i in ids])
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-            raise SchemaError(_unreadable(records, ids, exc)) from None
+            msg = f"records {ids[:5]}{'...' if len(ids) > 5 else ''} cannot be read as Arrow: {exc}"
+            raise SchemaError(msg) from None
         out.append((t, np.array(ids, np.int64)))
     return out
-
-
-def _unreadable(records: list[Any], ids: list[int], exc: Exception) -> str:
-    """Why records ``ids`` cannot be one table: the first record and field Arrow cannot hold alone."""
-    for i in ids:
-        for k, v in records[i].items():
-            try:
-                pa.array([v])
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as e:
-                return f"record {i} cannot be read as Arrow: field `{k}`: {e}"
-    return f"records {ids[:5]}{'...' if len(ids) > 5 else ''} cannot be read as Arrow: {exc}"
 
 
 def _from_pylist(records: list[Mapping[str, Any]]) -> pa.Table:
