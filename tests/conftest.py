@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root, the seed 002 network, a private kernel cache.
+"""Shared fixtures: the repository root, the seed 002 network, a private kernel cache; hypothesis settings.
 
 The repository root is on ``sys.path`` (``pythonpath = ["."]`` in pyproject), so
 tests import the seed network as ``examples.seed_network``, exactly as the
@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Kernels compile on first use (seconds on a cold cache), so a wall-clock deadline per
+# example measures the cache, not the code: no test of this suite has one.
+settings.register_profile("streamkit", deadline=None)
+settings.load_profile("streamkit")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
