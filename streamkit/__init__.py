@@ -1,6 +1,5 @@
 """streamkit: dataflow stream processing on Apache Arrow with compiled FSM networks."""
 
-from streamkit.api import FSMResult as FSMResult
 from streamkit.api import SimpleFSM as SimpleFSM
 from streamkit.async_api import AsyncSimpleFSM as AsyncSimpleFSM
 from streamkit.config import FSMConfig as FSMConfig
@@ -10,7 +9,8 @@ from streamkit.engine import ErrorLog as ErrorLog
 from streamkit.engine import Pipeline as Pipeline
 from streamkit.engine import Progress as Progress
 from streamkit.engine import StreamConfig as StreamConfig
-from streamkit.engine import StreamResult as StreamResult
+from streamkit.engine import RunResult as RunResult
+from streamkit.engine import StreamOptions as StreamOptions
 from streamkit.errors import CompileError as CompileError
 from streamkit.errors import ConfigError as ConfigError
 from streamkit.errors import ConfigProblem as ConfigProblem
@@ -41,8 +41,10 @@ from streamkit.status import UnknownTagError as UnknownTagError
 __all__ = (
     "SimpleFSM",
     "AsyncSimpleFSM",
+    "RunResult",
     "FSMResult",
     "StreamConfig",
+    "StreamOptions",
     "StreamResult",
     "Progress",
     "ErrorLog",
@@ -78,3 +80,8 @@ __all__ = (
     "PerformanceWarning",
 )
 __version__ = "0.1.0"
+
+#: The result of ``process()``: the one result type, :class:`RunResult`.
+FSMResult = RunResult
+#: The result of ``process_stream()``: the one result type, :class:`RunResult`.
+StreamResult = RunResult

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from kernels.gather import take_bits
-from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow
+from streamkit._arrow.gather import codes_array, const_array, np_array, num_array, take_arrow
 
 RNG = np.random.default_rng(7)
 

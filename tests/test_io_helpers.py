@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from streamkit.io import MALFORMED_SCHEMA, SourceChunk, open_source
+from streamkit.io import SourceChunk, open_source
+from streamkit.io.chunk import MALFORMED_SCHEMA
 
 
 def check_chunks(chunks: list[SourceChunk], total: int | None = None) -> None:

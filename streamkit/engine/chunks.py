@@ -12,12 +12,16 @@ import pyarrow.compute as pc
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
 from streamkit.io.base import Encoded
-from streamkit.io.chunk import RawChunk
-from streamkit.tables import concat_by_row
+from streamkit.io.chunk import RawChunk, SourceChunk
+from streamkit.status import EventStatus
+from streamkit._arrow.tables import concat_by_row
 
 __all__ = ("Stage", "Chunk", "run_stage", "prepare_writes")
 
 Part = tuple[pa.RecordBatch | pa.Table, np.ndarray]
+
+#: Statuses a failed record may end in besides ``failed`` (it goes with the failed records).
+_ENDED = (int(EventStatus.SKIPPED), int(EventStatus.CANCELLED))
 
 
 @dataclass(eq=False)
@@ -52,17 +56,22 @@ class Chunk:
     input_bytes: int = 0
     pending: RawChunk | None = None  # read but not parsed yet: the first stage's worker parses it
     ids: dict[str, np.ndarray] = field(default_factory=dict)  # row ids per end state, once written out
+    #: row ids of the failed records that ended skipped or cancelled, by status code
+    ended: dict[int, np.ndarray] = field(default_factory=dict)
     peak_bytes: int = -1  # output bytes at their largest (before encoded tables were let go)
 
-    def decode(self, *, threads: bool) -> None:
-        """Parse a chunk read raw (see :class:`~streamkit.io.chunk.RawChunk`) into its parts and malformed rows."""
-        if self.pending is None:
-            return
-        sc, self.pending = self.pending.decode(threads), None
+    def take(self, sc: SourceChunk) -> None:
+        """Hold what a source read: its parsed records, and the records that failed to read."""
         self.parts = list(sc.parts)
         if sc.malformed is not None and sc.malformed.num_rows:
             self.errors.append(sc.malformed)
             self.malformed = sc.malformed.num_rows
+
+    def decode(self, *, threads: bool) -> None:
+        """Parse a chunk read raw (see :class:`~streamkit.io.chunk.RawChunk`) into its parts and malformed rows."""
+        if self.pending is not None:
+            sc, self.pending = self.pending.decode(threads), None
+            self.take(sc)
 
     def output_bytes(self) -> int:
         """Bytes held by the chunk's outputs, failed records and their encoded form (at their largest)."""
@@ -99,6 +108,12 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
                 outputs.setdefault(state, []).append(table)
         if r.errors.num_rows:
             chunk.errors.append(_label(r.errors, stage.name) if label_errors else r.errors)
+            for code in _ENDED:
+                at = np.flatnonzero(r.status == code)
+                if at.size:
+                    got = ids[at]
+                    have = chunk.ended.get(code)
+                    chunk.ended[code] = got if have is None else np.concatenate([have, got])
     if last:
         chunk.parts = []
         chunk.outputs = outputs

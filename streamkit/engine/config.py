@@ -1,14 +1,95 @@
-"""Tuning of a stream: :class:`StreamConfig` and how keyword arguments override it."""
+"""The options of a stream: :class:`StreamOptions` (every ``process_stream``), :class:`StreamConfig` (tuning)."""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-__all__ = ("StreamConfig", "resolve_stream_config")
+from streamkit.engine.progress import Progress
+from streamkit.io.chunk import DEFAULT_CHUNK_SIZE
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pragma: no cover
+    from typing_extensions import Unpack
+
+__all__ = ("StreamConfig", "StreamOptions", "Unpack", "resolve_stream_config", "check_options")
 
 MB = 1 << 20
+
+
+class StreamOptions(TypedDict, total=False):
+    """The keyword options of every ``process_stream`` (one definition, typed; all optional).
+
+    Attributes
+    ----------
+    sinks:
+        End state → sink, for end states that go elsewhere than ``sink``.
+    error_sink:
+        Where failed records go (``_row``, ``error_state``, ``error_type``,
+        ``error_message`` and their fields). Default: ``<stem>.errors.jsonl``
+        beside the first file sink, else the result (``result.errors()``).
+    config:
+        A :class:`StreamConfig`; the tuning options below, when given, override it.
+    chunk_size, parallelism, memory_limit_mb, backpressure_threshold, buffer_size, preserve_order:
+        Tuning, as in :class:`StreamConfig`.
+    use_streaming:
+        ``False`` reads the whole input as one chunk (no bounded memory).
+    on_progress:
+        Called (sync or async) after every chunk is written, with a
+        :class:`~streamkit.Progress`.
+    format:
+        The source's file format when its suffix does not say (``"jsonl"``,
+        ``"csv"``, ``"parquet"``, ``"ipc"``).
+    sink_format:
+        The sinks' file format when their suffix does not say.
+    schema:
+        Expected input types (a ``pyarrow.Schema`` or ``{field: type}``); records
+        that do not fit fail at read time with a reason.
+    keep_end_state_ids:
+        Keep each end state's row ids for ``result.ids(end_state)`` (default:
+        only when outputs are kept in memory).
+    """
+
+    sinks: Mapping[str, Any] | None
+    error_sink: Any
+    config: StreamConfig | None
+    chunk_size: int | None
+    parallelism: int | None
+    memory_limit_mb: float | None
+    backpressure_threshold: int | None
+    buffer_size: int | None
+    preserve_order: bool | None
+    use_streaming: bool
+    on_progress: Callable[[Progress], Any] | None
+    format: str | None
+    sink_format: str | None
+    schema: Any
+    keep_end_state_ids: bool | None
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` for a keyword that is not a stream option, naming the closest one.
+
+    Examples
+    --------
+    >>> check_options({"chunk_size": 10})
+    >>> check_options({"paralelism": 2})
+    Traceback (most recent call last):
+    ...
+    TypeError: process_stream() got an unexpected keyword argument 'paralelism' (did you mean 'parallelism'?)
+    """
+    known = StreamOptions.__annotations__
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; options: {', '.join(known)}"
+            msg = f"process_stream() got an unexpected keyword argument {name!r}{hint}"
+            raise TypeError(msg)
 
 
 @dataclass(frozen=True)
@@ -54,7 +135,7 @@ class StreamConfig:
     ValueError: `chunk_size` must be a positive integer, got 0
     """
 
-    chunk_size: int = 65_536
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     parallelism: int = 1
     memory_limit_mb: float = 512
     backpressure_threshold: int | None = None

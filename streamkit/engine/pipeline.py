@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
+
 from streamkit.engine.chunks import Stage
-from streamkit.engine.result import StreamResult
+from streamkit.engine.config import StreamOptions, Unpack
+from streamkit.engine.local import run_local
+from streamkit.engine.result import RunResult
 from streamkit.engine.stream import run_blocking, stream_stages
+from streamkit.io.chunk import DEFAULT_CHUNK_SIZE
 
 __all__ = ("Pipeline", "AsyncPipeline", "as_stages")
 
@@ -80,17 +85,18 @@ class Pipeline:
     def __or__(self, other: Any) -> Pipeline:
         return type(self)([self, other])
 
-    def process_stream(self, source: Any = None, sink: Any = None, **options: Any) -> StreamResult:
+    def process_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> RunResult:
         """Stream ``source`` through every stage into the sinks (blocking); options as ``SimpleFSM.process_stream``."""
         return run_blocking(lambda: stream_stages(self.stages, source, sink, **options))
 
-    async def aprocess_stream(self, source: Any = None, sink: Any = None, **options: Any) -> StreamResult:
+    async def aprocess_stream(self, source: Any = None, sink: Any = None,
+                              **options: Unpack[StreamOptions]) -> RunResult:
         """The same as :meth:`process_stream`, awaited."""
         return await stream_stages(self.stages, source, sink, **options)
 
-    def process(self, data: Any, **options: Any) -> StreamResult:
+    def process(self, data: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE, parallelism: int = 1) -> RunResult:
         """Run in-memory records through the pipeline; outputs are kept in the result."""
-        return self.process_stream(data, **options)
+        return run_local(self.stages, data, chunk_size=chunk_size, parallelism=parallelism)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({' | '.join(s.name for s in self.stages)})"
@@ -99,10 +105,13 @@ class Pipeline:
 class AsyncPipeline(Pipeline):
     """A :class:`Pipeline` whose ``process_stream`` is awaited (``async_fsm_a | async_fsm_b``)."""
 
-    async def process_stream(self, source: Any = None, sink: Any = None, **options: Any) -> StreamResult:  # type: ignore[override]
+    async def process_stream(  # type: ignore[override]
+            self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> RunResult:
         """Stream ``source`` through every stage into the sinks."""
         return await stream_stages(self.stages, source, sink, **options)
 
-    async def process(self, data: Any, **options: Any) -> StreamResult:  # type: ignore[override]
-        """Run in-memory records through the pipeline; outputs are kept in the result."""
-        return await stream_stages(self.stages, data, None, **options)
+    async def process(  # type: ignore[override]
+            self, data: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE, parallelism: int = 1) -> RunResult:
+        """Run in-memory records through the pipeline (in a worker thread); outputs are kept in the result."""
+        return await anyio.to_thread.run_sync(
+            lambda: run_local(self.stages, data, chunk_size=chunk_size, parallelism=parallelism))

@@ -1,4 +1,4 @@
-"""The result of a stream: counts, timing, peaks, the status index, collected outputs."""
+"""The result of a run — ``process()`` and ``process_stream()`` alike: :class:`RunResult`."""
 
 from __future__ import annotations
 
@@ -7,98 +7,200 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from streamkit.result_status import ResultViews
+from streamkit._arrow.tables import ROW_FIELD, concat_by_row, empty_rows, sort_by_row
+from streamkit.engine.tally import Tally
+from streamkit.io import Collector, open_source
+from streamkit.io._types import to_text
 from streamkit.status import StatusIndex
-from streamkit.tables import concat_by_row, sort_by_row
 
-__all__ = ("StreamResult",)
+__all__ = ("RunResult",)
 
 
-class StreamResult(ResultViews):
-    """What a stream did. Seed-style dict access works for every count: ``result["failed"]``.
+class RunResult:
+    """What a run did: counts, timing, the status index, and the records kept in memory.
 
-    Records that ended where no sink was given (and failed records when there is
-    no error sink or file sink) are kept: ``output(end_state)`` and ``errors()``
-    return them. ``status_counts()``, ``ids(status)`` and ``records(status)`` read
-    the run's status index.
+    Every input record is in exactly one place: the output of the end state it
+    reached, or the failed records (``errors()``: failed, and cancelled or
+    skipped where a run stopped early). Records that went to a sink are not kept
+    (``output(state)`` reads a file sink back); without a sink they are kept, in
+    input order, each with its position ``_row``. A field whose type differs
+    between chunks keeps every value as it was (see :mod:`streamkit._arrow.unify`).
+
+    Seed-style dict access works for every count: ``result["failed"]``,
+    ``result.get("successful", 0)``.
     """
 
     _KEYS = ("total_records", "successful", "failed", "end_state_counts", "duration",
              "records_per_second", "malformed", "peak_bytes_in_flight", "peak_records_in_flight",
              "chunks_processed")
 
-    def __init__(self, *, end_states: list[str], end_state_counts: dict[str, int], index: StatusIndex,
-                 duration: float, malformed: int, peak_bytes: int, peak_records: int, chunks: int,
-                 collected: dict[str, Any], collected_errors: Any, paths: dict[str, str],
-                 end_state_ids: dict[str, list[np.ndarray]] | None, warnings: list[str]) -> None:
-        self.end_states = end_states
-        self.end_state_counts = end_state_counts
-        self.index = index
+    def __init__(self, tally: Tally, *, duration: float, collected: dict[str, Collector],
+                 collected_errors: Collector | None, paths: dict[str, str], warnings: list[str],
+                 peak_bytes: int = 0, peak_records: int = 0) -> None:
+        self.end_states = list(tally.end_states)
+        self.end_state_counts = dict(tally.end_state_counts)
+        #: The run's status index: every record's status, counts per status, ids per status.
+        self.index: StatusIndex = tally.index
         self.duration = duration
-        self.malformed = malformed
+        self.malformed = tally.malformed
         self.peak_bytes_in_flight = peak_bytes
         self.peak_records_in_flight = peak_records
-        self.chunks_processed = chunks
+        self.chunks_processed = tally.chunks
         #: End state (or ``"errors"``) → the file its records were written to.
         self.paths = paths
         #: Things worth knowing about the run (fields read but never seen, ...).
         self.warnings = warnings
         self._collected = collected
         self._collected_errors = collected_errors
-        self._end_state_id_parts = end_state_ids
-        counts = index.counts()
-        self.successful = int(counts.get("completed", 0))
-        self.failed = int(counts.get("failed", 0))
-        self.total_records = sum(int(v) for v in counts.values())
+        self._end_state_id_parts = tally.end_state_ids
+        self._outputs: dict[str, pa.Table] = {}
+        self._errors: pa.Table | None = None
+        counts = self.index.counts()
+        self.successful = int(counts["completed"])
+        self.failed = int(counts["failed"])
+        #: Records that ended skipped or cancelled (a run stopped early); they are listed with the failed ones.
+        self.skipped = int(counts["skipped"])
+        self.cancelled = int(counts["cancelled"])
+        self.total_records = int(sum(counts.values()))
 
     @property
     def records_per_second(self) -> float:
         """Records per second of wall time."""
         return self.total_records / self.duration if self.duration > 0 else 0.0
 
-    def _end_state_ids(self, state: str) -> np.ndarray:
-        if self._end_state_id_parts is None:
-            return super()._end_state_ids(state)
-        parts = self._end_state_id_parts.get(state, [])
-        return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-
-    # -- collected rows -----------------------------------------------------------------
+    # -- records -----------------------------------------------------------------------
     def output(self, end_state: str) -> pa.Table:
-        """Records that ended in ``end_state``, when they were kept in memory (no sink given)."""
+        """Records that completed in ``end_state``, in input order, with their ``_row``.
+
+        Raises
+        ------
+        KeyError
+            ``end_state`` is not an end state, or its records went to a sink that is
+            not a file (a callback, a list).
+        """
         if end_state not in self.end_states:
             msg = f"{end_state!r} is not an end state (end states: {', '.join(map(repr, self.end_states))})"
             raise KeyError(msg)
+        t = self._outputs.get(end_state)
+        if t is not None:
+            return t
         c = self._collected.get(end_state)
-        if c is None:
-            where = self.paths.get(end_state)
-            if where is not None:
-                return _read_back(where)
+        if c is not None:
+            t = _by_row(c.table())
+        elif end_state in self.paths:
+            t = _read_back(self.paths[end_state])
+        else:
             msg = f"records of end state {end_state!r} went to a sink; they are not kept in the result"
             raise KeyError(msg)
-        return _by_row(c.table())
+        self._outputs[end_state] = t
+        return t
 
     def outputs(self) -> dict[str, pa.Table]:
-        """Every kept end state's output table."""
+        """Every end state's output table, for the end states whose records were kept."""
         return {s: self.output(s) for s in self.end_states if s in self._collected}
 
     def errors(self) -> pa.Table:
-        """Failed records (``_row``, ``error_state``, ``error_type``, ``error_message``, fields)."""
-        if self._collected_errors is not None:
-            return _by_row(self._collected_errors.table())
-        where = self.paths.get("errors")
-        if where is not None:
-            return _read_back(where)
-        return concat_by_row([])
+        """Failed records: ``_row``, ``error_state``, ``error_type``, ``error_message`` and their input fields."""
+        if self._errors is None:
+            if self._collected_errors is not None:
+                self._errors = _by_row(self._collected_errors.table())
+            elif "errors" in self.paths:
+                self._errors = _read_back(self.paths["errors"])
+            else:
+                self._errors = empty_rows()
+        return self._errors
+
+    # -- the status index ------------------------------------------------------------------
+    def status_counts(self) -> dict[str, int]:
+        """Records per status (``completed``, ``failed``, ...), read from the status index in O(1)."""
+        return {k: int(v) for k, v in self.index.counts().items()}
+
+    @property
+    def status(self) -> np.ndarray:
+        """Status code per input record, in input order (uint8, see :class:`~streamkit.EventStatus`)."""
+        n = self.total_records
+        return self.index.status_of(np.arange(n, dtype=np.int64)) if n else np.empty(0, np.uint8)
+
+    def ids(self, status: str) -> np.ndarray:
+        """Row ids (input positions), ascending, of a status (``"failed"``) or of an end state.
+
+        Statuses come from the status index (O(k) for the statuses whose ids it
+        keeps, a scan of its status column otherwise); an end state's ids from
+        its output's ``_row`` column or the ids kept while the run streamed.
+        """
+        if status in self.end_states:
+            return self._end_state_ids(status)
+        return np.sort(self.index.ids(status))
+
+    def records(self, status: str) -> pa.Table:
+        """The rows themselves: ``"failed"`` → the failed records with their errors (``errors()``);
+        an end state → its output; ``"completed"`` → every end state's output, by ``_row``."""
+        if status in self.end_states:
+            return self.output(status)
+        if status == "failed":
+            return self.errors()
+        if status == "completed":
+            return concat_by_row([self.output(s) for s in self.end_states])
+        if self.index.count(status):  # skipped / cancelled records are kept with the failed ones
+            errors = self.errors()
+            rows = pa.array(self.ids(status))
+            return errors.filter(pc.is_in(errors.column(ROW_FIELD), value_set=rows))
+        return empty_rows()
+
+    def _end_state_ids(self, state: str) -> np.ndarray:
+        if self._end_state_id_parts is None:
+            return self.output(state).column(ROW_FIELD).to_numpy()
+        parts = self._end_state_id_parts.get(state, [])
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+
+    # -- views ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The counts as a plain dict."""
+        return {k: getattr(self, k) for k in self._KEYS}
+
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the dict view."""
+        return self._KEYS
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._KEYS
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Seed-style ``result.get("successful", 0)``."""
+        return getattr(self, key) if key in self._KEYS else default
+
+    def to_polars(self, end_state: str | None = None) -> Any:
+        """One end state's output as a polars DataFrame, or all kept outputs with an ``_end_state`` column.
+
+        polars has no union type: a column holding values of several types is
+        given as their text.
+        """
+        import polars as pl
+
+        if end_state is not None:
+            return pl.from_arrow(_polars_ready(self.output(end_state)))
+        frames = [pl.from_arrow(_polars_ready(t)).with_columns(pl.lit(s).alias("_end_state"))
+                  for s, t in self.outputs().items()]
+        return pl.concat(frames, how="diagonal_relaxed").sort(ROW_FIELD) if frames else pl.DataFrame()
 
     def __repr__(self) -> str:
-        return (f"StreamResult(total_records={self.total_records}, successful={self.successful}, "
-                f"failed={self.failed}, malformed={self.malformed}, end_state_counts={self.end_state_counts})")
+        return (f"RunResult(total_records={self.total_records}, successful={self.successful}, "
+                f"failed={self.failed}, end_state_counts={self.end_state_counts})")
+
+
+def _polars_ready(table: pa.Table) -> pa.Table:
+    cols = [to_text(c) if pa.types.is_union(c.type) else c for c in table.columns]
+    return pa.Table.from_arrays(cols, names=table.column_names)
 
 
 def _read_back(path: str) -> pa.Table:
-    from streamkit.io import open_source
-
     with open_source(Path(path), chunk_size=1 << 20) as src:
         tables = [pa.Table.from_batches([b]) for ch in src.chunks() for b, _ in ch.parts]
     return concat_by_row(tables)
@@ -106,4 +208,4 @@ def _read_back(path: str) -> pa.Table:
 
 def _by_row(table: pa.Table) -> pa.Table:
     """Collected rows in input order (chunks are written as they finish with ``preserve_order=False``)."""
-    return sort_by_row(table) if "_row" in table.column_names else concat_by_row([])
+    return sort_by_row(table) if ROW_FIELD in table.column_names else empty_rows()

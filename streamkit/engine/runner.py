@@ -18,7 +18,6 @@ a sink task in the event loop writes the chunks in order instead.
 
 from __future__ import annotations
 
-import gc
 import inspect
 import math
 import sys
@@ -28,22 +27,19 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-import numpy as np
 import pyarrow as pa
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamkit._alloc import arrow_pool, default_thresholds, limit_arenas, stream_thresholds
+from streamkit._tuning import process_tuning, refreeze
 from streamkit.engine.budget import Budget, FootprintEstimate
 from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
 from streamkit.engine.config import StreamConfig
-from streamkit.engine.progress import ErrorLog, Progress
-from streamkit.engine.result import StreamResult
+from streamkit.engine.progress import Progress
+from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
-from streamkit.fsm.execute import ROW_FIELD, ROW_FIELD_WARNING
-from streamkit.io import Collector, Source
+from streamkit.engine.tally import Tally
+from streamkit.io import Source
 from streamkit.io.chunk import RawChunk
-from streamkit.io.sinks import ListSink
-from streamkit.status import EventStatus, StatusIndex
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -52,9 +48,6 @@ __all__ = ("StreamRun",)
 
 #: Chunks with fewer records run in the event loop: a thread hand-off costs ~150 µs.
 INLINE_RECORDS = 4096
-
-COMPLETED = int(EventStatus.COMPLETED)
-FAILED = int(EventStatus.FAILED)
 
 
 class StreamRun:
@@ -68,21 +61,14 @@ class StreamRun:
         self.on_progress = on_progress
         self.budget = Budget(config.memory_limit_bytes, config.backpressure_threshold)
         self.footprint = FootprintEstimate()
-        self.index = StatusIndex()
-        self.errors = ErrorLog()
-        self.end_states = stages[-1].end_states
-        self.end_state_counts = dict.fromkeys(self.end_states, 0)
-        self.end_state_ids: dict[str, list[np.ndarray]] | None = {} if keep_end_state_ids else None
-        self.chunks_done = 0
-        self.malformed = 0
-        self.columns_seen: set[str] = set()
+        self.tally = Tally(stages[-1].end_states, keep_end_state_ids=keep_end_state_ids)
         self._limiter = anyio.CapacityLimiter(sum(s.parallelism or config.parallelism for s in stages))
         self._t0 = 0.0
         # With no async sink, the last stage's workers write (see _submit): no hand-off to a
         # sink task and another thread per chunk, which the event loop would pay for.
         sinks = [s for s, _ in routes.groups()] + [routes.errors]
-        self._workers_write = not any(getattr(s, "is_async", False) for s in sinks)
-        self._any_blocking = any(_blocks(s) for s in sinks)
+        self._workers_write = not any(s.is_async for s in sinks)
+        self._any_blocking = any(s.blocks for s in sinks)
         self._order_lock = threading.Lock()
         self._ready: dict[int, Chunk] = {}  # processed chunks waiting for the ones before them
         self._next_seq = 0
@@ -91,15 +77,13 @@ class StreamRun:
         self._finished = 0  # chunks whose budget was released (progress counts these: one more a call)
         self._finished_records = 0
 
-    async def run(self, source: Source) -> StreamResult:
+    async def run(self, source: Source) -> RunResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
-        limit_arenas()
-        thresholds = stream_thresholds(self.config.memory_limit_bytes, self.config.chunk_size)
-        arrow_pool()
+        with process_tuning(self.config.memory_limit_bytes, self.config.chunk_size):
+            return await self._run(source)
+
+    async def _run(self, source: Source) -> RunResult:
         self._t0 = time.perf_counter()
-        # The objects alive now (imports, numba's typing tables: ~10^5) are not garbage: keep the
-        # cyclic collector from walking them again and again while chunks come and go.
-        gc.freeze()
         try:
             async with anyio.create_task_group() as tg:
                 guard = _Guard(tg.cancel_scope)
@@ -131,9 +115,6 @@ class StreamRun:
                 raise cause from cause.__cause__
             raise
         finally:
-            gc.unfreeze()
-            if thresholds:
-                default_thresholds()
             source.close()
         await anyio.to_thread.run_sync(self.routes.close)
         return self._result()
@@ -168,11 +149,8 @@ class StreamRun:
                 if isinstance(sc, RawChunk):  # parsed by a worker, in parallel with the others
                     chunk.pending = sc
                 else:
-                    chunk.parts = list(sc.parts)
-                    if sc.malformed is not None and sc.malformed.num_rows:
-                        chunk.errors.append(sc.malformed)
-                        chunk.malformed = sc.malformed.num_rows
-                    self._seen(chunk)
+                    chunk.take(sc)
+                    self.tally.saw(chunk)
                 seq += 1
                 await send.send(chunk)
 
@@ -190,7 +168,7 @@ class StreamRun:
         def step(c: Chunk) -> Chunk:
             if c.pending is not None:
                 c.decode(threads=parse_threads)
-                self._seen(c)
+                self.tally.saw(c)
             c = run_stage(c, stage, last=last, label_errors=label)
             return prepare_writes(c, groups, self.routes.errors) if last else c
 
@@ -241,7 +219,7 @@ class StreamRun:
                         self._writing = False
                         return done
                 _write_all(c.writes)
-                self._account(c, c.error_table)
+                self._account(c)
                 c.writes = []
                 done.append(c)
         except BaseException:
@@ -272,10 +250,6 @@ class StreamRun:
             if inspect.isawaitable(out):
                 await out
 
-    def _seen(self, chunk: Chunk) -> None:
-        for b, _ in chunk.parts:
-            self.columns_seen.update(b.schema.names)
-
     # -- reorder buffer and sinks ------------------------------------------------------------
     async def _write(self, recv: ObjectReceiveStream[Chunk]) -> None:
         """The sink task (streams with an async sink): the reorder buffer of :meth:`_submit`, in the loop."""
@@ -293,77 +267,49 @@ class StreamRun:
     async def _emit(self, chunk: Chunk) -> None:
         """Write a chunk from the sink task (streams with an async sink)."""
         writes = chunk.writes
-        errors = chunk.error_table
-        blocking = [w for w in writes if _blocks(w[0])]
+        blocking = [w for w in writes if w[0].blocks]
         for sink, table in writes:
-            if not _blocks(sink):
+            if not sink.blocks:
                 await _write_to(sink, table)
         if blocking:  # one hand-off to a thread for all of them (each costs ~150 µs of the loop),
             # which also counts the chunk and fills the status index, off the event loop
-            await anyio.to_thread.run_sync(self._write_and_account, blocking, chunk, errors)
+            await anyio.to_thread.run_sync(self._write_and_account, blocking, chunk)
         else:
-            self._account(chunk, errors)
+            self._account(chunk)
         chunk.writes = []
-        del writes, errors
+        del writes
         await self._finish(chunk)
 
-    def _write_and_account(self, writes: list[tuple[Any, Any]], chunk: Chunk, errors: pa.Table | None) -> None:
+    def _write_and_account(self, writes: list[tuple[Any, Any]], chunk: Chunk) -> None:
         _write_all(writes)
-        self._account(chunk, errors)
+        self._account(chunk)
 
-    def _account(self, chunk: Chunk, errors: pa.Table | None) -> None:
+    def _account(self, chunk: Chunk) -> None:
         """Count the written chunk and put its records into the status index."""
-        codes = np.full(chunk.count, COMPLETED, np.uint8)
-        n_done = 0
-        for state, ids in chunk.end_state_ids().items():
-            n_done += ids.size
-            self.end_state_counts[state] += ids.size
-            if self.end_state_ids is not None:
-                self.end_state_ids.setdefault(state, []).append(ids)
-        n_failed = 0
-        if errors is not None:
-            failed = errors.column("_row").to_numpy()
-            codes[failed - chunk.start] = FAILED
-            n_failed = failed.size
-            self.errors.add_table(errors)
-        if n_done + n_failed != chunk.count:
-            msg = (f"chunk at row {chunk.start}: {chunk.count} records in, {n_done} completed + "
-                   f"{n_failed} failed out")
-            raise RuntimeError(msg)
-        self.index.add_chunk(range(chunk.start, chunk.start + chunk.count), codes)
-        self.malformed += chunk.malformed
-        if not self.chunks_done:  # the first chunk loaded the kernels: their objects stay too
-            gc.freeze()
-        self.chunks_done += 1
+        self.tally.account(chunk)
+        if self.tally.chunks == 1:  # the first chunk loaded the kernels: their objects stay too
+            refreeze()
 
     def progress(self) -> Progress:
         """A snapshot of the run now (what ``on_progress`` receives)."""
         elapsed = time.perf_counter() - self._t0
-        counts = {k: int(v) for k, v in self.index.counts().items()}
+        counts = self.tally.index.counts()
         return Progress(
             chunks_processed=self._finished, records_processed=self._finished_records,
             records_per_second=self._finished_records / elapsed if elapsed > 0 else 0.0,
-            errors=self.errors, bytes_in_flight=self.budget.bytes, records_in_flight=self.budget.records,
-            elapsed=elapsed, successful=counts.get("completed", 0), failed=counts.get("failed", 0),
-            malformed=self.malformed, status_counts=counts)
+            errors=self.tally.errors, bytes_in_flight=self.budget.bytes, records_in_flight=self.budget.records,
+            elapsed=elapsed, successful=counts["completed"], failed=counts["failed"],
+            malformed=self.tally.malformed, status_counts=counts)
 
-    def _result(self) -> StreamResult:
-        warnings = []
-        if self._finished_records:
-            for f, s in self.stages[0].network.fields_read().items():
-                if f not in self.columns_seen:
-                    warnings.append(f"field {f!r} is read in state {s!r} but never appears in the input")
-        if ROW_FIELD in self.columns_seen:
-            warnings.append(ROW_FIELD_WARNING)
+    def _result(self) -> RunResult:
+        warnings = self.tally.warnings(self.stages[0].network)
         if self.budget.peak_bytes > self.config.memory_limit_bytes:
             warnings.append(f"one chunk needed {math.ceil(self.budget.peak_bytes / 2**20)} MB, more than "
                             f"memory_limit_mb={self.config.memory_limit_mb}: it ran alone")
-        return StreamResult(
-            end_states=self.end_states, end_state_counts=dict(self.end_state_counts), index=self.index,
-            duration=time.perf_counter() - self._t0, malformed=self.malformed,
-            peak_bytes=self.budget.peak_bytes, peak_records=self.budget.peak_records, chunks=self.chunks_done,
-            collected=dict(self.routes.collected), collected_errors=self.routes.collected_errors,
-            paths=self.routes.file_paths(), end_state_ids=self.end_state_ids, warnings=warnings)
+        return RunResult(
+            self.tally, duration=time.perf_counter() - self._t0, collected=dict(self.routes.collected),
+            collected_errors=self.routes.collected_errors, paths=self.routes.file_paths(), warnings=warnings,
+            peak_bytes=self.budget.peak_bytes, peak_records=self.budget.peak_records)
 
 
 class _Guard:
@@ -414,19 +360,14 @@ def _leaves(exc: BaseException) -> Any:
         yield exc
 
 
-def _blocks(sink: Any) -> bool:
-    """Whether writing to ``sink`` may block (files, sync callbacks): then it is done in a thread."""
-    return not getattr(sink, "is_async", False) and not isinstance(sink, (Collector, ListSink))
-
-
 def _write_all(writes: list[tuple[Any, Any]]) -> None:
     for sink, table in writes:
         sink.write(table)
 
 
 async def _write_to(sink: Any, table: pa.Table) -> None:
-    """Write to a sink that does not block (see :func:`_blocks`): async ones awaited, in-memory ones at once."""
-    if getattr(sink, "is_async", False):
+    """Write to a sink that does not block: async ones awaited, in-memory ones at once."""
+    if sink.is_async:
         await sink.awrite(table)
     else:
         sink.write(table)

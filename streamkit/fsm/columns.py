@@ -8,16 +8,14 @@ or a kernel reads them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from streamkit._cast import cast_array
-from streamkit.errors import SchemaError
-from streamkit.fsm.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags, values_view
+from streamkit._arrow.cast import cast_array
+from streamkit._arrow.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags, values_view
 
 
 __all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
@@ -137,7 +135,7 @@ class Col:
         """The column's values at its positions as an Arrow array.
 
         ``runs`` caches the runs of consecutive positions per positions array, for the
-        columns that share one (see :func:`~streamkit.fsm.gather.take_arrow`).
+        columns that share one (see :func:`~streamkit._arrow.gather.take_arrow`).
         """
         ix = self.ix
         n = self.length if ix is None else len(ix)
@@ -192,93 +190,3 @@ def py_column(values: list[Any]) -> Col:
     """A column from Python values produced by a Python-run state."""
     arr = pa.array(values)
     return from_arrow(arr)
-
-
-def unify_arrays(arrays: list[pa.Array]) -> list[pa.Array]:
-    """Cast arrays of one field from different groups to one type (as ``pa.array`` would infer)."""
-    types = {a.type for a in arrays}
-    if len(types) <= 1:
-        return arrays
-    plain = [a.cast(a.type.value_type) if pa.types.is_dictionary(a.type) else a for a in arrays]
-    types = {a.type for a in plain if not pa.types.is_null(a.type)}
-    if len(types) <= 1:
-        t = next(iter(types), pa.null())
-        return [cast_array(a, t) for a in plain]
-    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
-        t = pa.float64() if any(pa.types.is_floating(t) for t in types) else pa.int64()
-        return [cast_array(a, t) for a in plain]
-    values = [v for a in plain for v in a.to_pylist()]
-    try:
-        merged = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        merged = _dense_union(values)
-    out, pos = [], 0
-    for a in plain:
-        out.append(merged.slice(pos, len(a)))
-        pos += len(a)
-    return out
-
-
-def _dense_union(values: list[Any]) -> pa.Array:
-    """Values of mixed types as a dense union (``to_pylist`` gives them back).
-
-    One child per Python type; values of one Python type that Arrow cannot hold
-    in one array (``{'x': 1}`` beside ``{'x': 's'}``) get one child per shape.
-
-    Examples
-    --------
-    >>> _dense_union([{"x": 1}, "s", {"x": "t", "y": [1]}, None]).to_pylist()
-    [{'x': 1}, 's', {'x': 't', 'y': [1]}, None]
-    """
-    groups: dict[Any, list[int]] = {}
-    for i, v in enumerate(values):
-        groups.setdefault(type(v), []).append(i)
-    children: list[tuple[str, list[int], pa.Array | None]] = []  # name, value numbers, array if built
-    for t, idx in groups.items():
-        try:
-            children.append((t.__name__, idx, pa.array([values[i] for i in idx])))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            shapes: dict[Any, list[int]] = {}
-            for i in idx:
-                shapes.setdefault(value_shape(values[i]), []).append(i)
-            children += [(f"{t.__name__}{k}", ids, None) for k, ids in enumerate(shapes.values())]
-    if len(children) > _MAX_UNION_CHILDREN:
-        msg = f"values of {len(children)} different types or shapes in one field; at most {_MAX_UNION_CHILDREN}"
-        raise SchemaError(msg)
-    type_ids = np.empty(len(values), np.int8)
-    offsets = np.empty(len(values), np.int32)
-    arrays = []
-    for k, (_, idx, arr) in enumerate(children):
-        type_ids[idx] = k
-        offsets[idx] = np.arange(len(idx), dtype=np.int32)
-        try:
-            arrays.append(arr if arr is not None else pa.array([values[i] for i in idx]))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            msg = f"values of one field cannot be held by Arrow together: {exc}"
-            raise SchemaError(msg) from None
-    names = [name for name, _, _ in children]
-    return pa.UnionArray.from_dense(pa.array(type_ids), pa.array(offsets), arrays, names)
-
-
-#: Arrow's limit on a union's children (type codes 0..127).
-_MAX_UNION_CHILDREN = 128
-
-
-def value_shape(v: Any) -> Any:
-    """A hashable description of a value's nested types: equal shapes fit one Arrow array.
-
-    Mappings by field (null fields left out), lists by the shapes of their
-    elements, anything else by its Python type.
-
-    Examples
-    --------
-    >>> value_shape({"x": 1, "y": None}) == value_shape({"x": 2})
-    True
-    >>> value_shape({"x": 1}) == value_shape({"x": "s"})
-    False
-    """
-    if isinstance(v, Mapping):
-        return ("map", frozenset((k, value_shape(e)) for k, e in v.items() if e is not None))
-    if isinstance(v, (list, tuple)):
-        return ("list", frozenset(value_shape(e) for e in v if e is not None))
-    return type(v)

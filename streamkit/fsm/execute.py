@@ -15,26 +15,19 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.gather import add_offset, fill_range
-from streamkit._alloc import tune_allocator
-from streamkit.fsm.columns import Col, from_arrow, py_column, unify_arrays
+from streamkit._arrow.tables import ROW_FIELD
+from streamkit._arrow.unify import unify_arrays
+from streamkit.fsm.columns import Col, from_arrow, py_column
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
 from streamkit.fsm.interpret import step_limit_message
 from streamkit.fsm.strings import StringPool
-from streamkit.inputs import add_to_type_group
+from streamkit._arrow.records import add_to_type_group
+from streamkit.status.codes import EventStatus
 
-__all__ = ("BatchResult", "run_batch", "COMPLETED", "FAILED", "ROW_FIELD", "ROW_FIELD_WARNING")
+__all__ = ("BatchResult", "run_batch")
 
-#: The column holding each record's position in the input; reserved, never a record field.
-ROW_FIELD = "_row"
-
-#: The warning of a run whose input has a field named ``_row``.
-ROW_FIELD_WARNING = ("the input has a field '_row': streamkit keeps each record's position there,"
-                     " so that field is not part of the records (rename it to keep it)")
-
-COMPLETED = 2
-FAILED = 3
-
-tune_allocator()
+COMPLETED = int(EventStatus.COMPLETED)
+FAILED = int(EventStatus.FAILED)
 
 Frame = dict[str, Col]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from streamkit.fsm.gather import valid_flags
+from streamkit._arrow.gather import valid_flags
 
 __all__ = ("StringPool",)
 

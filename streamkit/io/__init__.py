@@ -13,13 +13,11 @@ made by hand takes Parquet's options (compression, text statistics).
 
 from streamkit.io.base import Sink as Sink
 from streamkit.io.base import Source as Source
-from streamkit.io.chunk import MALFORMED_SCHEMA as MALFORMED_SCHEMA
-from streamkit.io.chunk import READ_STATE as READ_STATE
+from streamkit.io.chunk import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
 from streamkit.io.chunk import SourceChunk as SourceChunk
 from streamkit.io.collector import Collector as Collector
 from streamkit.io.partsinks import ParquetSink as ParquetSink
 from streamkit.io.sinks import open_sink as open_sink
-from streamkit.io.sources import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
 from streamkit.io.sources import open_source as open_source
 
 __all__ = (
@@ -30,7 +28,5 @@ __all__ = (
     "SourceChunk",
     "Collector",
     "ParquetSink",
-    "MALFORMED_SCHEMA",
-    "READ_STATE",
     "DEFAULT_CHUNK_SIZE",
 )

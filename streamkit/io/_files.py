@@ -1,8 +1,7 @@
-"""File paths: formats from suffixes, globs and directories, compressed input, temporary output names."""
+"""Files: compressed input, checked output paths, temporary names committed atomically, dropped pages."""
 
 from __future__ import annotations
 
-import glob
 import os
 import uuid
 from pathlib import Path
@@ -10,98 +9,16 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ("FORMATS", "SUFFIXES", "check_format", "format_of", "is_compressed", "resolve_paths", "open_input",
-           "check_output_path", "temp_path", "fsync_path", "commit", "DropBehind", "DROP_BEHIND_BYTES")
+__all__ = ("is_compressed", "open_input", "check_output_path", "temp_path", "fsync_path", "commit", "DropBehind",
+           "DROP_BEHIND_BYTES", "COMPRESSED_SUFFIXES")
 
-#: The file formats streamkit reads and writes.
-FORMATS = ("jsonl", "csv", "parquet", "ipc")
-
-#: File suffix -> format.
-SUFFIXES = {
-    ".jsonl": "jsonl", ".ndjson": "jsonl",
-    ".csv": "csv", ".tsv": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".arrow": "ipc", ".ipc": "ipc", ".feather": "ipc", ".arrows": "ipc",
-}
-
-_COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
-_ALIASES = {"ndjson": "jsonl", "json": "jsonl", "arrow": "ipc", "feather": "ipc", "pq": "parquet", "tsv": "csv"}
-
-
-def _known() -> str:
-    return ", ".join(SUFFIXES)
-
-
-def check_format(fmt: str) -> str:
-    """``fmt`` as one of :data:`FORMATS` (aliases such as ``ndjson``, ``arrow`` accepted)."""
-    f = _ALIASES.get(fmt.lower(), fmt.lower())
-    if f not in FORMATS:
-        msg = f"unknown format {fmt!r}; expected one of {', '.join(map(repr, FORMATS))}"
-        raise ValueError(msg)
-    return f
-
-
-def format_of(path: str | Path, fmt: str | None = None) -> str:
-    """The format of ``path``: ``fmt`` if given, else from its suffix (after a compression suffix).
-
-    Examples
-    --------
-    >>> format_of("a/b.ndjson"), format_of("x.jsonl.gz"), format_of("t.feather"), format_of("t.dat", "csv")
-    ('jsonl', 'jsonl', 'ipc', 'csv')
-    """
-    if fmt is not None:
-        return check_format(fmt)
-    p = Path(path)
-    suffixes = [s.lower() for s in p.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED:
-        suffixes.pop()
-    if suffixes and suffixes[-1] in SUFFIXES:
-        return SUFFIXES[suffixes[-1]]
-    msg = (f"cannot tell the format of {str(path)!r} from its suffix; known suffixes: {_known()}"
-           f"\n\nHint: pass format= one of {', '.join(map(repr, FORMATS))}")
-    raise ValueError(msg)
+#: Suffixes of compressed files (read through Arrow's decompressing streams).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".lz4")
 
 
 def is_compressed(path: Path) -> bool:
     """Whether the file name ends with a compression suffix."""
-    return path.suffix.lower() in _COMPRESSED
-
-
-def resolve_paths(source: str | Path) -> list[Path]:
-    """The files ``source`` names: itself, the files matching a glob (sorted), or a directory's data files (sorted).
-
-    Raises
-    ------
-    FileNotFoundError
-        Nothing exists at ``source`` (or nothing matches the glob).
-    """
-    p = Path(source)
-    if p.is_file():
-        return [p]
-    if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
-                       and _has_data_suffix(f))
-        if not files:
-            msg = f"directory {str(p)!r} holds no data files (known suffixes: {_known()})"
-            raise FileNotFoundError(msg)
-        return files
-    text = str(source)
-    if glob.has_magic(text):
-        files = sorted(Path(f) for f in glob.glob(text, recursive=True) if Path(f).is_file())
-        if not files:
-            msg = f"no files match {text!r}"
-            raise FileNotFoundError(msg)
-        return files
-    msg = f"no such file: {text!r}"
-    raise FileNotFoundError(msg)
-
-
-def _has_data_suffix(p: Path) -> bool:
-    try:
-        format_of(p)
-    except ValueError:
-        return False
-    return True
+    return path.suffix.lower() in COMPRESSED_SUFFIXES
 
 
 def open_input(path: Path) -> Any:

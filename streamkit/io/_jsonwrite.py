@@ -31,7 +31,7 @@ from kernels.jsonwrite import (
     text_slices,
     write_lines,
 )
-from streamkit.fsm.gather import unpack_bits, valid_flags, values_view
+from streamkit._arrow.gather import unpack_bits, valid_flags, values_view
 from streamkit.io._buffers import BufferPool
 from streamkit.io._jsontext import dumps
 

@@ -1,16 +1,17 @@
-"""Column types across tables: which casts lose nothing, and one type for tables whose types differ.
+"""Column types of output files: which casts lose nothing, and one file type for tables whose types differ.
 
 Used by the file sinks, whose tables may differ in columns and types from one
-write to the next (per-chunk inference, different end states in one sink), and
-by :class:`~streamkit.io.Collector`.
+write to the next (per-chunk inference, different end states in one sink).
+Types are unified as results unify them (:func:`streamkit._arrow.unify.common_type`);
+where that leaves no common type (an int field that became text), a file format
+that holds no union gets the values' text.
 
 - :func:`fits` / :func:`conform`: a table into a file schema without losing
   anything (a null column takes any type; missing columns become nulls; ints
   widen; ints become floats only when every value is exact; strings of any
   offset width; dictionaries decode). Anything else does not fit.
-- :func:`unify_types`: one type for values of several types (permissive
-  promotion: null < anything, int < float, narrow < wide; structs merge their
-  fields); types with no common type (an int field that became text) give text.
+- :func:`unify_types`: one type for values of several types (their common
+  type; text when they have none).
 - :func:`cast_to`: a table to a unified schema; values of other types become
   their text (nested values as JSON).
 """
@@ -21,10 +22,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit._cast import cast_array
+from streamkit._arrow.cast import cast_array
+from streamkit._arrow.unify import common_type
 from streamkit.io._jsontext import dumps
 
-__all__ = ("conform", "unify_types", "unify_schemas", "cast_to", "to_text", "concat_tables")
+__all__ = ("conform", "unify_types", "unify_schemas", "cast_to", "to_text")
 
 
 def _is_str(t: pa.DataType) -> bool:
@@ -113,33 +115,15 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
 
 
 def unify_types(a: pa.DataType, b: pa.DataType) -> pa.DataType:
-    """One type that holds values of ``a`` and of ``b`` (text when they have none in common).
+    """One type for a file column holding values of ``a`` and of ``b``: their common type, else text.
 
     Examples
     --------
     >>> unify_types(pa.null(), pa.int64()), unify_types(pa.int64(), pa.float64()), unify_types(pa.int64(), pa.string())
     (DataType(int64), DataType(double), DataType(string))
     """
-    if a == b:
-        return a
-    if pa.types.is_null(a):
-        return b
-    if pa.types.is_null(b):
-        return a
-    if pa.types.is_dictionary(a):
-        return unify_types(a.value_type, b)
-    if pa.types.is_dictionary(b):
-        return unify_types(a, b.value_type)
-    if _is_str(a) and _is_str(b):
-        return pa.large_string() if pa.types.is_large_string(a) or pa.types.is_large_string(b) else pa.string()
-    if pa.types.is_integer(a) and pa.types.is_integer(b) and 64 in (a.bit_width, b.bit_width) \
-            and pa.types.is_signed_integer(a) != pa.types.is_signed_integer(b):
-        return pa.string()  # int64 with uint64: no integer type holds both
-    try:
-        return pa.unify_schemas([pa.schema([("x", a)]), pa.schema([("x", b)])],
-                                promote_options="permissive").field("x").type
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return pa.string()
+    t = common_type([a, b])
+    return pa.string() if t is None else t
 
 
 def unify_schemas(schemas: list[pa.Schema]) -> pa.Schema:
@@ -191,20 +175,3 @@ def cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:
                     out = to_text(c).cast(f.type, safe=False)
         cols.append(out)
     return pa.Table.from_arrays(cols, schema=schema)
-
-
-def concat_tables(tables: list[pa.Table]) -> pa.Table:
-    """Tables with different columns or types as one (columns unified with :func:`unify_schemas`).
-
-    Examples
-    --------
-    >>> concat_tables([pa.table({"a": [1]}), pa.table({"a": ["x"], "b": [None]})]).to_pylist()
-    [{'a': '1', 'b': None}, {'a': 'x', 'b': None}]
-    """
-    if not tables:
-        return pa.table({})
-    schemas = [t.schema for t in tables]
-    if all(s.equals(schemas[0]) for s in schemas):
-        return pa.concat_tables(tables)
-    schema = unify_schemas(schemas)
-    return pa.concat_tables([cast_to(t, schema) for t in tables])

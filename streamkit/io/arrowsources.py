@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from streamkit.errors import SourceError
-from streamkit.io._records import apply_schema
+from streamkit.io.records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import RawChunk, SourceChunk, malformed_table
 

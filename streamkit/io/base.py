@@ -237,6 +237,9 @@ class Sink:
     ----------
     is_async:
         Whether :meth:`awrite` is the native way to write (async callbacks).
+    blocks:
+        Whether :meth:`write` may block (files, sync callbacks): the engine then
+        writes from a worker thread. In-memory sinks and async ones do not.
     path:
         The file written, or ``None`` for in-memory sinks and callbacks.
     records_written:
@@ -255,6 +258,7 @@ class Sink:
     """
 
     is_async: bool = False
+    blocks: bool = True
     path: Path | None = None
 
     def __init__(self) -> None:

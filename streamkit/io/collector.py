@@ -6,7 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io._types import concat_tables
+from streamkit._arrow.unify import concat_tables
 from streamkit.io.base import Sink
 
 __all__ = ("Collector",)
@@ -29,6 +29,8 @@ class Collector(Sink):
     (3, DataType(double), {'id': 3, 'v': 0.5})
     """
 
+    blocks = False
+
     def __init__(self) -> None:
         super().__init__()
         self.batches: list[pa.RecordBatch] = []
@@ -49,7 +51,7 @@ class Collector(Sink):
         self.batches = []
 
     def table(self) -> pa.Table:
-        """Everything written, as one table; differing types are unified (null < int < float; else text)."""
+        """Everything written, as one table; differing types are unified keeping every value (see :mod:`streamkit._arrow.unify`)."""
         if not self.batches:
             return (self._schema or pa.schema([])).empty_table()
         return concat_tables([pa.Table.from_batches([b]) for b in self.batches])

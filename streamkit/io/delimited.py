@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pc
 
 from streamkit.io._files import open_input
-from streamkit.io._records import apply_schema
+from streamkit.io.records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import Malformed, SourceChunk, malformed_table
 

@@ -1,7 +1,7 @@
 """Python iterables and async iterables of records (dicts) or Arrow batches, as chunks.
 
 Records are gathered ``chunk_size`` at a time and stored with
-:func:`streamkit.inputs.records_to_tables` (records whose field types conflict
+:func:`streamkit._arrow.records.records_to_tables` (records whose field types conflict
 go to separate parts). An item that is not a mapping becomes a malformed row
 (``TypeError``, naming its type). Batches, tables and polars frames among the
 items are passed on as zero-copy slices of at most ``chunk_size`` rows, after the
@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pyarrow as pa
 
-from streamkit.io._records import records_to_parts
+from streamkit.io.records import records_to_parts
 from streamkit.io.arrowsources import arrow_batches, batch_chunk, slices
 from streamkit.io.base import Source
 from streamkit.io.chunk import SourceChunk, malformed_table

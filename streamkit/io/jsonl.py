@@ -42,7 +42,7 @@ from streamkit.io._buffers import BufferPool
 from streamkit.io._files import open_input
 from streamkit.io._jsontext import json_kind, loads_line
 from streamkit.io._lines import LineBlock, iter_line_blocks
-from streamkit.io._records import records_to_parts, table_to_batch
+from streamkit.io.records import records_to_parts, table_to_batch
 from streamkit.io.base import Source
 from streamkit.io.chunk import Malformed, RawChunk, SourceChunk, malformed_table
 

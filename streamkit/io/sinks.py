@@ -12,14 +12,10 @@ import anyio
 import anyio.from_thread
 import pyarrow as pa
 
-from streamkit.io._files import format_of
 from streamkit.io.base import Sink
-from streamkit.io.filesinks import JsonlSink
-from streamkit.io.partsinks import CsvSink, IpcSink, ParquetSink
+from streamkit.io.formats import format_of
 
 __all__ = ("open_sink", "CallbackSink", "ListSink")
-
-_FILE_SINKS: dict[str, type[Sink]] = {"jsonl": JsonlSink, "csv": CsvSink, "parquet": ParquetSink, "ipc": IpcSink}
 
 
 def _one_batch(table: pa.Table) -> pa.RecordBatch:
@@ -57,6 +53,7 @@ class CallbackSink(Sink):
         super().__init__()
         self.fn = fn
         self.is_async = _is_async_callable(fn)
+        self.blocks = not self.is_async
 
     def _write(self, table: pa.Table) -> None:
         if not table.num_rows:
@@ -98,6 +95,8 @@ class ListSink(Sink):
     >>> out
     [{'x': 1}, {'x': None}]
     """
+
+    blocks = False
 
     def __init__(self, target: list[Any]) -> None:
         super().__init__()
@@ -157,7 +156,7 @@ def open_sink(target: Any, format: str | None = None) -> Sink:  # noqa: A002 - t
         return ListSink(target)
     if isinstance(target, (str, os.PathLike)):
         path = Path(target)
-        return _FILE_SINKS[format_of(path, format)](path)
+        return format_of(path, format).sink(path)
     if callable(target):
         return CallbackSink(target)
     msg = (f"cannot write to a {type(target).__name__}; expected a path, a function, a Collector, a list "

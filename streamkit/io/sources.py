@@ -9,21 +9,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io._files import format_of, resolve_paths
-from streamkit.io._records import to_arrow_schema
-from streamkit.io.arrowsources import ArrowSource, IpcSource, ParquetSource, arrow_batches
+from streamkit.io.records import to_arrow_schema
+from streamkit.io.arrowsources import ArrowSource, arrow_batches
 from streamkit.io.base import Source
-from streamkit.io.chunk import RawChunk, SourceChunk
-from streamkit.io.delimited import CsvSource
+from streamkit.io.chunk import DEFAULT_CHUNK_SIZE, RawChunk, SourceChunk
+from streamkit.io.formats import format_of, resolve_paths
 from streamkit.io.iterables import AsyncIterableSource, IterableSource
-from streamkit.io.jsonl import JsonlSource
 
-__all__ = ("open_source", "FilesSource", "DEFAULT_CHUNK_SIZE")
-
-#: Records per chunk unless told otherwise: per-chunk Python costs ~45 µs, so 64k-256k rows keep it small.
-DEFAULT_CHUNK_SIZE = 65_536
-
-_FILE_SOURCES = {"jsonl": JsonlSource, "csv": CsvSource, "parquet": ParquetSource, "ipc": IpcSource}
+__all__ = ("open_source", "FilesSource")
 
 
 class FilesSource(Source):
@@ -60,7 +53,7 @@ class FilesSource(Source):
     def _files(self, *, raw: bool) -> Iterator[SourceChunk | RawChunk]:
         pos = 0
         for path, fmt in zip(self.paths, self.formats):
-            src = _FILE_SOURCES[fmt](path, self.chunk_size, schema=self.schema, offset=pos)
+            src = fmt.source(path, self.chunk_size, schema=self.schema, offset=pos)
             gen = src._generate_raw() if raw else src._generate()  # noqa: SLF001 - sources of one package
             try:
                 for chunk in gen:

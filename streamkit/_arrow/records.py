@@ -1,8 +1,8 @@
-"""Turn what users pass to ``process`` into Arrow batches (with their row positions)."""
+"""Python records (dicts) as Arrow tables: inference over all records, grouped where field types conflict."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -10,33 +10,7 @@ import pyarrow as pa
 
 from streamkit.errors import SchemaError
 
-__all__ = ("arrow_input", "to_batches", "records_to_tables", "add_to_type_group", "flat_types")
-
-
-def arrow_input(data: Any) -> pa.Table | None:
-    """In-memory Arrow-like data (tables, batches, polars frames, Arrow streams) as one table; ``None`` for records."""
-    if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
-    if type(data).__module__.startswith("polars"):
-        return data.lazy().collect().to_arrow() if hasattr(data, "lazy") else data.to_arrow()
-    if isinstance(data, pa.Table):
-        return data
-    if hasattr(data, "__arrow_c_stream__"):
-        return pa.table(data)
-    if isinstance(data, Mapping):
-        msg = "expected records (a list of dicts, a pyarrow Table or a polars DataFrame), got a dict"
-        raise TypeError(msg)
-    return None
-
-
-def to_batches(table: pa.Table, chunk_size: int) -> Iterator[tuple[pa.Table, int, None]]:
-    """Yield ``(slice, row_offset, None)`` for a table, ``chunk_size`` rows at a time (one empty slice if empty)."""
-    n = table.num_rows
-    if n == 0:
-        yield table, 0, None
-        return
-    for off in range(0, n, chunk_size):
-        yield table.slice(off, min(chunk_size, n - off)), off, None
+__all__ = ("records_to_tables", "add_to_type_group", "flat_types")
 
 
 def records_to_tables(records: list[Any]) -> list[tuple[pa.Table, np.ndarray]]:

@@ -1,6 +1,6 @@
 """Python records (dicts) into Arrow parts, with a reason for every record that cannot be stored.
 
-The common case is one call to :func:`streamkit.inputs.records_to_tables` (which
+The common case is one call to :func:`streamkit._arrow.records.records_to_tables` (which
 already splits records whose top-level field types conflict). When that fails —
 nested field types that conflict, integers outside int64, values Arrow cannot
 hold — records are grouped by their nested field types and, as a last resort,
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit._cast import cast_array
-from streamkit.inputs import add_to_type_group, flat_types, records_to_tables
+from streamkit._arrow.cast import cast_array
+from streamkit._arrow.records import add_to_type_group, flat_types, records_to_tables
 from streamkit.io.chunk import Malformed
 
 __all__ = ("records_to_parts", "apply_schema", "to_arrow_schema", "table_to_batch", "short_repr")

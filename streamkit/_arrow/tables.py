@@ -1,0 +1,62 @@
+"""Tables of records that carry their stream position in a ``_row`` column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from streamkit._arrow.unify import concat_tables
+
+__all__ = ("ROW_FIELD", "concat_by_row", "sort_by_row", "empty_rows")
+
+#: The column holding each record's position in the input; reserved, never a record field.
+ROW_FIELD = "_row"
+
+
+def empty_rows() -> pa.Table:
+    """A table of no records: only the ``_row`` column.
+
+    Examples
+    --------
+    >>> empty_rows().schema
+    _row: int64
+    """
+    return pa.table({ROW_FIELD: pa.array([], pa.int64())})
+
+
+def concat_by_row(tables: list[pa.Table]) -> pa.Table:
+    """Tables with a ``_row`` column as one, ordered by ``_row``.
+
+    Column types may differ between the tables (chunks are typed on their own):
+    they are unified by :func:`streamkit._arrow.unify.concat_tables`, which keeps
+    every value as it is (``int64`` and ``double`` give ``double``; ints and
+    strings a union), and a column a table lacks is null there.
+
+    Examples
+    --------
+    >>> t = concat_by_row([pa.table({"_row": [1, 3], "x": [1, 2]}),
+    ...                    pa.table({"_row": [2], "x": [0.5]})])
+    >>> t.column("_row").to_pylist(), t.column("x").to_pylist()
+    ([1, 2, 3], [1.0, 0.5, 2.0])
+    """
+    tables = [t for t in tables if t is not None]
+    if not tables:
+        return empty_rows()
+    nonempty = [t for t in tables if t.num_rows] or tables[:1]
+    if len(nonempty) == 1:
+        return nonempty[0]
+    return sort_by_row(concat_tables(nonempty))
+
+
+def sort_by_row(table: pa.Table) -> pa.Table:
+    """``table`` ordered by its ``_row`` column (unchanged when it already is).
+
+    Examples
+    --------
+    >>> sort_by_row(pa.table({"_row": [2, 0, 1]})).column("_row").to_pylist()
+    [0, 1, 2]
+    """
+    rows = table.column(ROW_FIELD).to_numpy()
+    if rows.size > 1 and (np.diff(rows) < 0).any():
+        table = table.take(pa.array(np.argsort(rows, kind="stable")))
+    return table
