@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streamkit._validate import build_config
+from streamkit.config.validate import build_config
 from streamkit.errors import ConfigError
 
 

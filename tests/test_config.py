@@ -1,4 +1,4 @@
-"""Tests for config validation and building (``streamkit._validate.build_config``)."""
+"""Tests for config validation and building (``streamkit.config.validate.build_config``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from config_helpers import problems, small
 
 from examples.seed_network import create_streaming_fsm_config
-from streamkit._validate import build_config
+from streamkit.config.validate import build_config
 from streamkit.config import ArcConfig, FSMConfig, FunctionSpec, load_config
 from streamkit.errors import ConfigError, ConfigProblem
 

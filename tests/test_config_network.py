@@ -8,7 +8,7 @@ from typing import Any
 from config_helpers import problems, small
 
 from examples.seed_network import create_streaming_fsm_config
-from streamkit._validate import build_config
+from streamkit.config.validate import build_config
 
 
 def double(state: Any) -> dict:

@@ -178,8 +178,18 @@ def dense_union(values: list[Any]) -> pa.Array:
     [{'x': 1}, 's', {'x': 't', 'y': [1]}, None]
     """
     groups: dict[Any, list[int]] = {}
+    nulls: list[int] = []
     for i, v in enumerate(values):
-        groups.setdefault(type(v), []).append(i)
+        if v is None:
+            nulls.append(i)
+        else:
+            groups.setdefault(type(v), []).append(i)
+    if not groups:
+        return pa.nulls(len(values))
+    if nulls:  # nulls are nulls of the first child (a union has no validity of its own)
+        first = next(iter(groups.values()))
+        first += nulls
+        first.sort()
     children: list[tuple[str, list[int], pa.Array | None]] = []  # name, value numbers, array if built
     for t, idx in groups.items():
         try:

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from streamkit._arrow.tables import ROW_FIELD, concat_by_row, empty_rows, sort_by_row
 from streamkit.engine.tally import Tally
 from streamkit.io import Collector, open_source
-from streamkit.io._types import to_text
+from streamkit.io._types import without_unions
 from streamkit.status import StatusIndex
 
 __all__ = ("RunResult",)
@@ -185,19 +185,14 @@ class RunResult:
         import polars as pl
 
         if end_state is not None:
-            return pl.from_arrow(_polars_ready(self.output(end_state)))
-        frames = [pl.from_arrow(_polars_ready(t)).with_columns(pl.lit(s).alias("_end_state"))
+            return pl.from_arrow(without_unions(self.output(end_state)))
+        frames = [pl.from_arrow(without_unions(t)).with_columns(pl.lit(s).alias("_end_state"))
                   for s, t in self.outputs().items()]
         return pl.concat(frames, how="diagonal_relaxed").sort(ROW_FIELD) if frames else pl.DataFrame()
 
     def __repr__(self) -> str:
         return (f"RunResult(total_records={self.total_records}, successful={self.successful}, "
                 f"failed={self.failed}, end_state_counts={self.end_state_counts})")
-
-
-def _polars_ready(table: pa.Table) -> pa.Table:
-    cols = [to_text(c) if pa.types.is_union(c.type) else c for c in table.columns]
-    return pa.Table.from_arrays(cols, names=table.column_names)
 
 
 def _read_back(path: str) -> pa.Table:

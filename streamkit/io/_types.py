@@ -26,7 +26,7 @@ from streamkit._arrow.cast import cast_array
 from streamkit._arrow.unify import common_type
 from streamkit.io._jsontext import dumps
 
-__all__ = ("conform", "unify_types", "unify_schemas", "cast_to", "to_text")
+__all__ = ("conform", "unify_types", "unify_schemas", "cast_to", "to_text", "without_unions")
 
 
 def _is_str(t: pa.DataType) -> bool:
@@ -175,3 +175,19 @@ def cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:
                     out = to_text(c).cast(f.type, safe=False)
         cols.append(out)
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def without_unions(table: pa.Table) -> pa.Table:
+    """``table`` with every union column (values of several types) as their text, for tools that hold no union.
+
+    Examples
+    --------
+    >>> u = pa.UnionArray.from_dense(pa.array([0, 1], pa.int8()), pa.array([0, 0], pa.int32()),
+    ...                              [pa.array([1]), pa.array(["x"])])
+    >>> without_unions(pa.table({"u": u, "n": [1, 2]})).to_pylist()
+    [{'u': '1', 'n': 1}, {'u': 'x', 'n': 2}]
+    """
+    if not any(pa.types.is_union(t) for t in table.schema.types):
+        return table
+    cols = [to_text(c) if pa.types.is_union(c.type) else c for c in table.columns]
+    return pa.Table.from_arrays(cols, names=table.column_names)

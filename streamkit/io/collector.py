@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamkit._arrow.unify import concat_tables
+from streamkit.io._types import without_unions
 from streamkit.io.base import Sink
 
 __all__ = ("Collector",)
@@ -57,10 +58,10 @@ class Collector(Sink):
         return concat_tables([pa.Table.from_batches([b]) for b in self.batches])
 
     def to_polars(self) -> Any:
-        """Everything written, as a polars DataFrame."""
+        """Everything written, as a polars DataFrame (a column of several types as their text: polars has no union)."""
         import polars as pl
 
-        return pl.from_arrow(self.table())
+        return pl.from_arrow(without_unions(self.table()))
 
     def to_pylist(self) -> list[dict[str, Any]]:
         """Everything written, as a list of dicts."""

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streamkit.config import ArcConfig, FSMConfig, FunctionSpec, NetworkConfig, StateConfig
+from streamkit.config.model import ArcConfig, FSMConfig, FunctionSpec, NetworkConfig, StateConfig
 from streamkit.errors import ConfigError, ConfigProblem
 
 __all__ = ("build_config",)
