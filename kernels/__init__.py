@@ -1,5 +1,7 @@
-"""Pure numba kernels over numpy arrays. Never imports streamkit."""
+"""Pure numba kernels over numpy arrays, one module per concern. Never imports streamkit.
 
-from kernels.partition import partition_by_code as partition_by_code
+Import the modules themselves (``from kernels import status``): nothing is re-exported here,
+so importing one kernel module does not load (or compile) the others.
+"""
 
-__all__ = ("partition_by_code",)
+__all__: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ __all__ = (
     "CompileError",
     "UnsupportedExpressionError",
     "SchemaError",
+    "SourceError",
     "PerformanceWarning",
 )
 

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels import arith
-from kernels.partition import partition_by_code
 from kernels.select import num_to_float, positions_to_bitmap
 
 I64 = st.one_of(
@@ -97,18 +96,6 @@ def test_float_to_int_and_round_match_python(x: float) -> None:
                 assert (int(r), code) == (exact, arith.OK)
             else:
                 assert code == arith.OVERFLOW
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(-2, 3), max_size=200))
-def test_partition_is_stable_and_complete(codes: list[int]) -> None:
-    arr = np.array(codes, np.int8)
-    order, bounds = partition_by_code(arr, 4)
-    if order is None:
-        order = np.arange(len(codes))
-    for k in range(-2, 4):
-        got = order[bounds[k + 2]:bounds[k + 3]].tolist()
-        assert got == [i for i, c in enumerate(codes) if c == k]
 
 
 @given(st.sets(st.integers(0, 99)))

@@ -54,13 +54,19 @@ def _modules(package: object) -> list[str]:
 
 @pytest.mark.parametrize("module_name", _modules(streamkit) + _modules(kernels))
 def test_every_module_all_matches_what_it_defines(module_name: str) -> None:
+    """Both ways: ``__all__`` names only what exists, and every public class or function the
+    module defines is in its ``__all__`` (anyio's ``test_all_attributes``)."""
     module = importlib.import_module(module_name)
     names = getattr(module, "__all__", None)
-    if names is None:
-        return
+    assert names is not None, f"{module_name} has no __all__"
     missing = [n for n in names if not hasattr(module, n)]
     assert not missing, f"{module_name}.__all__ names undefined {missing}"
     assert len(set(names)) == len(names), f"{module_name}.__all__ has duplicates"
+    defined = [n for n, obj in vars(module).items()
+               if not n.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj))
+               and getattr(obj, "__module__", None) == module_name]
+    unlisted = sorted(set(defined) - set(names))
+    assert not unlisted, f"{module_name} defines public {unlisted} but leaves them out of __all__"
 
 
 def test_module_docstrings() -> None:

@@ -3,3 +3,5 @@
 Nothing here knows about networks, sources or streams; ``fsm``, ``io`` and
 ``engine`` build on it.
 """
+
+__all__: tuple[str, ...] = ()

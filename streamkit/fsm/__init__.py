@@ -1,1 +1,3 @@
 """FSM networks: the per-record interpreter, the compiler and the batch executor."""
+
+__all__: tuple[str, ...] = ()

@@ -18,7 +18,7 @@ from streamkit._arrow.cast import cast_array
 from streamkit._arrow.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags, values_view
 
 
-__all__ = ("Col", "column_kind", "from_arrow", "EMPTY_IX", "NO_VALID")
+__all__ = ("Col", "column_kind", "from_arrow", "py_column", "EMPTY_IX", "NO_VALID")
 
 EMPTY_IX = np.empty(0, np.int64)
 NO_VALID = np.ones(1, np.bool_)

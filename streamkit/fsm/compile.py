@@ -21,7 +21,7 @@ from streamkit.expr.parse import parse_expression
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
 from streamkit.fsm.kernel_cache import load_kernel
 
-__all__ = ("CompiledNetwork", "KernelPlan", "PythonPlan", "compile_network")
+__all__ = ("CompiledNetwork", "KernelPlan", "PythonPlan", "StateInfo", "compile_network")
 
 
 @dataclass

@@ -24,7 +24,8 @@ from streamkit.config import FSMConfig, NetworkConfig, load_config
 from streamkit.fsm.pyfunc import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE, make_callable
 from streamkit.record import RecordData, State
 
-__all__ = ("RecordOutcome", "StateStep", "PyNetwork", "interpret", "DEFAULT_MAX_STEPS")
+__all__ = ("RecordOutcome", "StateStep", "PyNetwork", "interpret", "normalize_result", "step_limit_message",
+           "DEFAULT_MAX_STEPS")
 
 #: How many state visits a record may make before it fails with StepLimitExceeded.
 DEFAULT_MAX_STEPS = 1000

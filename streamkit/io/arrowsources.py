@@ -23,7 +23,7 @@ from streamkit.io.records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import RawChunk, SourceChunk, malformed_table
 
-__all__ = ("ArrowSource", "ParquetSource", "IpcSource", "rechunk", "slices", "arrow_batches")
+__all__ = ("ArrowSource", "ParquetSource", "IpcSource", "rechunk", "slices", "arrow_batches", "batch_chunk")
 
 #: Rows asked of a file reader at a time when chunks are huge (``chunk_size`` of the whole input).
 _READ_ROWS = 1 << 20

@@ -29,7 +29,7 @@ from streamkit.io.records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import Malformed, SourceChunk, malformed_table
 
-__all__ = ("CsvSource", "infer_column")
+__all__ = ("CsvSource", "infer_column", "unique_names")
 
 _BLOCK = 1 << 20
 _INFER = (pa.int64(), pa.float64(), pa.bool_())
