@@ -225,14 +225,31 @@ def slow_network(cls=SimpleFSM):
 
 
 def test_preserve_order_false_writes_chunks_as_they_finish():
-    fsm = slow_network()
+    # chunk 0 waits (in its worker) until chunk 1 was written: without order that happens at once
+    second_written = threading.Event()
+
+    def work(state):
+        x = state.data["x"]
+        if x == 0:
+            assert second_written.wait(timeout=30), "chunk 1 was never written while chunk 0 ran"
+        return {"x": x}
+
+    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
+        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
+        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}, functions={"work": work})
     data = pa.table({"x": np.arange(10_000)})
     firsts: list[int] = []
-    sink = lambda b: firsts.append(b.column(0).to_pylist()[0])  # noqa: E731
+
+    def sink(b):
+        firsts.append(b.column(0).to_pylist()[0])
+        if firsts[-1] == 5000:
+            second_written.set()
+
     r = fsm.process_stream(data, sink=sink, chunk_size=5000, parallelism=2, preserve_order=False)
     check_run(r, 10_000)
     assert firsts == [5000, 0]
     firsts.clear()
+    second_written.set()  # in order, chunk 1 can only be written after chunk 0: let chunk 0 go at once
     fsm.process_stream(data, sink=sink, chunk_size=5000, parallelism=2)
     assert firsts == [0, 5000]
 
@@ -303,6 +320,8 @@ def test_a_sink_that_fails_stops_the_stream_and_leaves_no_file(tmp_path):
 def test_parallelism_runs_chunks_on_several_threads():
     active, peak = [0], [0]
     lock = threading.Lock()
+    together = threading.Barrier(2)  # passed only by two chunks running at the same time
+    wait_together = [False]
 
     def work(state):
         x = state.data["x"]
@@ -310,7 +329,8 @@ def test_parallelism_runs_chunks_on_several_threads():
             with lock:
                 active[0] += 1
                 peak[0] = max(peak[0], active[0])
-            time.sleep(0.05)
+            if wait_together[0]:
+                together.wait(timeout=30)
             with lock:
                 active[0] -= 1
         return {"x": x}
@@ -322,8 +342,10 @@ def test_parallelism_runs_chunks_on_several_threads():
     data = pa.table({"x": np.arange(40_000)})
     check_run(fsm.process_stream(data, chunk_size=5000, parallelism=1), 40_000)
     assert peak[0] == 1
-    check_run(fsm.process_stream(data, chunk_size=5000, parallelism=2), 40_000)
-    assert peak[0] == 2
+    wait_together[0] = True
+    r = fsm.process_stream(data, chunk_size=5000, parallelism=2)
+    check_run(r, 40_000)
+    assert r.failed == 0 and peak[0] == 2  # every chunk met another one at the barrier
 
 
 def test_bad_options_are_clear_errors(seed_fsm):
