@@ -37,12 +37,12 @@ def test_seed_002_config_builds() -> None:
     ]
     assert net.start.name == "input"
     assert [s.name for s in net.states if s.is_end] == ["output", "error"]
-    assert [s.path for s in net.states][2] == "networks[0].states[2]"
+    assert [s.path for s in net.states][2] == "networks[0].states[2] 'enrich'"
     assert net.state("input").transform is None
     enrich = net.state("enrich").transform
     assert enrich is not None
     assert enrich.kind == "inline"
-    assert enrich.path == "networks[0].states[2].functions.transform"
+    assert enrich.path == "networks[0].states[2] 'enrich'.functions.transform"
     # the code is kept exactly as given, surrounding whitespace and all
     code = raw["networks"][0]["states"][2]["functions"]["transform"]["code"]
     assert enrich.code == code
@@ -53,9 +53,9 @@ def test_seed_002_config_builds() -> None:
         ("enrich", "categorize", 3, 0),
         ("categorize", "output", 4, 0),
     ]
-    assert net.arcs[1].path == "networks[0].arcs[1]"
+    assert net.arcs[1].path == "networks[0].arcs[1] 'validate' -> 'enrich'"
     assert net.arcs[1].condition == FunctionSpec(
-        "inline", "networks[0].arcs[1].condition",
+        "inline", "networks[0].arcs[1] 'validate' -> 'enrich'.condition",
         code="lambda state: state.data.get('valid', True)",
     )
     assert net.arcs[0].condition is None
@@ -82,12 +82,12 @@ def test_load_config_reports_every_problem_in_a_file() -> None:
     with pytest.raises(ConfigError) as e:
         load_config(DATA / "broken.yaml")
     assert [str(p) for p in e.value.problems] == [
-        "networks[0].states[0].is_strat: unknown key (did you mean 'is_start'?)",
-        "networks[0].states[1].transform: invalid syntax at line 1: "
+        "networks[0].states[0] 'input'.is_strat: unknown key (did you mean 'is_start'?)",
+        "networks[0].states[1] 'enrich'.transform: invalid syntax at line 1: "
         "lambda state: {**state.data, 'y': state.data['x'] * 2 ('{' was never closed)",
         "networks[0].states: no start state (mark one state with is_start: true)",
-        "networks[0].arcs[0].to: unknown state 'enrch' (did you mean 'enrich'?)",
-        "networks[0].arcs[1].priority: expected an int, got str",
+        "networks[0].arcs[0] 'input' -> 'enrch'.to: unknown state 'enrch' (did you mean 'enrich'?)",
+        "networks[0].arcs[1] 'enrich' -> 'output'.priority: expected an int, got str",
     ]
 
 
@@ -182,20 +182,20 @@ def test_function_spec_forms() -> None:
                                                           "big_expr": expr})
     net = config.main
     a = net.state("a").transform
-    assert a == FunctionSpec("inline", "networks[0].states[0].transform",
+    assert a == FunctionSpec("inline", "networks[0].states[0] 'a'.transform",
                              code="lambda state: state.data")
     for name in "bcde":
         spec = net.state(name).transform
         assert spec is not None
         assert (spec.kind, spec.func, spec.name) == ("callable", double, "double")
-    assert net.state("b").transform.path == "networks[0].states[1].functions.transform"
-    assert net.state("d").transform.path == "networks[0].states[3].transform"
+    assert net.state("b").transform.path == "networks[0].states[1] 'b'.functions.transform"
+    assert net.state("d").transform.path == "networks[0].states[3] 'd'.transform"
     f = net.state("f").transform
     assert (f.kind, f.func, f.name) == ("callable", double, "double")
     assert net.state("end").transform.kind == "inline"
     cond = [a.condition for a in net.arcs]
     assert cond[0].kind == "polars" and cond[0].expr is expr
-    assert cond[0].path == "networks[0].arcs[0].condition"
+    assert cond[0].path == "networks[0].arcs[0] 'a' -> 'b'.condition"
     assert (cond[1].kind, cond[1].func, cond[1].name) == ("callable", is_big, "is_big")
     assert (cond[2].kind, cond[2].func, cond[2].name) == ("callable", lam, "<lambda>")
     assert (cond[3].kind, cond[3].name) == ("polars", "big_expr") and cond[3].expr is expr
@@ -214,17 +214,17 @@ def test_inline_code_checks() -> None:
     ]
     arcs = [{"from": s["name"], "to": t["name"]} for s, t in zip(states, states[1:])]
     assert problems(small(states, arcs)) == [
-        "networks[0].states[0].transform: invalid syntax at line 1: "
+        "networks[0].states[0] 'a'.transform: invalid syntax at line 1: "
         "lambda state: state.data['x'] +",
-        "networks[0].states[1].transform: expected 'lambda state: ...', "
+        "networks[0].states[1] 'b'.transform: expected 'lambda state: ...', "
         "got \"state.data['x'] > 0\"",
-        "networks[0].states[2].transform: expected 'lambda state: ...', got 'lambda a, b: ...'",
-        "networks[0].states[3].transform: expected 'lambda state: ...', got 'lambda: ...'",
-        "networks[0].states[4].transform: expected 'lambda state: ...', "
+        "networks[0].states[2] 'c'.transform: expected 'lambda state: ...', got 'lambda a, b: ...'",
+        "networks[0].states[3] 'd'.transform: expected 'lambda state: ...', got 'lambda: ...'",
+        "networks[0].states[4] 'e'.transform: expected 'lambda state: ...', "
         "got 'lambda state=None: ...'",
-        "networks[0].states[5].transform: expected 'lambda state: ...', got 'lambda *state: ...'",
-        "networks[0].states[6].transform: expected 'lambda state: ...', got an empty string",
-        "networks[0].states[7].transform.code: expected a string, got int",
+        "networks[0].states[5] 'f'.transform: expected 'lambda state: ...', got 'lambda *state: ...'",
+        "networks[0].states[6] 'g'.transform: expected 'lambda state: ...', got an empty string",
+        "networks[0].states[7] 'end'.transform.code: expected a string, got int",
     ]
 
 
@@ -234,7 +234,7 @@ def test_syntax_error_in_multiline_code_names_the_line() -> None:
     spec["code"] = spec["code"].replace("'doubled_value': state.data['value'] * 2,",
                                         "'doubled_value': state.data['value'] * 2")
     assert problems(raw) == [
-        "networks[0].states[2].functions.transform: invalid syntax at line 4: "
+        "networks[0].states[2] 'enrich'.functions.transform: invalid syntax at line 4: "
         "'doubled_value': state.data['value'] * 2 (invalid syntax. Perhaps you forgot a comma?)"
     ]
 
@@ -243,7 +243,7 @@ def test_syntax_error_line_counts_leading_blank_lines() -> None:
     code = "\n\n    lambda state: (\n        1 +\n    )"
     raw = small()
     raw["networks"][0]["arcs"][1]["condition"] = code
-    assert problems(raw) == ["networks[0].arcs[1].condition: invalid syntax at line 5: )"]
+    assert problems(raw) == ["networks[0].arcs[1] 'b' -> 'end'.condition: invalid syntax at line 5: )"]
 
 
 def test_spec_problems() -> None:
@@ -260,20 +260,20 @@ def test_spec_problems() -> None:
         {"from": "b", "to": "end"},
     ]
     assert problems(small(arcs=arcs), is_big=is_big, not_callable=3) == [
-        "networks[0].arcs[0].condition: unknown function 'is_bgi' (did you mean 'is_big'?)",
-        "networks[0].arcs[1].condition.name: unknown function 'nothing_alike'",
-        "networks[0].arcs[2].condition.type: unknown function type 'inlien' "
+        "networks[0].arcs[0] 'a' -> 'b'.condition: unknown function 'is_bgi' (did you mean 'is_big'?)",
+        "networks[0].arcs[1] 'a' -> 'b'.condition.name: unknown function 'nothing_alike'",
+        "networks[0].arcs[2] 'a' -> 'b'.condition.type: unknown function type 'inlien' "
         "(did you mean 'inline'?)",
-        "networks[0].arcs[3].condition.type: unknown function type 'python' "
+        "networks[0].arcs[3] 'a' -> 'b'.condition.type: unknown function type 'python' "
         "(expected 'inline', 'registered', 'function' or 'custom')",
-        "networks[0].arcs[4].condition: expected a function spec ({'type': 'inline', "
+        "networks[0].arcs[4] 'a' -> 'b'.condition: expected a function spec ({'type': 'inline', "
         "'code': 'lambda state: ...'}, 'lambda state: ...', the name of a registered "
         "function, a callable or a polars expression), got int",
-        "networks[0].arcs[5].condition.type: missing required key",
-        "networks[0].arcs[6].condition.code: missing required key",
-        "networks[0].arcs[7].condition: expected 'lambda state: ...' or the name of a "
+        "networks[0].arcs[5] 'a' -> 'b'.condition.type: missing required key",
+        "networks[0].arcs[6] 'a' -> 'b'.condition.code: missing required key",
+        "networks[0].arcs[7] 'a' -> 'b'.condition: expected 'lambda state: ...' or the name of a "
         "registered function, got 'x > 1'",
-        "networks[0].arcs[8].condition: expected function 'not_callable' to be a callable "
+        "networks[0].arcs[8] 'a' -> 'b'.condition: expected function 'not_callable' to be a callable "
         "or a polars expression, got int",
     ]
 
@@ -286,8 +286,8 @@ def test_transform_given_twice() -> None:
         {"name": "end", "is_end": True},
     ]
     assert problems(small(states)) == [
-        "networks[0].states[0].transform: transform given twice "
-        "(also at networks[0].states[0].functions.transform)"
+        "networks[0].states[0] 'a'.transform: transform given twice "
+        "(also at networks[0].states[0] 'a'.functions.transform)"
     ]
 
 

@@ -23,8 +23,8 @@ def test_unknown_state_in_arc() -> None:
     raw["networks"][0]["arcs"][3]["to"] = "categorise"
     raw["networks"][0]["arcs"][4]["from"] = "zzz"
     assert problems(raw) == [
-        "networks[0].arcs[3].to: unknown state 'categorise' (did you mean 'categorize'?)",
-        "networks[0].arcs[4].from: unknown state 'zzz'",
+        "networks[0].arcs[3] 'enrich' -> 'categorise'.to: unknown state 'categorise' (did you mean 'categorize'?)",
+        "networks[0].arcs[4] 'zzz' -> 'output'.from: unknown state 'zzz'",
     ]
 
 
@@ -56,7 +56,7 @@ def test_duplicate_state() -> None:
               {"name": "x"}]
     arcs = [{"from": "a", "to": "x"}, {"from": "x", "to": "end"}]
     assert problems(small(states, arcs)) == [
-        "networks[0].states[3].name: duplicate state 'x' (first at networks[0].states[1])"
+        "networks[0].states[3] 'x'.name: duplicate state name (first at networks[0].states[1] 'x')"
     ]
 
 
@@ -67,8 +67,8 @@ def test_unreachable_state() -> None:
     arcs = [{"from": "input", "to": "b"}, {"from": "b", "to": "end"},
             {"from": "end", "to": "late"}, {"from": "late", "to": "end"}]
     assert problems(small(states, arcs)) == [
-        "networks[0].states[3]: state 'late' is unreachable from start state 'input'",
-        "networks[0].states[4]: state 'orphan' is unreachable from start state 'input'",
+        "networks[0].states[3] 'late': unreachable from start state 'input'",
+        "networks[0].states[4] 'orphan': unreachable from start state 'input'",
     ]
 
 
@@ -76,9 +76,9 @@ def test_state_without_outgoing_arc() -> None:
     raw = create_streaming_fsm_config()
     del raw["networks"][0]["arcs"][3]  # enrich -> categorize
     assert problems(raw) == [
-        "networks[0].states[2]: state 'enrich' has no outgoing arc and is not an end state",
-        "networks[0].states[3]: state 'categorize' is unreachable from start state 'input'",
-        "networks[0].states[4]: state 'output' is unreachable from start state 'input'",
+        "networks[0].states[2] 'enrich': no outgoing arc, and not an end state",
+        "networks[0].states[3] 'categorize': unreachable from start state 'input'",
+        "networks[0].states[4] 'output': unreachable from start state 'input'",
     ]
 
 
@@ -91,9 +91,9 @@ def test_typo_of_a_known_key() -> None:
     assert problems(raw) == [
         "main_netwrok: unknown key (did you mean 'main_network'?)",
         "networks[0].sates: unknown key (did you mean 'states'?)",
-        "networks[0].states[1].is_strat: unknown key (did you mean 'is_start'?)",
-        "networks[0].states[2].transfrom: unknown key (did you mean 'transform'?)",
-        "networks[0].arcs[0].prority: unknown key (did you mean 'priority'?)",
+        "networks[0].states[1] 'b'.is_strat: unknown key (did you mean 'is_start'?)",
+        "networks[0].states[2] 'end'.transfrom: unknown key (did you mean 'transform'?)",
+        "networks[0].arcs[0] 'a' -> 'b'.prority: unknown key (did you mean 'priority'?)",
     ]
 
 
@@ -118,14 +118,14 @@ def test_wrong_types() -> None:
     raw = {"name": 3, "main_network": 1, "networks": [{"name": "n", "states": states, "arcs": arcs}]}
     assert problems(raw) == [
         "name: expected a string, got int",
-        "networks[0].states[0].is_start: expected a bool, got str",
+        "networks[0].states[0] 'a'.is_start: expected a bool, got str",
         "networks[0].states[1].name: expected a string, got int",
-        "networks[0].states[2].is_end: expected a bool, got int",
-        "networks[0].states[3].functions: expected a mapping, got list",
+        "networks[0].states[2] 'end'.is_end: expected a bool, got int",
+        "networks[0].states[3] 'c'.functions: expected a mapping, got list",
         "networks[0].states[4].name: expected a non-empty string, got ''",
         "networks[0].states[5].name: expected a name without '.', got 'x.y'",
-        "networks[0].arcs[0].priority: expected an int, got bool",
-        "networks[0].arcs[1].priority: expected an int, got float",
+        "networks[0].arcs[0] 'a' -> 'end'.priority: expected an int, got bool",
+        "networks[0].arcs[1] 'a' -> 'end'.priority: expected an int, got float",
         "networks[0].arcs[2].from: expected a string, got list",
         "main_network: expected a string, got int",
     ]
@@ -163,7 +163,7 @@ def test_several_networks_with_main_network() -> None:
     raw["networks"].append(other)
     config = build_config(raw, functions={})
     assert config.main.name == "side" and config.main.path == "networks[1]"
-    assert config.networks[1].states[0].path == "networks[1].states[0]"
+    assert config.networks[1].states[0].path == "networks[1].states[0] 'a'"
 
 
 def test_every_problem_is_reported_in_walk_order() -> None:
@@ -180,17 +180,17 @@ def test_every_problem_is_reported_in_walk_order() -> None:
     net["arcs"][4]["condition"] = {"type": "inline", "code": "lambda: True"}
     del net["arcs"][0]["from"]
     assert problems(raw, categorize=double) == [
-        "networks[0].states[1].is_strat: unknown key (did you mean 'is_start'?)",
-        "networks[0].states[2].functions.transform: invalid syntax at line 1: lambda state: { "
+        "networks[0].states[1] 'validate'.is_strat: unknown key (did you mean 'is_start'?)",
+        "networks[0].states[2] 'enrich'.functions.transform: invalid syntax at line 1: lambda state: { "
         "('{' was never closed)",
-        "networks[0].states[3].functions.transform: unknown function 'categorize_fn' "
+        "networks[0].states[3] 'categorize'.functions.transform: unknown function 'categorize_fn' "
         "(did you mean 'categorize'?)",
-        "networks[0].states[6].name: duplicate state 'output' (first at networks[0].states[4])",
+        "networks[0].states[6] 'output'.name: duplicate state name (first at networks[0].states[4] 'output')",
         "networks[0].states: no start state (mark one state with is_start: true)",
         "networks[0].arcs[0].from: missing required key",
-        "networks[0].arcs[1].to: unknown state 'enrch' (did you mean 'enrich'?)",
-        "networks[0].arcs[2].priority: expected an int, got str",
-        "networks[0].arcs[4].condition: expected 'lambda state: ...', got 'lambda: ...'",
+        "networks[0].arcs[1] 'validate' -> 'enrch'.to: unknown state 'enrch' (did you mean 'enrich'?)",
+        "networks[0].arcs[2] 'validate' -> 'error'.priority: expected an int, got str",
+        "networks[0].arcs[4] 'categorize' -> 'output'.condition: expected 'lambda state: ...', got 'lambda: ...'",
         "main_network: unknown network 'mian' (did you mean 'main'?)",
     ]
 

@@ -336,8 +336,8 @@ def test_stage1_cleaner_is_rejected_in_safe_mode() -> None:
     assert "'clean'" in message
     assert "__import__" in message
     [problem] = [p for p in info.value.problems if p.path]
-    assert problem.path == "networks[0].states[1].functions.transform"
-    assert problem.message == "state 'clean': unsupported construct `__import__('time').time()` at line 5"
+    assert problem.path == "networks[0].states[1] 'clean'.functions.transform"
+    assert problem.message == "unsupported construct `__import__('time').time()` at line 5"
 
 
 def test_stage1_cleaner_runs_with_python() -> None:

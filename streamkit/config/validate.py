@@ -79,6 +79,11 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _named(path: str, name: Any) -> str:
+    """A state's path with its name, once it has a usable one: ``networks[0].states[1] 'validate'``."""
+    return f"{path} {name!r}" if isinstance(name, str) and name else path
+
+
 def _type_name(value: Any) -> str:
     return type(value).__name__
 
@@ -255,7 +260,7 @@ class _Validator:
             if state is None or state.name is None:
                 continue
             if state.name in seen:
-                message = f"duplicate state {state.name!r} (first at {seen[state.name]})"
+                message = f"duplicate state name (first at {seen[state.name]})"
                 self.problem(f"{state.path}.name", message)
             else:
                 seen[state.name] = state.path
@@ -273,10 +278,12 @@ class _Validator:
     def state(self, raw: Any, path: str) -> StateConfig | None:
         if not self.check_type(raw, path, Mapping, "a mapping"):
             return None
-        self.keys(raw, path, _STATE_KEYS)
+        named = _named(path, raw.get("name"))  # problems say which state: states[1] 'validate'
+        self.keys(raw, named, _STATE_KEYS)
         name = self.string(raw, "name", path)
         if name is not None and "." in name:
             self.problem(f"{path}.name", f"expected a name without '.', got {name!r}")
+        path = named
         is_start = self.flag(raw, "is_start", path)
         is_end = self.flag(raw, "is_end", path)
         transform = None
@@ -301,6 +308,9 @@ class _Validator:
     def arc(self, raw: Any, path: str, index: int, names: list[str] | None) -> ArcConfig | None:
         if not self.check_type(raw, path, Mapping, "a mapping"):
             return None
+        source, target = raw.get("from"), raw.get("to")
+        if isinstance(source, str) and source and isinstance(target, str) and target:
+            path = f"{path} {source!r} -> {target!r}"  # problems say which arc: arcs[2] 'a' -> 'b'
         self.keys(raw, path, _ARC_KEYS)
         ends = []
         for key in ("from", "to"):
@@ -343,10 +353,10 @@ class _Validator:
                         todo.append(a.target)
         for s in states:
             if reach is not None and s.name not in reach:
-                message = f"state {s.name!r} is unreachable from start state {starts[0]!r}"
+                message = f"unreachable from start state {starts[0]!r}"
                 self.problem(s.path, message)
             if sources is not None and not s.is_end and s.name not in sources:
-                message = f"state {s.name!r} has no outgoing arc and is not an end state"
+                message = "no outgoing arc, and not an end state"
                 self.problem(s.path, message)
 
     def spec(self, value: Any, path: str) -> FunctionSpec | None:

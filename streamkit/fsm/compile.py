@@ -112,7 +112,7 @@ class CompiledNetwork:
             info.transform, why = _parse(s.transform, "transform")
             reasons = [why] if why else []
             if s.transform is not None and why and s.transform.kind == "inline":
-                problems.append(ConfigProblem(s.transform.path, f"state {s.name!r}: {why.split(': ', 1)[1]}"))
+                problems.append(ConfigProblem(s.transform.path, why.split(": ", 1)[1]))
             if not s.is_end:
                 for a in arcs:
                     node, why = _parse(a.condition, f"condition of arc to {a.target!r}")
@@ -120,8 +120,7 @@ class CompiledNetwork:
                     if why:
                         reasons.append(why)
                         if a.condition is not None and a.condition.kind == "inline":
-                            problems.append(ConfigProblem(
-                                a.condition.path, f"arc {s.name!r} -> {a.target!r}: {why.split(': ', 1)[1]}"))
+                            problems.append(ConfigProblem(a.condition.path, why.split(": ", 1)[1]))
             info.python_reason = "; ".join(reasons) or None
             self.states.append(info)
         if problems and not allow_python:
