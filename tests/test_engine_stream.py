@@ -452,3 +452,30 @@ def test_an_async_sink_gets_chunks_in_order_from_the_sink_task(order):
     assert all(b == list(range(b[0], b[0] + 500)) for b in got)
     flat = [x for b in got for x in b]
     assert (flat if order else sorted(flat)) == list(range(10_000))
+
+
+def test_cancelling_stops_at_the_sink_call_in_progress_issue_15(caplog):
+    fsm = AsyncSimpleFSM(create_streaming_fsm_config())
+    starts: list[float] = []
+    written: list[int] = []
+
+    def slow_sink(batch):  # a sink that takes 50 ms a call
+        starts.append(time.monotonic())
+        time.sleep(0.05)
+        written.append(batch.num_rows)
+
+    async def main():
+        with anyio.move_on_after(0.5) as scope:
+            await fsm.process_stream(seed_records(100_000), sink=slow_sink, chunk_size=500, parallelism=2)
+        return scope
+
+    t0 = time.monotonic()
+    scope = anyio.run(main)
+    returned = time.monotonic()
+    assert scope.cancelled_caught
+    cancelled_at = scope.deadline
+    # no sink call began after the cancellation; the one in progress was let finish
+    assert all(t < cancelled_at for t in starts), [round(t - cancelled_at, 3) for t in starts]
+    assert returned - cancelled_at < 0.2 + 0.05 + 0.3  # 0.2 s + one sink call (+ slack for a loaded machine)
+    assert returned - t0 < 2
+    assert "records in full" in caplog.text

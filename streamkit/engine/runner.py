@@ -19,12 +19,13 @@ a sink task in the event loop writes the chunks in order instead.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import pyarrow as pa
@@ -48,6 +49,9 @@ __all__ = ("StreamRun",)
 
 #: Chunks with fewer records run in the event loop: a thread hand-off costs ~150 µs.
 INLINE_RECORDS = 4096
+
+T = TypeVar("T")
+"""What a call in a worker thread returns."""
 
 
 class StreamRun:
@@ -76,6 +80,12 @@ class StreamRun:
         self._broken = False  # a write failed
         self._finished = 0  # chunks whose budget was released (progress counts these: one more a call)
         self._finished_records = 0
+        self._read_records = 0
+        # Stopping (cancelled, interrupted, failed): worker threads finish the sink call in hand and
+        # write nothing more; the run waits for them (see _quiesce) before it aborts the sinks.
+        self._stop = threading.Event()
+        self._threads = 0
+        self._idle = threading.Condition()
 
     async def run(self, source: Source) -> RunResult:
         """Stream every chunk of ``source`` to the sinks; commit them, or abort them on any failure."""
@@ -109,7 +119,9 @@ class StreamRun:
                 raise guard.interrupt
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._quiesce)
                 await anyio.to_thread.run_sync(self.routes.abort)
+            self._report_stop(exc)
             cause = _first_cause(exc)
             if cause is not exc:  # out of the task group's exception group, keeping its own cause
                 raise cause from cause.__cause__
@@ -152,6 +164,7 @@ class StreamRun:
                     chunk.take(sc)
                     self.tally.saw(chunk)
                 seq += 1
+                self._read_records += sc.count
                 await send.send(chunk)
 
     # -- the workers ---------------------------------------------------------------------------
@@ -184,17 +197,56 @@ class StreamRun:
                     if n < INLINE_RECORDS:
                         chunk = step(chunk)
                     else:
-                        chunk = await anyio.to_thread.run_sync(step, chunk, limiter=self._limiter)
+                        chunk = await self._in_thread(step, chunk)
                     await send.send(chunk)
                     continue
                 if n >= INLINE_RECORDS:
-                    done = await anyio.to_thread.run_sync(step_and_write, chunk, limiter=self._limiter)
+                    done = await self._in_thread(step_and_write, chunk)
                 elif self._any_blocking:  # a small chunk: computed here, written in a thread
-                    done = await anyio.to_thread.run_sync(self._submit, step(chunk))
+                    done = await self._in_thread(self._submit, step(chunk))
                 else:
                     done = self._submit(step(chunk))
-                for c in done:
+                for c in done or ():
                     await self._finish(c)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """``fn(*args)`` in a worker thread. Cancelled, the run goes on at once and the thread is left to
+        finish what it does (``_stop`` makes it write nothing more); ``None`` if it never started."""
+
+        def call() -> T | None:
+            with self._idle:
+                if self._stop.is_set():
+                    return None
+                self._threads += 1
+            try:
+                return fn(*args)
+            finally:
+                with self._idle:
+                    self._threads -= 1
+                    self._idle.notify_all()
+
+        try:
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            self._stop.set()
+            raise
+
+    def _quiesce(self, timeout: float = 60.0) -> None:
+        """Stop every worker thread's writing and wait until none is left in a call (blocking)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            self._stop.set()
+            while self._threads and (left := deadline - time.monotonic()) > 0:
+                self._idle.wait(left)
+
+    def _report_stop(self, exc: BaseException) -> None:
+        """Say what a stopped stream wrote and what it did not (a note on the error, and a log record)."""
+        written = self.tally.records
+        text = (f"the stream stopped after writing {written:,} records in full; {self._read_records - written:,} "
+                "records it had read were not written (file sinks were removed, nothing half-written)")
+        logging.getLogger("streamkit").warning("%s (%s)", text, type(exc).__name__)
+        if hasattr(exc, "add_note"):
+            exc.add_note(text)
 
     def _submit(self, chunk: Chunk) -> list[Chunk]:
         """Write ``chunk``, and every chunk after it that is ready, in order, from this thread.
@@ -214,7 +266,7 @@ class StreamRun:
         try:
             while True:
                 with self._order_lock:
-                    c = self._take_ready()
+                    c = None if self._stop.is_set() else self._take_ready()
                     if c is None:
                         self._writing = False
                         return done
