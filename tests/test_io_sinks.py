@@ -413,3 +413,28 @@ def test_jsonl_sink_keeps_every_byte_with_and_without_direct_io(tmp_path: Path,
         assert sink.bytes_written == path.stat().st_size
 
 
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zst", ".bz2", ".lz4"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_text_sinks_compress_by_suffix_issue_15(tmp_path: Path, fmt: str, suffix: str) -> None:
+    from streamkit import SimpleFSM
+
+    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
+        {"name": "a", "is_start": True}, {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]})
+    out = tmp_path / f"out.{fmt}{suffix}"
+    records = [{"id": i, "name": f"n{i}"} for i in range(2500)]
+    r = fsm.process_stream(records, sink=str(out), chunk_size=1000)
+    assert r.successful == 2500
+    with pa.input_stream(str(out), compression="detect") as f:  # a real compressed file, not plain text
+        text = f.read().decode()
+    assert out.read_bytes()[:20] != text.encode()[:20]
+    back = fsm.process_stream(str(out)).output("b")  # and streamkit reads it back
+    assert back.drop_columns(["_row"]).to_pylist() == records
+
+
+@pytest.mark.parametrize("name", ["out.parquet.gz", "out.arrow.zst"])
+def test_formats_that_compress_inside_refuse_a_compression_suffix_issue_15(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match=r"are not compressed by a suffix; write '.*out\.(parquet|arrow)'"):
+        open_sink(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []

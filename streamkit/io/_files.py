@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import os
 import uuid
 from pathlib import Path
@@ -9,16 +10,55 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ("is_compressed", "open_input", "check_output_path", "temp_path", "fsync_path", "commit", "DropBehind",
-           "DROP_BEHIND_BYTES", "COMPRESSED_SUFFIXES")
+__all__ = ("is_compressed", "compression_of", "compress", "compress_file", "open_input", "check_output_path",
+           "temp_path", "fsync_path", "commit", "DropBehind", "DROP_BEHIND_BYTES", "COMPRESSED_SUFFIXES")
 
-#: Suffixes of compressed files (read through Arrow's decompressing streams).
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".lz4")
+#: Compression by file suffix (Arrow's codec names), for reading and writing.
+_CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
+
+#: Suffixes of compressed files.
+COMPRESSED_SUFFIXES = tuple(_CODECS)
 
 
 def is_compressed(path: Path) -> bool:
     """Whether the file name ends with a compression suffix."""
     return path.suffix.lower() in COMPRESSED_SUFFIXES
+
+
+def compression_of(path: Path) -> str | None:
+    """The codec a file's suffix asks for (``gzip``, ``bz2``, ``zstd``, ``lz4``), or ``None``.
+
+    Examples
+    --------
+    >>> compression_of(Path("out.jsonl.gz")), compression_of(Path("out.csv.zst")), compression_of(Path("a.jsonl"))
+    ('gzip', 'zstd', None)
+    """
+    return _CODECS.get(path.suffix.lower())
+
+
+def compress(data: Any, codec: str) -> bytes:
+    """``data`` (anything with the buffer protocol) as one complete compressed stream of ``codec``.
+
+    Streams written one after another decompress as one (gzip members, zstd and
+    lz4 frames, bz2 streams), so a sink compresses each chunk on its own, in the
+    engine's worker threads, and appends them. The codecs release the GIL.
+
+    Examples
+    --------
+    >>> import gzip
+    >>> gzip.decompress(compress(b"ab", "gzip") + compress(b"cd", "gzip"))
+    b'abcd'
+    """
+    if codec == "bz2":  # Arrow has no one-shot bz2
+        return bz2.compress(memoryview(data), 9)
+    return pa.Codec(codec).compress(memoryview(data), asbytes=True)
+
+
+def compress_file(src: Path, dst: Path, codec: str, block: int = 4 << 20) -> None:
+    """Write the contents of ``src`` compressed with ``codec`` to ``dst``, a block at a time."""
+    with open(src, "rb") as f, pa.output_stream(str(dst), compression=codec) as out:
+        while chunk := f.read(block):
+            out.write(chunk)
 
 
 def open_input(path: Path) -> Any:

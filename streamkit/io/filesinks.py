@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamkit.io._direct import DirectFile
-from streamkit.io._files import check_output_path, commit, temp_path
+from streamkit.io._files import check_output_path, commit, compress, compression_of, temp_path
 from streamkit.io._jsonwrite import BufferPool, encode_jsonl
 from streamkit.io._jsontext import dumps
 from streamkit.io.base import Encoded, Sink, as_table
@@ -98,6 +98,10 @@ def _polars_can_write(t: pa.DataType) -> bool:
 class JsonlSink(FileSink):
     """Write JSON Lines, one record per line (nulls written as ``null``).
 
+    A path ending in ``.gz``, ``.zst``, ``.bz2`` or ``.lz4`` is written compressed:
+    each chunk's text is compressed where it is encoded (in the streaming engine's
+    worker threads), and the compressed chunks follow each other in the file.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -116,6 +120,7 @@ class JsonlSink(FileSink):
         self._tmp = self._new_temp()
         self._f: Any = DirectFile(self._tmp)  # closed by close/abort
         self._buffers = BufferPool()
+        self.compression = compression_of(self.path)
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
         """The table as JSON lines, written without the GIL by :func:`~streamkit.io._jsonwrite.encode_jsonl`
@@ -123,6 +128,15 @@ class JsonlSink(FileSink):
         table = as_table(table)
         if not table.num_rows:
             return Encoded(b"", 0)
+        encoded = self._text(table)
+        if self.compression is None:
+            return encoded
+        packed = compress(encoded.data, self.compression)
+        if encoded.release is not None:
+            encoded.release()
+        return Encoded(packed, encoded.num_rows)
+
+    def _text(self, table: pa.Table) -> Encoded:
         text = encode_jsonl(table, self._buffers)
         if text is not None:
             return Encoded(text, table.num_rows, partial(self._buffers.give, text))

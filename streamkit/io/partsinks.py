@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from streamkit.io._files import commit
+from streamkit.io._files import commit, compress_file, compression_of
 from streamkit.io._pqjoin import JoinedFile, ParquetBlock, encode_block
 from streamkit.io._types import _safe_cast, cast_to, conform, to_text, unify_schemas
 from streamkit.io.base import Encoded, as_table
@@ -73,11 +73,26 @@ class _PartedSink(FileSink):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
+        self._check_compression()
         self._parts: list[_Part] = []
         self._open: list[_Part] = []  # most recently used last
         self._empty_schema: pa.Schema | None = None
 
     # -- per format --------------------------------------------------------------
+    def _check_compression(self) -> None:
+        """Refuse a compression suffix the format cannot honour (Parquet and IPC compress inside the file)."""
+        if compression_of(self.path) is not None:
+            fmt = type(self).__name__.removesuffix("Sink")
+            hint = ("ParquetSink(path, compression='zstd') chooses the codec of its pages"
+                    if fmt == "Parquet" else "an IPC file is read memory-mapped, uncompressed")
+            msg = (f"cannot write {str(self.path)!r}: {fmt} files are not compressed by a suffix; "
+                   f"write {str(self.path.with_suffix(''))!r}\n\nHint: {hint}")
+            raise ValueError(msg)
+
+    def _commit_file(self, tmp: Path) -> None:
+        """Move a finished temporary file into place."""
+        commit(tmp, self.path)
+
     def _prepare(self, table: pa.Table) -> pa.Table:
         return table
 
@@ -180,7 +195,7 @@ class _PartedSink(FileSink):
         if not self._parts:
             self._write_empty()
         elif len(self._parts) == 1:
-            commit(self._parts[0].path, self.path)
+            self._commit_file(self._parts[0].path)
         else:
             self._combine()
         self._remove_temps()
@@ -195,7 +210,7 @@ class _PartedSink(FileSink):
             self._finish(part)
         else:
             part.path.write_bytes(b"")
-        commit(part.path, self.path)
+        self._commit_file(part.path)
 
     def _combine(self) -> None:
         final = _Part(self._new_temp(), self._unified([p.schema for p in self._parts]))
@@ -205,7 +220,7 @@ class _PartedSink(FileSink):
                 self._append(final, cast_to(t, final.schema))
             part.path.unlink()
         self._finish(final)
-        commit(final.path, self.path)
+        self._commit_file(final.path)
 
     def _close_files(self) -> None:
         for part in self._open:
@@ -359,6 +374,9 @@ class IpcSink(_PartedSink):
 class CsvSink(_PartedSink):
     """Write CSV with a header (Arrow's writer: text quoted, nulls empty; nested values as JSON).
 
+    A path ending in ``.gz``, ``.zst``, ``.bz2`` or ``.lz4`` is written compressed
+    (the finished file is compressed as it moves into place).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -374,7 +392,21 @@ class CsvSink(_PartedSink):
 
     def __init__(self, path: str | Path, *, delimiter: str | None = None) -> None:
         super().__init__(path)
-        self.delimiter = delimiter or ("\t" if self.path.suffix.lower() == ".tsv" else ",")
+        self.compression = compression_of(self.path)
+        plain = self.path.with_suffix("") if self.compression else self.path
+        self.delimiter = delimiter or ("\t" if plain.suffix.lower() == ".tsv" else ",")
+
+    def _check_compression(self) -> None:
+        """CSV is compressed by its suffix: nothing to refuse."""
+
+    def _commit_file(self, tmp: Path) -> None:
+        if self.compression is None:
+            commit(tmp, self.path)
+            return
+        packed = self._new_temp()
+        compress_file(tmp, packed, self.compression)
+        tmp.unlink()
+        commit(packed, self.path)
 
     def _prepare(self, table: pa.Table) -> pa.Table:
         cols = [to_text(c) if pa.types.is_nested(c.type) or pa.types.is_union(c.type) else c
@@ -437,4 +469,4 @@ class CsvSink(_PartedSink):
                 self._append(final, fitted)
             part.path.unlink()
         self._finish(final)
-        commit(final.path, self.path)
+        self._commit_file(final.path)

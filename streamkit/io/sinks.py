@@ -114,7 +114,8 @@ def open_sink(target: Any, format: str | None = None) -> Sink:  # noqa: A002 - t
     target:
         A path (``str`` / ``Path``; the format from its suffix: ``.jsonl``
         ``.ndjson`` ``.csv`` ``.tsv`` ``.parquet`` ``.pq`` ``.arrow`` ``.ipc``
-        ``.feather``), a function (sync or ``async``; gets one
+        ``.feather``; JSON Lines and CSV are compressed when a ``.gz``, ``.zst``,
+        ``.bz2`` or ``.lz4`` suffix follows, and Parquet and IPC refuse one), a function (sync or ``async``; gets one
         ``pyarrow.RecordBatch`` per write), a :class:`~streamkit.io.Collector`,
         a list (gets the records as dicts), or a ``Sink`` (returned as is).
     format:
