@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from streamkit.engine.chunks import Stage
-from streamkit.engine.config import StreamOptions, Unpack
+from streamkit.engine.config import StreamOptions, Unpack, usable_cores
 from streamkit.engine.local import run_local
 from streamkit.engine.pipeline import Pipeline
 from streamkit.engine.result import RunResult
@@ -37,6 +37,10 @@ class SimpleFSM:
         (cycles are allowed).
     chunk_size:
         Records per batch; 64k-256k keeps per-batch overhead low and outputs in cache.
+    parallelism:
+        Worker threads :meth:`process` runs a large input's chunks on (default: one
+        per usable core; inputs under 100k records run in the calling thread).
+        Streams take theirs from their own options.
     functions:
         Named Python functions that the config may refer to by name.
 
@@ -59,14 +63,13 @@ class SimpleFSM:
         *,
         max_steps: int = DEFAULT_MAX_STEPS,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
+        parallelism: int | None = None,
         functions: Mapping[str, Callable[..., Any]] | None = None,
-        custom_functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
-        fns = dict(custom_functions or {})
-        fns.update(functions or {})
-        self.network = CompiledNetwork(config, allow_python=allow_python, max_steps=max_steps, functions=fns)
+        self.network = CompiledNetwork(config, allow_python=allow_python, max_steps=max_steps, functions=functions)
         self.config = self.network.config
         self.chunk_size = int(chunk_size)
+        self.parallelism = usable_cores() if parallelism is None else int(parallelism)
         self.end_states = [s.name for s in self.network.states if s.is_end]
 
     def process(self, data: Any) -> RunResult:
@@ -77,7 +80,7 @@ class SimpleFSM:
         anything exposing ``__arrow_c_stream__``, even a file path. Items that are
         not records fail at read time (``error_state`` ``<read>``) with a reason.
         """
-        return run_local([self.stage()], data, chunk_size=self.chunk_size)
+        return run_local([self.stage()], data, chunk_size=self.chunk_size, parallelism=self.parallelism)
 
     def process_batch(self, batch: pa.RecordBatch | pa.Table, *, row_offset: int = 0) -> BatchResult:
         """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""

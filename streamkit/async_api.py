@@ -22,7 +22,7 @@ class AsyncSimpleFSM:
     """A compiled network for async code: ``await fsm.process_stream(source=..., sink=...)``.
 
     Takes the same arguments as :class:`~streamkit.SimpleFSM` (``config``,
-    ``allow_python``, ``max_steps``, ``chunk_size``, ``functions``).
+    ``allow_python``, ``max_steps``, ``chunk_size``, ``parallelism``, ``functions``).
 
     Examples
     --------
@@ -40,10 +40,10 @@ class AsyncSimpleFSM:
 
     def __init__(self, config: Any, allow_python: bool = True, *,  # noqa: FBT001, FBT002 - the seed's API
                  max_steps: int = DEFAULT_MAX_STEPS, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 functions: Mapping[str, Callable[..., Any]] | None = None,
-                 custom_functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+                 parallelism: int | None = None,
+                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
         self._fsm = SimpleFSM(config, allow_python, max_steps=max_steps, chunk_size=chunk_size,
-                              functions=functions, custom_functions=custom_functions)
+                              parallelism=parallelism, functions=functions)
         self.network = self._fsm.network
         self.config = self._fsm.config
         self.end_states = self._fsm.end_states

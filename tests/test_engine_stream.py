@@ -187,7 +187,7 @@ def test_buffer_size_bounds_read_ahead(seed_fsm):
             time.sleep(0.003)
             written[0] += batch.num_rows
 
-        r = seed_fsm.process_stream(source(), sink=sink, chunk_size=100, buffer_size=buffer_size)
+        r = seed_fsm.process_stream(source(), sink=sink, chunk_size=100, buffer_size=buffer_size, parallelism=1)
         check_run(r, 4000)
         return ahead[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     from typing_extensions import Unpack
 
-__all__ = ("StreamConfig", "StreamOptions", "Unpack", "resolve_stream_config", "check_options")
+__all__ = ("StreamConfig", "StreamOptions", "Unpack", "resolve_stream_config", "check_options", "usable_cores")
 
 MB = 1 << 20
 
@@ -103,8 +104,9 @@ class StreamConfig:
         glue whatever its size, so 64k-256k rows keep that overhead small while the
         chunk's columns still fit in cache; small chunks (10-1000) give lower latency.
     parallelism:
-        Worker threads running compiled chunks. Compiled kernels release the GIL, so
-        two workers run about twice as fast on compute-heavy networks.
+        Worker threads running compiled chunks; by default one per core this process
+        may use (:func:`usable_cores`). Compiled kernels release the GIL, so two
+        workers run about twice as fast on compute-heavy networks.
     memory_limit_mb:
         Byte budget of the chunks in flight (read, not yet written by the sink). The
         source acquires a chunk's bytes before reading it and the sink releases them
@@ -136,7 +138,7 @@ class StreamConfig:
     """
 
     chunk_size: int = DEFAULT_CHUNK_SIZE
-    parallelism: int = 1
+    parallelism: int = dataclasses.field(default_factory=lambda: usable_cores())
     memory_limit_mb: float = 512
     backpressure_threshold: int | None = None
     buffer_size: int | None = None
@@ -168,6 +170,20 @@ class StreamConfig:
         if self.buffer_size is None:
             return self.parallelism - 1
         return max(1, self.buffer_size // self.chunk_size)
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one), at least 1.
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _positive_int(name: str, value: Any) -> None:
