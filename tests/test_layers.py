@@ -11,8 +11,8 @@ layers below it, never one above):
 5. ``fsm`` — compiled networks and the execution of one batch
 6. ``io`` — sources and sinks
 7. ``engine`` — chunks, streams, in-memory runs, results
-8. ``api``, ``async_api`` — ``SimpleFSM`` and ``AsyncSimpleFSM``
-9. ``streamkit`` itself (``__init__``: re-exports)
+8. ``api``, ``async_api``, ``warm`` — ``SimpleFSM``, ``AsyncSimpleFSM``; compiling ahead of time
+9. ``streamkit`` itself (``__init__``: re-exports; ``__main__``: the command line)
 
 Every ``import`` counts: at the top, inside functions, under ``TYPE_CHECKING``.
 """
@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.fsm",),
     ("streamkit.io",),
     ("streamkit.engine",),
-    ("streamkit.api", "streamkit.async_api"),
+    ("streamkit.api", "streamkit.async_api", "streamkit.warm"),
     ("streamkit",),
 )
 
