@@ -135,8 +135,12 @@ class _Parser:
     def compare(self, node: ast.Compare) -> ir.Node:
         ops: list[str] = []
         operands: list[ir.Node] = [self.expr(node.left)]
-        for op, right in zip(node.ops, node.comparators):
+        for k, (op, right) in enumerate(zip(node.ops, node.comparators)):
             name = _CMPOPS[type(op)]
+            if name in ("is", "is not", "in", "not in") and k < len(node.ops) - 1:
+                # the code generator compares each link's right operand with the next one;
+                # `None` and collections are not values there
+                raise self.unsupported(node, f"`{name}` followed by another comparison")
             if name in ("is", "is not"):
                 if not (isinstance(right, ast.Constant) and right.value is None):
                     raise self.unsupported(node, "only `is None` / `is not None` are supported")
