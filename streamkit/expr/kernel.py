@@ -89,6 +89,20 @@ def generate_kernel(states: dict[str, StateCode], root: str, kinds: dict[str, st
     ------
     UnsupportedExpressionError
         If anything is outside the compiled subset for these kinds.
+
+    Examples
+    --------
+    >>> from streamkit.expr.parse import parse_expression
+    >>> check = StateCode("check", is_end=False, transform=None,
+    ...                   conditions=(parse_expression("lambda state: state.data['x'] > 1"), None),
+    ...                   targets=("big", "small"))
+    >>> src = generate_kernel({"check": check}, "check", {"x": "int"})
+    >>> src.fields
+    (('x', 'int'),)
+    >>> [(e.kind, e.target, e.record) for e in src.exits]
+    [('goto', 'big', (RestOfInput(),)), ('goto', 'small', (RestOfInput(),))]
+    >>> src.sites[0].message
+    "'>' not supported between instances of 'NoneType' and 'int'"
     """
     order = _tree_order(states, root)
     # first pass: learn which input fields the code reads; second: load exactly those at the

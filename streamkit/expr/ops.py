@@ -25,10 +25,27 @@ __all__ = ("Operators",)
 
 
 class Operators:
-    """One instance of each operator family for ``g``, installed as ``g``'s emitters.
+    """One instance of each operator family for a generator, installed as its emitters.
 
-    After ``Operators(g)``, :meth:`CodeGen.expr <streamkit.expr.codegen.CodeGen.expr>`
-    emits every IR node through :attr:`table`.
+    Parameters
+    ----------
+    g:
+        The generator; after ``Operators(g)``, :meth:`CodeGen.expr
+        <streamkit.expr.codegen.CodeGen.expr>` emits every IR node through :attr:`table`.
+
+    Examples
+    --------
+    >>> from streamkit.expr.parse import parse_expression
+    >>> g = CodeGen({"x": "int"})
+    >>> ops = Operators(g)
+    >>> g.expr(parse_expression("lambda state: state.data['x'] * 2")).rep
+    'int'
+
+    The places the row can fail, with Python's errors (``x`` null, or a product outside int64):
+
+    >>> [(s.error_type, s.message) for s in g.sites]  # doctest: +NORMALIZE_WHITESPACE
+    [('TypeError', "unsupported operand type(s) for *: 'NoneType' and 'int'"),
+     ('OverflowError', 'integer result outside int64')]
     """
 
     def __init__(self, g: CodeGen) -> None:

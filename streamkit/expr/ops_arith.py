@@ -37,11 +37,16 @@ def _const_of(part: str) -> Any:
 
 
 class Arithmetic:
-    """Emits arithmetic for the generator ``g``.
+    """Emits arithmetic.
 
     Integer results are checked against int64 (``OverflowError`` as the
     interpreter raises it); an int too large for a float's precision where
     Python would mix it with a float escapes the row to Python.
+
+    Parameters
+    ----------
+    g:
+        The generator the code is written to.
     """
 
     def __init__(self, g: CodeGen) -> None:

@@ -30,12 +30,20 @@ _NO_ARG = {"int": 0, "float": 0.0, "bool": False, "str": ""}
 
 
 class Calls:
-    """Emits builtin calls and str methods for the generator ``g``.
+    """Emits builtin calls and str methods.
 
     String work (``len``, parsing, methods) reads tables the runtime computes
     once per distinct string with Python itself, so results and errors are
-    Python's. ``min``/``max`` compare through ``compare``; ``bool()`` is the
-    truth ``control`` computes.
+    Python's.
+
+    Parameters
+    ----------
+    g:
+        The generator the code is written to.
+    compare:
+        The comparisons of ``g``: ``min`` and ``max`` compare as ``<`` and ``>`` do.
+    control:
+        The control flow of ``g``: ``bool(x)`` is the truth of ``x``.
     """
 
     def __init__(self, g: CodeGen, compare: Comparisons, control: Control) -> None:

@@ -21,11 +21,16 @@ __all__ = ("Comparisons",)
 
 
 class Comparisons:
-    """Emits comparisons for the generator ``g``.
+    """Emits comparisons.
 
     Equality never raises (values of different kinds are unequal); ordering
     fails the row where Python raises (``None < 1``); strings compare by their
     rank in the chunk's string pool, and ``in`` on strings by a per-string table.
+
+    Parameters
+    ----------
+    g:
+        The generator the code is written to.
     """
 
     def __init__(self, g: CodeGen) -> None:

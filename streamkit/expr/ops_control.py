@@ -18,7 +18,13 @@ __all__ = ("Control",)
 
 
 class Control:
-    """Emits control flow for the generator ``g``."""
+    """Emits control flow.
+
+    Parameters
+    ----------
+    g:
+        The generator the code is written to.
+    """
 
     def __init__(self, g: CodeGen) -> None:
         self.g = g
