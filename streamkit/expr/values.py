@@ -6,8 +6,8 @@ representable in a kernel when, apart from ``none``, it is a single kind or
 ``{int, float}`` (``num``, held with a tag). Anything else makes the state run
 as Python.
 
-This is the bottom of the code generator: every emitter imports it, and it
-imports nothing of :mod:`streamkit.expr` but the IR-free helpers here.
+This is the bottom of the code generator: every emitter imports it at top
+level, and it imports nothing else of :mod:`streamkit.expr`.
 """
 
 from __future__ import annotations
