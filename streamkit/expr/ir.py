@@ -7,7 +7,7 @@ code generation (:mod:`streamkit.expr.codegen`) turns them into numba source.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 __all__ = (
     "Node", "Field", "Get", "Const", "BinOp", "UnaryOp", "Compare", "BoolOp",
@@ -116,7 +116,10 @@ class Data:
     """``state.data`` itself (an identity transform)."""
 
 
-Node = Union[Field, Get, Const, BinOp, UnaryOp, Compare, BoolOp, IfExp, Call, Method, Collection, DictLit, Data]
+#: Any IR node.
+Node: TypeAlias = (
+    Field | Get | Const | BinOp | UnaryOp | Compare | BoolOp | IfExp | Call | Method | Collection | DictLit | Data
+)
 
 
 def fields_read(node: Node) -> list[str]:

@@ -5,15 +5,43 @@ transform, then its conditions in the order arcs are tried; values stay in
 registers) and leave at an end state or along an arc to a state outside the
 kernel. Each exit's records are written compactly: their positions and their
 computed fields.
+
+Kernel signature (``k`` read fields, ``o`` computed outputs, ``s`` string tables)::
+
+    kernel(m, cnt, fpos, ferr, ferra, epos, lits, <per field: ix, has_valid, valid, data...>,
+           <per exit: positions, then per output: null, value...>, <per string table: table...>)
+
+``cnt`` counts failed rows, escaped rows (they need Python for an exact answer,
+e.g. a complex result) and the rows of each exit; ``fpos``/``ferr``/``ferra``
+hold a failed row's position, error site and its argument, ``epos`` an escaped
+row's position, and each exit's positions array the position of every row that
+left there. :class:`~streamkit.expr.layout.StateKernelSource` describes it all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
+from streamkit._typing import ExitKind
+from streamkit.errors import UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.codegen import HEADER, Exit, StateKernelSource, _emit_transform, _Gen
+from streamkit.expr.codegen import HEADER, CodeGen, Env, FieldRef
+from streamkit.expr.layout import (
+    ABSENT,
+    REST_OF_INPUT,
+    Computed,
+    Constant,
+    Exit,
+    ExitOutput,
+    FieldSource,
+    InputField,
+    RecordEntry,
+    RestOfInput,
+    StateKernelSource,
+)
+from streamkit.expr.ops import Operators
+from streamkit.expr.values import Val
 
 __all__ = ("StateCode", "generate_kernel")
 
@@ -29,33 +57,16 @@ class StateCode:
     targets: tuple[str, ...]
 
 
-def _compose(before: tuple[tuple[str, Any], ...], items: tuple[tuple[Any, ...], ...]) -> tuple[tuple[str, Any], ...]:
-    """The record after a transform with ``items``, given the record ``before`` it."""
-    known = dict(before)
-    star = "*" in known
+@dataclass(frozen=True)
+class _Spread:
+    """``**state.data`` in a transform's result: the fields of the record before it, not named elsewhere."""
 
-    def resolve(field: str) -> Any:
-        if field in known and field != "*":
-            return known[field]
-        return ("input", field) if star else None
 
-    out: dict[str, Any] = {}
-    for it in items:
-        if it[0] == "spread":
-            for key, src in before:
-                if key not in out:
-                    out[key] = src
-            continue
-        name = it[1]
-        if it[0] == "computed":
-            src = ("computed", it[2], it[3])
-        elif it[0] == "input":
-            src = resolve(it[2])
-        else:
-            src = None if it[2] is None else ("const", it[2])
-        # an absent field stays listed (source None): it must hide the input field of that name
-        out[name] = src
-    return tuple(out.items())
+_SPREAD = _Spread()
+
+#: One field of a transform's result, or the spread; sources are in terms of the record
+#: before the transform (an :class:`InputField` is a field of that record)
+_TransformItem: TypeAlias = tuple[str, FieldSource] | _Spread
 
 
 def generate_kernel(states: dict[str, StateCode], root: str, kinds: dict[str, str],
@@ -78,18 +89,32 @@ def generate_kernel(states: dict[str, StateCode], root: str, kinds: dict[str, st
     ------
     UnsupportedExpressionError
         If anything is outside the compiled subset for these kinds.
+
+    Examples
+    --------
+    >>> from streamkit.expr.parse import parse_expression
+    >>> check = StateCode("check", is_end=False, transform=None,
+    ...                   conditions=(parse_expression("lambda state: state.data['x'] > 1"), None),
+    ...                   targets=("big", "small"))
+    >>> src = generate_kernel({"check": check}, "check", {"x": "int"})
+    >>> src.fields
+    (('x', 'int'),)
+    >>> [(e.kind, e.target, e.record) for e in src.exits]
+    [('goto', 'big', (RestOfInput(),)), ('goto', 'small', (RestOfInput(),))]
+    >>> src.sites[0].message
+    "'>' not supported between instances of 'NoneType' and 'int'"
     """
     order = _tree_order(states, root)
     # first pass: learn which input fields the code reads; second: load exactly those at the
     # top of the row (so every branch can use them) and emit for real
-    dry = _Gen(kinds)
-    _emit_state(dry, states, root, (("*", None),), [])
-    g = _Gen(kinds)
-    for fname in dry.requested:
-        g.field(fname)
+    dry = _Writer(kinds)
+    dry.state(states, root, (REST_OF_INPUT,), [])
+    w = _Writer(kinds)
+    for fname in dry.g.requested:
+        w.g.field(fname)
     exits: list[Exit] = []
-    _emit_state(g, states, root, (("*", None),), exits)
-    return _assemble(g, exits, name, tuple(order))
+    w.state(states, root, (REST_OF_INPUT,), exits)
+    return _assemble(w.g, exits, name, tuple(order))
 
 
 def _tree_order(states: dict[str, StateCode], root: str) -> list[str]:
@@ -101,74 +126,187 @@ def _tree_order(states: dict[str, StateCode], root: str) -> list[str]:
     return seen
 
 
-def _emit_state(g: _Gen, states: dict[str, StateCode], name: str, record: tuple[tuple[str, Any], ...],
-                exits: list[Exit]) -> None:
-    st = states[name]
-    g.cur_state = name
-    env = g.env
-    if st.transform is not None:
-        record = _compose(record, _emit_transform(g, st.transform))
+class _Writer:
+    """Emits the states of one kernel: a code generator with every operator installed."""
 
-    def leave(kind: str, target: str | None) -> None:
-        # records leaving here are written compactly: their position, then each computed field
+    def __init__(self, kinds: dict[str, str]) -> None:
+        self.g = CodeGen(kinds)
+        self.ops = Operators(self.g)
+
+    def state(self, states: dict[str, StateCode], name: str, record: tuple[RecordEntry, ...],
+              exits: list[Exit]) -> None:
+        """Emit state ``name`` for records described by ``record``, and the fused states after it."""
+        g = self.g
+        st = states[name]
+        g.cur_state = name
+        env = g.env
+        if st.transform is not None:
+            record = _compose(record, self.transform(st.transform))
+
+        def follow(target: str) -> None:
+            if target in states and target != name:
+                saved = g.env, g.cur_state
+                self.state(states, target, record, exits)
+                g.env, g.cur_state = saved
+            else:
+                self.leave("goto", name, target, record, exits)
+
+        if st.is_end:
+            self.leave("end", name, None, record, exits)
+        else:
+            for cond, target in zip(st.conditions, st.targets):
+                if cond is None:
+                    follow(target)
+                    break
+                t = self.ops.control.truth_of(cond)
+                with g.block(f"if {t}"):
+                    follow(target)
+            else:
+                g.cur_state = name
+                g.fail("NoArcMatched", f"no arc from state {name!r} matched")
+        g.env = env
+
+    def leave(self, kind: ExitKind, state: str, target: str | None, record: tuple[RecordEntry, ...],
+              exits: list[Exit]) -> None:
+        """Records leave here: write their position, then each computed field, compactly."""
+        g = self.g
         k = len(exits)
-        c = g.new("c")
-        g.w(f"{c} = nc{k + 2}")
+        c = g.temp("c")
+        g.write(f"{c} = nc{k + 2}")
         # its position, written here: no pass over per-row exit codes afterwards
-        g.w(f"x{k}p[{c}] = i")
-        outs: list[tuple[str, str, bool]] = []
-        rec: list[tuple[str, Any]] = []
-        for fname, src in record:
-            if src is not None and src[0] == "computed":
-                val = g.computed[src[1]]
-                t = len(outs)
-                nullable = val.may_be_none and val.nn not in g.facts
-                outs.append((fname, src[2], nullable))
-                if nullable:
-                    g.w(f"x{k}n{t}[{c}] = not {val.nn}")
-                if src[2] == "num":
-                    # int-or-float: one flag byte, then the value in one 8-byte slot (the int and
-                    # float arguments are two views of one buffer): 9 bytes per row, not 17
-                    g.w(f"x{k}q{t}[{c}] = {val.isf}")
-                    with g.block(f"if {val.isf}"):
-                        g.w(f"x{k}f{t}[{c}] = {val.vf}")
-                    with g.block("else"):
-                        g.w(f"x{k}i{t}[{c}] = {val.vi}")
-                else:
-                    g.w(f"x{k}v{t}[{c}] = {val.v}")
-                src = ("computed", t, src[2])
-            rec.append((fname, src))
-        g.w(f"nc{k + 2} = {c} + np.uint64(1)")
-        g.w("break")
+        g.write(f"x{k}p[{c}] = i")
+        outs: list[ExitOutput] = []
+        rec: list[RecordEntry] = []
+        for entry in record:
+            if isinstance(entry, RestOfInput):
+                rec.append(entry)
+                continue
+            fname, src = entry
+            if not isinstance(src, Computed):
+                rec.append(entry)
+                continue
+            val = g.computed[src.index]
+            t = len(outs)
+            nullable = val.may_be_none and val.nn not in g.facts
+            outs.append(ExitOutput(fname, src.rep, nullable))
+            if nullable:
+                g.write(f"x{k}n{t}[{c}] = not {val.nn}")
+            if src.rep == "num":
+                # int-or-float: one flag byte, then the value in one 8-byte slot (the int and
+                # float arguments are two views of one buffer): 9 bytes per row, not 17
+                g.write(f"x{k}q{t}[{c}] = {val.isf}")
+                with g.block(f"if {val.isf}"):
+                    g.write(f"x{k}f{t}[{c}] = {val.vf}")
+                with g.block("else"):
+                    g.write(f"x{k}i{t}[{c}] = {val.vi}")
+            else:
+                g.write(f"x{k}v{t}[{c}] = {val.v}")
+            rec.append((fname, Computed(t, src.rep)))
+        g.write(f"nc{k + 2} = {c} + np.uint64(1)")
+        g.write("break")
         # input fields known not to be null on this path: their outputs need no validity gather
         nonnull = tuple(f for f, v in g.field_vals.items() if not v.may_be_none or v.nn in g.facts)
-        exits.append(Exit(kind, name, target, tuple(rec), tuple(outs), nonnull))
+        exits.append(Exit(kind, state, target, tuple(rec), tuple(outs), nonnull))
 
-    def follow(target: str) -> None:
-        if target in states and target != name:
-            saved = g.env, g.cur_state
-            _emit_state(g, states, target, record, exits)
-            g.env, g.cur_state = saved
+    def transform(self, node: ir.Node) -> tuple[_TransformItem, ...]:
+        """Emit a transform; return where each field of its result comes from, in record order.
+
+        A :class:`Computed` item's index is into the generator's ``computed`` values.
+        """
+        g = self.g
+        if isinstance(node, ir.Data):
+            return (_SPREAD,)
+        if not isinstance(node, ir.DictLit):
+            msg = "a transform that is not a dict literal"
+            raise UnsupportedExpressionError(msg, construct="transform")
+        fixed: dict[str, FieldSource] = {}  # fields passed through or constant; the others are computed
+        order: list[str | _Spread] = []
+        vals: dict[str, Val | FieldRef] = {}
+        for key, value in node.items:
+            if key is None:
+                # a field set before a spread keeps its value only where the input field is null
+                for prior in list(vals):
+                    inp = g.field(prior)
+                    if inp.rep == "none":
+                        continue
+                    prev = g.deref(vals[prior])
+                    kinds = ((inp.kinds - {"none"}) | prev.kinds) if inp.may_be_none else inp.kinds
+                    out = g.slot(kinds)
+                    with g.block(f"if {inp.nn}"):
+                        g.store(out, prev)
+                    with g.block("else"):
+                        g.store(out, inp)
+                    vals[prior] = out
+                    fixed.pop(prior, None)
+                if _SPREAD not in order:
+                    order.append(_SPREAD)
+                continue
+            assert value is not None
+            if key not in vals:
+                order.append(key)
+            if isinstance(value, ir.Field):
+                # passed through: read only if later code uses it
+                vals[key] = FieldRef(g.env, value.name)
+                fixed[key] = InputField(value.name)
+                continue
+            v = g.expr(value)
+            if v.is_const:
+                fixed[key] = ABSENT if v.const is None else Constant(v.const)
+            else:
+                fixed.pop(key, None)
+            vals[key] = v
+        items: list[_TransformItem] = []
+        for name in order:
+            if isinstance(name, _Spread):
+                items.append(name)
+                continue
+            src = fixed.get(name)
+            if src is None:
+                val = vals[name]
+                assert isinstance(val, Val)  # pass-through fields are always in `fixed`
+                rep = val.rep
+                if rep == "none":
+                    src = ABSENT
+                else:
+                    src = Computed(len(g.computed), rep)
+                    g.computed.append(val)  # written where the record leaves the kernel
+            items.append((name, src))
+        g.env = Env(vals, _SPREAD in order, g.env)
+        return tuple(items)
+
+
+def _compose(before: tuple[RecordEntry, ...], items: tuple[_TransformItem, ...]) -> tuple[RecordEntry, ...]:
+    """The record after a transform with ``items``, given the record ``before`` it (both over the kernel's input)."""
+    known: dict[str, FieldSource] = {}
+    has_rest = False
+    for entry in before:
+        if isinstance(entry, RestOfInput):
+            has_rest = True
         else:
-            leave("goto", target)
+            known[entry[0]] = entry[1]
 
-    if st.is_end:
-        leave("end", None)
-    else:
-        for cond, target in zip(st.conditions, st.targets):
-            if cond is None:
-                follow(target)
-                break
-            t = g.truth_of(cond)
-            with g.block(f"if {t}"):
-                follow(target)
-        else:
-            g.cur_state = name
-            g.fail("NoArcMatched", f"no arc from state {name!r} matched")
-    g.env = env
+    def resolve(field: str) -> FieldSource:
+        if field in known:
+            return known[field]
+        return InputField(field) if has_rest else ABSENT
+
+    out: dict[str | RestOfInput, RecordEntry] = {}
+    for item in items:
+        if isinstance(item, _Spread):
+            for entry in before:
+                key = entry if isinstance(entry, RestOfInput) else entry[0]
+                if key not in out:
+                    out[key] = entry
+            continue
+        name, src = item
+        if isinstance(src, InputField):
+            src = resolve(src.name)
+        # an absent field stays listed: it must hide the input field of that name
+        out[name] = (name, src)
+    return tuple(out.values())
 
 
-def _assemble(g: _Gen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
+def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
     params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lits"]
     for j, (_, kind) in enumerate(g.field_order):
         if kind == "null":

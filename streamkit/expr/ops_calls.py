@@ -1,128 +1,165 @@
-"""Builtin calls (min max abs round len int float str bool) and str methods."""
+"""Builtin calls (``min max abs round len int float str bool``) and str methods."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
+from streamkit._typing import ValueKind
 from streamkit.expr import ir
+from streamkit.expr.codegen import CodeGen
+from streamkit.expr.ints import INT64_MIN, OVERFLOW_MESSAGE
+from streamkit.expr.ops_compare import Comparisons
+from streamkit.expr.ops_control import Control
 from streamkit.expr.parse import STR_METHODS
-from streamkit.expr.values import NUMERIC, SAMPLE, Val, python_error, unsupported
-from streamkit.fsm.pyfunc import OVERFLOW_MESSAGE
+from streamkit.expr.values import (
+    NONE_ONLY,
+    NUMERIC,
+    SAMPLE,
+    StrOp,
+    StrOpFailure,
+    StrOpKind,
+    Val,
+    python_raises,
+    unsupported,
+)
 
-__all__ = ("e_Call", "e_Method", "emit_minmax")
+__all__ = ("Calls",)
 
-_INT_MIN = "-9223372036854775808"
-
-
-def _py(code: str, **kw: Any) -> tuple[str, str]:
-    err = python_error(code, **kw)
-    assert err is not None, code
-    return err
+#: What a builtin called with no argument returns.
+_NO_ARG = {"int": 0, "float": 0.0, "bool": False, "str": ""}
 
 
-def e_Call(self: Any, n: ir.Call) -> Val:  # noqa: C901, PLR0915 - one case per builtin
-    from streamkit.expr.codegen import StrOp
+class Calls:
+    """Emits builtin calls and str methods.
 
-    f = n.func
-    if f in ("min", "max"):
-        return self.emit_minmax(f, n.args)
-    if not n.args:
-        return self.const({"int": 0, "float": 0.0, "bool": False, "str": ""}[f])
-    if f == "bool":
-        t = self.truth_of(n.args[0])
-        return Val(frozenset({"bool"}), v=t)
-    x = self.expr(n.args[0])
-    kinds: set[str] = set()
-    for _, k in x.runtime_kinds(self.facts):
-        if f == "str":
+    String work (``len``, parsing, methods) reads tables the runtime computes
+    once per distinct string with Python itself, so results and errors are
+    Python's.
+
+    Parameters
+    ----------
+    g:
+        The generator the code is written to.
+    compare:
+        The comparisons of ``g``: ``min`` and ``max`` compare as ``<`` and ``>`` do.
+    control:
+        The control flow of ``g``: ``bool(x)`` is the truth of ``x``.
+    """
+
+    def __init__(self, g: CodeGen, compare: Comparisons, control: Control) -> None:
+        self.g = g
+        self.compare = compare
+        self.control = control
+
+    def call(self, n: ir.Call) -> Val:
+        """A builtin call."""
+        g = self.g
+        f = n.func
+        if f in ("min", "max"):
+            return self.minmax(f, n.args)
+        if not n.args:
+            return g.const(_NO_ARG[f])
+        if f == "bool":
+            t = self.control.truth_of(n.args[0])
+            return Val(frozenset({"bool"}), v=t)
+        x = g.expr(n.args[0])
+        kinds: set[ValueKind] = set()
+        for _, k in x.runtime_kinds(g.facts):
+            if f == "str":
+                if k != "str":
+                    msg = f"`str()` of {k}"
+                    raise unsupported(msg)
+                kinds.add("str")
+            elif f in ("len", "round", "int"):
+                kinds.add("int")
+            elif f == "float":
+                kinds.add("float")
+            elif f == "abs":
+                kinds.add("float" if k == "float" else "int")
+        out = g.slot(frozenset(kinds) or NONE_ONLY)
+
+        def emit(ks: list[ValueKind], ps: list[str]) -> None:
+            k, p = ks[0], ps[0]
+            if f == "str":
+                g.assign(out, "str", p)
+            elif f == "len":
+                if k == "str":
+                    j = g.str_op(StrOp(StrOpKind.LEN))
+                    g.assign(out, "int", f"so{j}[{p}]")
+                else:
+                    g.fail(*python_raises("len(a)", a=SAMPLE[k]))
+            elif k not in NUMERIC and not (k == "str" and f in ("int", "float")):
+                g.fail(*python_raises(f"{f}(a)", a=SAMPLE[k]))
+            elif k == "str":
+                self._parse(f, p, out)
+            elif f == "float":
+                g.assign(out, "float", f"np.float64({p})")
+            elif k == "bool":
+                g.assign(out, "int", f"np.int64({p})")
+            elif k == "int":
+                if f == "abs":
+                    with g.block(f"if {p} == {INT64_MIN}"):
+                        g.fail("OverflowError", OVERFLOW_MESSAGE)
+                    g.assign(out, "int", f"abs({p})")
+                else:
+                    g.assign(out, "int", p)
+            elif f == "abs":
+                g.assign(out, "float", f"abs({p})")
+            else:  # round / int of a float
+                with g.block(f"if math.isnan({p})"):
+                    g.fail(*python_raises(f"{f}(a)", a=float("nan")))
+                with g.block(f"if math.isinf({p})"):
+                    g.fail(*python_raises(f"{f}(a)", a=float("inf")))
+                r, c = g.temp("r"), g.temp("c")
+                g.write(f"{r}, {c} = {'round_f' if f == 'round' else 'to_int_f'}({p})")
+                with g.block(f"if {c} != 0"):
+                    g.fail("OverflowError", OVERFLOW_MESSAGE)
+                g.assign(out, "int", r)
+
+        g.dispatch([x], emit)
+        return out
+
+    def _parse(self, f: str, p: str, out: Val) -> None:
+        """``int(s)`` / ``float(s)`` of the string with code ``p``: a table, failing as Python does."""
+        g = self.g
+        kind: Literal["int", "float"] = "int" if f == "int" else "float"
+        j = g.str_op(StrOp(StrOpKind.INT if kind == "int" else StrOpKind.FLOAT))
+        with g.block(f"if se{j}[{p}] != 0"):
+            g.fail("", StrOpFailure(j), arg=p)
+        g.assign(out, kind, f"so{j}[{p}]")
+
+    def minmax(self, f: str, args: tuple[ir.Node, ...]) -> Val:
+        """``min``/``max`` over 2+ arguments: Python keeps the first extreme (``item < current``)."""
+        g = self.g
+        vals = [g.expr(a) for a in args]
+        kinds: set[ValueKind] = set()
+        for v in vals:
+            kinds |= v.kinds
+        out = g.slot(frozenset(kinds))
+        g.store(out, vals[0])
+        op = "<" if f == "min" else ">"
+        for v in vals[1:]:
+            t = self.compare.order(op, v, out)
+            with g.block(f"if {t}"):
+                g.store(out, v)
+        return out
+
+    def method(self, n: ir.Method) -> Val:
+        """A str method with literal arguments: a table over the distinct strings."""
+        g = self.g
+        obj = g.expr(n.obj)
+        rk = STR_METHODS[n.name]
+        out = g.slot(frozenset({rk}))
+
+        def emit(ks: list[ValueKind], ps: list[str]) -> None:
+            k, p = ks[0], ps[0]
             if k != "str":
-                raise unsupported(f"`str()` of {k}")
-            kinds.add("str")
-        elif f in ("len", "round", "int"):
-            kinds.add("int")
-        elif f == "float":
-            kinds.add("float")
-        elif f == "abs":
-            kinds.add("float" if k == "float" else "int")
-    out = self.slot(frozenset(kinds) or frozenset({"none"}))
+                g.fail(*python_raises(f"a.{n.name}(*args)", a=SAMPLE[k], args=n.args))
+                return
+            j = g.str_op(StrOp(StrOpKind.METHOD, (n.name, n.args, rk)))
+            with g.block(f"if se{j}[{p}] != 0"):
+                g.fail("", StrOpFailure(j), arg=p)
+            g.assign(out, rk, f"so{j}[{p}]")
 
-    def emit(ks: list[str], ps: list[str]) -> None:  # noqa: C901, PLR0912
-        k, p = ks[0], ps[0]
-        if f == "str":
-            self.assign(out, "str", p)
-        elif f == "len":
-            if k == "str":
-                j = self.str_op(StrOp("len"))
-                self.assign(out, "int", f"so{j}[{p}]")
-            else:
-                self.fail(*_py("len(a)", a=SAMPLE[k]))
-        elif k not in NUMERIC and not (k == "str" and f in ("int", "float")):
-            self.fail(*_py(f"{f}(a)", a=SAMPLE[k]))
-        elif k == "str":
-            j = self.str_op(StrOp(f))
-            with self.block(f"if se{j}[{p}] != 0"):
-                self.fail("", ("strop", j), arg=p)
-            self.assign(out, f, f"so{j}[{p}]")
-        elif f == "float":
-            self.assign(out, "float", f"np.float64({p})")
-        elif k == "bool":
-            self.assign(out, "int", f"np.int64({p})")
-        elif k == "int":
-            if f == "abs":
-                with self.block(f"if {p} == {_INT_MIN}"):
-                    self.fail("OverflowError", OVERFLOW_MESSAGE)
-                self.assign(out, "int", f"abs({p})")
-            else:
-                self.assign(out, "int", p)
-        elif f == "abs":
-            self.assign(out, "float", f"abs({p})")
-        else:  # round / int of a float
-            with self.block(f"if math.isnan({p})"):
-                self.fail(*_py(f"{f}(a)", a=float("nan")))
-            with self.block(f"if math.isinf({p})"):
-                self.fail(*_py(f"{f}(a)", a=float("inf")))
-            r, c = self.new("r"), self.new("c")
-            self.w(f"{r}, {c} = {'round_f' if f == 'round' else 'to_int_f'}({p})")
-            with self.block(f"if {c} != 0"):
-                self.fail("OverflowError", OVERFLOW_MESSAGE)
-            self.assign(out, "int", r)
-
-    self.dispatch([x], emit)
-    return out
-
-
-def emit_minmax(self: Any, f: str, args: tuple[ir.Node, ...]) -> Val:
-    """``min``/``max`` over 2+ arguments: Python keeps the first extreme (``item < current``)."""
-    vals = [self.expr(a) for a in args]
-    kinds: set[str] = set()
-    for v in vals:
-        kinds |= v.kinds
-    out = self.slot(frozenset(kinds))
-    self.store(out, vals[0])
-    op = "<" if f == "min" else ">"
-    for v in vals[1:]:
-        t = self.emit_order(op, v, out)
-        with self.block(f"if {t}"):
-            self.store(out, v)
-    return out
-
-
-def e_Method(self: Any, n: ir.Method) -> Val:
-    from streamkit.expr.codegen import StrOp
-
-    obj = self.expr(n.obj)
-    rk = STR_METHODS[n.name]
-    out = self.slot(frozenset({rk}))
-
-    def emit(ks: list[str], ps: list[str]) -> None:
-        k, p = ks[0], ps[0]
-        if k != "str":
-            self.fail(*_py(f"a.{n.name}(*args)", a=SAMPLE[k], args=n.args))
-            return
-        j = self.str_op(StrOp("method", (n.name, n.args, rk)))
-        with self.block(f"if se{j}[{p}] != 0"):
-            self.fail("", ("strop", j), arg=p)
-        self.assign(out, rk, f"so{j}[{p}]")
-
-    self.dispatch([obj], emit)
-    return out
+        g.dispatch([obj], emit)
+        return out

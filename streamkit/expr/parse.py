@@ -8,19 +8,21 @@ as per-row Python, or rejects the config in safe mode.
 from __future__ import annotations
 
 import ast
+import textwrap
 from typing import Any
 
+from streamkit._typing import ValueKind
 from streamkit.errors import UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.fsm.pyfunc import parse_lambda
 
-__all__ = ("parse_expression", "BUILTINS", "STR_METHODS")
+__all__ = ("parse_lambda", "parse_expression", "BUILTINS", "STR_METHODS")
 
+#: The builtins compiled code may call.
 BUILTINS = frozenset({"min", "max", "abs", "round", "len", "int", "float", "str", "bool"})
 
 #: Methods on str values that the compiler evaluates per distinct string, with
 #: the kind of value each returns.
-STR_METHODS: dict[str, str] = {
+STR_METHODS: dict[str, ValueKind] = {
     **dict.fromkeys(
         ("upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
          "swapcase", "replace", "zfill", "center", "ljust", "rjust", "removeprefix", "removesuffix"),
@@ -41,7 +43,29 @@ _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">
 _SCALARS = (int, float, bool, str, type(None))
 
 
+def parse_lambda(code: str) -> ast.Lambda:
+    """Parse inline code into its ``lambda`` node (the config was validated already).
+
+    Raises
+    ------
+    SyntaxError
+        If the code does not parse, or is not a lambda.
+
+    Examples
+    --------
+    >>> ast.unparse(parse_lambda("  lambda state: state.data['x'] + 1"))
+    "lambda state: state.data['x'] + 1"
+    """
+    tree = ast.parse(textwrap.dedent(code).strip(), mode="eval")
+    if not isinstance(tree.body, ast.Lambda):
+        msg = f"expected 'lambda state: ...', got {ast.unparse(tree.body)[:60]!r}"
+        raise SyntaxError(msg)
+    return tree.body
+
+
 class _Parser:
+    """Turns the body of one lambda into IR; ``param`` is the lambda's parameter name."""
+
     def __init__(self, param: str) -> None:
         self.param = param
 
@@ -65,6 +89,7 @@ class _Parser:
                 and isinstance(node.operand, ast.Constant)
                 and type(node.operand.value) in (int, float)):
             v = node.operand.value
+            assert isinstance(v, (int, float))  # (not a bool: checked just above)
             return -v if isinstance(node.op, ast.USub) else v
         raise self.unsupported(node, "expected a literal")
 
@@ -73,7 +98,7 @@ class _Parser:
             return node.value
         raise self.unsupported(node, "field names must be string literals")
 
-    def expr(self, node: ast.AST) -> ir.Node:  # noqa: C901, PLR0911, PLR0912 - one case per construct
+    def expr(self, node: ast.AST) -> ir.Node:  # one case per construct
         if isinstance(node, ast.Constant):
             if isinstance(node.value, _SCALARS):
                 return ir.Const(node.value)
@@ -110,8 +135,12 @@ class _Parser:
     def compare(self, node: ast.Compare) -> ir.Node:
         ops: list[str] = []
         operands: list[ir.Node] = [self.expr(node.left)]
-        for op, right in zip(node.ops, node.comparators):
+        for k, (op, right) in enumerate(zip(node.ops, node.comparators)):
             name = _CMPOPS[type(op)]
+            if name in ("is", "is not", "in", "not in") and k < len(node.ops) - 1:
+                # the code generator compares each link's right operand with the next one;
+                # `None` and collections are not values there
+                raise self.unsupported(node, f"`{name}` followed by another comparison")
             if name in ("is", "is not"):
                 if not (isinstance(right, ast.Constant) and right.value is None):
                     raise self.unsupported(node, "only `is None` / `is not None` are supported")
@@ -190,5 +219,6 @@ def parse_expression(code: str) -> ir.Node:
 def _check_names(body: ast.AST, p: _Parser) -> None:
     """Reject uses of the parameter other than ``state.data`` (e.g. ``state.name``)."""
     for n in ast.walk(body):
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == p.param and n.attr != "data":
+        if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == p.param
+                and n.attr != "data"):
             raise p.unsupported(n)

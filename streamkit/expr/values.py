@@ -1,38 +1,67 @@
-"""Static types of generated values and how they are held in kernel locals.
+"""Values in generated code, the places a record can fail there, and the string tables it uses.
 
 Every IR node has a set of kinds it may evaluate to, drawn from
-``none bool int float str``. A set is representable in a kernel when, apart
-from ``none``, it is a single kind or ``{int, float}`` (``num``, held with a
-tag). Anything else makes the state run as Python.
+``none bool int float str`` (:data:`~streamkit._typing.ValueKind`). A set is
+representable in a kernel when, apart from ``none``, it is a single kind or
+``{int, float}`` (``num``, held with a tag). Anything else makes the state run
+as Python.
+
+This is the bottom of the code generator: every emitter imports it at top
+level, and it imports nothing else of :mod:`streamkit.expr`.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamkit._typing import ColumnKind, ValueKind, ValueRep
 from streamkit.errors import UnsupportedExpressionError
 
-__all__ = ("Val", "rep_of", "KINDS_OF_COLUMN", "PY_TYPE_NAME", "NOCONST", "Site", "python_error", "SAMPLE", "NUMERIC", "unsupported")
+__all__ = (
+    "Val", "rep_of", "NOCONST", "NONE_ONLY", "KINDS_OF_COLUMN",
+    "Site", "StrOpFailure", "StrOpKind", "StrOp",
+    "SAMPLE", "NUMERIC", "TWO_POW_53", "python_error", "python_raises", "unsupported",
+)
 
-NOCONST = object()
+#: The ``const`` of a :class:`Val` whose value is not known when the code is generated.
+NOCONST: Any = object()
+
+#: The kinds of a value that is always ``None``.
+NONE_ONLY: frozenset[ValueKind] = frozenset({"none"})
 
 #: Column kind (of a frame field) -> kinds its values may have in Python.
-KINDS_OF_COLUMN: dict[str, frozenset[str]] = {
+KINDS_OF_COLUMN: dict[ColumnKind, frozenset[ValueKind]] = {
     "int": frozenset({"int", "none"}),
     "float": frozenset({"float", "none"}),
     "bool": frozenset({"bool", "none"}),
     "str": frozenset({"str", "none"}),
     "num": frozenset({"int", "float", "none"}),
-    "null": frozenset({"none"}),
+    "null": NONE_ONLY,
 }
 
-PY_TYPE_NAME = {"none": "NoneType", "bool": "bool", "int": "int", "float": "float", "str": "str"}
+#: Magnitude up to which a float holds every int exactly (source text): past it, int/float
+#: arithmetic and comparisons escape to Python for an exact answer.
+TWO_POW_53 = "9007199254740992"
 
 
-def rep_of(kinds: frozenset[str], what: str = "value") -> str:
-    """How a value of these kinds is held: ``none bool int float str num``."""
-    base = kinds - {"none"}
+def rep_of(kinds: frozenset[ValueKind], what: str = "value") -> ValueRep:
+    """How a value of these kinds is held: ``none bool int float str num``.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If no single representation holds them all (e.g. an int or a str).
+
+    Examples
+    --------
+    >>> rep_of(frozenset({"int", "none"}))
+    'int'
+    >>> rep_of(frozenset({"int", "float"}))
+    'num'
+    """
+    base = kinds - NONE_ONLY
     if not base:
         return "none"
     if len(base) == 1:
@@ -49,10 +78,11 @@ class Val:
 
     ``nn`` is true when the value is None; ``v`` holds a single-kind value;
     for ``num`` values ``isf`` tells whether it is a float, ``vi``/``vf`` hold it.
-    Strings are int64 codes into the call's string table.
+    Strings are int64 codes into the call's string table. ``const`` is the value
+    itself when it is a literal (else :data:`NOCONST`).
     """
 
-    kinds: frozenset[str]
+    kinds: frozenset[ValueKind]
     nn: str = "False"
     v: str = ""
     isf: str = ""
@@ -61,23 +91,26 @@ class Val:
     const: Any = field(default=NOCONST)
 
     @property
-    def rep(self) -> str:
+    def rep(self) -> ValueRep:
+        """How the value is held (see :func:`rep_of`)."""
         return rep_of(self.kinds)
 
     @property
     def may_be_none(self) -> bool:
+        """Whether the value may be ``None``."""
         return "none" in self.kinds
 
     @property
     def is_const(self) -> bool:
+        """Whether the value is a literal, known when the code is generated."""
         return self.const is not NOCONST
 
-    def runtime_kinds(self, known_not_none: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
+    def runtime_kinds(self, known_not_none: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, ValueKind]]:
         """(condition, kind) pairs covering what this value may be at run time.
 
         ``known_not_none`` holds null flags proven false on the current path.
         """
-        out: list[tuple[str, str]] = []
+        out: list[tuple[str, ValueKind]] = []
         may_none = self.may_be_none and self.nn not in known_not_none
         nn = self.nn if may_none else "False"
         if may_none:
@@ -93,31 +126,103 @@ class Val:
 
 
 @dataclass(frozen=True)
+class StrOpFailure:
+    """The message of a :class:`Site` where string operation ``index`` failed on the row's string.
+
+    Which exception it was depends on the string, so the runtime asks Python,
+    given the string's code (the row's error argument).
+    """
+
+    index: int
+
+
+@dataclass(frozen=True)
 class Site:
     """A place in generated code where a record can fail: the error type and message.
 
-    ``message`` may be a function of the row's error argument (e.g. a string code).
+    ``state`` is the state whose code fails there. For a failed string operation
+    ``error_type`` is empty and ``message`` a :class:`StrOpFailure`.
     """
 
     error_type: str
-    message: Any
+    message: str | StrOpFailure
     state: str = ""
 
 
+class StrOpKind(enum.Enum):
+    """What a :class:`StrOp` computes for each distinct string ``s``."""
+
+    #: ``getattr(s, name)(*args)``; args: ``(name, literal args, result kind)``
+    METHOD = "method"
+    #: ``prefix + s``; args: ``(prefix,)``
+    PREFIX = "prefix"
+    #: ``len(s)`` in code points
+    LEN = "len"
+    #: the rank of ``s`` among the pool's strings (Python's order)
+    RANK = "rank"
+    #: ``needle in s``; args: ``(needle,)``
+    CONTAINS = "contains"
+    #: ``s in literal``; args: ``(literal,)``
+    WITHIN = "within"
+    #: ``int(s)``, within int64
+    INT = "int"
+    #: ``float(s)``
+    FLOAT = "float"
+
+
+@dataclass(frozen=True)
+class StrOp:
+    """A table the runtime computes over the call's distinct strings before the kernel runs.
+
+    Hashable: the runtime keeps one table per operation and string pool.
+
+    Examples
+    --------
+    >>> StrOp(StrOpKind.METHOD, ("upper", (), "str"))
+    StrOp(kind=<StrOpKind.METHOD: 'method'>, args=('upper', (), 'str'))
+    """
+
+    kind: StrOpKind
+    args: tuple[Any, ...] = ()
+
+
 #: A sample Python value of each kind, to learn which errors Python raises.
-SAMPLE: dict[str, Any] = {"none": None, "bool": True, "int": 1, "float": 1.0, "str": "a"}
-NUMERIC = ("bool", "int", "float")
+SAMPLE: dict[ValueKind, Any] = {"none": None, "bool": True, "int": 1, "float": 1.0, "str": "a"}
+
+#: The kinds arithmetic accepts.
+NUMERIC: tuple[ValueKind, ...] = ("bool", "int", "float")
 
 
 def python_error(code: str, **values: Any) -> tuple[str, str] | None:
-    """(type, message) of the exception Python raises for ``code``, or None if it does not."""
+    """(type, message) of the exception Python raises for ``code``, or None if it does not.
+
+    Examples
+    --------
+    >>> python_error("a + b", a=None, b=1)
+    ('TypeError', "unsupported operand type(s) for +: 'NoneType' and 'int'")
+    >>> python_error("a + b", a=1, b=1) is None
+    True
+    """
     try:
-        eval(code, {"__builtins__": __builtins__}, values)  # noqa: S307 - fixed code, sample values
-    except Exception as exc:  # noqa: BLE001
+        eval(code, {"__builtins__": __builtins__}, values)  # fixed code over sample values
+    except Exception as exc:  # whatever Python raises is the answer
         return type(exc).__name__, str(exc)
     return None
 
 
+def python_raises(code: str, **values: Any) -> tuple[str, str]:
+    """(type, message) of the exception Python raises for ``code``, which must raise.
+
+    Examples
+    --------
+    >>> python_raises("1 // 0")
+    ('ZeroDivisionError', 'integer division or modulo by zero')
+    """
+    err = python_error(code, **values)
+    assert err is not None, code
+    return err
+
+
 def unsupported(what: str) -> UnsupportedExpressionError:
-    """The error for a construct the kernel cannot compile."""
+    """The error for a construct the kernel cannot compile (``what`` names it)."""
     return UnsupportedExpressionError(what, construct=what)

@@ -15,8 +15,8 @@ from typing import Any
 from streamkit.config import FSMConfig, load_config
 from streamkit.errors import ConfigError, ConfigProblem, UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.codegen import StateKernelSource
 from streamkit.expr.kernel import StateCode, generate_kernel
+from streamkit.expr.layout import StateKernelSource
 from streamkit.expr.parse import parse_expression
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
 from streamkit.fsm.kernel_cache import load_kernel

@@ -17,6 +17,8 @@ import pyarrow as pa
 from kernels.gather import add_offset, fill_range
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit._arrow.unify import unify_arrays
+from streamkit.expr.layout import Absent, Computed, InputField, RecordEntry, RestOfInput, StateKernelSource
+from streamkit.expr.values import StrOpFailure
 from streamkit.fsm.columns import Col, from_arrow, py_column
 from streamkit.fsm.compile import CompiledNetwork, KernelPlan
 from streamkit.fsm.interpret import step_limit_message
@@ -203,27 +205,26 @@ def _run_kernel(run: _Run, plan: KernelPlan, state: int, rows: np.ndarray | None
 _DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int32}
 
 
-def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, cols: list, m: int, pool: StringPool) -> Frame:
-    """The columns of the ``m`` records that left at an exit (see :class:`~streamkit.expr.codegen.Exit`).
+def _exit_frame(record: tuple[RecordEntry, ...], frame: Frame, cols: list, m: int, pool: StringPool) -> Frame:
+    """The columns of the ``m`` records that left at an exit (see :class:`~streamkit.expr.layout.Exit`).
 
     ``frame`` holds their input columns; ``cols`` the arrays the kernel wrote for them.
     """
-    if len(record) == 1 and record[0][0] == "*":
+    if len(record) == 1 and isinstance(record[0], RestOfInput):
         return frame
     new: Frame = {}
-    for name, src in record:
-        if name == "*":
+    for entry in record:
+        if isinstance(entry, RestOfInput):
             for k, c in frame.items():
                 if k not in new:
                     new[k] = c
             continue
-        if src is None:
+        name, src = entry
+        if isinstance(src, Absent):
             new.pop(name, None)
-            continue
-        tag = src[0]
-        if tag == "computed":
-            j, rep = src[1], src[2]
-            arrs = [None if a is None else a[:m] for a in cols[j]]
+        elif isinstance(src, Computed):
+            rep = src.rep
+            arrs = [None if a is None else a[:m] for a in cols[src.index]]
             valid = arrs[0]
             if valid is not None and valid.all():
                 valid = None
@@ -233,20 +234,20 @@ def _exit_frame(record: tuple[tuple[str, Any], ...], frame: Frame, cols: list, m
                 new[name] = Col("str", "codes", (arrs[1], valid, pool), None, m)
             else:
                 new[name] = Col(rep, "np", (arrs[1], valid), None, m)
-        elif tag == "input":
-            c = frame.get(src[1])
-            if c is not None:
-                new[name] = c
+        elif isinstance(src, InputField):
+            col = frame.get(src.name)
+            if col is not None:
+                new[name] = col
             else:
                 new.pop(name, None)
-        else:  # const
-            value = src[1]
+        else:  # Constant
+            value = src.value
             kind = "bool" if isinstance(value, bool) else type(value).__name__
             new[name] = Col(kind, "const", value, None, m)
     return new
 
 
-def _fail_sites(run: _Run, src: Any, rows: np.ndarray, err: np.ndarray, erra: np.ndarray) -> None:
+def _fail_sites(run: _Run, src: StateKernelSource, rows: np.ndarray, err: np.ndarray, erra: np.ndarray) -> None:
     from streamkit.fsm.strops import apply_str_op
 
     states: list[str] = []
@@ -255,16 +256,16 @@ def _fail_sites(run: _Run, src: Any, rows: np.ndarray, err: np.ndarray, erra: np
     for e, a in zip(err.tolist(), erra.tolist()):
         site = src.sites[e]
         states.append(site.state)
-        if site.error_type:
+        if not isinstance(site.message, StrOpFailure):
             types.append(site.error_type)
             messages.append(site.message)
         else:  # a string operation failed: ask Python what it raises for this string
-            op = src.str_ops[site.message[1]]
+            op = src.str_ops[site.message.index]
             try:
                 apply_str_op(op, run.pool.string(a))
                 types.append("RuntimeError")
                 messages.append("string operation failed")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # whatever Python raises is the answer
                 types.append(type(exc).__name__)
                 messages.append(str(exc))
     run.fail(rows, states, types, messages)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamkit.config import FSMConfig, NetworkConfig, load_config
-from streamkit.fsm.pyfunc import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE, make_callable
+from streamkit.expr.ints import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
+from streamkit.fsm.pyfunc import make_callable
 from streamkit.record import RecordData, State
 
 __all__ = ("RecordOutcome", "StateStep", "PyNetwork", "interpret", "normalize_result", "step_limit_message",

@@ -1,127 +1,38 @@
-"""Inline code as per-record Python, with streamkit's integer rule.
+"""Function specs as per-record Python callables: ``f(state) -> value``.
 
-Python integers never overflow; streamkit's are int64. So inline code run as
-Python is rewritten first: every arithmetic result and every call result that
-is an ``int`` outside int64 raises ``OverflowError``, exactly as the compiled
-kernels do. ``**`` and ``<<`` are checked before they compute, so a huge
-exponent fails at once instead of building a giant integer.
+Inline code runs under streamkit's integer rule (see :mod:`streamkit.expr.ints`);
+Python callables run as given; a polars expression runs on a one-row frame per
+record, which is slow but exact (compiled states never take this path).
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
 from streamkit.config import FunctionSpec
+from streamkit.expr.ints import compile_inline
 from streamkit.record import State
 
-__all__ = ("INT64_MAX", "INT64_MIN", "check_int", "compile_inline", "make_callable", "SAFE_BUILTINS")
-
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
-OVERFLOW_MESSAGE = "integer result outside int64"
-
-#: Builtins available to inline code in safe mode (``allow_python=False``).
-SAFE_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in ("min", "max", "abs", "round", "len", "int", "float", "str", "bool", "True", "False", "None")
-}
-
-
-def check_int(v: Any) -> Any:
-    """Return ``v``; raise ``OverflowError`` if it is an int outside int64."""
-    if type(v) is int and not (INT64_MIN <= v <= INT64_MAX):
-        raise OverflowError(OVERFLOW_MESSAGE)
-    return v
-
-
-def _pow(a: Any, b: Any) -> Any:
-    if type(a) in (int, bool) and type(b) in (int, bool) and b > 64 and a not in (0, 1, -1):
-        raise OverflowError(OVERFLOW_MESSAGE)
-    return check_int(a**b)
-
-
-def _lshift(a: Any, b: Any) -> Any:
-    if type(a) in (int, bool) and type(b) in (int, bool) and b > 64 and a != 0:
-        raise OverflowError(OVERFLOW_MESSAGE)
-    return check_int(a << b)
-
-
-_NO_INT_METHODS = frozenset({
-    "get", "upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
-    "swapcase", "replace", "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace",
-    "isupper", "islower", "isnumeric", "isdecimal",
-})
-
-
-class _Instrument(ast.NodeTransformer):
-    def _call(self, name: str, *args: ast.expr, like: ast.AST) -> ast.Call:
-        node = ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
-        return ast.copy_location(node, like)
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        self.generic_visit(node)
-        if isinstance(node.op, ast.Pow):
-            return self._call("__sk_pow", node.left, node.right, like=node)
-        if isinstance(node.op, ast.LShift):
-            return self._call("__sk_lshift", node.left, node.right, like=node)
-        return self._call("__sk_ck", node, like=node)
-
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
-        if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
-                and type(node.operand.value) is int):
-            return self.visit_Constant(ast.copy_location(ast.Constant(-node.operand.value), node))
-        self.generic_visit(node)
-        if isinstance(node.op, (ast.USub, ast.Invert)):
-            return self._call("__sk_ck", node, like=node)
-        return node
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
-        f = node.func
-        if isinstance(f, ast.Attribute) and f.attr in _NO_INT_METHODS:
-            return node  # field access and str methods make no new int
-        if isinstance(f, ast.Name) and f.id in ("min", "max", "bool", "float", "str"):
-            return node  # min/max return an argument (already checked)
-        return self._call("__sk_ck", node, like=node)
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if type(node.value) is int and not (INT64_MIN <= node.value <= INT64_MAX):
-            return self._call("__sk_ck", node, like=node)
-        return node
-
-
-def parse_lambda(code: str) -> ast.Lambda:
-    """Parse inline code into its ``lambda`` node (the config was validated already)."""
-    tree = ast.parse(textwrap.dedent(code).strip(), mode="eval")
-    if not isinstance(tree.body, ast.Lambda):
-        msg = f"expected 'lambda state: ...', got {ast.unparse(tree.body)[:60]!r}"
-        raise SyntaxError(msg)
-    return tree.body
-
-
-def compile_inline(code: str, *, allow_python: bool = True, filename: str = "<inline>") -> Callable[[State], Any]:
-    """Compile inline ``lambda state: ...`` code to a function with int64 checks.
-
-    With ``allow_python=False`` the code sees only :data:`SAFE_BUILTINS`.
-    """
-    lam = parse_lambda(code)
-    tree = ast.Expression(body=_Instrument().visit(lam))
-    ast.fix_missing_locations(tree)
-    namespace: dict[str, Any] = {
-        "__builtins__": builtins.__dict__ if allow_python else dict(SAFE_BUILTINS),
-        "__sk_ck": check_int,
-        "__sk_pow": _pow,
-        "__sk_lshift": _lshift,
-    }
-    return eval(compile(tree, filename, "eval"), namespace)  # noqa: S307 - the caller allowed it
+__all__ = ("make_callable",)
 
 
 def make_callable(spec: FunctionSpec, *, allow_python: bool = True) -> Callable[[State], Any]:
-    """A per-record callable for any function spec: ``f(state) -> value``."""
+    """A per-record callable for any function spec: ``f(state) -> value``.
+
+    Parameters
+    ----------
+    spec:
+        An inline, callable or polars function spec from a validated config.
+    allow_python:
+        Whether inline code may use every builtin; with ``False`` it sees only
+        :data:`~streamkit.expr.ints.SAFE_BUILTINS`.
+
+    Raises
+    ------
+    ValueError
+        For a spec kind this module does not know.
+    """
     if spec.kind == "inline":
         assert spec.code is not None
         return compile_inline(spec.code, allow_python=allow_python, filename=f"<{spec.path}>")
@@ -140,7 +51,7 @@ def _polars_per_record(expr: Any) -> Callable[[State], Any]:
     roots = expr.meta.root_names()
 
     def run(state: State) -> Any:
-        row = {name: None for name in roots}  # a null field is a null column, never a missing one
+        row: dict[str, Any] = dict.fromkeys(roots)  # a null field is a null column, never a missing one
         row.update(state.data)
         frame = pl.DataFrame([row]) if row else pl.DataFrame({"__": [None]})
         return frame.select(expr.alias("__v")).to_series()[0]

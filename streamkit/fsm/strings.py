@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from streamkit._arrow.gather import valid_flags
+from streamkit.expr.values import StrOp, StrOpKind
 
 __all__ = ("StringPool",)
 
@@ -125,13 +126,13 @@ class StringPool:
         """The string with this code."""
         return self._list[code]
 
-    def table(self, op: Any) -> tuple[np.ndarray, np.ndarray]:
+    def table(self, op: StrOp) -> tuple[np.ndarray, np.ndarray]:
         """(values, error flags) of a StrOp over every string of the pool, extended as it grows."""
         from streamkit.fsm.strops import compute_table
 
         have = self._tables.get(op)
         n = len(self._list)
-        if op.kind == "rank":
+        if op.kind is StrOpKind.RANK:
             if have is None or have[0].shape[0] != n:
                 order = np.argsort(np.array(self._list, dtype=object), kind="stable") if n else np.empty(0, np.int64)
                 rank = np.empty(n, np.int64)

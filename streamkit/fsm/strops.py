@@ -8,65 +8,66 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from streamkit.fsm.pyfunc import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
+from streamkit.expr.ints import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
+from streamkit.expr.values import StrOp, StrOpKind
 
 __all__ = ("compute_table", "apply_str_op")
 
 
-def apply_str_op(op: Any, s: str) -> Any:
+def apply_str_op(op: StrOp, s: str) -> Any:
     """The Python result of ``op`` on one string (may raise, as Python would)."""
     k = op.kind
-    if k == "len":
+    if k is StrOpKind.LEN:
         return len(s)
-    if k == "method":
+    if k is StrOpKind.METHOD:
         name, args, _ = op.args
         return getattr(s, name)(*args)
-    if k == "prefix":
+    if k is StrOpKind.PREFIX:
         return op.args[0] + s
-    if k == "contains":
+    if k is StrOpKind.CONTAINS:
         return op.args[0] in s
-    if k == "within":
+    if k is StrOpKind.WITHIN:
         return s in op.args[0]
-    if k == "int":
+    if k is StrOpKind.INT:
         v = int(s)
         if not INT64_MIN <= v <= INT64_MAX:
             raise OverflowError(OVERFLOW_MESSAGE)
         return v
-    if k == "float":
+    if k is StrOpKind.FLOAT:
         return float(s)
     msg = f"unknown string op {k!r}"
     raise ValueError(msg)
 
 
-def _result_kind(op: Any) -> str:
-    if op.kind == "method":
+def _result_kind(op: StrOp) -> str:
+    if op.kind is StrOpKind.METHOD:
         return op.args[2]
-    return {"len": "int", "prefix": "str", "contains": "bool", "within": "bool",
-            "int": "int", "float": "float"}[op.kind]
+    return {StrOpKind.LEN: "int", StrOpKind.PREFIX: "str", StrOpKind.CONTAINS: "bool", StrOpKind.WITHIN: "bool",
+            StrOpKind.INT: "int", StrOpKind.FLOAT: "float"}[op.kind]
 
 
 #: Pools at least this large use pyarrow.compute where its result is exactly Python's.
 ARROW_MIN = 512
 
 
-def _arrow_table(op: Any, values: pa.Array) -> np.ndarray | None:
+def _arrow_table(op: StrOp, values: pa.Array) -> np.ndarray | None:
     """``op`` over many distinct strings with pyarrow.compute, when that is exactly Python's answer."""
     k = op.kind
-    if k == "len":
+    if k is StrOpKind.LEN:
         return np.asarray(pc.utf8_length(values), dtype=np.int64)
-    if k == "contains" and isinstance(op.args[0], str):
+    if k is StrOpKind.CONTAINS and isinstance(op.args[0], str):
         return np.asarray(pc.match_substring(values, op.args[0]), dtype=np.bool_)
-    if k == "method":
+    if k is StrOpKind.METHOD:
         name, args, _ = op.args
         if name in ("startswith", "endswith") and len(args) == 1 and isinstance(args[0], str):
             fn = pc.starts_with if name == "startswith" else pc.ends_with
             return np.asarray(fn(values, pattern=args[0]), dtype=np.bool_)
         if name in ("upper", "lower") and not args and pc.all(pc.string_is_ascii(values)).as_py():
-            return values  # type: ignore[return-value] - str result, interned by the caller
+            return values  # a str result (the Arrow array itself): interned by the caller
     return None
 
 
-def compute_table(op: Any, pool: Any, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+def compute_table(op: StrOp, pool: Any, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Values and error flags of ``op`` for pool entries ``start:stop``.
 
     Small pools are computed with Python itself, one call per distinct string; large
