@@ -7,6 +7,8 @@ import sys
 
 from streamkit.warm import warm
 
+__all__ = ("main",)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""

@@ -13,3 +13,5 @@ nothing of :mod:`streamkit.fsm`):
 * :mod:`~streamkit.expr.ops` -- binds the families to a generator: the IR-node dispatch table.
 * :mod:`~streamkit.expr.kernel` -- one fused kernel for a state and the states reached only through it.
 """
+
+__all__: tuple[str, ...] = ()
