@@ -7,7 +7,9 @@ import polars as pl
 import pyarrow as pa
 
 from streamkit import SimpleFSM
-from streamkit.fsm.execute import COMPLETED, FAILED
+from streamkit.status import EventStatus
+
+COMPLETED, FAILED = int(EventStatus.COMPLETED), int(EventStatus.FAILED)
 
 CONFIG = {"networks": [{"name": "main", "states": [
     {"name": "in", "is_start": True,

@@ -16,29 +16,14 @@ from streamkit.config import FSMConfig, load_config
 from streamkit.errors import ConfigError, ConfigProblem, UnsupportedExpressionError
 from streamkit.expr import ir
 from streamkit.expr.kernel import StateCode, generate_kernel
-from streamkit.expr.layout import StateKernelSource
 from streamkit.expr.parse import parse_expression
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
 from streamkit.fsm.kernel_cache import load_kernel
+from streamkit.fsm.plans.base import StatePlan
+from streamkit.fsm.plans.kernel import KernelPlan
+from streamkit.fsm.plans.python import PythonPlan
 
-__all__ = ("CompiledNetwork", "KernelPlan", "PythonPlan", "StateInfo", "compile_network")
-
-
-@dataclass
-class KernelPlan:
-    """A state compiled to a numba kernel for one typing of its input."""
-
-    source: StateKernelSource
-    fn: Callable[..., Any]
-    backend: str = "numba"
-
-
-@dataclass
-class PythonPlan:
-    """A state that runs as per-row Python, and why."""
-
-    reason: str
-    backend: str = "python"
+__all__ = ("CompiledNetwork", "StateInfo", "compile_network")
 
 
 @dataclass
@@ -132,7 +117,7 @@ class CompiledNetwork:
         #: Whether state visits must be counted: a cycle, or a limit below the number of states.
         self.counts_steps = self.is_cyclic or self.max_steps < len(self.states)
         _plan_regions(self.states, self.index, self.start, fuse=not self.counts_steps)
-        self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], KernelPlan | PythonPlan] = {}
+        self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], StatePlan] = {}
         #: Empty error tables by input schema (immutable, so shared between batches).
         self.empty_errors: dict[Any, Any] = {}
         self._fields_read: dict[str, str] | None = None
@@ -156,7 +141,7 @@ class CompiledNetwork:
                         read.setdefault(f, info.name)
         return {f: s for f, s in read.items() if f not in produced}
 
-    def plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> KernelPlan | PythonPlan:
+    def plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> StatePlan:
         """The plan for ``state`` given the kinds of the incoming record's fields."""
         key = (state, kinds)
         p = self._plans.get(key)
@@ -165,7 +150,7 @@ class CompiledNetwork:
             self._plans[key] = p
         return p
 
-    def _make_plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> KernelPlan | PythonPlan:
+    def _make_plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> StatePlan:
         info = self.states[state]
         if info.python_reason:
             return PythonPlan(info.python_reason)
@@ -179,7 +164,8 @@ class CompiledNetwork:
                 src = generate_kernel({info.name: codes[info.name]}, info.name, dict(kinds))
             except UnsupportedExpressionError as exc2:
                 return PythonPlan(f"{exc2} (for input fields {_kinds_text(kinds)})")
-        return KernelPlan(src, load_kernel(src.source))
+        fallback = PythonPlan("rows whose exact result needs Python (escaped by the kernel)")
+        return KernelPlan(src, load_kernel(src.source), fallback)
 
     def _code(self, name: str) -> StateCode:
         info = self.states[self.index[name]]

@@ -1,0 +1,141 @@
+"""The plan interface: what a state receives (:class:`Group`) and what it gives back (:class:`Exits`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from streamkit.fsm.columns import Col
+from streamkit.status.codes import EventStatus
+
+if TYPE_CHECKING:
+    from streamkit.fsm.interpret import PyNetwork
+    from streamkit.fsm.strings import StringPool
+
+__all__ = ("Frame", "Group", "Move", "Failure", "Exits", "StatePlan", "BatchContext", "rows_at", "take")
+
+Frame = dict[str, Col]
+"""The fields of a group of records, by name."""
+
+FAILED = int(EventStatus.FAILED)
+
+
+def rows_at(rows: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
+    """Batch positions of the group rows at ``pos`` (``rows`` ``None``: the group is the whole batch)."""
+    return pos if rows is None else rows[pos]
+
+
+def take(frame: Frame, pos: np.ndarray | None) -> Frame:
+    """The frame's columns at positions ``pos`` of the group (views)."""
+    if pos is None:
+        return frame
+    return {k: c.take(pos) for k, c in frame.items()}
+
+
+@dataclass(eq=False)
+class Group:
+    """Records of one batch in one state.
+
+    Attributes
+    ----------
+    state:
+        The state's index in the network.
+    rows:
+        The records' positions in the batch, ascending (``None``: every row of the batch).
+    frame:
+        Their fields, as column views.
+    n:
+        How many records.
+    """
+
+    state: int
+    rows: np.ndarray | None
+    frame: Frame
+    n: int
+
+    def subset(self, pos: np.ndarray | None) -> Group:
+        """The records at positions ``pos`` of this group."""
+        if pos is None:
+            return self
+        return Group(self.state, rows_at(self.rows, pos), take(self.frame, pos), len(pos))
+
+    def table(self) -> pa.Table:
+        """The records as an Arrow table (Arrow at the boundary, for plans that run outside kernels)."""
+        return pa.table({k: c.to_arrow() for k, c in self.frame.items()}) if self.frame else \
+            pa.table({"_": pa.nulls(self.n)}).drop_columns(["_"])
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records as dicts of their non-null fields (what ``state.data`` holds)."""
+        lists = {k: c.to_pylist() for k, c in self.frame.items()}
+        return [{k: v[t] for k, v in lists.items() if v[t] is not None} for t in range(self.n)]
+
+
+@dataclass(eq=False)
+class Move:
+    """Records leaving a state: to ``target`` (a state index), and ending there when ``end`` is true."""
+
+    target: int
+    end: bool
+    rows: np.ndarray | None
+    frame: Frame
+
+
+@dataclass(eq=False)
+class Failure:
+    """Records that failed (or ended ``status``: skipped, cancelled), with the state and the reason per record.
+
+    ``state`` is a state index, or a state name per record (a fused kernel fails
+    records in several states).
+    """
+
+    rows: np.ndarray
+    state: int | list[str]
+    types: list[str]
+    messages: list[str]
+    status: int = FAILED
+
+
+@dataclass(eq=False)
+class Exits:
+    """What a plan gives back: the records that move on and those that failed."""
+
+    moves: list[Move] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    def extend(self, other: Exits) -> None:
+        """Add another plan's exits (a kernel's rows that Python ran)."""
+        self.moves += other.moves
+        self.failures += other.failures
+
+
+@dataclass(eq=False)
+class BatchContext:
+    """What plans share while one batch runs: the network's names, its Python twin, the strings of the batch."""
+
+    index: dict[str, int]
+    state_names: list[str]
+    py: PyNetwork
+    pool: StringPool
+    n: int
+
+
+class StatePlan(Protocol):
+    """How one state runs for one typing of its input.
+
+    Attributes
+    ----------
+    backend:
+        ``"numba"`` or ``"python"`` (what ``explain()`` shows).
+    reason:
+        Why a state runs as Python (``None`` for compiled plans).
+    """
+
+    backend: str
+    reason: str | None
+
+    def run(self, group: Group, ctx: BatchContext) -> Exits:
+        """Run the group's records through the state; say where each one went."""
+        ...
