@@ -2,7 +2,10 @@
 
 ``create_streaming_fsm_config()`` is copied verbatim from seed 002 (same inline
 code strings), so benchmarks and examples run exactly the network a seed user
-knows. ``generate_records`` builds the seed's record shape (``id``, ``value``,
+knows; ``create_data_cleaner_config()`` is the seed's pipeline stage 1
+(``DataCleaner``, from its ``example_pipeline_streaming``), verbatim too. The
+streaming network's logic written by hand (per record, and as a polars query)
+is ``examples/reference.py``. ``generate_records`` builds the seed's record shape (``id``, ``value``,
 ``category``, ``status``) as a ``pyarrow.Table`` with numpy, fast enough for
 tens of millions of rows, with some null and negative values so that every
 route of the network (error / low / medium / high tier) is exercised.
@@ -19,7 +22,8 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("create_streaming_fsm_config", "generate_records", "CATEGORIES", "MAX_VALUE")
+__all__ = ("create_streaming_fsm_config", "create_data_cleaner_config", "generate_records", "CATEGORIES",
+           "MAX_VALUE")
 
 #: The seed's categories, ``f'cat_{i % 5}'``.
 CATEGORIES = tuple(f"cat_{k}" for k in range(5))
@@ -130,6 +134,43 @@ def create_streaming_fsm_config():
     return config
 
 
+def create_data_cleaner_config():
+    """The seed's pipeline stage 1 (``stage1_config`` of its ``example_pipeline_streaming``), verbatim.
+
+    Its ``clean`` transform calls ``__import__('time').time()``, outside the
+    compiled subset: it runs as per-row Python, and safe mode rejects it.
+    """
+    stage1_config = {
+        'name': 'DataCleaner',
+        'main_network': 'main',
+        'networks': [{
+            'name': 'main',
+            'states': [
+                {'name': 'input', 'is_start': True},
+                {
+                    'name': 'clean',
+                    'functions': {
+                        'transform': {
+                            'type': 'inline',
+                            'code': """lambda state: {
+                                'id': state.data['id'],
+                                'value': max(0, state.data.get('value', 0)),
+                                'category': state.data.get('category', '').upper(),
+                                'timestamp': __import__('time').time()
+                            }"""
+                        }
+                    }
+                },
+                {'name': 'output', 'is_end': True}
+            ],
+            'arcs': [
+                {'from': 'input', 'to': 'clean'},
+                {'from': 'clean', 'to': 'output'}
+            ]
+        }]
+    }
+    return stage1_config
+
 
 def _fixed_width_strings(pattern: bytes, n: int, *, width: int) -> pa.Array:
     """A ``string`` array of ``n`` items of ``width`` bytes each, cycling through ``pattern``.
@@ -138,7 +179,8 @@ def _fixed_width_strings(pattern: bytes, n: int, *, width: int) -> pa.Array:
     ``i`` is the ``(i % (len(pattern) // width))``-th of them.
     """
     if n * width >= 2**31:
-        raise ValueError(f"{n} strings of {width} bytes do not fit in a 32-bit-offset string array")
+        msg = f"{n} strings of {width} bytes do not fit in a 32-bit-offset string array"
+        raise ValueError(msg)
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
     reps = -(-n * width // len(pattern))
     data = np.tile(np.frombuffer(pattern, dtype=np.uint8), reps)[: n * width]
@@ -168,10 +210,12 @@ def generate_records(
     10 M rows take well under a second. The same ``seed`` gives the same table.
     """
     if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+        msg = f"n must be >= 0, got {n}"
+        raise ValueError(msg)
     for name, frac in (("null_fraction", null_fraction), ("negative_fraction", negative_fraction)):
         if not 0.0 <= frac <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {frac}")
+            msg = f"{name} must be in [0, 1], got {frac}"
+            raise ValueError(msg)
     rng = np.random.default_rng(seed)
     ids = np.arange(n, dtype=np.int64)
     values = rng.integers(0, MAX_VALUE + 1, size=n, dtype=np.int64)
