@@ -18,6 +18,7 @@ Run it::
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -240,7 +241,7 @@ def generate_records(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Generate records, run the seed network over them in chunks, print the counts."""
+    """Generate records, run the seed network over them, print the counts beside the reference's."""
     args = sys.argv[1:] if argv is None else argv
     n = int(args[0]) if args else 100_000
     table = generate_records(n)
@@ -249,15 +250,20 @@ def main(argv: list[str] | None = None) -> None:
 
     from streamkit import SimpleFSM
 
-    fsm = SimpleFSM(create_streaming_fsm_config())
-    totals: dict[str, int] = {}
-    failed = 0
-    for batch in table.to_batches(max_chunksize=65_536):
-        result = fsm.process(batch)
-        failed += result.failed
-        for end_state, count in result.end_state_counts.items():
-            totals[end_state] = totals.get(end_state, 0) + count
-    print(f"per end state: {totals}; failed: {failed}")
+    result = SimpleFSM(create_streaming_fsm_config()).process(table)
+    print(f"per end state: {dict(result.end_state_counts)}; failed: {result.failed}")
+
+    import polars as pl
+
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # `examples` importable however this file is started
+        sys.path.insert(0, root)
+    from examples.reference import REFERENCES, run_polars
+
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    counts = {k: v.height for k, v in run_polars(REFERENCES["seed"], frame).items()}
+    print(f"the hand-written polars query (examples/reference.py): {counts}")
 
 
 if __name__ == "__main__":
