@@ -23,6 +23,12 @@ test: $(STAMP)
 	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q
 
 # `make bench` prints all three reports; each one alone with its own target.
+# bench-core: in memory, one table per job (seed 002 on a 2M-row table, the flights
+#   ETL, text building): streamkit first call and steady state vs polars' one query
+#   and per-record Python loops, compile times, targets.
+# bench-stream: file to file (seed JSONL/Parquet at 3M and 10M, flights JSONL ->
+#   Parquet): streamkit with default settings vs polars' fastest form.
+# bench-status: the status index.
 bench: bench-core bench-status bench-stream
 
 bench-core: $(STAMP)

@@ -3,22 +3,23 @@
 Sizes come from the environment so the same suite is a quick test and a real
 measurement:
 
-- ``STREAMKIT_BENCH_N`` — records per run (default 1 000 000; ``make bench`` /
-  ``benchmarks/report.py`` use 10 000 000; underscores allowed);
-- ``STREAMKIT_BENCH_CHUNK`` — rows per chunk (default 65 536);
-- ``STREAMKIT_BENCH_PY_N`` — records for the two per-record Python baselines
-  (the hand-written loop and the ``PyNetwork`` FSM loop; default
-  ``min(N, 1 000 000)``; their time is reported per record, so it scales);
+- ``STREAMKIT_BENCH_N`` — records of the seed job (default 1 000 000;
+  ``make bench`` / ``benchmarks/report.py`` use 2 000 000; underscores allowed);
+- ``STREAMKIT_BENCH_PY_N`` — records for the two per-record Python baselines of
+  the seed job (default ``min(N, 1 000 000)``; their time is reported per
+  record, so it scales);
+- ``STREAMKIT_BENCH_ETL_N`` — records of the flights and text jobs. Default:
+  their full size (every one of the 336,776 flights; 1M rows of text) when
+  ``STREAMKIT_BENCH_N`` is at least 1M, else ``N // 5`` (the quick tests: their
+  networks run per-record Python in streamkit today, which is slow);
 - ``STREAMKIT_BENCH_CLEAN`` — ``1`` generates seed-like data: no null and no
-  negative values (``null_fraction=0, negative_fraction=0``), as the seed's own
-  generator never produces invalid records, so every record goes to ``output``.
-  Unset or ``0``: about 1 % null and 1 % negative values (the ``error`` route).
+  negative values, as the seed's own generator never produces invalid records,
+  so every record goes to ``output``. Unset or ``0``: about 1 % null and 1 %
+  negative values (the ``error`` route).
 
 Import order matters: polars is imported here, before streamkit, so the polars
 baseline keeps its default thread pool (the competitor at its best) even if
-streamkit limits polars threads for its own workers (DESIGN.md §10). streamkit
-itself is imported once per process, here, and only the compile benchmarks
-start fresh interpreters.
+streamkit limits polars threads for its own workers (DESIGN.md §10).
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import polars as pl  # noqa: F401  -- imported before streamkit on purpose (see above)
+import polars as pl
 import pyarrow as pa
 import pytest
 
-from benchmarks.seed_job import (
-    DEFAULT_CHUNK_SIZE,
+from benchmarks.memory_jobs import (
+    FULL_N,
     JobResult,
     build_py_network,
-    load_seed_network,
+    env_flag,
+    job_config,
+    job_input,
+    polars_frame,
     run_polars,
 )
 
@@ -53,11 +57,11 @@ else:
 #: Default records per benchmark run when STREAMKIT_BENCH_N is not set.
 DEFAULT_N = 1_000_000
 
-#: Default cap on records for the plain Python loop.
+#: Default cap on records for the plain Python loops of the seed job.
 DEFAULT_PY_N = 1_000_000
 
 
-def _env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
     """Read a positive integer (``10_000_000`` style allowed) from the environment."""
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -73,53 +77,59 @@ def _env_int(name: str, default: int) -> int:
 
 def clean_data() -> bool:
     """Whether ``STREAMKIT_BENCH_CLEAN`` asks for seed-like data (no null / negative values)."""
-    raw = os.environ.get("STREAMKIT_BENCH_CLEAN", "").strip().lower()
-    if raw in ("", "0", "false", "no"):
-        return False
-    if raw in ("1", "true", "yes"):
-        return True
-    raise pytest.UsageError(f"STREAMKIT_BENCH_CLEAN must be 0 or 1, got {raw!r}")
+    try:
+        return env_flag("STREAMKIT_BENCH_CLEAN")
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def etl_n(job: str) -> int:
+    """Records of the flights or text job (see ``STREAMKIT_BENCH_ETL_N`` above)."""
+    n = env_int("STREAMKIT_BENCH_N", DEFAULT_N)
+    value = env_int("STREAMKIT_BENCH_ETL_N", FULL_N[job] if n >= DEFAULT_N else max(1_000, n // 5))
+    return min(value, FULL_N["flights"]) if job == "flights" else value
 
 
 @pytest.fixture(scope="session")
 def bench_n() -> int:
-    """Records per benchmark run (``STREAMKIT_BENCH_N``)."""
-    return _env_int("STREAMKIT_BENCH_N", DEFAULT_N)
-
-
-@pytest.fixture(scope="session")
-def chunk_size() -> int:
-    """Rows per chunk for streamkit and polars (``STREAMKIT_BENCH_CHUNK``)."""
-    return _env_int("STREAMKIT_BENCH_CHUNK", DEFAULT_CHUNK_SIZE)
+    """Records per seed-job run (``STREAMKIT_BENCH_N``)."""
+    return env_int("STREAMKIT_BENCH_N", DEFAULT_N)
 
 
 @pytest.fixture(scope="session")
 def python_n(bench_n: int) -> int:
-    """Records for the Python baselines: ``min(N, STREAMKIT_BENCH_PY_N or 1M)``."""
-    return min(bench_n, _env_int("STREAMKIT_BENCH_PY_N", DEFAULT_PY_N))
+    """Records for the seed job's Python baselines: ``min(N, STREAMKIT_BENCH_PY_N or 1M)``."""
+    return min(bench_n, env_int("STREAMKIT_BENCH_PY_N", DEFAULT_PY_N))
+
+
+@pytest.fixture(scope="session")
+def clean() -> bool:
+    """Seed-like data (``STREAMKIT_BENCH_CLEAN=1``)."""
+    return clean_data()
 
 
 @pytest.fixture(scope="session")
 def seed_config() -> dict[str, Any]:
     """A fresh copy of the seed 002 network config."""
-    return load_seed_network().create_streaming_fsm_config()
+    return job_config("seed")
 
 
 @pytest.fixture(scope="session")
 def seed_table(bench_n: int) -> pa.Table:
-    """``bench_n`` generated seed records (built once per session).
-
-    With ``STREAMKIT_BENCH_CLEAN=1`` no value is null or negative (seed-like data).
-    """
-    if clean_data():
-        return load_seed_network().generate_records(bench_n, null_fraction=0.0, negative_fraction=0.0)
-    return load_seed_network().generate_records(bench_n)
+    """``bench_n`` generated seed records (built once per session)."""
+    return job_input("seed", bench_n, clean=clean_data())
 
 
 @pytest.fixture(scope="session")
-def polars_reference(seed_table: pa.Table, chunk_size: int) -> JobResult:
-    """Counts of the polars job over the whole table: what every runner must match."""
-    return run_polars(seed_table, chunk_size)
+def seed_frame(seed_table: pa.Table) -> pl.DataFrame:
+    """The seed table as a polars DataFrame (a polars user has their data in polars already)."""
+    return polars_frame(seed_table)
+
+
+@pytest.fixture(scope="session")
+def polars_reference(seed_frame: pl.DataFrame) -> JobResult:
+    """Counts of the polars query over the whole table: what every runner must match."""
+    return run_polars("seed", seed_frame)
 
 
 @pytest.fixture(scope="session")
@@ -131,13 +141,13 @@ def python_records(seed_table: pa.Table, python_n: int) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def seed_py_network() -> Any:
     """The seed network as a per-record ``streamkit.fsm.interpret.PyNetwork`` (built untimed)."""
-    return build_py_network(load_seed_network().create_streaming_fsm_config())
+    return build_py_network(job_config("seed"))
 
 
 @pytest.fixture(scope="session")
-def python_reference(seed_table: pa.Table, python_n: int, chunk_size: int) -> JobResult:
-    """Counts of the polars job over the Python baselines' subset."""
-    return run_polars(seed_table.slice(0, python_n), chunk_size)
+def python_reference(seed_frame: pl.DataFrame, python_n: int) -> JobResult:
+    """Counts of the polars query over the Python baselines' subset."""
+    return run_polars("seed", seed_frame.slice(0, python_n))
 
 
 @pytest.fixture(scope="session")
@@ -149,15 +159,21 @@ def simple_fsm_cls() -> Any:
 
 
 @pytest.fixture(scope="session")
-def seed_fsm(simple_fsm_cls: Any, seed_config: dict[str, Any]) -> Any:
-    """The seed network compiled once for the session (compile time is benchmarked apart)."""
-    return simple_fsm_cls(seed_config)
+def seed_fsm(simple_fsm_cls: Any, seed_config: dict[str, Any], seed_table: pa.Table) -> Any:
+    """The seed network compiled once for the session, its kernels in the kernel cache.
+
+    One small batch runs through it, so a first-call subprocess finds every
+    kernel cached (cold compiles are benchmarked apart).
+    """
+    fsm = simple_fsm_cls(seed_config)
+    fsm.process(seed_table.slice(0, 1_000))
+    return fsm
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the throughput benchmarks ``slow`` when run above the default size."""
-    if _env_int("STREAMKIT_BENCH_N", DEFAULT_N) <= DEFAULT_N:
+    if env_int("STREAMKIT_BENCH_N", DEFAULT_N) <= DEFAULT_N:
         return
     for item in items:
-        if item.name.startswith("test_seed_"):
+        if item.name.startswith(("test_seed_", "test_flights_", "test_text_")):
             item.add_marker(pytest.mark.slow)

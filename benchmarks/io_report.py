@@ -18,6 +18,7 @@ command line and the polars thread-pool size are printed with the table.
 from __future__ import annotations
 
 import argparse
+import itertools
 import shlex
 import sys
 import tempfile
@@ -67,7 +68,7 @@ def jsonl_blocks(path: Path, chunk: int) -> list[bytes]:
     cuts = [0] + [int(nl[i]) + 1 for i in range(chunk - 1, len(nl), chunk)]
     if cuts[-1] != len(data):
         cuts.append(len(data))
-    return [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(cuts)]
 
 
 def main(argv: list[str] | None = None) -> None:

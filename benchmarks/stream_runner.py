@@ -4,11 +4,12 @@
 every measured run, so each run's peak RSS is its own::
 
     python -m benchmarks.stream_runner file --job streamkit --src IN.jsonl --out DIR \\
-        [--chunk-size 65536] [--parallelism 1] [--memory-limit-mb 512]
+        [--workload seed|flights] [--chunk-size N] [--parallelism N] [--memory-limit-mb MB]
     python -m benchmarks.stream_runner compute [--n 5000000] [--repeat 3] [--chunk-size 65536]
 
 ``file`` runs one job of :data:`benchmarks.stream_jobs.JOBS` and prints its
-:class:`~benchmarks.stream_jobs.JobRun`. ``compute`` builds an in-memory table
+:class:`~benchmarks.stream_jobs.JobRun`; streamkit gets only the options
+given (its own defaults otherwise). ``compute`` builds an in-memory table
 and the compute-heavy network once, then streams the table with one and with
 two workers, alternating, ``repeat`` times each after one untimed warm-up run of
 each, and prints every timing. The result is the last line of stdout, after
@@ -48,22 +49,25 @@ def run_file_job(args: argparse.Namespace) -> dict[str, Any]:
     src, out = Path(args.src), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.job == "streamkit":
-        run = job(src, out, chunk_size=args.chunk_size, parallelism=args.parallelism,
+        run = job(src, out, workload=args.workload, chunk_size=args.chunk_size, parallelism=args.parallelism,
                   memory_limit_mb=args.memory_limit_mb)
-    elif args.job == "polars sinks":
-        run = job(src, out)
+    elif args.job in ("polars sinks", "polars read-once"):
+        run = job(src, out, workload=args.workload)
     else:
-        run = job(src, out, chunk_size=args.chunk_size)
+        if args.workload != "seed":
+            msg = f"job {args.job!r} runs the seed workload only, got {args.workload!r}"
+            raise ValueError(msg)
+        run = job(src, out, chunk_size=args.chunk_size or 65_536)
     return run.as_dict()
 
 
 def run_compute(args: argparse.Namespace) -> dict[str, Any]:
     """Time the compute-heavy network on an in-memory table with 1 and 2 workers."""
-    from benchmarks.seed_job import load_seed_network
     from benchmarks.stream_compute import N_FLOAT_OPS, create_compute_heavy_config, run_compute_job
+    from examples.seed_network import generate_records
     from streamkit import SimpleFSM
 
-    table = load_seed_network().generate_records(args.n)
+    table = generate_records(args.n)
     start = time.perf_counter()
     fsm = SimpleFSM(create_compute_heavy_config())
     compile_s = time.perf_counter() - start
@@ -91,9 +95,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     file_.add_argument("--job", required=True)
     file_.add_argument("--src", required=True)
     file_.add_argument("--out", required=True)
-    file_.add_argument("--chunk-size", type=int, default=65_536)
-    file_.add_argument("--parallelism", type=int, default=1)
-    file_.add_argument("--memory-limit-mb", type=float, default=512.0)
+    file_.add_argument("--workload", default="seed", choices=("seed", "flights"))
+    file_.add_argument("--chunk-size", type=int, default=None)
+    file_.add_argument("--parallelism", type=int, default=None)
+    file_.add_argument("--memory-limit-mb", type=float, default=None)
     compute = sub.add_parser("compute", help="the compute-heavy network, 1 vs 2 workers")
     compute.add_argument("--n", type=int, default=5_000_000)
     compute.add_argument("--repeat", type=int, default=3)

@@ -1,11 +1,16 @@
-"""Benchmarks of the seed job from file to file: streamkit vs polars vs a per-record Python loop.
+"""Benchmarks of jobs from file to file: streamkit vs polars vs a per-record Python loop.
 
 Each job of :data:`benchmarks.stream_jobs.JOBS` reads a generated input file
-(JSONL or Parquet) of ``STREAMKIT_BENCH_N`` records (default 100 000 here;
+(JSONL or Parquet) of ``STREAMKIT_BENCH_N`` seed records (default 100 000 here;
 inputs cached in ``STREAMKIT_BENCH_DATA``) and writes the two end states to two
 files. Every benchmark checks its counts (records in, per sink) against the
 seed job run in memory; :func:`test_stream_outputs_agree` checks that every
 job's files hold the same records as the Python loop's, sorted by id.
+
+The flights ETL runs JSONL → Parquet (streamkit, polars sinks, polars
+read-once) over the first ``etl_n("flights")`` flights (every flight at full
+size, ``N // 5`` in the quick tests); :func:`test_flights_outputs_agree`
+checks streamkit's files against polars read-once's.
 
 Run as tests (one round each)::
 
@@ -32,9 +37,11 @@ import polars as pl
 import polars.testing
 import pytest
 
-from benchmarks.seed_job import load_seed_network, run_polars
+from benchmarks.conftest import etl_n
+from benchmarks.memory_jobs import polars_frame, run_polars
 from benchmarks.stream_compute import create_compute_heavy_config, python_score, run_compute_job
 from benchmarks.stream_jobs import (
+    FLIGHTS_JOBS,
     FORMATS,
     JOBS,
     SINK_KEYS,
@@ -43,6 +50,7 @@ from benchmarks.stream_jobs import (
     ensure_input,
     output_files,
 )
+from examples.seed_network import generate_records
 
 #: Records per run when STREAMKIT_BENCH_N is not set (fast enough for `make test`).
 DEFAULT_STREAM_N = 100_000
@@ -109,7 +117,7 @@ def inputs() -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def reference_counts() -> dict[str, int]:
     """Records per sink of the seed job on the same records, run in memory with polars."""
-    counts = run_polars(load_seed_network().generate_records(N)).counts
+    counts = run_polars("seed", polars_frame(generate_records(N))).counts
     return {key: counts.get(key, 0) for key in SINK_KEYS}
 
 
@@ -130,8 +138,9 @@ def out_dirs(tmp_path: Path) -> Iterator[Any]:
 
 
 def _run(name: str, src: Path, out_dir: Path) -> JobRun:
+    """Run job ``name``: streamkit with its defaults, the chunked seed-only jobs with 64k-row batches."""
     job = JOBS[name]
-    return job(src, out_dir) if name == "polars sinks" else job(src, out_dir, chunk_size=65_536)
+    return job(src, out_dir, chunk_size=65_536) if name in ("polars batches", "python loop") else job(src, out_dir)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -226,7 +235,7 @@ def test_compute_heavy_network() -> None:
     from streamkit import SimpleFSM
 
     fsm = SimpleFSM(create_compute_heavy_config())
-    table = load_seed_network().generate_records(20_000, seed=3)
+    table = generate_records(20_000, seed=3)
     out = fsm.process(table).output("output").to_pylist()
     assert out
     for rec in out[:: max(1, len(out) // 500)]:
@@ -236,3 +245,63 @@ def test_compute_heavy_network() -> None:
     for run in runs:
         assert run.records_in == table.num_rows
         assert run.counts == {"output": valid, "error": table.num_rows - valid, "failed": 0}
+
+
+# --------------------------------------------------------------------------- flights JSONL → Parquet
+
+
+@pytest.fixture(scope="module")
+def flights_input() -> tuple[Path, dict[str, int]]:
+    """The flights JSONL input and its counts per destination (the reference query, in memory)."""
+    n = etl_n("flights")
+    src = ensure_input(n, "jsonl", workload="flights")
+    frame = pl.read_ndjson(src, infer_schema_length=None)
+    from benchmarks.memory_jobs import job_input
+
+    counts = run_polars("flights", polars_frame(job_input("flights", n))).counts
+    assert frame.height == n
+    return src, {**dict.fromkeys(output_files(Path(), "parquet", "flights"), 0), **counts}
+
+
+@pytest.mark.parametrize("name", FLIGHTS_JOBS)
+def test_flights_file_job(benchmark: Any, name: str, flights_input: tuple[Path, dict[str, int]],
+                          out_dirs: Any) -> None:
+    """The flights ETL from JSONL to Parquet files; counts per file equal the in-memory query's."""
+    _job_or_skip(name)
+    src, want = flights_input
+    runs: list[tuple[JobRun, Path]] = []
+
+    def target() -> None:
+        out_dir = out_dirs()
+        runs.append((JOBS[name](src, out_dir, workload="flights"), out_dir))
+
+    benchmark.pedantic(target, rounds=1 if benchmark.disabled else 3, iterations=1)
+    seconds = statistics.median(r.seconds for r, _ in runs)
+    n = sum(want.values())
+    benchmark.extra_info.update(stream_job=name, fmt="jsonl → parquet", workload="flights", n_records=n,
+                                median_s=seconds, records_per_s=n / seconds)
+    for run, out_dir in runs:
+        assert run.records_in == n
+        assert run.counts == want
+        files = output_files(out_dir, "parquet", "flights")
+        assert {key: count_records(path) for key, path in files.items()} == want
+
+
+def test_flights_outputs_agree(flights_input: tuple[Path, dict[str, int]], out_dirs: Any) -> None:
+    """streamkit's Parquet files hold polars read-once's records, in input order (``_row`` dropped)."""
+    reason = _streamkit_missing()
+    if reason:
+        pytest.skip(reason)
+    src, _ = flights_input
+    want_dir, got_dir = out_dirs(), out_dirs()
+    JOBS["polars read-once"](src, want_dir, workload="flights")
+    JOBS["streamkit"](src, got_dir, workload="flights")
+    for key, path in output_files(got_dir, "parquet", "flights").items():
+        if key == "failed":
+            assert count_records(path) == 0
+            continue
+        got = pl.read_parquet(path).with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+        assert got[ROW_ID].is_sorted(), f"{key}: not in input order"
+        want = pl.read_parquet(output_files(want_dir, "parquet", "flights")[key])
+        polars.testing.assert_frame_equal(got.drop(ROW_ID), want, check_column_order=False,
+                                          check_dtypes=False, rel_tol=1e-9, abs_tol=0.0)

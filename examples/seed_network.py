@@ -2,7 +2,10 @@
 
 ``create_streaming_fsm_config()`` is copied verbatim from seed 002 (same inline
 code strings), so benchmarks and examples run exactly the network a seed user
-knows. ``generate_records`` builds the seed's record shape (``id``, ``value``,
+knows; ``create_data_cleaner_config()`` is the seed's pipeline stage 1
+(``DataCleaner``, from its ``example_pipeline_streaming``), verbatim too. The
+streaming network's logic written by hand (per record, and as a polars query)
+is ``examples/reference.py``. ``generate_records`` builds the seed's record shape (``id``, ``value``,
 ``category``, ``status``) as a ``pyarrow.Table`` with numpy, fast enough for
 tens of millions of rows, with some null and negative values so that every
 route of the network (error / low / medium / high tier) is exercised.
@@ -15,11 +18,13 @@ Run it::
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("create_streaming_fsm_config", "generate_records", "CATEGORIES", "MAX_VALUE")
+__all__ = ("create_streaming_fsm_config", "create_data_cleaner_config", "generate_records", "CATEGORIES",
+           "MAX_VALUE")
 
 #: The seed's categories, ``f'cat_{i % 5}'``.
 CATEGORIES = tuple(f"cat_{k}" for k in range(5))
@@ -130,6 +135,43 @@ def create_streaming_fsm_config():
     return config
 
 
+def create_data_cleaner_config():
+    """The seed's pipeline stage 1 (``stage1_config`` of its ``example_pipeline_streaming``), verbatim.
+
+    Its ``clean`` transform calls ``__import__('time').time()``, outside the
+    compiled subset: it runs as per-row Python, and safe mode rejects it.
+    """
+    stage1_config = {
+        'name': 'DataCleaner',
+        'main_network': 'main',
+        'networks': [{
+            'name': 'main',
+            'states': [
+                {'name': 'input', 'is_start': True},
+                {
+                    'name': 'clean',
+                    'functions': {
+                        'transform': {
+                            'type': 'inline',
+                            'code': """lambda state: {
+                                'id': state.data['id'],
+                                'value': max(0, state.data.get('value', 0)),
+                                'category': state.data.get('category', '').upper(),
+                                'timestamp': __import__('time').time()
+                            }"""
+                        }
+                    }
+                },
+                {'name': 'output', 'is_end': True}
+            ],
+            'arcs': [
+                {'from': 'input', 'to': 'clean'},
+                {'from': 'clean', 'to': 'output'}
+            ]
+        }]
+    }
+    return stage1_config
+
 
 def _fixed_width_strings(pattern: bytes, n: int, *, width: int) -> pa.Array:
     """A ``string`` array of ``n`` items of ``width`` bytes each, cycling through ``pattern``.
@@ -138,7 +180,8 @@ def _fixed_width_strings(pattern: bytes, n: int, *, width: int) -> pa.Array:
     ``i`` is the ``(i % (len(pattern) // width))``-th of them.
     """
     if n * width >= 2**31:
-        raise ValueError(f"{n} strings of {width} bytes do not fit in a 32-bit-offset string array")
+        msg = f"{n} strings of {width} bytes do not fit in a 32-bit-offset string array"
+        raise ValueError(msg)
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
     reps = -(-n * width // len(pattern))
     data = np.tile(np.frombuffer(pattern, dtype=np.uint8), reps)[: n * width]
@@ -168,10 +211,12 @@ def generate_records(
     10 M rows take well under a second. The same ``seed`` gives the same table.
     """
     if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+        msg = f"n must be >= 0, got {n}"
+        raise ValueError(msg)
     for name, frac in (("null_fraction", null_fraction), ("negative_fraction", negative_fraction)):
         if not 0.0 <= frac <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {frac}")
+            msg = f"{name} must be in [0, 1], got {frac}"
+            raise ValueError(msg)
     rng = np.random.default_rng(seed)
     ids = np.arange(n, dtype=np.int64)
     values = rng.integers(0, MAX_VALUE + 1, size=n, dtype=np.int64)
@@ -196,7 +241,7 @@ def generate_records(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Generate records, run the seed network over them in chunks, print the counts."""
+    """Generate records, run the seed network over them, print the counts beside the reference's."""
     args = sys.argv[1:] if argv is None else argv
     n = int(args[0]) if args else 100_000
     table = generate_records(n)
@@ -205,15 +250,20 @@ def main(argv: list[str] | None = None) -> None:
 
     from streamkit import SimpleFSM
 
-    fsm = SimpleFSM(create_streaming_fsm_config())
-    totals: dict[str, int] = {}
-    failed = 0
-    for batch in table.to_batches(max_chunksize=65_536):
-        result = fsm.process(batch)
-        failed += result.failed
-        for end_state, count in result.end_state_counts.items():
-            totals[end_state] = totals.get(end_state, 0) + count
-    print(f"per end state: {totals}; failed: {failed}")
+    result = SimpleFSM(create_streaming_fsm_config()).process(table)
+    print(f"per end state: {dict(result.end_state_counts)}; failed: {result.failed}")
+
+    import polars as pl
+
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # `examples` importable however this file is started
+        sys.path.insert(0, root)
+    from examples.reference import REFERENCES, run_polars
+
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    counts = {k: v.height for k, v in run_polars(REFERENCES["seed"], frame).items()}
+    print(f"the hand-written polars query (examples/reference.py): {counts}")
 
 
 if __name__ == "__main__":

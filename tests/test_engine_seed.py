@@ -1,4 +1,8 @@
-"""Every streaming example of seed 002, as printed there (the class names aside)."""
+"""Every streaming example of seed 002, as printed there (the class names aside).
+
+The pipeline example's stage 1 config is the seed's ``DataCleaner`` dict, verbatim, kept once in
+``examples/seed_network.py`` (``create_data_cleaner_config``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.seed_network import create_streaming_fsm_config
+from examples.seed_network import create_data_cleaner_config, create_streaming_fsm_config
 from streamkit import AsyncSimpleFSM
 from streamkit import StreamConfig as CoreStreamConfig
 
@@ -89,35 +93,7 @@ async def example_pipeline_streaming():
     """Multi-stage pipeline with streaming."""
 
     # Stage 1: Data cleaning
-    stage1_config = {
-        'name': 'DataCleaner',
-        'main_network': 'main',
-        'networks': [{
-            'name': 'main',
-            'states': [
-                {'name': 'input', 'is_start': True},
-                {
-                    'name': 'clean',
-                    'functions': {
-                        'transform': {
-                            'type': 'inline',
-                            'code': """lambda state: {
-                                'id': state.data['id'],
-                                'value': max(0, state.data.get('value', 0)),
-                                'category': state.data.get('category', '').upper(),
-                                'timestamp': __import__('time').time()
-                            }"""
-                        }
-                    }
-                },
-                {'name': 'output', 'is_end': True}
-            ],
-            'arcs': [
-                {'from': 'input', 'to': 'clean'},
-                {'from': 'clean', 'to': 'output'}
-            ]
-        }]
-    }
+    stage1_config = create_data_cleaner_config()  # the seed's dict, verbatim
 
     # Stage 2: Processing FSM
     stage2_config = create_streaming_fsm_config()

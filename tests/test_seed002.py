@@ -29,7 +29,8 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from examples.seed_network import create_streaming_fsm_config, generate_records
+from examples.reference import seed_record
+from examples.seed_network import create_data_cleaner_config, create_streaming_fsm_config, generate_records
 from streamkit import ConfigError, SimpleFSM, interpret, load_config
 
 pytestmark = pytest.mark.usefixtures("kernel_cache_dir")
@@ -46,12 +47,10 @@ def seed_records(count: int = 50) -> list[dict[str, Any]]:
 
 
 def expected_output(row: int, id_: int, value: int, category: str) -> dict[str, Any]:
-    """The ``output`` row of a valid record, computed like the seed's lambdas (risk as float)."""
-    squared = value**2
-    tier = "high" if value > 5000 else "medium" if value > 1000 else "low"
-    return {"_row": row, "id": id_, "original_value": value, "doubled_value": value * 2,
-            "squared_value": squared, "category": category, "status": "processed",
-            "value_tier": tier, "risk_score": float(min(100, squared / 100))}
+    """The ``output`` row of a valid record: the hand-written reference (``examples/reference.py``)."""
+    end_state, out = seed_record({"id": id_, "value": value, "category": category, "status": "pending"})
+    assert end_state == "output"
+    return {"_row": row, **out}
 
 
 # --------------------------------------------------------------------------- the config itself
@@ -298,35 +297,7 @@ def test_seed_network_runs_in_safe_mode() -> None:
 
 def stage1_config() -> dict[str, Any]:
     """The seed's pipeline stage 1 (``DataCleaner``), verbatim."""
-    return {
-        'name': 'DataCleaner',
-        'main_network': 'main',
-        'networks': [{
-            'name': 'main',
-            'states': [
-                {'name': 'input', 'is_start': True},
-                {
-                    'name': 'clean',
-                    'functions': {
-                        'transform': {
-                            'type': 'inline',
-                            'code': """lambda state: {
-                                'id': state.data['id'],
-                                'value': max(0, state.data.get('value', 0)),
-                                'category': state.data.get('category', '').upper(),
-                                'timestamp': __import__('time').time()
-                            }"""
-                        }
-                    }
-                },
-                {'name': 'output', 'is_end': True}
-            ],
-            'arcs': [
-                {'from': 'input', 'to': 'clean'},
-                {'from': 'clean', 'to': 'output'}
-            ]
-        }]
-    }  # fmt: skip
+    return create_data_cleaner_config()
 
 
 def test_stage1_cleaner_is_rejected_in_safe_mode() -> None:
