@@ -30,7 +30,8 @@ from kernels.gather import (
     take_values,
 )
 
-__all__ = ("valid_flags", "unpack_bits", "values_view", "take_arrow", "np_array", "num_array", "codes_array", "const_array", "EMPTY_IX")
+__all__ = ("valid_flags", "unpack_bits", "values_view", "take_arrow", "np_array", "num_array", "text_array",
+           "codes_array", "const_array", "EMPTY_IX")
 
 EMPTY_IX = np.empty(0, np.int64)
 _NO_FLAGS = np.ones(1, np.bool_)
@@ -198,9 +199,24 @@ def num_array(isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray
     return pa.Array.from_buffers(_FLOAT64, n, [validity, pa.py_buffer(out)], nulls)
 
 
+def text_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None,
+               n: int) -> pa.Array:
+    """Strings a kernel wrote (int32 ``offsets`` into UTF-8 ``data``, validity flags) at ``ix``, as Arrow.
+
+    Examples
+    --------
+    >>> text_array(np.array([0, 1, 3], np.int32), np.frombuffer(b"abc", np.uint8), None, None, 2).to_pylist()
+    ['a', 'bc']
+    """
+    rows = len(offsets) - 1
+    validity, nulls = (None, 0) if valid is None else _bits_of_flags(valid, None, rows)
+    base = pa.Array.from_buffers(pa.string(), rows, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
+    return base if ix is None else take_arrow(base, ix)
+
+
 def codes_array(codes: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int,
                 dictionary: pa.Array) -> pa.Array:
-    """String-pool codes at ``ix`` as a dictionary array over the pool (index 0 under nulls)."""
+    """Codes into ``dictionary`` at ``ix`` as a dictionary array (index 0 under nulls)."""
     validity, nulls = (None, 0) if valid is None else _bits_of_flags(valid, ix, n)
     if ix is None and validity is None and codes.dtype == np.int32:  # a kernel's codes, all set: as they are
         indices = pa.Array.from_buffers(_INT32, n, [None, pa.py_buffer(codes[:n])], 0)

@@ -11,7 +11,8 @@ from typing import Any, TypeAlias
 
 __all__ = (
     "Node", "Field", "Get", "Const", "BinOp", "UnaryOp", "Compare", "BoolOp",
-    "IfExp", "Call", "Method", "Collection", "DictLit", "Data", "fields_read",
+    "IfExp", "Call", "Method", "Collection", "DictLit", "Data", "Spec", "FormatValue", "Format", "Slice",
+    "Index", "SplitIndex", "fields_read",
 )
 
 
@@ -97,6 +98,64 @@ class Method:
 
 
 @dataclass(frozen=True)
+class Spec:
+    """A format specification ``[[fill]align][sign][0][width][type]`` (``f"{x:>8}"``, ``f"{n:02d}"``).
+
+    ``align`` is ``<``, ``>``, ``^`` or ``""`` (the value's default); ``sign`` ``+``,
+    ``-``, `` `` or ``""``; ``zero`` the ``0`` flag; ``kind`` the type, ``""``, ``d`` or ``s``.
+    """
+
+    fill: str = " "
+    align: str = ""
+    sign: str = ""
+    zero: bool = False
+    width: int = 0
+    kind: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class FormatValue:
+    """One ``{value[!s][:spec]}`` of an f-string."""
+
+    value: Node
+    spec: Spec | None = None
+
+
+@dataclass(frozen=True)
+class Format:
+    """An f-string (or ``str(x)``): literal text and formatted values, in order."""
+
+    parts: tuple[str | FormatValue, ...]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """``s[lower:upper]`` with literal bounds (``None``: open); code points, as Python slices str."""
+
+    obj: Node
+    lower: int | None
+    upper: int | None
+
+
+@dataclass(frozen=True)
+class Index:
+    """``s[k]`` with a literal ``k`` (negative from the end)."""
+
+    obj: Node
+    index: int
+
+
+@dataclass(frozen=True)
+class SplitIndex:
+    """``s.split(sep)[k]``: piece ``k`` (``sep`` ``None``: runs of whitespace)."""
+
+    obj: Node
+    sep: str | None
+    index: int
+
+
+@dataclass(frozen=True)
 class Collection:
     """A literal tuple, list or set (right operand of ``in``)."""
 
@@ -119,6 +178,7 @@ class Data:
 #: Any IR node.
 Node: TypeAlias = (
     Field | Get | Const | BinOp | UnaryOp | Compare | BoolOp | IfExp | Call | Method | Collection | DictLit | Data
+    | Format | Slice | Index | SplitIndex
 )
 
 
@@ -149,8 +209,12 @@ def fields_read(node: Node) -> list[str]:
         elif isinstance(n, Call):
             for o in n.args:
                 walk(o)
-        elif isinstance(n, Method):
+        elif isinstance(n, (Method, Slice, Index, SplitIndex)):
             walk(n.obj)
+        elif isinstance(n, Format):
+            for part in n.parts:
+                if isinstance(part, FormatValue):
+                    walk(part.value)
         elif isinstance(n, DictLit):
             for _, v in n.items:
                 if v is not None:

@@ -6,16 +6,22 @@ registers) and leave at an end state or along an arc to a state outside the
 kernel. Each exit's records are written compactly: their positions and their
 computed fields.
 
-Kernel signature (``k`` read fields, ``o`` computed outputs, ``s`` string tables)::
+Kernel signature::
 
-    kernel(m, cnt, fpos, ferr, ferra, epos, lits, <per field: ix, has_valid, valid, data...>,
-           <per exit: positions, then per output: null, value...>, <per string table: table...>)
+    kernel(m, cnt, fpos, ferr, ferra, epos, lb, sc, tc, <per field: ix, has_valid, valid, data...>,
+           <per exit: positions, then per output: null, value...>)
 
 ``cnt`` counts failed rows, escaped rows (they need Python for an exact answer,
 e.g. a complex result) and the rows of each exit; ``fpos``/``ferr``/``ferra``
 hold a failed row's position, error site and its argument, ``epos`` an escaped
 row's position, and each exit's positions array the position of every row that
-left there. :class:`~streamkit.expr.layout.StateKernelSource` describes it all.
+left there. Strings are UTF-8 byte spans (see :mod:`kernels.text`): ``lb`` holds
+the literals, ``sc`` is scratch space for the text a row builds (its cursor
+``scn`` starts at 0 on every row), and a string field's data is
+``codes, offsets, bytes`` (codes empty unless the column is dictionary-encoded).
+A text output is written as offsets and bytes, with its cursor in ``tc``; when
+its bytes run out the kernel returns 1 and the runtime calls it again with more
+room. :class:`~streamkit.expr.layout.StateKernelSource` describes it all.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import TypeAlias
 from streamkit._typing import ExitKind
 from streamkit.errors import UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.codegen import HEADER, CodeGen, Env, FieldRef
+from streamkit.expr.codegen import HEADER, LITERALS, CodeGen, Env, FieldRef
 from streamkit.expr.layout import (
     ABSENT,
     REST_OF_INPUT,
@@ -188,10 +194,23 @@ class _Writer:
             val = g.computed[src.index]
             t = len(outs)
             nullable = val.may_be_none and val.nn not in g.facts
-            outs.append(ExitOutput(fname, src.rep, nullable))
+            text = src.rep == "str" and val.sb != LITERALS
+            outs.append(ExitOutput(fname, src.rep, nullable, text))
             if nullable:
                 g.write(f"x{k}n{t}[{c}] = not {val.nn}")
-            if src.rep == "num":
+            if text:  # the bytes, appended to the exit's text; a null is an empty string there
+                j = g.n_text
+                g.n_text += 1
+                r = g.temp("r")
+                g.write(f"{r} = tc[{j}] if {val.nn} else t_put(x{k}b{t}, tc[{j}], {val.sb}, {val.ss}, {val.se})"
+                        if nullable else f"{r} = t_put(x{k}b{t}, tc[{j}], {val.sb}, {val.ss}, {val.se})")
+                with g.block(f"if {r} < 0"):
+                    g.write("return 1")  # out of room: the runtime gives more and calls again
+                g.write(f"x{k}o{t}[{c} + np.uint64(1)] = {r}")
+                g.write(f"tc[{j}] = {r}")
+            elif src.rep == "str":  # always a literal: its number
+                g.write(f"x{k}v{t}[{c}] = {val.lit}")
+            elif src.rep == "num":
                 # int-or-float: one flag byte, then the value in one 8-byte slot (the int and
                 # float arguments are two views of one buffer): 9 bytes per row, not 17
                 g.write(f"x{k}q{t}[{c}] = {val.isf}")
@@ -231,7 +250,7 @@ class _Writer:
                         continue
                     prev = g.deref(vals[prior])
                     kinds = ((inp.kinds - {"none"}) | prev.kinds) if inp.may_be_none else inp.kinds
-                    out = g.slot(kinds)
+                    out = g.slot(kinds, (prev, inp))
                     with g.block(f"if {inp.nn}"):
                         g.store(out, prev)
                     with g.block("else"):
@@ -307,27 +326,37 @@ def _compose(before: tuple[RecordEntry, ...], items: tuple[_TransformItem, ...])
 
 
 def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
-    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lits"]
+    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lb", "sc", "tc"]
     for j, (_, kind) in enumerate(g.field_order):
         if kind == "null":
             continue
         params += [f"ix{j}", f"hv{j}", f"va{j}"]
-        params += [f"dq{j}", f"di{j}", f"df{j}"] if kind == "num" else [f"d{j}"]
+        if kind == "num":
+            params += [f"dq{j}", f"di{j}", f"df{j}"]
+        elif kind == "str":
+            params += [f"dc{j}", f"do{j}", f"d{j}"]
+        else:
+            params.append(f"d{j}")
     for k, ex in enumerate(exits):
         params.append(f"x{k}p")
-        for t, (_, rep, nullable) in enumerate(ex.outputs):
+        for t, (_, rep, nullable, text) in enumerate(ex.outputs):
             if nullable:
                 params.append(f"x{k}n{t}")
-            params += [f"x{k}q{t}", f"x{k}i{t}", f"x{k}f{t}"] if rep == "num" else [f"x{k}v{t}"]
-    params += [f"so{j}" for j in range(len(g.str_ops))]
-    params += [f"se{j}" for j in range(len(g.str_ops))]
+            if rep == "num":
+                params += [f"x{k}q{t}", f"x{k}i{t}", f"x{k}f{t}"]
+            elif text:
+                params += [f"x{k}o{t}", f"x{k}b{t}"]
+            else:
+                params.append(f"x{k}v{t}")
     body = "\n".join(g.lines)
     src = (
         HEADER
-        + "import math\nimport numpy as np\nfrom kernels._jit import jit\nfrom kernels.arith import *\n\n\n"
+        + "import math\nimport numpy as np\nfrom kernels._jit import jit\nfrom kernels.arith import *\n"
+        + "from kernels.text import *\n\n\n"
         + f"@jit\ndef {name}({', '.join(params)}):\n"
         + "".join(f"    nc{k} = np.uint64(0)\n" for k in range(len(exits) + 2))
         + "    for i in range(m):\n"
+        + "        scn = np.int64(0)\n"
         + "        while True:\n"
         + (body + "\n" if body else "")
         + "".join(f"    cnt[{k}] = np.int64(nc{k})\n" for k in range(len(exits) + 2))
@@ -339,6 +368,6 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
         exits=tuple(exits),
         sites=tuple(g.sites),
         lits=tuple(g.lits),
-        str_ops=tuple(g.str_ops),
+        n_text=g.n_text,
         states=order,
     )

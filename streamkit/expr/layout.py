@@ -1,7 +1,7 @@
 """What a generated kernel takes and gives, as the runtime reads it.
 
 :class:`StateKernelSource` is the whole contract: the kernel's source, its
-argument layout, the places a record can fail, its string tables and its
+argument layout, the places a record can fail, its literals and its
 :class:`Exit`\\ s. At each exit, every field of the records leaving there comes
 from somewhere (a :data:`FieldSource`): an array the kernel wrote
 (:class:`Computed`), a field of the kernel's input (:class:`InputField`), a
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias
 
 from streamkit._typing import ColumnKind, ExitKind, ValueRep
-from streamkit.expr.values import Site, StrOp
+from streamkit.expr.values import Site
 
 __all__ = (
     "Computed", "InputField", "Constant", "Absent", "ABSENT", "FieldSource", "RestOfInput", "REST_OF_INPUT",
@@ -74,12 +74,18 @@ RecordEntry: TypeAlias = tuple[str, FieldSource] | RestOfInput
 
 
 class ExitOutput(NamedTuple):
-    """A computed field the kernel writes for records leaving at an exit (its arguments, in order)."""
+    """A computed field the kernel writes for records leaving at an exit (its arguments, in order).
+
+    A string is written as text (offsets into a byte array, ``text``), or, when it is
+    always one of the kernel's literals, as the literal's number (a dictionary code).
+    """
 
     name: str
     rep: ValueRep
     #: whether the kernel writes a validity array for it (the value may be ``None`` there)
     nullable: bool
+    #: a string written as text (else a literal's number)
+    text: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,9 +114,9 @@ class StateKernelSource:
     fields: tuple[tuple[str, ColumnKind], ...]
     exits: tuple[Exit, ...]
     sites: tuple[Site, ...]
-    #: the kernel's string literals (the runtime passes their codes)
+    #: the kernel's string literals, in order: the runtime passes their UTF-8 bytes one after another
     lits: tuple[str, ...]
-    #: the string tables the runtime computes before the call, in argument order
-    str_ops: tuple[StrOp, ...]
+    #: how many text outputs the kernel writes (their cursors are one array)
+    n_text: int = 0
     #: the states the kernel runs, root first
     states: tuple[str, ...] = ()

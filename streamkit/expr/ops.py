@@ -3,7 +3,8 @@
 Each family is a class holding the generator (as polars' expression
 namespaces hold their expression): :class:`~streamkit.expr.ops_arith.Arithmetic`,
 :class:`~streamkit.expr.ops_compare.Comparisons`,
-:class:`~streamkit.expr.ops_calls.Calls` (builtins and str methods) and
+:class:`~streamkit.expr.ops_calls.Calls` (builtins),
+:class:`~streamkit.expr.ops_text.Text` (strings) and
 :class:`~streamkit.expr.ops_control.Control`. Every operation dispatches on the
 run-time kinds its operands may have; a combination Python rejects fails the
 row with the very message Python gives (found by running Python on sample
@@ -19,6 +20,7 @@ from streamkit.expr.ops_arith import Arithmetic
 from streamkit.expr.ops_calls import Calls
 from streamkit.expr.ops_compare import Comparisons
 from streamkit.expr.ops_control import Control
+from streamkit.expr.ops_text import Text
 from streamkit.expr.values import Val, unsupported
 
 __all__ = ("Operators",)
@@ -50,10 +52,11 @@ class Operators:
 
     def __init__(self, g: CodeGen) -> None:
         self.g = g
-        self.arith = Arithmetic(g)
+        self.text = Text(g)
+        self.arith = Arithmetic(g, self.text)
         self.compare = Comparisons(g)
         self.control = Control(g)
-        self.calls = Calls(g, self.compare, self.control)
+        self.calls = Calls(g, self.compare, self.control, self.text)
         #: IR node type -> the method that emits it
         self.table: dict[type, Emitter] = {
             ir.Const: self._const,
@@ -67,7 +70,11 @@ class Operators:
             ir.BoolOp: self.control.bool_op,
             ir.IfExp: self.control.if_exp,
             ir.Call: self.calls.call,
-            ir.Method: self.calls.method,
+            ir.Method: self.text.method,
+            ir.Format: self.text.format,
+            ir.Slice: self.text.slice,
+            ir.Index: self.text.index,
+            ir.SplitIndex: self.text.split_index,
         }
         g.emitters.update(self.table)
 

@@ -8,13 +8,12 @@ from streamkit._typing import ValueKind
 from streamkit.expr import ir
 from streamkit.expr.codegen import CodeGen
 from streamkit.expr.ints import OVERFLOW_MESSAGE
+from streamkit.expr.ops_text import Text
 from streamkit.expr.values import (
     NONE_ONLY,
     NUMERIC,
     SAMPLE,
     TWO_POW_53,
-    StrOp,
-    StrOpKind,
     Val,
     python_error,
     python_raises,
@@ -49,8 +48,9 @@ class Arithmetic:
         The generator the code is written to.
     """
 
-    def __init__(self, g: CodeGen) -> None:
+    def __init__(self, g: CodeGen, text: Text) -> None:
         self.g = g
+        self.text = text
 
     @staticmethod
     def result_kinds(op: str, ka: ValueKind, kb: ValueKind, b: Val) -> set[ValueKind]:
@@ -65,7 +65,7 @@ class Arithmetic:
         return {"int"} if intlike else {"float"}
 
     def binop(self, n: ir.BinOp) -> Val:
-        """``a op b``: numbers, or ``+`` of a string and a string literal."""
+        """``a op b``: numbers, or ``+`` of two strings."""
         g = self.g
         a = g.expr(n.left)
         b = g.expr(n.right)
@@ -75,9 +75,6 @@ class Arithmetic:
                 if ka in NUMERIC and kb in NUMERIC:
                     kinds |= self.result_kinds(n.op, ka, kb, b)
                 elif ka == kb == "str" and n.op == "+":
-                    if not (a.is_const or b.is_const):
-                        msg = "`+` of two non-literal strings"
-                        raise unsupported(msg)
                     kinds.add("str")
                 elif python_error(f"a {n.op} b", a=SAMPLE[ka], b=SAMPLE[kb]) is None:
                     msg = f"`{n.op}` on {ka} and {kb}"
@@ -89,12 +86,7 @@ class Arithmetic:
             if ka in NUMERIC and kb in NUMERIC:
                 self.numeric(n.op, ka, kb, ps[0], ps[1], out)
             elif ka == kb == "str" and n.op == "+":
-                if b.is_const:
-                    j = g.str_op(StrOp(StrOpKind.METHOD, ("__add__", (b.const,), "str")))
-                    g.assign(out, "str", f"so{j}[{ps[0]}]")
-                else:
-                    j = g.str_op(StrOp(StrOpKind.PREFIX, (a.const,)))
-                    g.assign(out, "str", f"so{j}[{ps[1]}]")
+                self.text.concat(out, ps[0], ps[1])
             else:
                 g.fail(*python_raises(f"a {n.op} b", a=SAMPLE[ka], b=SAMPLE[kb]))
 

@@ -1,8 +1,6 @@
-"""Builtin calls (``min max abs round len int float str bool``) and str methods."""
+"""Builtin calls: ``min max abs round len int float bool`` (``str(x)`` is an f-string, see ``ops_text``)."""
 
 from __future__ import annotations
-
-from typing import Literal
 
 from streamkit._typing import ValueKind
 from streamkit.expr import ir
@@ -10,18 +8,8 @@ from streamkit.expr.codegen import CodeGen
 from streamkit.expr.ints import INT64_MIN, OVERFLOW_MESSAGE
 from streamkit.expr.ops_compare import Comparisons
 from streamkit.expr.ops_control import Control
-from streamkit.expr.parse import STR_METHODS
-from streamkit.expr.values import (
-    NONE_ONLY,
-    NUMERIC,
-    SAMPLE,
-    StrOp,
-    StrOpFailure,
-    StrOpKind,
-    Val,
-    python_raises,
-    unsupported,
-)
+from streamkit.expr.ops_text import Text
+from streamkit.expr.values import NONE_ONLY, NUMERIC, SAMPLE, Val, python_raises
 
 __all__ = ("Calls",)
 
@@ -30,11 +18,7 @@ _NO_ARG = {"int": 0, "float": 0.0, "bool": False, "str": ""}
 
 
 class Calls:
-    """Emits builtin calls and str methods.
-
-    String work (``len``, parsing, methods) reads tables the runtime computes
-    once per distinct string with Python itself, so results and errors are
-    Python's.
+    """Emits builtin calls.
 
     Parameters
     ----------
@@ -44,12 +28,15 @@ class Calls:
         The comparisons of ``g``: ``min`` and ``max`` compare as ``<`` and ``>`` do.
     control:
         The control flow of ``g``: ``bool(x)`` is the truth of ``x``.
+    text:
+        The string operations of ``g``: ``len`` and the parsing of ``int(s)`` / ``float(s)``.
     """
 
-    def __init__(self, g: CodeGen, compare: Comparisons, control: Control) -> None:
+    def __init__(self, g: CodeGen, compare: Comparisons, control: Control, text: Text) -> None:
         self.g = g
         self.compare = compare
         self.control = control
+        self.text = text
 
     def call(self, n: ir.Call) -> Val:
         """A builtin call."""
@@ -65,12 +52,7 @@ class Calls:
         x = g.expr(n.args[0])
         kinds: set[ValueKind] = set()
         for _, k in x.runtime_kinds(g.facts):
-            if f == "str":
-                if k != "str":
-                    msg = f"`str()` of {k}"
-                    raise unsupported(msg)
-                kinds.add("str")
-            elif f in ("len", "round", "int"):
+            if f in ("len", "round", "int"):
                 kinds.add("int")
             elif f == "float":
                 kinds.add("float")
@@ -80,18 +62,15 @@ class Calls:
 
         def emit(ks: list[ValueKind], ps: list[str]) -> None:
             k, p = ks[0], ps[0]
-            if f == "str":
-                g.assign(out, "str", p)
-            elif f == "len":
+            if f == "len":
                 if k == "str":
-                    j = g.str_op(StrOp(StrOpKind.LEN))
-                    g.assign(out, "int", f"so{j}[{p}]")
+                    self.text.length(out, p)
                 else:
                     g.fail(*python_raises("len(a)", a=SAMPLE[k]))
             elif k not in NUMERIC and not (k == "str" and f in ("int", "float")):
                 g.fail(*python_raises(f"{f}(a)", a=SAMPLE[k]))
             elif k == "str":
-                self._parse(f, p, out)
+                self.text.parse(f, out, p)
             elif f == "float":
                 g.assign(out, "float", f"np.float64({p})")
             elif k == "bool":
@@ -119,15 +98,6 @@ class Calls:
         g.dispatch([x], emit)
         return out
 
-    def _parse(self, f: str, p: str, out: Val) -> None:
-        """``int(s)`` / ``float(s)`` of the string with code ``p``: a table, failing as Python does."""
-        g = self.g
-        kind: Literal["int", "float"] = "int" if f == "int" else "float"
-        j = g.str_op(StrOp(StrOpKind.INT if kind == "int" else StrOpKind.FLOAT))
-        with g.block(f"if se{j}[{p}] != 0"):
-            g.fail("", StrOpFailure(j), arg=p)
-        g.assign(out, kind, f"so{j}[{p}]")
-
     def minmax(self, f: str, args: tuple[ir.Node, ...]) -> Val:
         """``min``/``max`` over 2+ arguments: Python keeps the first extreme (``item < current``)."""
         g = self.g
@@ -135,31 +105,11 @@ class Calls:
         kinds: set[ValueKind] = set()
         for v in vals:
             kinds |= v.kinds
-        out = g.slot(frozenset(kinds))
+        out = g.slot(frozenset(kinds), vals)
         g.store(out, vals[0])
         op = "<" if f == "min" else ">"
         for v in vals[1:]:
             t = self.compare.order(op, v, out)
             with g.block(f"if {t}"):
                 g.store(out, v)
-        return out
-
-    def method(self, n: ir.Method) -> Val:
-        """A str method with literal arguments: a table over the distinct strings."""
-        g = self.g
-        obj = g.expr(n.obj)
-        rk = STR_METHODS[n.name]
-        out = g.slot(frozenset({rk}))
-
-        def emit(ks: list[ValueKind], ps: list[str]) -> None:
-            k, p = ks[0], ps[0]
-            if k != "str":
-                g.fail(*python_raises(f"a.{n.name}(*args)", a=SAMPLE[k], args=n.args))
-                return
-            j = g.str_op(StrOp(StrOpKind.METHOD, (n.name, n.args, rk)))
-            with g.block(f"if se{j}[{p}] != 0"):
-                g.fail("", StrOpFailure(j), arg=p)
-            g.assign(out, rk, f"so{j}[{p}]")
-
-        g.dispatch([obj], emit)
         return out

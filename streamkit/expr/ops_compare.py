@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from streamkit._typing import ValueKind
 from streamkit.expr import ir
-from streamkit.expr.codegen import CodeGen
+from streamkit.expr.codegen import LITERALS, CodeGen
 from streamkit.expr.values import (
     NUMERIC,
     SAMPLE,
     TWO_POW_53,
-    StrOp,
-    StrOpKind,
     Val,
     python_error,
     python_raises,
@@ -24,8 +22,9 @@ class Comparisons:
     """Emits comparisons.
 
     Equality never raises (values of different kinds are unequal); ordering
-    fails the row where Python raises (``None < 1``); strings compare by their
-    rank in the chunk's string pool, and ``in`` on strings by a per-string table.
+    fails the row where Python raises (``None < 1``); strings compare byte by
+    byte (UTF-8 keeps code-point order), literals by their number, and ``in`` on
+    strings is a substring search.
 
     Parameters
     ----------
@@ -98,15 +97,7 @@ class Comparisons:
             def emit(ks: list[ValueKind], ps: list[str]) -> None:
                 kl, kr = ks
                 if kl == kr == "str":
-                    if left.is_const:
-                        j = g.str_op(StrOp(StrOpKind.CONTAINS, (left.const,)))
-                        g.write(f"{t} = so{j}[{ps[1]}]")
-                    elif right.is_const:
-                        j = g.str_op(StrOp(StrOpKind.WITHIN, (right.const,)))
-                        g.write(f"{t} = so{j}[{ps[0]}]")
-                    else:
-                        msg = "`in` between two non-literal strings"
-                        raise unsupported(msg)
+                    g.write(f"{t} = t_find({ps[1]}, {ps[0]}, {right.ss}) >= 0")
                 else:
                     err = python_error("a in b", a=SAMPLE[kl], b=SAMPLE[kr])
                     if err is None:
@@ -130,7 +121,10 @@ class Comparisons:
             elif ka in NUMERIC and kb in NUMERIC:
                 self._numeric(t, "==", ka, kb, pa, pb)
             elif ka == kb == "str":
-                g.write(f"{t} = {pa} == {pb}")
+                if a.sb == b.sb == LITERALS:  # literals are numbered once each
+                    g.write(f"{t} = {a.lit} == {b.lit}")
+                else:
+                    g.write(f"{t} = t_eq({pa}, {pb})")
             else:
                 g.write(f"{t} = False")
 
@@ -149,8 +143,7 @@ class Comparisons:
             if ka in NUMERIC and kb in NUMERIC:
                 self._numeric(t, op, ka, kb, pa, pb)
             elif ka == kb == "str":
-                j = g.str_op(StrOp(StrOpKind.RANK))
-                g.write(f"{t} = so{j}[{pa}] {op} so{j}[{pb}]")
+                g.write(f"{t} = t_cmp({pa}, {pb}) {op} 0")
             else:
                 g.fail(*python_raises(f"a {op} b", a=SAMPLE[ka], b=SAMPLE[kb]))
 

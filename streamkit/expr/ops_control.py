@@ -7,8 +7,6 @@ only its errors can fail the row).
 
 from __future__ import annotations
 
-import re
-
 from streamkit._typing import ValueKind
 from streamkit.expr import ir
 from streamkit.expr.codegen import CodeGen
@@ -76,9 +74,8 @@ class Control:
             b = g.expr(n.orelse)
             else_lines = g.lines[mark + 1:]
         del g.lines[mark:]
-        out = g.slot(a.kinds | b.kinds)
-        # (table lookups stay behind the test: on the untaken side a code may be garbage)
-        pure = not any(ln.strip() == "break" or re.search(r"\bso\d+\[", ln) for ln in body_lines + else_lines)
+        out = g.slot(a.kinds | b.kinds, (a, b))
+        pure = not any(ln.strip() in ("break", "return 1") for ln in body_lines + else_lines)
         if pure and len(body_lines) + len(else_lines) <= 24:
             # neither branch can fail: compute both, then select (no data-dependent jump)
             g.lines.extend(ln[4:] for ln in body_lines + else_lines)
@@ -93,21 +90,24 @@ class Control:
 
     def bool_op(self, n: ir.BoolOp) -> Val:
         """``a and b`` / ``a or b``: short-circuit, the value is an operand."""
-        out = self.g.slot(self._bool_op_kinds(n))
+        kinds, operands = self._bool_op_kinds(n)
+        out = self.g.slot(kinds, operands)
         self._bool_op_chain(n.op, list(n.values), out)
         return out
 
-    def _bool_op_kinds(self, n: ir.BoolOp) -> frozenset[ValueKind]:
-        """The kinds the result may have (the operands are emitted on trial, then undone)."""
+    def _bool_op_kinds(self, n: ir.BoolOp) -> tuple[frozenset[ValueKind], list[Val]]:
+        """The kinds the result may have, and the operands' values (emitted on trial, then undone)."""
         kinds: set[ValueKind] = set()
+        operands = []
         with self.g.trial():
             for j, v in enumerate(n.values):
                 val = self.g.expr(v)
+                operands.append(val)
                 k = set(val.kinds)
                 if n.op == "or" and j < len(n.values) - 1:
                     k.discard("none")
                 kinds |= k
-        return frozenset(kinds)
+        return frozenset(kinds), operands
 
     def _bool_op_chain(self, op: str, values: list[ir.Node], out: Val) -> None:
         g = self.g
@@ -128,7 +128,7 @@ class Control:
             return x
         if x.rep == "none":
             return d
-        out = g.slot((x.kinds - NONE_ONLY) | d.kinds)
+        out = g.slot((x.kinds - NONE_ONLY) | d.kinds, (x, d))
         with g.block(f"if {x.nn}"):
             g.store(out, d)
         with g.block("else"):

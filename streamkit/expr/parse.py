@@ -8,6 +8,7 @@ as per-row Python, or rejects the config in safe mode.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from typing import Any
 
@@ -20,8 +21,7 @@ __all__ = ("parse_lambda", "parse_expression", "BUILTINS", "STR_METHODS")
 #: The builtins compiled code may call.
 BUILTINS = frozenset({"min", "max", "abs", "round", "len", "int", "float", "str", "bool"})
 
-#: Methods on str values that the compiler evaluates per distinct string, with
-#: the kind of value each returns.
+#: Methods on str values compiled into kernels, with the kind of value each returns.
 STR_METHODS: dict[str, ValueKind] = {
     **dict.fromkeys(
         ("upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
@@ -105,6 +105,10 @@ class _Parser:
             raise self.unsupported(node)
         if isinstance(node, ast.Subscript) and self.is_data(node.value):
             return ir.Field(self.field_key(node.slice))
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, ast.JoinedStr):
+            return self.fstring(node)
         if self.is_data(node):
             return ir.Data()
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
@@ -169,6 +173,8 @@ class _Parser:
             if isinstance(default, ir.Const) and default.value is None:
                 return ir.Field(key)
             return ir.Get(key, default)
+        if isinstance(f, ast.Name) and f.id == "str" and len(node.args) == 1:
+            return ir.Format((ir.FormatValue(self.expr(node.args[0])),))  # str(x) is f"{x}"
         if isinstance(f, ast.Name) and f.id in BUILTINS:
             args = tuple(self.expr(a) for a in node.args)
             if f.id in ("min", "max") and len(args) < 2:
@@ -185,6 +191,53 @@ class _Parser:
             return ir.Method(f.attr, self.expr(f.value), args)
         raise self.unsupported(node)
 
+    def subscript(self, node: ast.Subscript) -> ir.Node:
+        """``s[a:b]``, ``s[k]`` and ``s.split(sep)[k]`` with literal bounds."""
+        sl = node.slice
+        if isinstance(sl, ast.Slice):
+            if sl.step is not None and not (isinstance(sl.step, ast.Constant) and sl.step.value in (None, 1)):
+                raise self.unsupported(node, "slices with a step")
+            lower = None if sl.lower is None else self.int_literal(sl.lower)
+            upper = None if sl.upper is None else self.int_literal(sl.upper)
+            return ir.Slice(self.expr(node.value), lower, upper)
+        k = self.int_literal(sl)
+        v = node.value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "split":
+            if v.keywords or len(v.args) > 1:
+                raise self.unsupported(node, "`split` with maxsplit")
+            sep = self.const_value(v.args[0]) if v.args else None
+            if sep is not None and not isinstance(sep, str):
+                raise self.unsupported(node, "`split` with a separator that is not a str")
+            return ir.SplitIndex(self.expr(v.func.value), sep, k)
+        return ir.Index(self.expr(v), k)
+
+    def int_literal(self, node: ast.AST) -> int:
+        v = self.const_value(node)
+        if type(v) is not int:
+            raise self.unsupported(node, "indices and bounds must be int literals")
+        return v
+
+    def fstring(self, node: ast.JoinedStr) -> ir.Node:
+        parts: list[str | ir.FormatValue] = []
+        for v in node.values:
+            if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                parts.append(v.value)
+            elif isinstance(v, ast.FormattedValue):
+                if v.conversion not in (-1, ord("s")):
+                    raise self.unsupported(v, "`!r` and `!a` conversions")
+                spec = None
+                if v.format_spec is not None:
+                    if not (isinstance(v.format_spec, ast.JoinedStr)
+                            and all(isinstance(x, ast.Constant) for x in v.format_spec.values)):
+                        raise self.unsupported(v, "a format spec with fields in it")
+                    spec = _spec("".join(x.value for x in v.format_spec.values))  # type: ignore[attr-defined]
+                    if spec is None:
+                        raise self.unsupported(v, "this format spec")
+                parts.append(ir.FormatValue(self.expr(v.value), spec))
+            else:  # pragma: no cover - an f-string holds only these
+                raise self.unsupported(v)
+        return ir.Format(tuple(parts))
+
     def dict_lit(self, node: ast.Dict) -> ir.Node:
         items: list[tuple[str | None, ir.Node | None]] = []
         for k, v in zip(node.keys, node.values):
@@ -195,6 +248,26 @@ class _Parser:
             else:
                 items.append((self.field_key(k), self.expr(v)))
         return ir.DictLit(tuple(items))
+
+
+_SPEC = re.compile(r"(?:(?P<fill>.)?(?P<align>[<>^]))?(?P<sign>[-+ ])?(?P<zero>0)?(?P<width>[1-9][0-9]*)?(?P<kind>[ds]?)")
+
+
+def _spec(text: str) -> ir.Spec | None:
+    """The format spec ``text`` when the compiler formats it: ``[[fill]align][sign][0][width][d|s]``.
+
+    Examples
+    --------
+    >>> _spec("02d")
+    Spec(fill=' ', align='', sign='', zero=True, width=2, kind='d', text='02d')
+    >>> _spec(">8"), _spec(".2f")
+    (Spec(fill=' ', align='>', sign='', zero=False, width=8, kind='', text='>8'), None)
+    """
+    m = _SPEC.fullmatch(text)
+    if m is None:
+        return None
+    return ir.Spec(fill=m["fill"] or " ", align=m["align"] or "", sign=m["sign"] or "", zero=bool(m["zero"]),
+                   width=int(m["width"] or 0), kind=m["kind"], text=text)
 
 
 def parse_expression(code: str) -> ir.Node:

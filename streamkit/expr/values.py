@@ -12,7 +12,6 @@ level, and it imports nothing else of :mod:`streamkit.expr`.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,7 @@ from streamkit.errors import UnsupportedExpressionError
 
 __all__ = (
     "Val", "rep_of", "NOCONST", "NONE_ONLY", "KINDS_OF_COLUMN",
-    "Site", "StrOpFailure", "StrOpKind", "StrOp",
+    "Site",
     "SAMPLE", "NUMERIC", "TWO_POW_53", "python_error", "python_raises", "unsupported",
 )
 
@@ -78,7 +77,10 @@ class Val:
 
     ``nn`` is true when the value is None; ``v`` holds a single-kind value;
     for ``num`` values ``isf`` tells whether it is a float, ``vi``/``vf`` hold it.
-    Strings are int64 codes into the call's string table. ``const`` is the value
+    A string is a span of UTF-8 bytes: ``sb`` names the array (an input field's
+    data, ``lb`` the kernel's literals, ``sc`` its per-row scratch space), and
+    ``ss``/``se`` its start and end. A string that is always one of the kernel's
+    literals lives in ``lb`` and ``lit`` holds which one. ``const`` is the value
     itself when it is a literal (else :data:`NOCONST`).
     """
 
@@ -88,6 +90,10 @@ class Val:
     isf: str = ""
     vi: str = ""
     vf: str = ""
+    sb: str = ""
+    ss: str = ""
+    se: str = ""
+    lit: str = ""
     const: Any = field(default=NOCONST)
 
     @property
@@ -126,64 +132,16 @@ class Val:
 
 
 @dataclass(frozen=True)
-class StrOpFailure:
-    """The message of a :class:`Site` where string operation ``index`` failed on the row's string.
-
-    Which exception it was depends on the string, so the runtime asks Python,
-    given the string's code (the row's error argument).
-    """
-
-    index: int
-
-
-@dataclass(frozen=True)
 class Site:
     """A place in generated code where a record can fail: the error type and message.
 
-    ``state`` is the state whose code fails there. For a failed string operation
-    ``error_type`` is empty and ``message`` a :class:`StrOpFailure`.
+    ``state`` is the state whose code fails there. (Errors whose message depends on
+    the value — ``int('x')`` — are not sites: such rows escape to Python.)
     """
 
     error_type: str
-    message: str | StrOpFailure
+    message: str
     state: str = ""
-
-
-class StrOpKind(enum.Enum):
-    """What a :class:`StrOp` computes for each distinct string ``s``."""
-
-    #: ``getattr(s, name)(*args)``; args: ``(name, literal args, result kind)``
-    METHOD = "method"
-    #: ``prefix + s``; args: ``(prefix,)``
-    PREFIX = "prefix"
-    #: ``len(s)`` in code points
-    LEN = "len"
-    #: the rank of ``s`` among the pool's strings (Python's order)
-    RANK = "rank"
-    #: ``needle in s``; args: ``(needle,)``
-    CONTAINS = "contains"
-    #: ``s in literal``; args: ``(literal,)``
-    WITHIN = "within"
-    #: ``int(s)``, within int64
-    INT = "int"
-    #: ``float(s)``
-    FLOAT = "float"
-
-
-@dataclass(frozen=True)
-class StrOp:
-    """A table the runtime computes over the call's distinct strings before the kernel runs.
-
-    Hashable: the runtime keeps one table per operation and string pool.
-
-    Examples
-    --------
-    >>> StrOp(StrOpKind.METHOD, ("upper", (), "str"))
-    StrOp(kind=<StrOpKind.METHOD: 'method'>, args=('upper', (), 'str'))
-    """
-
-    kind: StrOpKind
-    args: tuple[Any, ...] = ()
 
 
 #: A sample Python value of each kind, to learn which errors Python raises.

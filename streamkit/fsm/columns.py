@@ -1,7 +1,7 @@
 """Columns of records in flight: views over input arrays or kernel outputs, never copied.
 
 A :class:`Col` is a base — an input Arrow array (:class:`ArrowCol`), values a
-kernel wrote (:class:`ValuesCol`, :class:`NumCol`, :class:`CodesCol`) or one
+kernel wrote (:class:`ValuesCol`, :class:`NumCol`, :class:`TextCol`) or one
 value for every row (:class:`ConstCol`) — plus optional positions into it
 (``ix``; ``None`` is the identity). Routing a record only composes positions;
 values are gathered once, when an end state's table is built or a kernel reads
@@ -17,13 +17,28 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit._arrow.gather import codes_array, const_array, np_array, num_array, take_arrow, valid_flags, values_view
+from streamkit._arrow.gather import (
+    codes_array,
+    const_array,
+    np_array,
+    num_array,
+    take_arrow,
+    text_array,
+    valid_flags,
+    values_view,
+)
 
-__all__ = ("Col", "ArrowCol", "ValuesCol", "NumCol", "CodesCol", "ConstCol", "column_kind", "from_arrow",
-           "py_column", "EMPTY_IX", "NO_VALID")
+__all__ = ("Col", "ArrowCol", "ValuesCol", "NumCol", "TextCol", "ConstCol", "column_kind", "from_arrow",
+           "py_column", "text_view", "EMPTY_IX", "NO_VALID", "Views")
 
 EMPTY_IX = np.empty(0, np.int64)
 NO_VALID = np.ones(1, np.bool_)
+_NO_CODES = np.empty(0, np.int32)
+_NO_BYTES = np.empty(0, np.uint8)
+
+#: The numpy views of a batch's input arrays, made once per batch and shared by every group:
+#: ``id(array) -> (array, view)`` (the array kept beside its view, so the id stays its own).
+Views = dict[int, tuple[pa.Array, "Col"]]
 
 _INT_TYPES = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32())
 _CONST_DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64}
@@ -94,7 +109,7 @@ class Col:
             return self
         return dataclasses.replace(self, ix=pos if self.ix is None else self.ix[pos])
 
-    def kernel_args(self, pool: Any) -> list[Any]:
+    def kernel_args(self, views: Views) -> list[Any]:
         """``ix, has_valid, valid, data...`` as a generated kernel reads the field."""
         raise NotImplementedError
 
@@ -141,7 +156,7 @@ class ValuesCol(Col):
     def written(self) -> bool:
         return self.src is None
 
-    def kernel_args(self, pool: Any) -> list[Any]:
+    def kernel_args(self, views: Views) -> list[Any]:
         return [self._ix(), *_valid_args(self.valid), self.values]
 
     def to_arrow(self, runs: dict | None = None) -> pa.Array:
@@ -167,7 +182,7 @@ class NumCol(Col):
     def written(self) -> bool:
         return True
 
-    def kernel_args(self, pool: Any) -> list[Any]:
+    def kernel_args(self, views: Views) -> list[Any]:
         return [self._ix(), *_valid_args(self.valid), self.isf, self.ints, self.floats]
 
     def to_arrow(self, runs: dict | None = None) -> pa.Array:
@@ -187,28 +202,60 @@ class NumCol(Col):
 
 
 @dataclass(eq=False, kw_only=True)
-class CodesCol(Col):
-    """Strings as codes into a chunk's :class:`~streamkit.fsm.strings.StringPool`."""
+class TextCol(Col):
+    """Strings as UTF-8 bytes in Arrow's layout (int32 ``offsets`` into ``data``), read through ``codes``
+    when the column is dictionary-encoded (a Parquet dictionary column, a kernel's literals).
 
-    codes: np.ndarray
+    ``valid`` holds a flag per row of the base (``None``: no null); ``arr`` is the
+    input Arrow array these are views of, if any (outputs re-select it);
+    ``dictionary`` the Arrow strings ``codes`` number (outputs stay dictionary-encoded).
+    """
+
+    offsets: np.ndarray
+    data: np.ndarray
     valid: np.ndarray | None
-    pool: Any
+    codes: np.ndarray | None = None
+    dictionary: pa.Array | None = None
+    arr: pa.Array | None = None
 
     @property
     def base(self) -> Any:
-        return self.codes
+        if self.arr is not None:
+            return self.arr
+        return self.codes if self.codes is not None else self.offsets
 
     @property
     def written(self) -> bool:
-        return True
+        return self.arr is None
 
-    def kernel_args(self, pool: Any) -> list[Any]:
-        return [self._ix(), *_valid_args(self.valid), self.codes]
+    def kernel_args(self, views: Views) -> list[Any]:
+        codes = _NO_CODES if self.codes is None else self.codes
+        return [self._ix(), *_valid_args(self.valid), codes, self.offsets, self.data]
 
     def to_arrow(self, runs: dict | None = None) -> pa.Array:
-        if len(self.pool) == 0:
-            return pa.nulls(self.n, pa.string())
-        return codes_array(self.codes, self.valid, self.ix, self.n, self.pool.array)
+        if self.arr is not None:
+            return self.arr if self.ix is None else take_arrow(self.arr, self.ix, runs, no_nulls=self.no_nulls)
+        if self.codes is not None and self.dictionary is not None:
+            return codes_array(self.codes, self.valid, self.ix, self.n, self.dictionary)
+        return text_array(self.offsets, self.data, None if self.no_nulls else self.valid, self.ix, self.n)
+
+
+def text_view(arr: pa.Array) -> TextCol:
+    """A kernel's view of a string or dictionary-of-strings array: its offsets, bytes and codes, not copied."""
+    if pa.types.is_dictionary(arr.type):
+        d = arr.dictionary
+        if d.null_count or not pa.types.is_string(d.type):
+            return text_view(arr.cast(pa.string()))
+        t = text_view(d)
+        codes = np.asarray(arr.indices.fill_null(0).cast(pa.int32()), dtype=np.int32)
+        return TextCol("str", None, len(arr), offsets=t.offsets, data=t.data, valid=valid_flags(arr), codes=codes,
+                       dictionary=d, arr=arr)
+    bufs = arr.buffers()
+    off = arr.offset
+    offsets = np.frombuffer(bufs[1], np.int32, count=off + len(arr) + 1)[off:] if bufs[1] is not None \
+        else np.zeros(len(arr) + 1, np.int32)
+    data = _NO_BYTES if bufs[2] is None else np.frombuffer(bufs[2], np.uint8)
+    return TextCol("str", None, len(arr), offsets=offsets, data=data, valid=valid_flags(arr), arr=arr)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -217,10 +264,13 @@ class ConstCol(Col):
 
     value: Any
 
-    def kernel_args(self, pool: Any) -> list[Any]:
+    def kernel_args(self, views: Views) -> list[Any]:
         v = self.value
-        data = pool.intern_strings([v]) if isinstance(v, str) else np.array([v], _CONST_DTYPE[self.kind])
-        return [np.zeros(self.n, np.int64), False, NO_VALID, data]
+        ix = np.zeros(self.n, np.int64)  # every row reads the one value
+        if isinstance(v, str):
+            b = np.frombuffer(v.encode(), np.uint8)
+            return [ix, False, NO_VALID, _NO_CODES, np.array([0, len(b)], np.int32), b]
+        return [ix, False, NO_VALID, np.array([v], _CONST_DTYPE[self.kind])]
 
     def to_arrow(self, runs: dict | None = None) -> pa.Array:
         return const_array(self.value, self.n)
@@ -236,16 +286,15 @@ class ArrowCol(Col):
     def base(self) -> Any:
         return self.arr
 
-    def view(self, pool: Any) -> Col:
-        """The array as a kernel reads it: values and validity, or string codes (shared by every group)."""
+    def view(self, views: Views) -> Col:
+        """The array as a kernel reads it: values and validity, or UTF-8 bytes (made once per batch)."""
         arr = self.arr
-        hit = pool.views.get(id(arr))
+        hit = views.get(id(arr))
         if hit is not None and hit[0] is arr:
             return hit[1]
         v: Col
         if self.kind == "str":
-            codes, valid = pool.encode(arr)
-            v = CodesCol("str", None, len(arr), codes=codes, valid=valid, pool=pool)
+            v = text_view(arr)
         else:
             valid = valid_flags(arr)
             if self.kind == "bool":
@@ -255,11 +304,11 @@ class ArrowCol(Col):
                 t = pa.int64() if self.kind == "int" else pa.float64()
                 vals = values_view(arr if arr.type == t else arr.cast(t), np.int64 if self.kind == "int" else np.float64)
             v = ValuesCol(self.kind, None, len(arr), values=vals, valid=valid)
-        pool.views[id(arr)] = (arr, v)
+        views[id(arr)] = (arr, v)
         return v
 
-    def kernel_args(self, pool: Any) -> list[Any]:
-        return self.view(pool).take(self.ix).kernel_args(pool)
+    def kernel_args(self, views: Views) -> list[Any]:
+        return self.view(views).take(self.ix).kernel_args(views)
 
     def to_arrow(self, runs: dict | None = None) -> pa.Array:
         return self.arr if self.ix is None else take_arrow(self.arr, self.ix, runs, no_nulls=self.no_nulls)

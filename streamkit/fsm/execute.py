@@ -23,7 +23,6 @@ from streamkit.fsm.columns import Col, from_arrow
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.interpret import step_limit_message
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, rows_at
-from streamkit.fsm.strings import StringPool
 from streamkit.status.codes import EventStatus
 
 __all__ = ("BatchResult", "run_batch")
@@ -75,7 +74,7 @@ def run_batch(net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_off
     transform's ``_row`` key is replaced by the position in the outputs.
     """
     n = batch.num_rows
-    ctx = BatchContext(net.index, net.state_names, net.py, StringPool(), n)
+    ctx = BatchContext(net.index, net.state_names, net.py, {}, n)
     run = _Run(net, ctx, n, np.zeros(n if net.counts_steps else 0, np.int32))
     frame: Frame = {}
     for name, col in zip(batch.schema.names, batch.columns):

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from streamkit.fsm.columns import Col
+from streamkit.fsm.columns import Col, Views
 from streamkit.status.codes import EventStatus
 
 if TYPE_CHECKING:
     from streamkit.fsm.interpret import PyNetwork
-    from streamkit.fsm.strings import StringPool
 
 __all__ = ("Frame", "Group", "Move", "Failure", "Exits", "StatePlan", "BatchContext", "rows_at", "take")
 
@@ -113,12 +112,12 @@ class Exits:
 
 @dataclass(eq=False)
 class BatchContext:
-    """What plans share while one batch runs: the network's names, its Python twin, the strings of the batch."""
+    """What plans share while one batch runs: the network's names, its Python twin, the batch's input views."""
 
     index: dict[str, int]
     state_names: list[str]
     py: PyNetwork
-    pool: StringPool
+    views: Views
     n: int
 
 

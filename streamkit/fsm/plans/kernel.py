@@ -4,29 +4,33 @@ The kernel makes one pass over the group's rows and writes, compactly per
 outcome, the positions of the rows that left at each exit and the values it
 computed for them, the rows that failed (with the error site), and the rows it
 escaped: those whose exact answer needs Python (a float result of an integer
-operation beyond 2**53, ...), which the state's Python plan then runs
-(transforms are pure, so this is exact).
+operation beyond 2**53, a case mapping beyond ASCII, ...), which the state's
+Python plan then runs (transforms are pure, so this is exact).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from streamkit.expr.layout import Absent, Computed, InputField, RecordEntry, RestOfInput, StateKernelSource
-from streamkit.expr.values import StrOpFailure
-from streamkit.fsm.columns import CodesCol, Col, ConstCol, NumCol, ValuesCol
+from streamkit.expr.layout import Absent, Computed, ExitOutput, InputField, RecordEntry, RestOfInput, StateKernelSource
+from streamkit.fsm.columns import Col, ConstCol, NumCol, TextCol, ValuesCol
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, rows_at, take
 from streamkit.fsm.plans.python import PythonPlan
-from streamkit.fsm.strings import StringPool
-from streamkit.fsm.strops import apply_str_op
 
-__all__ = ("KernelPlan",)
+__all__ = ("KernelPlan", "SCRATCH_BYTES", "TEXT_BYTES_PER_ROW")
 
 _DTYPE = {"bool": np.bool_, "int": np.int64, "float": np.float64, "str": np.int32}
+
+#: Scratch space for the text one row builds (a row needing more runs as Python).
+SCRATCH_BYTES = 1 << 16
+
+#: Bytes per row a text output starts with, before the kernel has shown what it needs.
+TEXT_BYTES_PER_ROW = 16
 
 
 @dataclass(eq=False)
@@ -48,65 +52,72 @@ class KernelPlan:
     fallback: PythonPlan
     backend: str = "numba"
     reason: str | None = None
+    #: the kernel's string literals as an Arrow array: their bytes are the kernel's ``lb``
+    literals: pa.Array = field(init=False)
+    #: bytes per row each text output needed so far (its buffer starts that large)
+    text_bytes: list[float] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.literals = pa.array(list(self.source.lits), pa.string())
+        self.text_bytes = [float(TEXT_BYTES_PER_ROW)] * self.source.n_text
+        bufs = self.literals.buffers()
+        self._lit_offsets = np.frombuffer(bufs[1], np.int32, count=len(self.literals) + 1)
+        self._lit_bytes = np.empty(0, np.uint8) if bufs[2] is None else np.frombuffer(bufs[2], np.uint8)
 
     def run(self, group: Group, ctx: BatchContext) -> Exits:
         """Run the kernel over the group's rows; escaped rows go to the Python fallback."""
         src = self.source
-        pool = ctx.pool
         m = group.n
         frame = group.frame
-        n_exits = len(src.exits)
-        cnt = np.zeros(n_exits + 2, np.int64)  # failed, escaped, then records per exit
+        cnt = np.zeros(len(src.exits) + 2, np.int64)  # failed, escaped, then records per exit
         fpos, ferr, ferra, epos = (np.empty(m, np.int64) for _ in range(4))
-        args: list[Any] = [m, cnt, fpos, ferr, ferra, epos, pool.literal_codes(src.lits)]
+        tc = np.zeros(max(src.n_text, 1), np.int64)
+        head = [m, cnt, fpos, ferr, ferra, epos, self._lit_bytes, np.empty(SCRATCH_BYTES, np.uint8), tc]
         for name, kind in src.fields:
             if kind != "null":
-                args += frame[name].kernel_args(pool)
-        exit_arrays: list[list[list[np.ndarray | None]]] = []
-        exit_pos: list[np.ndarray] = []
-        for ex in src.exits:
-            cols: list[list[np.ndarray | None]] = []
-            exit_pos.append(np.empty(m, np.int64))
-            args.append(exit_pos[-1])
-            for _, rep, nullable in ex.outputs:
-                valid = np.empty(m, np.bool_) if nullable else None
-                if valid is not None:
-                    args.append(valid)
-                if rep == "num":  # flags, then one buffer seen as ints and as floats (see expr/kernel.py)
-                    slot = np.empty(m, np.int64)
-                    arrs = [np.empty(m, np.bool_), slot, slot.view(np.float64)]
-                else:
-                    arrs = [np.empty(m, _DTYPE[rep])]
-                args += arrs
-                cols.append([valid, *arrs])
-            exit_arrays.append(cols)
-        tables = [pool.table(op) for op in src.str_ops]
-        args += [t[0] for t in tables]
-        args += [t[1] for t in tables]
-        self.fn(*args)
+                head += frame[name].kernel_args(ctx.views)
+        exit_pos = [np.empty(m, np.int64) for _ in src.exits]
+        exit_arrays = [[_output_arrays(out, m) for out in ex.outputs] for ex in src.exits]
+        texts = [col for ex, cols in zip(src.exits, exit_arrays) for out, col in zip(ex.outputs, cols) if out.text]
+        for j, col in enumerate(texts):  # room for the text, as much as earlier chunks needed
+            col[2] = np.empty(int(m * self.text_bytes[j]) + 1024, np.uint8)
+        while True:
+            args = list(head)
+            for pos, cols in zip(exit_pos, exit_arrays):
+                args.append(pos)
+                for col in cols:
+                    args += [a for a in col if a is not None]
+            if self.fn(*args) == 0:
+                break
+            # a text output ran out of room: each gets twice as much, and the kernel runs again
+            cnt[:] = 0
+            tc[:] = 0
+            for col in texts:
+                col[2] = np.empty(2 * len(col[2]), np.uint8)
+        for j in range(len(texts)):
+            self.text_bytes[j] = max(self.text_bytes[j], 1.25 * int(tc[j]) / max(m, 1))
 
         exits = Exits()
         n_failed, n_escaped = int(cnt[0]), int(cnt[1])
         if n_escaped:
             exits.extend(self.fallback.run(group.subset(epos[:n_escaped].copy()), ctx))
         if n_failed:
-            exits.failures.append(_failure(src, pool, rows_at(group.rows, fpos[:n_failed].copy()),
-                                           ferr[:n_failed], ferra[:n_failed]))
+            exits.failures.append(_failure(src, rows_at(group.rows, fpos[:n_failed].copy()), ferr[:n_failed]))
         for k, ex in enumerate(src.exits):
             c = int(cnt[k + 2])
             if c == 0:
                 continue
-            cols = exit_arrays[k]
-            if 4 * c < m:  # few records left here: do not keep whole-chunk buffers alive for them
-                cols = [[None if a is None else a[:c].copy() for a in col] for col in cols]
-            pos = None if c == m else exit_pos[k][:c].copy() if 4 * c < m else exit_pos[k][:c]
+            # few records left here: copy what they need, so as not to keep whole-chunk buffers alive
+            compact = 4 * c < m
+            computed = [self._computed(out, col, c, copy=compact) for out, col in zip(ex.outputs, exit_arrays[k])]
+            pos = None if c == m else exit_pos[k][:c].copy() if compact else exit_pos[k][:c]
             taken = take(frame, pos)
             if pos is not None:  # fresh views: mark the fields the kernel proved not null here
                 for f in ex.nonnull:
                     col = taken.get(f)
                     if col is not None:
                         col.no_nulls = True
-            sub = _exit_frame(ex.record, taken, cols, c, pool)
+            sub = _exit_frame(ex.record, taken, computed, c)
             sub_rows = group.rows if pos is None else rows_at(group.rows, pos)
             if ex.kind == "end":
                 exits.moves.append(Move(ctx.index[ex.state], True, sub_rows, sub))
@@ -115,11 +126,45 @@ class KernelPlan:
                 exits.moves.append(Move(ctx.index[ex.target], False, sub_rows, sub))
         return exits
 
+    def _computed(self, out: ExitOutput, arrs: list[np.ndarray | None], m: int, *, copy: bool) -> Col:
+        """A column the kernel wrote for ``m`` records: ``arrs`` is its validity (or ``None``), then its arrays."""
 
-def _exit_frame(record: tuple[RecordEntry, ...], frame: Frame, cols: list, m: int, pool: StringPool) -> Frame:
+        def cut(a: np.ndarray | None, n: int) -> np.ndarray:
+            assert a is not None
+            return a[:n].copy() if copy else a[:n]
+
+        valid = arrs[0]
+        if valid is not None:
+            valid = None if valid[:m].all() else cut(valid, m)
+        if out.rep == "num":
+            return NumCol("num", None, m, isf=cut(arrs[1], m), ints=cut(arrs[2], m), floats=cut(arrs[3], m),
+                          valid=valid)
+        if out.text:
+            offsets = cut(arrs[1], m + 1)
+            return TextCol("str", None, m, offsets=offsets, data=cut(arrs[2], int(offsets[m])), valid=valid)
+        if out.rep == "str":  # literal numbers: read through the literals' bytes, written as a dictionary
+            return TextCol("str", None, m, offsets=self._lit_offsets, data=self._lit_bytes, valid=valid,
+                           codes=cut(arrs[1], m), dictionary=self.literals)
+        return ValuesCol(out.rep, None, m, values=cut(arrs[1], m), valid=valid)
+
+
+def _output_arrays(out: ExitOutput, m: int) -> list[np.ndarray | None]:
+    """The arrays the kernel writes one computed field into: validity (or ``None``), then the values."""
+    valid = np.empty(m, np.bool_) if out.nullable else None
+    if out.rep == "num":  # flags, then one buffer seen as ints and as floats (see expr/kernel.py)
+        slot = np.empty(m, np.int64)
+        return [valid, np.empty(m, np.bool_), slot, slot.view(np.float64)]
+    if out.text:  # offsets (the first is 0), then the bytes (sized by the caller)
+        offsets = np.empty(m + 1, np.int32)
+        offsets[0] = 0
+        return [valid, offsets, np.empty(0, np.uint8)]
+    return [valid, np.empty(m, _DTYPE[out.rep])]
+
+
+def _exit_frame(record: tuple[RecordEntry, ...], frame: Frame, computed: list[Col], m: int) -> Frame:
     """The columns of the ``m`` records that left at an exit (see :class:`~streamkit.expr.layout.Exit`).
 
-    ``frame`` holds their input columns; ``cols`` the arrays the kernel wrote for them.
+    ``frame`` holds their input columns; ``computed`` the columns the kernel wrote for them.
     """
     if len(record) == 1 and isinstance(record[0], RestOfInput):
         return frame
@@ -134,7 +179,7 @@ def _exit_frame(record: tuple[RecordEntry, ...], frame: Frame, cols: list, m: in
         if isinstance(src, Absent):
             new.pop(name, None)
         elif isinstance(src, Computed):
-            new[name] = _computed(src.rep, [None if a is None else a[:m] for a in cols[src.index]], m, pool)
+            new[name] = computed[src.index]
         elif isinstance(src, InputField):
             col = frame.get(src.name)
             if col is not None:
@@ -148,37 +193,7 @@ def _exit_frame(record: tuple[RecordEntry, ...], frame: Frame, cols: list, m: in
     return new
 
 
-def _computed(rep: str, arrs: list[np.ndarray | None], m: int, pool: StringPool) -> Col:
-    """A column the kernel wrote: ``arrs`` is its validity (or ``None``), then its value arrays."""
-    valid = arrs[0]
-    if valid is not None and valid.all():
-        valid = None
-    if rep == "num":
-        return NumCol("num", None, m, isf=arrs[1], ints=arrs[2], floats=arrs[3], valid=valid)
-    if rep == "str":
-        return CodesCol("str", None, m, codes=arrs[1], valid=valid, pool=pool)
-    return ValuesCol(rep, None, m, values=arrs[1], valid=valid)
-
-
-def _failure(src: StateKernelSource, pool: StringPool, rows: np.ndarray, err: np.ndarray,
-             erra: np.ndarray) -> Failure:
+def _failure(src: StateKernelSource, rows: np.ndarray, err: np.ndarray) -> Failure:
     """The failed rows with the state, error type and message of the site each failed at."""
-    states: list[str] = []
-    types: list[str] = []
-    messages: list[str] = []
-    for e, a in zip(err.tolist(), erra.tolist()):
-        site = src.sites[e]
-        states.append(site.state)
-        if not isinstance(site.message, StrOpFailure):
-            types.append(site.error_type)
-            messages.append(site.message)
-        else:  # a string operation failed: ask Python what it raises for this string
-            op = src.str_ops[site.message.index]
-            try:
-                apply_str_op(op, pool.string(a))
-                types.append("RuntimeError")
-                messages.append("string operation failed")
-            except Exception as exc:  # whatever Python raises is the answer
-                types.append(type(exc).__name__)
-                messages.append(str(exc))
-    return Failure(rows, states, types, messages)
+    sites = [src.sites[e] for e in err.tolist()]
+    return Failure(rows, [s.state for s in sites], [s.error_type for s in sites], [s.message for s in sites])
