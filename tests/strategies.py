@@ -66,7 +66,7 @@ __all__ = (
 #: Literals used inside generated code (kept moderate so results are often valid).
 _CODE_INTS = (0, 1, 2, 3, 5, 10, 100, 1000, 5000, -1, -7, 2**62, INT64_MAX, -INT64_MAX)
 _CODE_FLOATS = (0.0, 0.5, 1.5, -2.5, 100.0, 1e-9, 1e300, -0.0, math.nan, math.inf)
-_CODE_STRS = ("", "a", "A", "b", "ab", "ß", "É", "12", "low", "high", "x")
+_CODE_STRS = ("", "a", "A", "b", "ab", "ß", "É", "12", "low", "high", "x", ",", " ", "-", "日")
 
 _STATE_NAMES = (
     "input", "validate", "enrich", "categorize", "route", "score", "check",
@@ -96,6 +96,7 @@ class _Gen:
     def __init__(self, draw: Callable[..., Any], schema: Schema) -> None:
         self.draw = draw
         self.schema = schema
+        self.in_fstring = False
 
     # -- helpers
     def pick(self, seq: Sequence[Any]) -> Any:
@@ -203,6 +204,9 @@ class _Gen:
         if form == "round":
             return f"round({self.numeric(d)})"
         if form == "len":
+            if self.chance(40):
+                meth = self.pick(("find", "rfind", "count", "index", "rindex"))
+                return f"{self._recv(d)}.{meth}({self.literal('str')})"
             return f"len({self.expr('str', d)})"
         return f"int({self.expr(self.pick(KINDS), d)})"
 
@@ -272,6 +276,12 @@ class _Gen:
             return f"(not {self.expr('any', d)})"
         if form == "cast":
             return f"bool({self.expr(self.pick(KINDS), d)})"
+        if self.chance(40):
+            pred = self.pick(("isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "istitle",
+                              "isidentifier", "isascii", "isdecimal", "isnumeric"))
+            return f"{self._recv(d)}.{pred}()"
+        if self.chance(30):
+            return f"({self.literal('str')} {self.pick(('in', 'not in'))} {self.expr('str', d)})"
         meth = self.pick(("startswith", "endswith"))
         return f"{self._recv(d)}.{meth}({self.literal('str')})"
 
@@ -284,11 +294,51 @@ class _Gen:
         common = self._common("str", d)
         if common is not None:
             return common
-        form = self.pick(("meth", "meth", "concat", "cast", "tier"))
+        form = self.pick(("meth", "meth", "meth2", "concat", "cast", "tier", "fstring", "slice", "split"))
         if form == "meth":
-            meth = self.pick(("upper", "lower", "strip", "replace"))
+            meth = self.pick(("upper", "lower", "strip", "replace", "title", "capitalize", "swapcase", "casefold"))
             args = f"{_lit(self.pick(('a', 'ß', ' ')))}, {_lit(self.pick(('b', 'SS', '')))}" if meth == "replace" else ""
             return f"{self._recv(d)}.{meth}({args})"
+        if form == "meth2":
+            meth = self.pick(("lstrip", "rstrip", "strip", "zfill", "center", "ljust", "rjust", "removeprefix",
+                              "removesuffix"))
+            if meth in ("lstrip", "rstrip", "strip"):
+                args = self.pick(("", "' '", "'ab'", "None", "'-,'"))
+            elif meth in ("zfill",):
+                args = str(self.pick((0, 3, 6)))
+            elif meth in ("center", "ljust", "rjust"):
+                fill = self.pick(("", ", '*'", ", '日'"))
+                args = f"{self.pick((0, 4, 7))}{fill}"
+            else:
+                args = self.literal("str")
+            return f"{self._recv(d)}.{meth}({args})"
+        if form == "fstring" and not self.in_fstring:  # (f-strings do not nest before Python 3.12)
+            parts = []
+            for _ in range(self.pick((1, 2, 3))):
+                if self.chance(40):
+                    parts.append(self.pick(("-", " ", "x", "日", "{{")))
+                else:
+                    kind = self.pick(KINDS)
+                    spec = ""
+                    if kind in ("int", "bool") and self.chance(40):
+                        spec = ":" + self.pick(("02d", ">5", "<3", "^6", "+d", "05", "*>4"))
+                    elif kind == "str" and self.chance(40):
+                        spec = ":" + self.pick((">5", "<3", "^6", "-<4"))
+                    self.in_fstring = True
+                    try:
+                        parts.append("{" + self.expr(kind, d) + spec + "}")
+                    finally:
+                        self.in_fstring = False
+            return 'f"' + "".join(parts) + '"'
+        if form == "slice":
+            lo = self.pick(("", "0", "1", "-2", "3"))
+            hi = self.pick(("", "2", "-1", "5"))
+            if self.chance(30):
+                return f"{self._recv(d)}[{self.pick(('0', '1', '-1', '3'))}]"
+            return f"{self._recv(d)}[{lo}:{hi}]"
+        if form == "split":
+            sep = self.pick(("','", "'-'", "' '", "", "'ab'"))
+            return f"{self._recv(d)}.split({sep})[{self.pick((0, 1, -1, 2))}]"
         if form == "concat":
             right = self.expr("str", d) if not self.chance(5) else self.numeric(d)
             return f"({self.expr('str', d)} + {right})"

@@ -44,6 +44,7 @@ _EDGE_FLOATS = (
 _EDGE_STRS = (
     "", "a", "A", "b", "ab", "Ab", "abc", "ba", "aa", "ß", "straße", "É", "é", "Éa",
     " a ", "a b", "12", " 7 ", "-3", "1.5", "1e3", "nan", "inf", "None", "True", "0",
+    "JFK", "a,b,,c", " x\ty ", "\xa0a\u2003", "日本", "😀x", "ǅa", "İ", "ﬁne", "1_000", "+5", "0.25",
 )
 
 
@@ -104,7 +105,8 @@ def values(kind: str) -> st.SearchStrategy[Any]:
     if kind == "bool":
         return st.booleans()
     if kind == "str":
-        return st.one_of(st.sampled_from(_EDGE_STRS), st.text(alphabet="abAB ßÉé1", max_size=4))
+        return st.one_of(st.sampled_from(_EDGE_STRS), st.text(alphabet="abAB ßÉé1", max_size=4),
+                         st.text(alphabet="aZ09 ,._-\t日😀ßΣ\xa0", max_size=8))
     msg = f"unknown kind {kind!r}"
     raise ValueError(msg)
 

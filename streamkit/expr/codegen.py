@@ -214,12 +214,14 @@ class CodeGen:
         return Val(frozenset({"str"}), sb=buf, ss=s, se=e)
 
     # -- slots and values -------------------------------------------------------
-    def slot(self, kinds: frozenset[ValueKind], sources: tuple[Val, ...] | list[Val] = ()) -> Val:
+    def slot(self, kinds: frozenset[ValueKind], sources: tuple[Val, ...] | list[Val] = (), *,
+             buf: str | None = None) -> Val:
         """Fresh, initialized variables able to hold a value of these kinds.
 
-        A string slot holds spans of one array: that of every string among
-        ``sources`` when they share one, else the row's scratch space (where
-        :meth:`store` copies a string from elsewhere).
+        A string slot holds spans of one array: ``buf`` if given (pieces of a string
+        are spans of its bytes), else that of every string among ``sources`` when
+        they share one, else the row's scratch space (where :meth:`store` copies a
+        string from elsewhere).
         """
         r = rep_of(kinds)
         v = Val(kinds)
@@ -232,12 +234,13 @@ class CodeGen:
             self.write(f"{v.vi} = np.int64(0)")
             self.write(f"{v.vf} = 0.0")
         elif r == "str":
-            bufs = {x.sb for x in sources if x.rep == "str"}
-            v.sb = bufs.pop() if len(bufs) == 1 else SCRATCH
+            texts = [x for x in sources if x.rep == "str"]
+            bufs = {x.sb for x in texts}
+            v.sb = buf or (bufs.pop() if len(bufs) == 1 else SCRATCH)
             v.ss, v.se = self.temp("ss"), self.temp("se")
             self.write(f"{v.ss} = np.int64(0)")
             self.write(f"{v.se} = np.int64(0)")
-            if v.sb == LITERALS:
+            if texts and all(x.lit for x in texts):  # always one of the literals: keep which
                 v.lit = self.temp("lt")
                 self.write(f"{v.lit} = np.int64(-1)")
         elif r != "none":

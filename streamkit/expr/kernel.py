@@ -32,7 +32,7 @@ from typing import TypeAlias
 from streamkit._typing import ExitKind
 from streamkit.errors import UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.codegen import HEADER, LITERALS, CodeGen, Env, FieldRef
+from streamkit.expr.codegen import HEADER, CodeGen, Env, FieldRef
 from streamkit.expr.layout import (
     ABSENT,
     REST_OF_INPUT,
@@ -194,7 +194,7 @@ class _Writer:
             val = g.computed[src.index]
             t = len(outs)
             nullable = val.may_be_none and val.nn not in g.facts
-            text = src.rep == "str" and val.sb != LITERALS
+            text = src.rep == "str" and not val.lit
             outs.append(ExitOutput(fname, src.rep, nullable, text))
             if nullable:
                 g.write(f"x{k}n{t}[{c}] = not {val.nn}")

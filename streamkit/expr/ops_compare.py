@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamkit._typing import ValueKind
 from streamkit.expr import ir
-from streamkit.expr.codegen import LITERALS, CodeGen
+from streamkit.expr.codegen import CodeGen
 from streamkit.expr.values import (
     NUMERIC,
     SAMPLE,
@@ -121,7 +121,7 @@ class Comparisons:
             elif ka in NUMERIC and kb in NUMERIC:
                 self._numeric(t, "==", ka, kb, pa, pb)
             elif ka == kb == "str":
-                if a.sb == b.sb == LITERALS:  # literals are numbered once each
+                if a.lit and b.lit:  # literals are numbered once each
                     g.write(f"{t} = {a.lit} == {b.lit}")
                 else:
                     g.write(f"{t} = t_eq({pa}, {pb})")

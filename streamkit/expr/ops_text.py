@@ -167,7 +167,7 @@ class Text:
         """``s[a:b]``: a span of the same bytes."""
         g = self.g
         obj = g.expr(n.obj)
-        out = g.slot(frozenset({"str"}), [obj])
+        out = g.slot(frozenset({"str"}), buf=obj.sb)
 
         def emit(ks: list[ValueKind], ps: list[str]) -> None:
             k, p = ks[0], ps[0]
@@ -199,7 +199,7 @@ class Text:
         """``s[k]``: the code point at ``k``, or Python's IndexError."""
         g = self.g
         obj = g.expr(n.obj)
-        out = g.slot(frozenset({"str"}), [obj])
+        out = g.slot(frozenset({"str"}), buf=obj.sb)
 
         def emit(ks: list[ValueKind], ps: list[str]) -> None:
             k, p = ks[0], ps[0]
@@ -223,7 +223,7 @@ class Text:
         """``s.split(sep)[k]``: the piece, a span of the same bytes, or Python's error."""
         g = self.g
         obj = g.expr(n.obj)
-        out = g.slot(frozenset({"str"}), [obj])
+        out = g.slot(frozenset({"str"}), buf=obj.sb)
 
         def emit(ks: list[ValueKind], ps: list[str]) -> None:
             k, p = ks[0], ps[0]
@@ -261,7 +261,7 @@ class Text:
             return self._on_str(obj, out, name, args, lambda p: g.fail(*err))
         kind = STR_METHODS[name]
         spans = name in ("strip", "lstrip", "rstrip", "removeprefix", "removesuffix")
-        out = g.slot(frozenset({kind}), [obj] if spans else [])
+        out = g.slot(frozenset({kind}), buf=obj.sb if spans else None)
         if name in CASE_MODES:
             mode = CASE_MODES[name]
             return self._on_str(obj, out, name, args, lambda p: self._build(out, f"t_case(sc, scn, {p}, {mode})"))
