@@ -38,7 +38,10 @@ class EventStatus(int, enum.Enum):
     def __new__(cls, code: int, name: str) -> EventStatus:
         member = int.__new__(cls, code)
         member._value_ = name
+        member._code = code  # a plain int: status_code() skips hashing the member (Enum hashes by name, in Python)
         return member
+
+    _code: int
 
     PENDING = (0, "pending")
     PROCESSING = (1, "processing")
@@ -110,7 +113,9 @@ def status_code(status: object, *, what: str = "status") -> int:
     ...
     ValueError: `status` must be one of 'pending', 'processing', 'completed', 'failed', 'skipped', 'cancelled', 'aborted' (or an EventStatus, or a code 0..6), got 'done'
     """
-    if status.__class__ is EventStatus or status.__class__ is str:  # fast path: count() < 1 µs
+    if status.__class__ is EventStatus:  # fast paths: count() and one-id changes are ~1 µs in all
+        return status._code  # type: ignore[attr-defined]
+    if status.__class__ is str:
         code = _CODES.get(status)
         if code is not None:
             return code

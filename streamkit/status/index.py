@@ -1,22 +1,34 @@
-""":class:`StatusIndex`: the status of every id, counts per status in O(1), ids per status in O(k)."""
+""":class:`StatusIndex`: the status of every id, counts per status in O(1), ids per status in O(k).
+
+The index is one class whose state lives in four collaborators, each owning
+its data and invariants, all guarded by the index's one lock:
+
+- :class:`~streamkit.status._store.Store`: id -> status byte (column + hash table);
+- :class:`~streamkit.status._lists.StatusLists`: counts, kept id lists, cleaned tally;
+- :class:`~streamkit.status._tags.Tags`: the named tags;
+- :class:`~streamkit.status._log.TransitionLog`: the optional log.
+
+Snapshots are encoded and decoded by ``_snapshot.py`` from and to a
+:class:`~streamkit.status._snapshot.Snapshot` of the index's state.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, NoReturn
 
 import numpy as np
+import pyarrow as pa
 
 from kernels import status as K
-from streamkit.status._adding import AddMethods
-from streamkit.status._errors_for import transition_error, unknown_ids_error
-from streamkit.status._ids import as_ids, is_scalar_id
+from streamkit.status._errors_for import add_error, transition_error, unknown_ids_error
+from streamkit.status._ids import as_codes, as_ids, is_scalar_id
+from streamkit.status._lists import StatusLists
 from streamkit.status._log import TransitionLog
-from streamkit.status._store import EMPTY_I64, EMPTY_U8, IdList, Store
-from streamkit.status._snapshot import SnapshotMethods
-from streamkit.status._tagging import TagMethods
-from streamkit.status._tags import TagSet
+from streamkit.status._snapshot import Snapshot, decode_dict, decode_ipc, encode_dict, encode_ipc
+from streamkit.status._store import EMPTY_U8, Store
+from streamkit.status._tags import Tags, check_tag_name
 from streamkit.status.codes import N_STATUSES, STATUS_NAMES, EventStatus, StatusLike, status_code, status_codes
 from streamkit.status.errors import StatusIndexError
 
@@ -27,13 +39,23 @@ __all__ = ("StatusIndex", "DEFAULT_KEEP_IDS")
 #: 100M records cost 1 byte each instead of 9.
 DEFAULT_KEEP_IDS = frozenset(EventStatus) - {EventStatus.COMPLETED}
 
-#: Compact a status's id list only once it has this many stale entries (and more stale than live).
-COMPACT_MIN = 1024
 _MEMBERS = tuple(EventStatus)
 _DEFAULT_KEEP_CODES = sorted(int(s) for s in DEFAULT_KEEP_IDS)
+_MAX_ID = (1 << 63) - 1
+_ADDED = 255  # the log's "from" of an added id
+_ABSENT = K.ABSENT
 
 
-class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
+def _one_id(ids: Any) -> int:
+    # ``ids`` as one id for the one-id paths, else -1: not one integer, or out of range (the batch path says why)
+    if ids.__class__ is not int:
+        if not isinstance(ids, np.integer):
+            return -1
+        ids = int(ids)
+    return ids if 0 <= ids <= _MAX_ID else -1
+
+
+class StatusIndex:
     """The status of every id (one byte each), the count per status, and the ids per status.
 
     Every id is in exactly one status at a time. Ids are non-negative int64: row
@@ -41,17 +63,19 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
     arbitrary ids such as job ids (sparse, stored in a hash table). Each kept
     status also has the list of its ids, so :meth:`ids` costs O(k) for k ids in
     the answer; a transition marks the old entries stale, and a list is
-    compacted when asked for or once it is more stale than live. Counts are
-    always exact. All methods are thread-safe (one lock; the kernels release
-    the GIL).
+    compacted when asked for or once it is more stale than live. The ids of a
+    status that is not kept are found by a scan. Counts are always exact. One
+    id at a time (an int) takes a path without arrays or kernels, ~1 µs. All
+    methods are thread-safe (one lock; the kernels release the GIL).
 
     Parameters
     ----------
     keep_ids:
         Statuses whose id lists are kept (one or several), or ``"all"``. The default keeps all
         but ``completed``: in a stream of 100M records almost all complete, and
-        a kept id costs 8 bytes in its list on top of its 1-byte status. The
-        status of any id, kept or not, is always known (:meth:`status_of`).
+        a kept id costs 8 bytes in its list on top of its 1-byte status. Every
+        query answers for every status; a status that is not kept costs a scan
+        in :meth:`ids`.
     log_transitions:
         Record every add and change (id, from, to, timestamp) for
         :meth:`transition_log`. Off by default, and then free.
@@ -78,18 +102,130 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         else:
             every = isinstance(keep_ids, str) and keep_ids == "all"
             codes = range(N_STATUSES) if every else status_codes(keep_ids, what="keep_ids")
-        self._keep = np.zeros(256, np.bool_)
-        self._keep[list(codes)] = True
-        self._lists = [IdList() if self._keep[c] else None for c in range(N_STATUSES)]
-        self._counts = np.zeros(N_STATUSES, np.int64)
-        self._count_list = [0] * N_STATUSES  # the counts as Python ints: count() reads one
-        self._cleaned = np.zeros(N_STATUSES, np.int64)
         self._store = Store()
-        self._tags: dict[str, TagSet] = {}
+        self._lists = StatusLists(codes)
+        self._tags = Tags()
         self._log = TransitionLog() if log_transitions else None
         self._lock = threading.Lock()
-        self._old = EMPTY_U8  # scratch: previous status per id of a transition
-        self._scratch = np.zeros(256, np.int64)
+        self._old = EMPTY_U8  # scratch of transition(): each id's previous status
+
+    # ------------------------------------------------------------------ adding
+
+    def add(self, ids: Any, status: StatusLike = EventStatus.PENDING) -> None:
+        """Add new ids, all in ``status``.
+
+        Parameters
+        ----------
+        ids:
+            Non-negative integers: one, a list, a ``range``, a numpy or pyarrow array.
+        status:
+            Their status, ``pending`` by default.
+
+        Raises
+        ------
+        DuplicateIdError
+            An id is already in the index, or repeated in ``ids``; nothing is added.
+        ValueError
+            A negative id.
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add([10, 11, 12], "processing")
+        >>> index.add(11)
+        Traceback (most recent call last):
+        ...
+        streamkit.status.errors.DuplicateIdError: ids already in the index: 11; change their status with `transition`
+        """
+        code = status_code(status)
+        key = ids if ids.__class__ is int and 0 <= ids <= _MAX_ID else _one_id(ids)
+        if key >= 0:
+            with self._lock:
+                if not self._store.add_one(key, code):
+                    self._refuse_add(np.array([key], np.int64), EMPTY_U8)
+                self._lists.enter_one(key, code)
+                if self._log is not None:
+                    self._log.record_one(key, _ADDED, code)
+            return
+        if isinstance(ids, range) and ids.step == 1:
+            self.add_range(ids.start, ids.stop, code)
+            return
+        arr = as_ids(ids)
+        with self._lock:
+            self._add(arr, EMPTY_U8, code)
+
+    def add_range(self, start: int, stop: int, status: StatusLike = EventStatus.PENDING) -> None:
+        """Add the consecutive ids ``start .. stop - 1``, all in ``status`` (no id array is built).
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add_range(0, 1000)
+        >>> len(index), index.count("pending")
+        (1000, 1000)
+        """
+        code = status_code(status)
+        start, stop = _range_bounds(start, stop)
+        if stop > start:
+            with self._lock:
+                self._add_run(start, stop - start, EMPTY_U8, code)
+
+    def add_chunk(self, ids: Any, statuses: Any) -> None:
+        """Add new ids, each with its own status: a chunk's status column (uint8 codes, names, Arrow).
+
+        ``ids`` given as a ``range`` (consecutive row positions) take the fast
+        path: the codes are copied into the status column and counted in one
+        pass, and the kept statuses' ids grouped by a counting sort.
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add_chunk(range(100, 104), np.array([2, 3, 2, 0], np.uint8))
+        >>> index.counts()["completed"], index.ids("failed"), index.ids("pending")
+        (2, array([101]), array([103]))
+        """
+        if isinstance(ids, range) and ids.step == 1:
+            start, stop = _range_bounds(ids.start, ids.stop)
+            codes = as_codes(statuses, max(stop - start, 0))
+            if stop > start:
+                with self._lock:
+                    self._add_run(start, stop - start, codes, 0)
+            return
+        arr = as_ids(ids)
+        codes = as_codes(statuses, arr.shape[0])
+        with self._lock:
+            self._add(arr, codes, 0)
+
+    def _add(self, arr: np.ndarray, codes: np.ndarray, code: int) -> None:
+        # ids in any order, one code for all (codes empty) or one each; under the lock
+        if not arr.shape[0]:
+            return
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0:
+            at = int(np.argmax(arr < 0))
+            msg = f"ids must be non-negative, got {int(arr[at])} at position {at}"
+            raise ValueError(msg)
+        counts = np.zeros(N_STATUSES, np.int64)
+        if self._store.add(arr, lo, hi, codes, code, counts) >= 0:
+            self._refuse_add(arr, codes)
+        self._added(arr, 0, arr.shape[0], codes, code, counts)
+
+    def _add_run(self, start: int, m: int, codes: np.ndarray, code: int) -> None:
+        # the ids start .. start + m - 1; under the lock
+        counts = np.zeros(N_STATUSES, np.int64)
+        if self._store.add_run(start, m, codes, code, counts) >= 0:
+            self._refuse_add(np.arange(start, start + m, dtype=np.int64), codes)
+        self._added(None, start, m, codes, code, counts)
+
+    def _added(self, arr: np.ndarray | None, start: int, m: int, codes: np.ndarray, code: int,
+               counts: np.ndarray) -> None:  # fmt: skip
+        self._lists.added(arr, start, m, codes, code, counts)
+        if self._log is not None:
+            ids = arr if arr is not None else np.arange(start, start + m, dtype=np.int64)
+            self._log.record(ids, _ADDED, codes if codes.shape[0] else code)
+
+    def _refuse_add(self, arr: np.ndarray, codes: np.ndarray) -> NoReturn:
+        raise add_error(arr, codes, self._store.lookup(arr)[0])
 
     # ------------------------------------------------------------------ changing
 
@@ -124,35 +260,35 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         """
         to = status_code(to_status, what="to_status")
         frm = -1 if from_status is None else status_code(from_status, what="from_status")
+        key = ids if ids.__class__ is int and 0 <= ids <= _MAX_ID else _one_id(ids)
+        if key >= 0:
+            with self._lock:
+                old = self._store.move_one(key, to, frm)
+                if old == _ABSENT or (frm >= 0 and old != frm):
+                    arr = np.array([key], np.int64)
+                    raise transition_error(arr, frm, self._store.lookup(arr)[0])
+                if old != to:
+                    self._lists.move_one(key, old, to, self._store)
+                    if self._log is not None:
+                        self._log.record_one(key, old, to)
+            return
         arr = as_ids(ids)
         m = arr.shape[0]
         if m == 0:
             return
         with self._lock:
-            lst = self._lists[to]
-            if lst is not None:
-                lst.reserve(m)
+            buf, n_buf = self._lists.target(to, m)
             if self._old.shape[0] < m:
                 self._old = np.empty(m, np.uint8)
-            old = self._old[:m]
-            counts = self._scratch
-            counts[:] = 0
-            bad, n_buf = K.transition(arr, to, frm, *self._store.args(), counts, old,
-                                      EMPTY_I64 if lst is None else lst.buf,
-                                      0 if lst is None else lst.n)  # fmt: skip
+            old_codes = self._old[:m]
+            counts = np.zeros(N_STATUSES, np.int64)
+            bad, n_buf = self._store.transition(arr, to, frm, counts, old_codes, buf, n_buf)
             if bad >= 0:
-                raise transition_error(self, arr, frm)
-            moved = counts[:N_STATUSES].copy()
-            self._counts -= moved
-            self._counts[to] += moved.sum()
-            self._count_list = self._counts.tolist()
-            if lst is not None:
-                lst.n = n_buf
+                raise transition_error(arr, frm, self._store.lookup(arr)[0])
+            self._lists.moved(counts, to, n_buf, self._store)
             if self._log is not None:
-                changed = old != to
-                self._log.record(arr[changed], old[changed], to)
-            for c in np.flatnonzero(moved).tolist() + [to]:
-                self._maybe_compact(c)
+                changed = old_codes != to
+                self._log.record(arr[changed], old_codes[changed], to)
 
     def cleanup(self, statuses: StatusLike | Iterable[StatusLike]) -> int:
         """Drop every id in ``statuses`` (and its tags); return how many were dropped.
@@ -173,48 +309,11 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         """
         codes = status_codes(statuses, what="statuses")
         with self._lock:
-            store = self._store
-            live = [c for c in codes if self._counts[c]]
-            dropped = int(sum(self._counts[c] for c in live))
-            if live and all(self._lists[c] is not None for c in live):
-                for c in live:
-                    lst = self._lists[c]
-                    _, hashed = K.drop_listed(lst.buf, lst.n, c, *store.args())
-                    store.hash.removed(hashed)
-            elif live:
-                mask = np.zeros(256, np.bool_)
-                mask[live] = True
-                counts = np.zeros(256, np.int64)
-                K.drop_dense(store.st, mask, counts)
-                store.hash.drop(mask)
-            store.n_ids -= dropped
-            for c in codes:
-                self._cleaned[c] += self._counts[c]
-                self._counts[c] = 0
-                if self._lists[c] is not None:
-                    self._lists[c].clear()
-            self._count_list = self._counts.tolist()
+            dropped = self._lists.cleanup(codes, self._store)
             if dropped:
-                store.trim()
-                for tag in self._tags.values():
-                    tag.purge(store)
+                self._store.trim()
+                self._tags.purge(self._store)
             return dropped
-
-    def _maybe_compact(self, code: int) -> None:
-        lst = self._lists[code]
-        if lst is None:
-            return
-        live = int(self._counts[code])
-        if live == 0:
-            lst.n = 0
-            lst.shrink()
-        elif lst.n - live > max(live, COMPACT_MIN):
-            self._compact(code)
-
-    def _compact(self, code: int) -> None:
-        lst = self._lists[code]
-        lst.n = K.compact_list(lst.buf, lst.n, code, *self._store.args())
-        lst.shrink()
 
     # ------------------------------------------------------------------ queries
 
@@ -228,7 +327,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         >>> index.count(EventStatus.SKIPPED), index.count("failed")
         (3, 0)
         """
-        return self._count_list[status_code(status)]
+        return self._lists.counts[status_code(status)]
 
     def counts(self) -> dict[str, int]:
         """Ids per status, every status named (``{'pending': 3, ...}``), in O(number of statuses).
@@ -241,7 +340,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         2
         """
         with self._lock:
-            return dict(zip(STATUS_NAMES, self._counts.tolist()))
+            return dict(zip(STATUS_NAMES, self._lists.counts))
 
     status_counts = counts
 
@@ -254,7 +353,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         0
         """
         with self._lock:
-            return dict(zip(STATUS_NAMES, self._cleaned.tolist()))
+            return dict(zip(STATUS_NAMES, self._lists.cleaned))
 
     @property
     def total(self) -> int:
@@ -274,42 +373,40 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
 
     @property
     def keep_ids(self) -> frozenset[EventStatus]:
-        """The statuses whose ids :meth:`ids` can list.
+        """The statuses whose id lists are kept: :meth:`ids` answers for them in O(k), for others by a scan.
 
         Examples
         --------
         >>> sorted(StatusIndex(keep_ids=["failed", "skipped"]).keep_ids)
         [<EventStatus.FAILED: 'failed'>, <EventStatus.SKIPPED: 'skipped'>]
         """
-        return frozenset(_MEMBERS[c] for c in range(N_STATUSES) if self._lists[c] is not None)
+        return frozenset(_MEMBERS[c] for c in self._lists.kept())
 
     def ids(self, status: StatusLike) -> np.ndarray:
-        """The ids in ``status``, in the order they (last) entered it, as a new int64 array; O(k).
+        """The ids in ``status``, as a new int64 array.
 
-        Raises
-        ------
-        StatusIndexError
-            ``status`` is not one whose ids are kept (see ``keep_ids``).
+        For a status in :attr:`keep_ids` this costs O(k) for k ids, in the order
+        they (last) entered it. For any other status (by default
+        ``completed``) it is one scan of the status column and the hash table,
+        O(n) in the ids held (~0.3 ns each when few are in ``status``,
+        ~2 ns when most are), and the ids come in ascending order.
 
         Examples
         --------
+        >>> index = StatusIndex()
+        >>> index.add([5, 3, 9])
+        >>> index.transition([9, 5], "completed")
+        >>> index.ids("pending"), index.ids("completed")
+        (array([3]), array([5, 9]))
         >>> index = StatusIndex(keep_ids="all")
         >>> index.add([5, 3, 9])
         >>> index.transition([9, 5], "completed")
-        >>> index.ids("completed"), index.ids("pending")
-        (array([9, 5]), array([3]))
+        >>> index.ids("completed")
+        array([9, 5])
         """
         code = status_code(status)
-        lst = self._lists[code]
-        if lst is None:
-            kept = ", ".join(repr(STATUS_NAMES[c]) for c in range(N_STATUSES) if self._lists[c] is not None)
-            msg = (f"ids of status {STATUS_NAMES[code]!r} are not kept (kept: {kept or 'none'})"
-                   f"\n\nkeep them with StatusIndex(keep_ids=...), e.g. keep_ids='all'")  # fmt: skip
-            raise StatusIndexError(msg)
         with self._lock:
-            if lst.n != self._counts[code]:
-                self._compact(code)
-            return lst.buf[: lst.n].copy()
+            return self._lists.ids(code, self._store)
 
     def status_of(self, ids: Any) -> EventStatus | np.ndarray:
         """The status of one id (an :class:`EventStatus`) or of many (uint8 codes), O(1) per id.
@@ -326,6 +423,13 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         >>> index.status_of(4), index.status_of([6, 4])
         (<EventStatus.FAILED: 'failed'>, array([3, 3], dtype=uint8))
         """
+        key = _one_id(ids)
+        if key >= 0:
+            with self._lock:
+                b = self._store.get_one(key)
+            if b == _ABSENT:
+                raise unknown_ids_error(np.array([key], np.int64))
+            return _MEMBERS[b]
         arr = as_ids(ids)
         with self._lock:
             codes, n_absent = self._store.lookup(arr)
@@ -349,6 +453,10 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         return codes != K.ABSENT
 
     def __contains__(self, item: object) -> bool:
+        key = _one_id(item)
+        if key >= 0:
+            with self._lock:
+                return self._store.get_one(key) != _ABSENT
         return is_scalar_id(item) and bool(self.contains(item)[0])
 
     @property
@@ -365,8 +473,7 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         >>> round(index.nbytes / 100_000, 2)
         9.0
         """
-        lists = sum(lst.buf.nbytes for lst in self._lists if lst is not None)
-        return self._store.nbytes + lists + sum(t.nbytes for t in self._tags.values())
+        return self._store.nbytes + self._lists.nbytes + self._tags.nbytes
 
     def transition_log(self) -> Any:
         """Every add and change so far as an Arrow table ``id, from, to, timestamp`` (``from`` null: added).
@@ -390,10 +497,240 @@ class StatusIndex(AddMethods, TagMethods, SnapshotMethods):
         with self._lock:
             return self._log.table()
 
+    # ------------------------------------------------------------------ tags
+
+    def tag(self, ids: Any, name: str) -> None:
+        """Give ``ids`` the tag ``name`` (created on first use); tagging twice changes nothing.
+
+        Tags are M:N views (an id may carry many); they do not follow statuses,
+        and :meth:`cleanup` untags the ids it drops.
+
+        Raises
+        ------
+        UnknownIdError
+            An id is not in the index; nothing is tagged.
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add(range(5))
+        >>> index.tag([3, 1], "high_priority")
+        >>> index.tag([1, 2], "team_a")
+        >>> index.tagged("high_priority"), index.tag_count("team_a"), index.tags()
+        (array([3, 1]), 2, ['high_priority', 'team_a'])
+        """
+        name = check_tag_name(name)
+        arr = as_ids(ids)
+        with self._lock:
+            self._require_present(arr)
+            self._tags.get_or_create(name).add(arr)
+
+    def untag(self, ids: Any, name: str) -> None:
+        """Take the tag ``name`` off ``ids`` (ids without it are skipped).
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add(range(3))
+        >>> index.tag([0, 1, 2], "retry")
+        >>> index.untag([1], "retry")
+        >>> index.tagged("retry")
+        array([0, 2])
+        """
+        arr = as_ids(ids)
+        with self._lock:
+            tags = self._tags.get(name)
+            self._require_present(arr)
+            tags.remove(arr)
+
+    def tagged(self, name: str) -> np.ndarray:
+        """The ids carrying tag ``name``, in the order they were (last) tagged, as a new array; O(k).
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add([10, 20])
+        >>> index.tag([20, 10], "team_a")
+        >>> index.tagged("team_a")
+        array([20, 10])
+        """
+        with self._lock:
+            return self._tags.get(name).ids()
+
+    def tag_count(self, name: str) -> int:
+        """How many ids carry tag ``name``, in O(1).
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add(range(4))
+        >>> index.tag(range(4), "api_calls")
+        >>> index.tag_count("api_calls")
+        4
+        """
+        with self._lock:
+            return len(self._tags.get(name))
+
+    def tags(self) -> list[str]:
+        """The tag names, in the order they were created.
+
+        Examples
+        --------
+        >>> StatusIndex().tags()
+        []
+        """
+        with self._lock:
+            return self._tags.names()
+
+    def has_tag(self, ids: Any, name: str) -> bool | np.ndarray:
+        """Whether one id (a bool) or each of many (a bool array) carries tag ``name``; O(1) per id.
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add(range(3))
+        >>> index.tag([2], "urgent")
+        >>> index.has_tag(2, "urgent"), index.has_tag([0, 2], "urgent")
+        (True, array([False,  True]))
+        """
+        arr = as_ids(ids)
+        with self._lock:
+            out = self._tags.get(name).contains(arr)
+        return bool(out[0]) if is_scalar_id(ids) else out
+
+    def drop_tag(self, name: str) -> None:
+        """Forget tag ``name`` and all its memberships.
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add([1])
+        >>> index.tag([1], "tmp")
+        >>> index.drop_tag("tmp")
+        >>> index.tags()
+        []
+        """
+        with self._lock:
+            self._tags.drop(name)
+
+    def _require_present(self, arr: np.ndarray) -> None:
+        codes, n_absent = self._store.lookup(arr)
+        if n_absent:
+            raise unknown_ids_error(arr[codes == K.ABSENT])
+
+    # ------------------------------------------------------------------ snapshots
+
+    def to_ipc(self) -> bytes:
+        """The whole index (statuses, cleaned tally, tags) as an Arrow IPC stream (layout: ``_snapshot.py``).
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add(range(4))
+        >>> index.transition([2], "failed")
+        >>> index.tag([2], "retry")
+        >>> copy = StatusIndex.from_ipc(index.to_ipc())
+        >>> copy.ids("failed"), copy.tagged("retry"), copy.count("pending")
+        (array([2]), array([2]), 3)
+        """
+        with self._lock:
+            snap = self._snapshot()
+        return encode_ipc(snap)
+
+    @classmethod
+    def from_ipc(cls, data: bytes | bytearray | memoryview | pa.Buffer) -> StatusIndex:
+        """Rebuild an index from :meth:`to_ipc`'s bytes (exactly: ids, order, counts, tags, tally).
+
+        Raises
+        ------
+        StatusIndexError
+            ``data`` is not an Arrow IPC stream written by :meth:`to_ipc`.
+
+        Examples
+        --------
+        >>> StatusIndex.from_ipc(b"not arrow")
+        Traceback (most recent call last):
+        ...
+        streamkit.status.errors.StatusIndexError: not a status index snapshot: expected an Arrow IPC stream, got 9 bytes that are not one
+        """  # noqa: E501
+        return cls._restore(decode_ipc(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole index as plain Python (lists of ints), for JSON audit; see :meth:`from_dict`.
+
+        Examples
+        --------
+        >>> import json
+        >>> index = StatusIndex()
+        >>> index.add([7, 8], "failed")
+        >>> d = index.to_dict()
+        >>> d["statuses"]["failed"], d["cleaned"]["failed"]
+        ([7, 8], 0)
+        >>> StatusIndex.from_dict(json.loads(json.dumps(d))).to_dict() == d
+        True
+        """
+        with self._lock:
+            snap = self._snapshot()
+        return encode_dict(snap)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StatusIndex:
+        """Rebuild an index from :meth:`to_dict`'s output (or the same loaded back from JSON).
+
+        Raises
+        ------
+        StatusIndexError
+            ``data`` is not such a dict; the message says where.
+
+        Examples
+        --------
+        >>> StatusIndex.from_dict({"format": "streamkit.status_index", "version": 1})
+        Traceback (most recent call last):
+        ...
+        streamkit.status.errors.StatusIndexError: invalid status index dict: `statuses` must be a mapping of status name to list of ids, got None
+        """  # noqa: E501
+        return cls._restore(decode_dict(data))
+
+    def _snapshot(self) -> Snapshot:
+        # under the lock: each status's ids as ids() gives them, grouped in code order
+        groups = [self._lists.ids(c, self._store) for c in range(N_STATUSES)]
+        sizes = [g.shape[0] for g in groups]
+        return Snapshot(
+            keep_ids=[STATUS_NAMES[c] for c in self._lists.kept()],
+            log_transitions=self._log is not None,
+            cleaned=dict(enumerate(self._lists.cleaned)),
+            ids=np.concatenate(groups),
+            codes=np.repeat(np.arange(N_STATUSES, dtype=np.uint8), sizes),
+            tags=self._tags.ordered_ids(),
+        )
+
+    @classmethod
+    def _restore(cls, snap: Snapshot) -> StatusIndex:
+        # replay a snapshot through the public methods; the replayed adds are not history
+        index = cls(keep_ids=snap.keep_ids, log_transitions=snap.log_transitions)  # type: ignore[arg-type]
+        index.add_chunk(snap.ids, snap.codes)
+        for c, n in snap.cleaned.items():
+            index._lists.cleaned[c] = n
+        for name, tagged in snap.tags.items():
+            index.tag(tagged, name)
+        if index._log is not None:
+            index._log = TransitionLog()
+        return index
+
     def __reduce__(self) -> Any:
         msg = "a StatusIndex is not pickled\n\nsave it with `to_ipc()` and load it with `StatusIndex.from_ipc(data)`"
         raise TypeError(msg)
 
     def __repr__(self) -> str:
-        parts = [f"{n}={c}" for n, c in zip(STATUS_NAMES, self._counts.tolist()) if c]
+        parts = [f"{n}={c}" for n, c in zip(STATUS_NAMES, self._lists.counts) if c]
         return f"StatusIndex(total={self.total}{''.join(', ' + p for p in parts)})"
+
+
+def _range_bounds(start: Any, stop: Any) -> tuple[int, int]:
+    if not (is_scalar_id(start) and is_scalar_id(stop)):
+        msg = f"`start` and `stop` must be integers, got {start!r} and {stop!r}"
+        raise TypeError(msg)
+    if start < 0:
+        msg = f"ids must be non-negative, got `start` {int(start)}"
+        raise ValueError(msg)
+    return int(start), int(stop)
