@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+import streamkit.status._lists as lists_mod
 import streamkit.status._store as store_mod
 import streamkit.status._tags as tags_mod
-import streamkit.status._lists as lists_mod
 from streamkit.status import (
     DuplicateIdError,
     StatusIndex,
@@ -306,5 +306,5 @@ def test_machine_restores_module_settings() -> None:
     machine = IndexMachine()
     assert store_mod.MIN_COLUMN == 8
     machine.teardown()
-    assert (store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN) == saved
+    assert saved == (store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
 

@@ -10,14 +10,21 @@ listed by a scan of the :class:`~streamkit.status._store.Store` instead.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
 
 from kernels import status as K
 from streamkit.status._store import EMPTY_I64, Store
-from streamkit.status.codes import N_STATUSES
+from streamkit.status.codes import N_STATUSES, EventStatus, StatusLike, status_codes
 
-__all__ = ("IdList", "StatusLists", "COMPACT_MIN", "KEEP_CAPACITY")
+__all__ = ("IdList", "StatusLists", "DEFAULT_KEEP_IDS", "COMPACT_MIN", "KEEP_CAPACITY")
+
+#: Statuses whose ids are kept by default: all but ``completed``, which in a
+#: stream is nearly every record (its ids are "all ids but the others"), so
+#: 100M records cost 1 byte each instead of 9.
+DEFAULT_KEEP_IDS = frozenset(EventStatus) - {EventStatus.COMPLETED}
+_DEFAULT_KEEP_CODES = sorted(int(s) for s in DEFAULT_KEEP_IDS)
 
 #: Compact a status's id list only once it has this many stale entries (and more stale than live).
 COMPACT_MIN = 1024
@@ -83,7 +90,13 @@ class StatusLists:
 
     __slots__ = ("cleaned", "counts", "keep", "lists")
 
-    def __init__(self, kept: Iterable[int]) -> None:
+    def __init__(self, keep_ids: Iterable[StatusLike] | Literal["all"]) -> None:
+        if keep_ids is DEFAULT_KEEP_IDS:
+            kept: Iterable[int] = _DEFAULT_KEEP_CODES
+        elif isinstance(keep_ids, str) and keep_ids == "all":
+            kept = range(N_STATUSES)
+        else:
+            kept = status_codes(keep_ids, what="keep_ids")
         self.keep = np.zeros(256, np.bool_)  # by byte, for the grouping kernel
         self.keep[list(kept)] = True
         self.lists = [IdList() if self.keep[c] else None for c in range(N_STATUSES)]
@@ -131,7 +144,7 @@ class StatusLists:
 
     def added(self, ids: np.ndarray | None, start: int, m: int, codes: np.ndarray, code: int,
               counts: np.ndarray) -> None:  # fmt: skip
-        """New ids (``ids``, or ``start .. start + m - 1``) came in with ``codes`` (or ``code``); ``counts`` per code."""
+        """New ids (``ids``, or ``start .. start + m - 1``) came in with ``codes`` (or ``code``), ``counts`` by code."""
         new = counts.tolist()
         self.counts = [a + b for a, b in zip(self.counts, new)]
         kept = [c for c in range(N_STATUSES) if new[c] and self.lists[c] is not None]

@@ -17,9 +17,9 @@ empty tags survive). Restoring replays the rows in order, so every list and
 every count comes back as it was. The transition log is not part of a
 snapshot (save :meth:`transition_log` for that); never pickle.
 
-This module only translates between those formats and a :class:`Snapshot`;
-the index makes a snapshot of itself and replays one through its public
-methods.
+This module takes a :class:`Snapshot` of an index's collaborators and
+translates between it and those formats; the index replays one through its
+public methods.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from streamkit.status._store import EMPTY_I64
+from streamkit.status._lists import StatusLists
+from streamkit.status._store import EMPTY_I64, Store
+from streamkit.status._tags import Tags
 from streamkit.status.codes import N_STATUSES, STATUS_NAMES, status_code
 from streamkit.status.errors import StatusIndexError
 
-__all__ = ("Snapshot", "encode_ipc", "decode_ipc", "encode_dict", "decode_dict", "FORMAT", "VERSION")
+__all__ = ("Snapshot", "take", "encode_ipc", "decode_ipc", "encode_dict", "decode_dict", "FORMAT", "VERSION")
 
 FORMAT = "streamkit.status_index"
 VERSION = 1
@@ -80,6 +82,22 @@ class Snapshot:
             "cleaned": {STATUS_NAMES[c]: self.cleaned.get(c, 0) for c in range(N_STATUSES)},
             "tags": list(self.tags),
         }
+
+
+def take(store: Store, lists: StatusLists, tags: Tags, *, log_transitions: bool) -> Snapshot:
+    """The snapshot of an index's collaborators (the caller holds the index's lock).
+
+    Each status's ids come as :meth:`~streamkit.status.StatusIndex.ids` gives them, grouped in code order.
+    """
+    groups = [lists.ids(c, store) for c in range(N_STATUSES)]
+    return Snapshot(
+        keep_ids=[STATUS_NAMES[c] for c in lists.kept()],
+        log_transitions=log_transitions,
+        cleaned=dict(enumerate(lists.cleaned)),
+        ids=np.concatenate(groups),
+        codes=np.repeat(np.arange(N_STATUSES, dtype=np.uint8), [g.shape[0] for g in groups]),
+        tags=tags.ordered_ids(),
+    )
 
 
 def encode_ipc(snap: Snapshot) -> bytes:

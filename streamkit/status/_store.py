@@ -136,9 +136,10 @@ class Store:
     leaves the store as it was and reports where (the index raises).
     """
 
-    __slots__ = ("base", "hash", "n_ids", "st", "top")
+    __slots__ = ("_old", "base", "hash", "n_ids", "st", "top")
 
     def __init__(self) -> None:
+        self._old = EMPTY_U8  # scratch of transition()
         self.base = 0
         self.st = EMPTY_U8
         self.hash = HashTable()
@@ -156,7 +157,7 @@ class Store:
         """The status byte of ``key`` (``ABSENT``: not held)."""
         off = key - self.base
         if 0 <= off < len(self.st):
-            return self.st.item(off)  # type: ignore[no-any-return]
+            return self.st.item(off)
         s = self.hash.find(key)
         return _ABSENT if s < 0 else self.hash.vals.item(s)
 
@@ -168,7 +169,8 @@ class Store:
             # _cover's test for one id, inline: a column wider than its budget with the id cannot take it
             # (and one id never slides it), so a far id goes straight to the hash table (~1 µs saved)
             wider = size + (-off if off < 0 else off + 1 - size)
-            if size and MAX_SPREAD < MIN_COLUMN and wider > MAX_SPREAD * (self.n_ids - self.hash.n_live + 1) + MIN_COLUMN:
+            budget = MAX_SPREAD * (self.n_ids - self.hash.n_live + 1) + MIN_COLUMN
+            if size and MAX_SPREAD < MIN_COLUMN and wider > budget:
                 h = self.hash
                 if h.n_used + 1 > MAX_LOAD * len(h.keys):
                     h.rebuild(h.n_live + 1)
@@ -217,13 +219,23 @@ class Store:
         n_absent = K.lookup(ids, self.base, self.st, h.keys, h.vals, h.n_live, out)
         return out, n_absent
 
-    def add(self, ids: np.ndarray, lo: int, hi: int, codes: np.ndarray, code: int, counts: np.ndarray) -> int:
-        """Hold ``ids`` (any order, from ``lo`` to ``hi``) with ``codes`` (one each) or ``code`` (all, when
-        ``codes`` is empty); ``counts[c]`` += ids in ``c``.
+    def add(self, ids: np.ndarray, codes: np.ndarray, code: int, counts: np.ndarray) -> int:
+        """Hold ``ids`` (any order, not empty) with ``codes`` (one each) or ``code`` (all, when ``codes``
+        is empty); ``counts[c]`` += ids in ``c``.
 
         Returns -1, or the first position that is held already, repeated or
         has a code past the statuses (then nothing changes).
+
+        Raises
+        ------
+        ValueError
+            A negative id (keys below 0 mark the hash table's free slots).
         """
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0:
+            at = int(np.argmax(ids < 0))
+            msg = f"ids must be non-negative, got {int(ids[at])} at position {at}"
+            raise ValueError(msg)
         self.prepare_add(ids, lo, hi, ids.shape[0])
         h = self.hash
         bad, n_hashed = K.add_ids(ids, codes, code, N_STATUSES, self.base, self.st, h.keys, h.vals, counts)
@@ -239,7 +251,7 @@ class Store:
         self.prepare_add(None, start, start + m - 1, m)
         off = start - self.base
         if off < 0 or off + m > self.st.shape[0]:
-            return self.add(np.arange(start, start + m, dtype=np.int64), start, start + m - 1, codes, code, counts)
+            return self.add(np.arange(start, start + m, dtype=np.int64), codes, code, counts)
         dst = self.st[off : off + m]
         if codes.shape[0]:
             bad = K.add_range_codes(dst, codes, N_STATUSES, counts)
@@ -255,10 +267,23 @@ class Store:
         self.n_ids += m
         return -1
 
-    def transition(self, ids: np.ndarray, to: int, frm: int, counts: np.ndarray, old: np.ndarray,
-                   out: np.ndarray, n_out: int) -> tuple[int, int]:  # fmt: skip
-        """Move ``ids`` to ``to`` (``kernels.status.transition``: ``counts``, ``old``, ``out`` as there)."""
-        return K.transition(ids, to, frm, *self.args(), counts, old, out, n_out)
+    def transition(self, ids: np.ndarray, to: int, frm: int, out: np.ndarray,
+                   n_out: int) -> tuple[int, np.ndarray, np.ndarray, int]:  # fmt: skip
+        """Move ``ids`` to ``to`` (all from ``frm`` if ``frm >= 0``), appending those that change to ``out``.
+
+        Returns ``(bad, counts, old, n_out)`` as ``kernels.status.transition``
+        leaves them: the first unknown or mismatched position (-1 if none;
+        then nothing changed), the ids found per status, each id's previous
+        status (a view of a scratch buffer, valid until the next call) and the
+        new length of ``out``.
+        """
+        m = ids.shape[0]
+        if self._old.shape[0] < m:
+            self._old = np.empty(m, np.uint8)  # reused: fresh pages cost more than the kernel
+        old = self._old[:m]
+        counts = np.zeros(N_STATUSES, np.int64)
+        bad, n_out = K.transition(ids, to, frm, *self.args(), counts, old, out, n_out)
+        return bad, counts, old, n_out
 
     def select(self, code: int, n: int) -> np.ndarray:
         """The ``n`` ids in status ``code``, ascending: a scan of the column and the hash table, O(n + len)."""
