@@ -10,7 +10,6 @@ import pytest
 
 from streamkit.fsm.execute import COMPLETED, FAILED
 from streamkit.status import (
-    DEFAULT_KEEP_IDS,
     DuplicateIdError,
     EventStatus,
     StatusIndex,
@@ -195,51 +194,6 @@ def test_counts_are_exact_and_cheap_and_total_adds_up() -> None:
     assert index.status_counts() == index.counts()
     assert len(index) == index.total == 1000
     assert repr(index).startswith("StatusIndex(total=1000, pending=143, processing=143, completed=143")
-
-
-def test_ids_of_a_status_that_is_not_kept_are_found_by_a_scan() -> None:
-    index = StatusIndex()
-    assert index.keep_ids == DEFAULT_KEEP_IDS == frozenset(EventStatus) - {EventStatus.COMPLETED}
-    index.add([9, 2**41, 4, 7, 2**40], "completed")  # dense and hashed, out of order
-    index.add([5, 6])
-    index.transition(7, "failed")
-    assert index.ids("completed").tolist() == [4, 9, 2**40, 2**41]  # ascending, not entry order
-    assert index.ids("completed").dtype == np.int64
-    assert index.status_of(4) is EventStatus.COMPLETED and index.count("completed") == 4
-    index.transition([5, 6], "completed")
-    assert index.ids(EventStatus.COMPLETED).tolist() == [4, 5, 6, 9, 2**40, 2**41]
-    assert StatusIndex(keep_ids=[]).keep_ids == frozenset()
-    assert StatusIndex(keep_ids="failed").keep_ids == {EventStatus.FAILED}
-    nothing_kept = StatusIndex(keep_ids=[])
-    nothing_kept.add_chunk(range(10), np.array([0, 3] * 5, np.uint8))
-    assert nothing_kept.ids("failed").tolist() == [1, 3, 5, 7, 9] and nothing_kept.ids("aborted").shape == (0,)
-
-
-def test_a_scanned_answer_is_a_new_array() -> None:
-    index = StatusIndex()
-    index.add_range(0, 100, "completed")
-    got = index.ids("completed")
-    assert got.base is None or got.base.base is None  # owns its memory (or a fresh buffer)
-    got[:] = -1
-    assert index.ids("completed").tolist() == list(range(100))
-
-
-def test_a_scan_matches_a_dict_at_every_column_width() -> None:
-    # widths around the kernel's 8-byte words, with hashed ids below and above the column
-    rng = np.random.default_rng(9)
-    for n in (1, 7, 8, 9, 63, 64, 65, 4096 + 3, 100_003):
-        index = StatusIndex(keep_ids=[])
-        dense = np.arange(10**6, 10**6 + n)
-        far = np.unique(rng.integers(0, 10**5, 20))
-        far = np.concatenate([far, far + 10**12])
-        ids = np.concatenate([dense, far])
-        codes = rng.integers(0, 3, ids.shape[0]).astype(np.uint8)
-        index.add_chunk(range(10**6, 10**6 + n), codes[:n])
-        index.add_chunk(far, codes[n:])
-        assert index._store.hash.n_live == far.shape[0]
-        model = dict(zip(ids.tolist(), codes.tolist()))
-        for c in range(3):
-            assert index.ids(c).tolist() == sorted(i for i, s in model.items() if s == c)
 
 
 def test_ids_are_in_entry_order_and_a_new_array() -> None:
