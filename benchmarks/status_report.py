@@ -25,7 +25,11 @@ are timed over many calls each). The transition batch is min(1M, n/10)
 sorted random ids (as the engine produces them) moved ``processing`` ->
 ``completed``; rows for unsorted ids, for a kept target status and for a
 build that keeps every status's ids (``keep_ids='all'``, 8 more bytes per id)
-are shown for information. The process exits 1 with ``--strict`` when a target fails.
+are shown for information, and so is ``ids("completed")``, which the default
+does not keep: a scan of the status column. Jobs and events change one id at
+a time: ``add(1 id)`` and ``transition(1 id)`` time 100k calls per run with an
+``int`` each, for dense ids (new row or job numbers) and sparse ones (job ids,
+in the hash table). The process exits 1 with ``--strict`` when a target fails.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ PROCESSING, COMPLETED, FAILED = 1, 2, 3
 CHUNK = 1 << 20
 #: Ids whose status membership is asked.
 N_MEMBERSHIP = 1_000
+#: Calls per run of the one-id operations.
+N_ONE = 100_000
 DEFAULT_SIZES = (10_000, 1_000_000, 100_000_000)
 
 
@@ -184,7 +190,66 @@ def measure_size(n: int, *, repeat: int, py_limit: int, py_ref: dict[str, tuple[
                     *_py("membership", n, median_time(lambda: py.status_of(py_probe), repeat=3) * N_MEMBERSHIP
                          / len(py_probe) if py else None, py_ref, scale=n),
                     note="seed lists: 20 ids, scaled"))  # fmt: skip
+    k = index.count("completed")
+    assert np.array_equal(index.ids("completed"), np.flatnonzero(col1 == COMPLETED))
+    rows.append(Row("ids(completed), not kept: a scan", n,
+                    median_time(lambda: index.ids("completed"), repeat=big_repeat),
+                    median_time(lambda: np.flatnonzero(col1 == COMPLETED), repeat=big_repeat),
+                    *_py("ids completed", n, median_time(lambda: py.ids("completed"), repeat=repeat)
+                         if py else None, py_ref, scale=k),
+                    note=f"(info) k = {k:,}, ascending"))  # fmt: skip
     rows.extend(_transition_rows(n, index, col1, py, repeat=repeat, py_ref=py_ref))
+    rows.extend(_one_id_rows(n, col1, py, repeat=repeat, py_ref=py_ref))
+    return rows
+
+
+def sparse_id(k: int) -> int:
+    """The ``k``-th sparse id (a job id): distinct for every ``k``, all far apart, at ``2**62`` and above."""
+    return ((k * 0x9E3779B97F4A7C15) & (2**62 - 1)) | 2**62
+
+
+def _one_id_rows(n: int, col: np.ndarray, py: SeedLists | None, *, repeat: int,
+                 py_ref: dict[str, tuple[int, float]]) -> list[Row]:  # fmt: skip
+    # add and transition of one id per call (an int), into an index of the column (steady state): dense
+    # ids (new rows, or job numbers) and sparse ones (job ids, in the hash table); N_ONE calls per run
+    index = build_index(col)
+    spare = np.zeros(n + N_ONE * repeat + 1, np.uint8)
+    rows = []
+    for label, make in (("", lambda k: n + k), (", sparse ids", sparse_id)):
+        new = iter([make(k) for k in range(N_ONE * repeat)])
+        t = median_time(lambda new=new: index.add(next(new)), repeat=repeat, number=N_ONE)
+        t_np = t_py = None
+        if not label:
+            new_np = iter(range(n, n + N_ONE * repeat))
+            t_np = median_time(lambda new_np=new_np: spare.__setitem__(next(new_np), 0), repeat=repeat, number=N_ONE)
+        if py is not None:
+            lst: list[int] = []
+            t_py = median_time(lambda lst=lst: lst.append(n), repeat=repeat, number=N_ONE)
+        rows.append(Row(f"add(1 id){label}", n, t, t_np, *_py(f"add one{label}", n, t_py, py_ref, scale=1),
+                        note=f"{N_ONE:,} calls per run; numpy: col[i] = s, seed lists: append"))  # fmt: skip
+    moving = np.random.default_rng(6).permutation(sample_ids(n, min(n, N_ONE))).tolist()
+    sparse = [sparse_id(k) for k in range(N_ONE)]  # added above
+    for label, ids in (("", moving), (", sparse ids", sparse)):
+        state = {"k": 0}
+        targets = ("processing", "failed", "completed")
+
+        def move(ids: list[int] = ids, state: dict[str, int] = state, targets: tuple[str, ...] = targets) -> None:
+            k = state["k"]
+            state["k"] = k + 1
+            index.transition(ids[k % len(ids)], targets[(k // len(ids)) % 3])
+
+        t = median_time(move, repeat=repeat, number=N_ONE)
+        t_np = t_py = None
+        if not label:
+            one = ids[7 % len(ids)]
+            t_np = median_time(lambda one=one: col.__setitem__(one, COMPLETED), repeat=repeat, number=N_ONE)
+        if not label and py is not None:  # list.remove is O(n): a few ids, scaled
+            few = moving[:20]
+            py.lists["processing"] = list(range(n))
+            t_py = median_time(lambda few=few: py.transition(few, "processing", "completed"), repeat=1) / len(few)
+        rows.append(Row(f"transition(1 id){label}", n, t, t_np, *_py(f"transition one{label}", n, t_py, py_ref,
+                        scale=n), note="seed lists: remove + append, 20 ids" if not label else "(info)"))  # fmt: skip
+    assert sum(index.counts().values()) == len(index)
     return rows
 
 
@@ -282,7 +347,10 @@ def targets(rows: Sequence[Row]) -> list[tuple[str, str, str, bool | None]]:
     tr = _row(rows, top, "transition")
     ok = tr.index < 0.02 if tr.op.startswith("transition 1,000,000 ") else None  # n/a below 10M items
     out.append((f"{tr.op} at {top:,}", "< 20 ms for 1M ids", fmt_time(tr.index), ok))
-    big = [r for r in rows if r.op.startswith("ids(") and r.n >= 1_000_000]
+    for op in ("add(1 id)", "transition(1 id)"):
+        t = next(r.index for r in rows if r.n == top and r.op == op)
+        out.append((f"{op} at {top:,} items", "≤ 2 µs", fmt_time(t), t <= 2e-6))
+    big = [r for r in rows if r.op.startswith("ids(") and r.n >= 1_000_000 and not r.note.startswith("(info)")]
     slower = [f"{r.op} at {r.n:,}" for r in big if r.numpy is not None and r.index >= r.numpy]
     out.append(("ids(status) faster than a numpy scan at every size ≥ 1M", "yes",
                 ", ".join(slower) or ("yes" if big else "n/a"), (not slower) if big else None))  # fmt: skip

@@ -17,6 +17,7 @@ or measured::
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -31,8 +32,9 @@ from benchmarks.status_report import (
     build_index,
     make_column,
     sample_ids,
+    sparse_id,
 )
-from streamkit.status import StatusIndex
+from streamkit.status import EventStatus, StatusIndex
 from streamkit.status.codes import STATUS_NAMES
 
 #: Largest size the seed-list pattern runs at (``list.remove`` is O(n) per id).
@@ -157,3 +159,78 @@ def test_transition(benchmark: Any, column: np.ndarray, impl: str) -> None:
 
         benchmark.pedantic(lists.transition, args=(ids, "processing", "completed"), rounds=3, setup=setup)
         assert lists.count("processing") == 0 and lists.count("completed") == len(ids)
+
+
+# --------------------------------------------------------------------------- one id at a time (jobs, events)
+
+@pytest.mark.parametrize("ids", ["dense", "sparse"])
+@pytest.mark.parametrize("impl", ["index", "dict"])
+def test_add_one(benchmark: Any, column: np.ndarray, impl: str, ids: str) -> None:
+    """``add(i)`` of one new id per call, into an index already holding the column (steady state)."""
+    n = column.shape[0]
+    counter = itertools.count(n)
+    new_id = (lambda: next(counter)) if ids == "dense" else (lambda: sparse_id(next(counter)))
+    if impl == "index":
+        ix = build_index(column)
+        benchmark(lambda: ix.add(new_id()))
+        added = next(counter) - n
+        assert len(ix) == n + added and ix.count("pending") == added
+        assert ix.status_of(n if ids == "dense" else sparse_id(n)) is EventStatus.PENDING
+    else:
+        model: dict[int, int] = dict.fromkeys(range(n), COMPLETED)
+
+        def add() -> None:
+            i = new_id()
+            if i in model:
+                raise KeyError(i)
+            model[i] = 0
+
+        benchmark(add)
+        assert len(model) == next(counter)
+
+
+@pytest.mark.parametrize("ids", ["dense", "sparse"])
+@pytest.mark.parametrize("impl", ["index", "dict"])
+def test_transition_one(benchmark: Any, column: np.ndarray, impl: str, ids: str) -> None:
+    """``transition(i, to)`` of one id per call: each pass over the ids moves every one of them once."""
+    n = column.shape[0]
+    perm = np.random.default_rng(5).permutation(n)
+    order = perm.tolist() if ids == "dense" else [sparse_id(p) for p in perm.tolist()]
+    targets = ("processing", "failed", "completed")
+    counter = itertools.count()
+
+    def next_move() -> tuple[int, str]:
+        k = next(counter)
+        return order[k % n], targets[(k // n) % 3]
+
+    if impl == "index":
+        ix = StatusIndex()
+        ix.add_chunk(np.array(order, np.int64), column[perm])
+        benchmark(lambda: ix.transition(*next_move()))
+        moved = next(counter)
+        assert len(ix) == n and sum(ix.counts().values()) == n
+        last = targets[((moved - 1) // n) % 3]
+        assert ix.status_of(order[(moved - 1) % n]) is EventStatus(last)
+    else:
+        model = dict(zip(order, column[perm].tolist()))
+        codes = {name: STATUS_NAMES.index(name) for name in targets}
+
+        def move() -> None:
+            i, to = next_move()
+            if i not in model:
+                raise KeyError(i)
+            model[i] = codes[to]
+
+        benchmark(move)
+        assert len(model) == n
+
+
+@pytest.mark.parametrize("impl", ["index", "numpy"])
+def test_ids_not_kept(benchmark: Any, column: np.ndarray, index: StatusIndex, impl: str) -> None:
+    """``ids("completed")``, not kept by default: a scan of the status column, O(n)."""
+    expected = np.flatnonzero(column == COMPLETED)
+    if impl == "index":
+        got = benchmark(index.ids, "completed")
+    else:
+        got = benchmark(lambda: np.flatnonzero(column == COMPLETED))
+    assert np.array_equal(got, expected)

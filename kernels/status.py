@@ -27,7 +27,7 @@ __all__ = (
     "ABSENT", "MARK", "EMPTY", "TOMB",
     "hash_find", "hash_rehash", "lookup",
     "add_ids", "add_range_codes", "group_by_code", "transition",
-    "compact_list", "drop_listed", "drop_dense", "first_present",
+    "select_code", "compact_list", "drop_listed", "drop_dense", "first_present",
     "count_present", "evict", "migrate", "set_add", "set_remove", "set_compact",
 )  # fmt: skip
 
@@ -428,6 +428,54 @@ def migrate(keys, vals, base, st):
             keys[i] = TOMB
             n += 1
     return n
+
+
+# --------------------------------------------------------------------------- listing a status by a scan
+
+
+@jit
+def select_code(code, base, st, keys, vals, out):
+    """Every id in status ``code`` into ``out`` (one slot more than there are): hash ids below the column,
+    the column's ids ascending, hash ids above it; returns ``(n_low, n_dense)`` (the caller sorts the two
+    hash runs). Only 8-byte words holding ``code`` are looked into, writing branchless (hence the spare
+    slot): 100M ids, 99 / 1 / 0.01 % in ``code``, 180 / 30 / 10 ms, against 195 / 42 / 20 ms byte by byte
+    and 2200 / 54 / 44 ms for ``np.flatnonzero``; tests/test_status_index.py::test_a_scan_matches_a_dict_*.
+    """
+    n_low = n_hash = 0
+    for s in range(keys.shape[0]):
+        if keys[s] >= 0 and vals[s] == code:
+            n_hash += 1
+            n_low += keys[s] < base
+    w, stop = n_low, out.shape[0] - 1 - n_hash + n_low
+    ones, highs = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+    n8 = st.shape[0] // 8 if stop > w else 0
+    words = st[: 8 * n8].view(np.uint64)
+    for j in range(n8):
+        x = words[j] ^ (np.uint64(code) * ones)
+        if (x - ones) & ~x & highs:  # a zero byte: ``code`` is in this word
+            if x == 0:  # all of it (a run of one status): -20% for a status holding 99% of the ids
+                for t in range(8):
+                    out[w + t] = base + 8 * j + t
+                w += 8
+            else:
+                for i in range(8 * j, 8 * j + 8):
+                    out[w] = base + i
+                    w += st[i] == code
+            if w == stop:
+                break
+    for i in range(8 * n8 if w < stop else st.shape[0], st.shape[0]):
+        out[w] = base + i
+        w += st[i] == code
+    lo, hi = 0, stop
+    for s in range(keys.shape[0] if n_hash else 0):
+        if keys[s] >= 0 and vals[s] == code:
+            if keys[s] < base:
+                out[lo] = keys[s]
+                lo += 1
+            else:
+                out[hi] = keys[s]
+                hi += 1
+    return n_low, stop - n_low
 
 
 # --------------------------------------------------------------------------- tag sets

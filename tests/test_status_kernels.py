@@ -138,8 +138,8 @@ def test_transition_matches_numpy(column: np.ndarray, data: st.DataObject) -> No
 def test_transition_undoes_everything_on_a_bad_id(column: np.ndarray, data: st.DataObject) -> None:
     present = np.flatnonzero(column != ABSENT).tolist()
     good = data.draw(st.lists(st.sampled_from(present))) if present else []
-    absent = [column.shape[0] + 5, -1] + np.flatnonzero(column == ABSENT).tolist()
-    ids = np.array(good + [data.draw(st.sampled_from(absent))] + good, np.int64)
+    absent = [column.shape[0] + 5, -1, *np.flatnonzero(column == ABSENT).tolist()]
+    ids = np.array([*good, data.draw(st.sampled_from(absent)), *good], np.int64)
     keys, vals = _empty_hash()
     before = column.copy()
     counts = np.zeros(256, np.int64)
@@ -155,7 +155,7 @@ def test_transition_undoes_everything_on_a_bad_id(column: np.ndarray, data: st.D
 def test_compact_list_keeps_the_last_entry_of_each_live_id(column: np.ndarray, data: st.DataObject) -> None:
     code = data.draw(st.integers(0, N - 1))
     entries = data.draw(st.lists(st.integers(0, column.shape[0] - 1), max_size=60))
-    buf = np.array(entries + [0], np.int64)
+    buf = np.array([*entries, 0], np.int64)
     keys, vals = _empty_hash()
     before = column.copy()
     k = K.compact_list(buf, len(entries), code, 0, column, keys, vals, 0)
@@ -211,3 +211,24 @@ def test_tag_set_kernels_match_a_python_set(added: list[int], removed: list[int]
     assert (out != ABSENT).tolist() == [p in members for p in probe.tolist()]
     k = K.set_compact(buf, n_buf, keys, vals)
     assert buf[:k].tolist() == [i for i in dict.fromkeys(added) if i in members]
+
+
+@SETTINGS
+@given(COLUMN, st.integers(0, 2**40), st.sets(st.integers(0, 2**50), max_size=30), st.integers(0, N - 1), st.data())
+def test_select_code_lists_a_status_ascending(column: np.ndarray, base: int, hashed: set[int], code: int,
+                                              data: st.DataObject) -> None:  # fmt: skip
+    outside = np.array(sorted(k for k in hashed if not base <= k < base + column.shape[0]), np.int64)
+    codes = np.array(data.draw(st.lists(st.integers(0, N - 1), min_size=outside.shape[0],
+                                        max_size=outside.shape[0])), np.uint8)  # fmt: skip
+    keys, vals = _empty_hash(128)
+    counts = np.zeros(256, np.int64)
+    K.add_ids(outside, codes, 0, N, 0, np.empty(0, np.uint8), keys, vals, counts)
+    expected = sorted([base + i for i in np.flatnonzero(column == code).tolist()] + outside[codes == code].tolist())
+    out = np.full(len(expected) + 1, -7, np.int64)
+    n_low, n_dense = K.select_code(code, base, column, keys, vals, out)
+    assert n_low == np.count_nonzero(outside[codes == code] < base)
+    assert n_dense == np.count_nonzero(column == code)
+    got = out[:-1].copy()
+    got[:n_low].sort()
+    got[n_low + n_dense :].sort()
+    assert got.tolist() == expected

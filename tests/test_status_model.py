@@ -2,8 +2,9 @@
 
 The model is a dict id -> status plus, per status and per tag, an insertion-
 ordered dict, so the tests check not only which ids a status holds but the
-order :meth:`StatusIndex.ids` promises (the order ids last entered it). Every
-refused operation must raise the documented error and change nothing.
+order :meth:`StatusIndex.ids` promises (the order ids last entered it for a
+kept status, ascending for one found by a scan). Every refused operation must
+raise the documented error and change nothing.
 
 The machines shrink the column's minimum size and the compaction thresholds,
 so a few hundred ids exercise column growth, the hash table for sparse ids,
@@ -20,13 +21,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+import streamkit.status._lists as lists_mod
 import streamkit.status._store as store_mod
 import streamkit.status._tags as tags_mod
-import streamkit.status.index as index_mod
 from streamkit.status import (
     DuplicateIdError,
     StatusIndex,
-    StatusIndexError,
     StatusMismatchError,
     UnknownIdError,
     UnknownTagError,
@@ -53,8 +53,8 @@ class IndexMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self._saved = (store_mod.MIN_COLUMN, index_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
-        store_mod.MIN_COLUMN, index_mod.COMPACT_MIN, tags_mod.COMPACT_MIN = 8, 2, 2
+        self._saved = (store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
+        store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN = 8, 2, 2
         self.index = StatusIndex(keep_ids=self.keep, log_transitions=True)
         kept = range(N_STATUSES) if self.keep == "all" else [_code(s) for s in self.keep]
         self.kept = set(kept)
@@ -62,9 +62,10 @@ class IndexMachine(RuleBasedStateMachine):
         self.order: list[dict[int, None]] = [{} for _ in range(N_STATUSES)]
         self.tags: dict[str, dict[int, None]] = {}
         self.cleaned = [0] * N_STATUSES
+        self.log_start: dict[int, int] = {}  # the statuses when the log began (a restored index starts anew)
 
     def teardown(self) -> None:
-        store_mod.MIN_COLUMN, index_mod.COMPACT_MIN, tags_mod.COMPACT_MIN = self._saved
+        store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN = self._saved
 
     # ------------------------------------------------------------------ model helpers
 
@@ -96,6 +97,36 @@ class IndexMachine(RuleBasedStateMachine):
         self.index.add(np.array(ids, np.int64), status)
         for i in ids:
             self._enter(i, _code(status))
+
+    @rule(i=NEW_ID, status=STATUS_ARG, as_numpy=st.booleans())
+    def add_one(self, i: int, status: int | str, as_numpy: bool) -> None:
+        key = np.int64(i) if as_numpy else i
+        if i in self.status:
+            with pytest.raises(DuplicateIdError, match=rf"^ids already in the index: {i}; change their status"):
+                self.index.add(key, status)
+            return
+        self.index.add(key, status)
+        self._enter(i, _code(status))
+
+    @rule(data=st.data(), to=STATUS_ARG, use_from=st.booleans(), frm=CODES, as_numpy=st.booleans())
+    def transition_one(self, data: st.DataObject, to: int | str, use_from: bool, frm: int, as_numpy: bool) -> None:
+        known = sorted(self.status)
+        i = data.draw(st.one_of(st.sampled_from(known), NEW_ID) if known else NEW_ID)
+        key = np.int64(i) if as_numpy else i
+        to_code = _code(to)
+        kwargs = {"from_status": frm} if use_from else {}
+        if i not in self.status:
+            with pytest.raises(UnknownIdError, match=rf"^ids not in the index: {i}$"):
+                self.index.transition(key, to, **kwargs)
+            return
+        if use_from and self.status[i] != frm:
+            msg = rf"^ids not in status '{STATUS_NAMES[frm]}': {i} \(in '{STATUS_NAMES[self.status[i]]}'\)$"
+            with pytest.raises(StatusMismatchError, match=msg):
+                self.index.transition(key, to, **kwargs)
+            return
+        self.index.transition(key, to, **kwargs)
+        if self.status[i] != to_code:
+            self._enter(i, to_code)
 
     @rule(ids=st.lists(NEW_ID, max_size=12), data=st.data())
     def add_chunk(self, ids: list[int], data: st.DataObject) -> None:
@@ -187,15 +218,25 @@ class IndexMachine(RuleBasedStateMachine):
         assert restored.to_dict() == before
         assert restored.transition_log().num_rows == 0  # a snapshot holds no history
         self.index = restored  # carry on with the copy: it must behave the same
+        self.log_start = dict(self.status)
+
+    @rule()
+    def replay_the_log(self) -> None:
+        # single-id and batch changes interleave in the log in the order they happened
+        replay = dict(self.log_start)
+        for row in self.index.transition_log().select(["id", "from", "to"]).to_pylist():
+            if row["from"] is not None:
+                assert STATUS_NAMES[replay[row["id"]]] == row["from"]
+            replay[row["id"]] = STATUS_NAMES.index(row["to"])
+        assert {i: replay[i] for i in self.status} == self.status
 
     @rule()
     def check_lists(self) -> None:
         for c in range(N_STATUSES):
             if c in self.kept:
                 assert self.index.ids(c).tolist() == list(self.order[c])
-            else:
-                with pytest.raises(StatusIndexError, match="are not kept"):
-                    self.index.ids(c)
+            else:  # found by a scan: ascending
+                assert self.index.ids(c).tolist() == sorted(self.order[c])
         for name, members in self.tags.items():
             assert self.index.tagged(name).tolist() == list(members)
 
@@ -215,6 +256,13 @@ class IndexMachine(RuleBasedStateMachine):
         assert self.index.status_of(ids).tolist() == [self.status[i] for i in ids.tolist()]
         probes = np.array([0, 1, 79, 80, 599, 2**40, 2**40 + 39, 2**62], np.int64)
         assert self.index.contains(probes).tolist() == [int(p) in self.status for p in probes]
+        for i in [*ids[:3].tolist(), *probes[:3].tolist()]:  # one id at a time
+            assert (i in self.index) == (i in self.status)
+            if i in self.status:
+                assert self.index.status_of(i) == self.status[i]
+            else:
+                with pytest.raises(UnknownIdError, match=rf"^ids not in the index: {i}$"):
+                    self.index.status_of(i)
 
     @invariant()
     def tags_agree(self) -> None:
@@ -235,6 +283,12 @@ class FailedOnlyMachine(IndexMachine):
     keep = ("failed",)
 
 
+class NothingKeptMachine(IndexMachine):
+    """No status keeps ids: every ``ids()`` is a scan of the column and the hash table."""
+
+    keep = ()
+
+
 _SETTINGS = settings(max_examples=120, stateful_step_count=40, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 TestIndexKeepAll = IndexMachine.TestCase
@@ -243,12 +297,14 @@ TestIndexDefaultKeep = DefaultKeepMachine.TestCase
 TestIndexDefaultKeep.settings = _SETTINGS
 TestIndexFailedOnly = FailedOnlyMachine.TestCase
 TestIndexFailedOnly.settings = settings(_SETTINGS, max_examples=60)
+TestIndexNothingKept = NothingKeptMachine.TestCase
+TestIndexNothingKept.settings = settings(_SETTINGS, max_examples=60)
 
 
 def test_machine_restores_module_settings() -> None:
-    saved = (store_mod.MIN_COLUMN, index_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
+    saved = (store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
     machine = IndexMachine()
     assert store_mod.MIN_COLUMN == 8
     machine.teardown()
-    assert (store_mod.MIN_COLUMN, index_mod.COMPACT_MIN, tags_mod.COMPACT_MIN) == saved
+    assert saved == (store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
 

@@ -115,7 +115,8 @@ def test_bad_ipc_is_refused() -> None:
 @pytest.mark.parametrize(
     ("data", "msg"),
     [
-        ({"format": "x", "version": 1}, r"expected format 'streamkit.status_index' version 1, got \{'format': 'x', 'version': 1\}$"),
+        ({"format": "x", "version": 1},
+         r"expected format 'streamkit.status_index' version 1, got \{'format': 'x', 'version': 1\}$"),
         ([], r"expected format 'streamkit.status_index' version 1, got \[\]$"),
         ({"format": "streamkit.status_index", "version": 1, "statuses": {"failed": [1.5]}},
          r"^invalid status index dict: `statuses.failed` must be a list of integer ids, got \[1.5\]$"),

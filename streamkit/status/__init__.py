@@ -3,7 +3,9 @@
 :class:`StatusIndex` tracks records of a stream (row ids) or jobs (any
 non-negative int64 ids) through the :class:`EventStatus` values, with named
 tags for M:N views, snapshots to Arrow IPC and dicts, and an optional
-transition log. The numba kernels it runs on are in ``kernels/status.py``.
+transition log. Statuses whose ids are not kept are listed by a scan. The
+numba kernels it runs on are in ``kernels/status.py``; ``index.py`` says which
+private module holds which part of its state.
 
 Examples
 --------

@@ -9,12 +9,51 @@ import pyarrow as pa
 
 from streamkit.status.codes import N_STATUSES, STATUS_NAMES, status_code
 
-__all__ = ("as_ids", "as_codes", "is_scalar_id")
+__all__ = ("as_ids", "as_codes", "is_scalar_id", "one_id", "range_bounds", "MAX_ID")
+
+#: The largest id (ids are int64).
+MAX_ID = (1 << 63) - 1
 
 
 def is_scalar_id(value: object) -> bool:
     """Whether ``value`` is one integer id (not a bool)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def one_id(ids: Any) -> int:
+    """``ids`` as one id (an int) for the one-id paths, else -1: not one integer, or outside 0..MAX_ID.
+
+    The batch path takes what this refuses, and says what is wrong with it.
+
+    Examples
+    --------
+    >>> one_id(7), one_id(np.int32(7)), one_id([7]), one_id(-7), one_id(True)
+    (7, 7, -1, -1, -1)
+    """
+    if ids.__class__ is not int:
+        if not isinstance(ids, np.integer):
+            return -1
+        ids = int(ids)
+    return ids if 0 <= ids <= MAX_ID else -1
+
+
+def range_bounds(start: Any, stop: Any) -> tuple[int, int]:
+    """``start`` and ``stop`` of a run of ids, checked: integers, ``start`` non-negative.
+
+    Examples
+    --------
+    >>> range_bounds(-1, 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: ids must be non-negative, got `start` -1
+    """
+    if not (is_scalar_id(start) and is_scalar_id(stop)):
+        msg = f"`start` and `stop` must be integers, got {start!r} and {stop!r}"
+        raise TypeError(msg)
+    if start < 0:
+        msg = f"ids must be non-negative, got `start` {int(start)}"
+        raise ValueError(msg)
+    return int(start), int(stop)
 
 
 def _from_arrow(values: pa.Array | pa.ChunkedArray, what: str) -> np.ndarray:
@@ -100,7 +139,7 @@ def as_codes(statuses: Any, n: int) -> np.ndarray:
     Traceback (most recent call last):
     ...
     ValueError: `statuses` must be one of 'pending', 'processing', 'completed', 'failed', 'skipped', 'cancelled', 'aborted' (or an EventStatus, or a code 0..6), got 'done'
-    """
+    """  # noqa: E501
     if isinstance(statuses, pa.ChunkedArray):
         statuses = statuses.combine_chunks()
     if isinstance(statuses, pa.Array):

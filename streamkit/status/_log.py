@@ -26,16 +26,23 @@ _NO_STATUS = 255
 
 
 class TransitionLog:
-    """Batches of changes, kept as numpy arrays until :meth:`table` is asked for."""
+    """Batches of changes, kept as numpy arrays until :meth:`table` is asked for.
 
-    __slots__ = ("_parts",)
+    Changes of one id at a time gather in a flat Python list (id, from, to,
+    timestamp, ...) that becomes one batch when a batch follows or the table
+    is read, so the order of changes is kept.
+    """
+
+    __slots__ = ("_ones", "_parts")
 
     def __init__(self) -> None:
-        self._parts: list[tuple[np.ndarray, np.ndarray | int, np.ndarray | int, int]] = []
+        self._parts: list[tuple[np.ndarray, np.ndarray | int, np.ndarray | int, np.ndarray | int]] = []
+        self._ones: list[int] = []
 
     def record(self, ids: np.ndarray, frm: np.ndarray | int, to: np.ndarray | int) -> None:
         """Log that ``ids`` went from ``frm`` (255: added) to ``to`` now; arrays are copied."""
         if ids.shape[0]:
+            self._flush()
             self._parts.append((
                 ids.copy(),
                 frm.copy() if isinstance(frm, np.ndarray) else frm,
@@ -43,14 +50,26 @@ class TransitionLog:
                 time.time_ns() // 1000,
             ))  # fmt: skip
 
+    def record_one(self, key: int, frm: int, to: int) -> None:
+        """Log that id ``key`` went from ``frm`` (255: added) to ``to`` now."""
+        self._ones += (key, frm, to, time.time_ns() // 1000)
+
+    def _flush(self) -> None:
+        if self._ones:
+            rows = np.array(self._ones, np.int64).reshape(-1, 4)
+            self._parts.append((rows[:, 0].copy(), rows[:, 1].astype(np.uint8), rows[:, 2].astype(np.uint8),
+                                rows[:, 3].copy()))  # fmt: skip
+            self._ones = []
+
     def table(self) -> pa.Table:
         """Every logged change, oldest first."""
+        self._flush()
         if not self._parts:
             return LOG_SCHEMA.empty_table()
         ids = np.concatenate([p[0] for p in self._parts])
-        frm = np.concatenate([np.broadcast_to(np.uint8(p[1]), p[0].shape) for p in self._parts])
-        to = np.concatenate([np.broadcast_to(np.uint8(p[2]), p[0].shape) for p in self._parts])
-        ts = np.concatenate([np.full(p[0].shape[0], p[3], np.int64) for p in self._parts])
+        frm = np.concatenate([np.broadcast_to(np.asarray(p[1], np.uint8), p[0].shape) for p in self._parts])
+        to = np.concatenate([np.broadcast_to(np.asarray(p[2], np.uint8), p[0].shape) for p in self._parts])
+        ts = np.concatenate([np.broadcast_to(np.asarray(p[3], np.int64), p[0].shape) for p in self._parts])
         added = frm == _NO_STATUS
         columns = [
             pa.array(ids),
@@ -61,4 +80,4 @@ class TransitionLog:
         return pa.Table.from_arrays(columns, schema=LOG_SCHEMA)
 
     def __len__(self) -> int:
-        return sum(p[0].shape[0] for p in self._parts)
+        return sum(p[0].shape[0] for p in self._parts) + len(self._ones) // 4

@@ -1,13 +1,23 @@
-"""A named tag: a set of ids (hash table) plus the order they were tagged in (id list)."""
+"""Named tags of a :class:`~streamkit.status.StatusIndex`: M:N views (an id may carry many tags).
+
+Statuses are exclusive (one per id); tags are not: ``high_priority``,
+``team_a``, ``api_calls`` may all hold the same id, as seed 000's custom
+progressions do. A :class:`TagSet` is one tag's ids (a hash table plus the
+order they were tagged in); :class:`Tags` is the registry of them by name.
+Whether tagged ids are in the index is the index's check; after a cleanup,
+:meth:`Tags.purge` untags the ids it dropped.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from kernels import status as K
-from streamkit.status._store import EMPTY_U8, HashTable, IdList, Store
+from streamkit.status._lists import IdList
+from streamkit.status._store import EMPTY_U8, HashTable, Store
+from streamkit.status.errors import UnknownTagError
 
-__all__ = ("TagSet",)
+__all__ = ("TagSet", "Tags", "COMPACT_MIN")
 
 #: Compact a tag's list only once it has this many stale entries (and more stale than live).
 COMPACT_MIN = 1024
@@ -16,7 +26,7 @@ COMPACT_MIN = 1024
 class TagSet:
     """The ids carrying one tag: O(1) membership, O(k) listing in tagging order."""
 
-    __slots__ = ("table", "order")
+    __slots__ = ("order", "table")
 
     def __init__(self) -> None:
         self.table = HashTable()
@@ -31,14 +41,14 @@ class TagSet:
         self.order.reserve(ids.shape[0])
         n_before = self.order.n
         self.order.n, n_empty = K.set_add(self.table.keys, self.table.vals, ids, self.order.buf, self.order.n)
-        added = self.order.n - n_before
+        added: int = self.order.n - n_before
         self.table.n_live += added
         self.table.n_used += n_empty
         return added
 
     def remove(self, ids: np.ndarray) -> int:
         """Untag ``ids`` (untagged ones are skipped); return how many were removed."""
-        removed = K.set_remove(self.table.keys, ids, self.table.n_live)
+        removed: int = K.set_remove(self.table.keys, ids, self.table.n_live)
         self.table.removed(removed)
         self._maybe_compact()
         return removed
@@ -80,3 +90,68 @@ class TagSet:
     def nbytes(self) -> int:
         """Bytes held."""
         return self.table.nbytes + self.order.buf.nbytes
+
+
+class Tags:
+    """The tags by name, in the order they were created."""
+
+    __slots__ = ("_sets",)
+
+    def __init__(self) -> None:
+        self._sets: dict[str, TagSet] = {}
+
+    def names(self) -> list[str]:
+        """The tag names, oldest first."""
+        return list(self._sets)
+
+    def get(self, name: str) -> TagSet:
+        """The tag ``name``.
+
+        Raises
+        ------
+        UnknownTagError
+            No tag has that name; the message lists the names there are.
+        """
+        tags = self._sets.get(name) if isinstance(name, str) else None
+        if tags is None:
+            known = ", ".join(map(repr, self._sets)) or "no tags yet"
+            msg = f"unknown tag {name!r}: {'expected one of ' if self._sets else ''}{known}"
+            raise UnknownTagError(msg)
+        return tags
+
+    def get_or_create(self, name: str) -> TagSet:
+        """The tag ``name``, created empty if there is none (after checking the name)."""
+        tags = self._sets.get(check_tag_name(name))
+        if tags is None:
+            tags = self._sets[name] = TagSet()
+        return tags
+
+    def drop(self, name: str) -> None:
+        """Forget the tag ``name`` (:class:`UnknownTagError` if there is none)."""
+        self.get(name)
+        del self._sets[name]
+
+    def ordered_ids(self) -> dict[str, np.ndarray]:
+        """Each tag's ids in tagging order, by name in creation order."""
+        return {name: t.ids() for name, t in self._sets.items()}
+
+    def purge(self, store: Store) -> None:
+        """Untag, in every tag, the ids no longer in ``store``."""
+        for tags in self._sets.values():
+            tags.purge(store)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by every tag."""
+        return sum(t.nbytes for t in self._sets.values())
+
+
+def check_tag_name(name: object) -> str:
+    """``name`` if it can name a tag (a non-empty string), else ``TypeError`` / ``ValueError``."""
+    if not isinstance(name, str):
+        msg = f"a tag name must be a string, got {name!r} of type {type(name).__name__}"
+        raise TypeError(msg)
+    if not name:
+        msg = "a tag name must not be empty"
+        raise ValueError(msg)
+    return name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 
@@ -38,7 +38,10 @@ class EventStatus(int, enum.Enum):
     def __new__(cls, code: int, name: str) -> EventStatus:
         member = int.__new__(cls, code)
         member._value_ = name
+        member._code = code  # a plain int: status_code() skips hashing the member (Enum hashes by name, in Python)
         return member
+
+    _code: int
 
     PENDING = (0, "pending")
     PROCESSING = (1, "processing")
@@ -65,9 +68,9 @@ class EventStatus(int, enum.Enum):
         return format(self._value_, spec)
 
 
-StatusLike = Union[EventStatus, Literal[
+StatusLike = EventStatus | Literal[
     "pending", "processing", "completed", "failed", "skipped", "cancelled", "aborted"
-], int]  # fmt: skip
+] | int  # fmt: skip
 """A status as the API accepts it: a member, its name, or its code ``0..6``."""
 
 _BY_CODE = {int(s): s for s in EventStatus}
@@ -109,8 +112,10 @@ def status_code(status: object, *, what: str = "status") -> int:
     Traceback (most recent call last):
     ...
     ValueError: `status` must be one of 'pending', 'processing', 'completed', 'failed', 'skipped', 'cancelled', 'aborted' (or an EventStatus, or a code 0..6), got 'done'
-    """
-    if status.__class__ is EventStatus or status.__class__ is str:  # fast path: count() < 1 µs
+    """  # noqa: E501
+    if status.__class__ is EventStatus:  # fast paths: count() and one-id changes are ~1 µs in all
+        return status._code
+    if status.__class__ is str:
         code = _CODES.get(status)
         if code is not None:
             return code
