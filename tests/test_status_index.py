@@ -8,7 +8,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from streamkit.fsm.execute import COMPLETED, FAILED
 from streamkit.status import (
     DuplicateIdError,
     EventStatus,
@@ -29,7 +28,6 @@ VALID = "'pending', 'processing', 'completed', 'failed', 'skipped', 'cancelled',
 def test_event_status_codes_and_names() -> None:
     assert [int(s) for s in EventStatus] == list(range(7))
     assert [s.value for s in EventStatus] == NAMES
-    assert (EventStatus.COMPLETED, EventStatus.FAILED) == (COMPLETED, FAILED)  # the executor's codes
     assert EventStatus("failed") is EventStatus(3) is EventStatus.FAILED
     assert f"{EventStatus.SKIPPED}" == str(EventStatus.SKIPPED) == "skipped"
     assert np.array([EventStatus.FAILED], np.uint8)[0] == 3

@@ -17,7 +17,7 @@ from streamkit.status._lists import IdList
 from streamkit.status._store import EMPTY_U8, HashTable, Store
 from streamkit.status.errors import UnknownTagError
 
-__all__ = ("TagSet", "Tags", "COMPACT_MIN")
+__all__ = ("TagSet", "Tags", "COMPACT_MIN", "check_tag_name")
 
 #: Compact a tag's list only once it has this many stale entries (and more stale than live).
 COMPACT_MIN = 1024
