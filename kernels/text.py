@@ -224,6 +224,12 @@ def _is_ws(c):
 
 
 @jit
+def _is_num_ws(c):
+    """Whitespace that ``int()`` and ``float()`` strip: ASCII's six (not the separators 0x1c-0x1f)."""
+    return c == 32 or 9 <= c <= 13
+
+
+@jit
 def _ws_at(a, p, e):
     """Bytes of the whitespace character starting at ``p`` (0 if there is none): Python's ``str.isspace``."""
     c = a[p]
@@ -395,9 +401,9 @@ def t_parse_int(a, s, e):
     Accepts surrounding ASCII whitespace, a sign, and digits with single underscores
     between them, as Python does; anything past int64 or unusual is not ok.
     """
-    while s < e and _is_ws(a[s]):
+    while s < e and _is_num_ws(a[s]):
         s += 1
-    while e > s and _is_ws(a[e - 1]):
+    while e > s and _is_num_ws(a[e - 1]):
         e -= 1
     if s >= e:
         return np.int64(0), False
@@ -436,9 +442,9 @@ def t_parse_float(a, s, e):
     below 2**53) divided by a power of ten (exact up to 1e22) rounds once,
     correctly. Anything else is not ok (Python decides).
     """
-    while s < e and _is_ws(a[s]):
+    while s < e and _is_num_ws(a[s]):
         s += 1
-    while e > s and _is_ws(a[e - 1]):
+    while e > s and _is_num_ws(a[e - 1]):
         e -= 1
     if s >= e:
         return 0.0, False
