@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernels._bytes import load8, store8
 from kernels._jit import jit
 
 __all__ = (
     "FULL", "ESCAPE",
     "t_eq", "t_cmp", "t_find", "t_rfind", "t_count", "t_len", "t_cp_offset", "t_startswith", "t_endswith",
-    "t_put", "t_put_byte", "t_case", "t_strip", "t_replace", "t_fmt_int", "t_fmt_float", "t_parse_int",
+    "t_put", "t_move", "t_put_byte", "t_case", "t_strip", "t_replace", "t_fmt_int", "t_fmt_float", "t_parse_int",
     "t_parse_float", "t_pad", "t_zfill", "t_split_at", "t_split_ws_at", "t_is", "t_ascii",
 )
 
@@ -35,7 +36,7 @@ ESCAPE = -2
 _MAX_F = 9007199254740992.0  # 2**53: floats below it hold every integer exactly
 
 
-@jit
+@jit(inline=True)
 def t_eq(a, as_, ae, b, bs, be):
     """Whether two spans hold the same bytes."""
     n = ae - as_
@@ -47,7 +48,7 @@ def t_eq(a, as_, ae, b, bs, be):
     return True
 
 
-@jit
+@jit(inline=True)
 def t_cmp(a, as_, ae, b, bs, be):
     """-1, 0 or 1: the spans compared byte by byte (code-point order, as Python compares str)."""
     na = ae - as_
@@ -98,7 +99,7 @@ def t_rfind(h, hs, he, n, ns, ne):
     return -1
 
 
-@jit
+@jit(inline=True)
 def t_len(a, s, e):
     """Code points in the span (UTF-8 lead bytes)."""
     c = 0
@@ -124,7 +125,7 @@ def t_count(h, hs, he, n, ns, ne):
         i = j + m
 
 
-@jit
+@jit(inline=True)
 def t_cp_offset(a, s, e, k):
     """Byte position of code point ``k`` of the span (``e`` when ``k`` is its length or more)."""
     if k <= 0:
@@ -138,7 +139,7 @@ def t_cp_offset(a, s, e, k):
     return e
 
 
-@jit
+@jit(inline=True)
 def t_startswith(a, s, e, p, ps, pe):
     """Whether span ``a`` starts with span ``p``."""
     m = pe - ps
@@ -150,7 +151,7 @@ def t_startswith(a, s, e, p, ps, pe):
     return True
 
 
-@jit
+@jit(inline=True)
 def t_endswith(a, s, e, p, ps, pe):
     """Whether span ``a`` ends with span ``p``."""
     m = pe - ps
@@ -163,18 +164,36 @@ def t_endswith(a, s, e, p, ps, pe):
     return True
 
 
-@jit
+@jit(inline=True)
 def t_put(dst, n, a, s, e):
-    """Append span ``a`` to ``dst`` at cursor ``n``; the new cursor, or FULL."""
+    """Append span ``a`` to ``dst`` at cursor ``n``; the new cursor, or FULL.
+
+    Copies a word at a time where both arrays have 8 bytes left (the last word may
+    write a few bytes past the new cursor: nothing lives there yet). ``dst`` and
+    ``a`` must not overlap (see :func:`t_move`).
+    """
     m = e - s
     if n < 0 or n + m > dst.shape[0]:
         return FULL
-    for k in range(m):
+    k = 0
+    while k < m and n + k + 8 <= dst.shape[0] and s + k + 8 <= a.shape[0]:
+        store8(dst, n + k, load8(a, s + k))
+        k += 8
+    while k < m:
         dst[n + k] = a[s + k]
+        k += 1
     return n + m
 
 
 @jit
+def t_move(dst, n, s, e):
+    """Move bytes ``s .. e-1`` of ``dst`` down to ``n`` (``n <= s``), byte by byte; the new cursor."""
+    for k in range(e - s):
+        dst[n + k] = dst[s + k]
+    return n + e - s
+
+
+@jit(inline=True)
 def t_put_byte(dst, n, b, times):
     """Append byte ``b`` ``times`` times; the new cursor, or FULL."""
     if n < 0 or n + times > dst.shape[0]:
@@ -184,7 +203,7 @@ def t_put_byte(dst, n, b, times):
     return n + times
 
 
-@jit
+@jit(inline=True)
 def t_case(dst, n, a, s, e, mode):
     """Append the span case-mapped: 0 upper, 1 lower (also casefold), 2 swapcase, 3 title, 4 capitalize.
 
@@ -218,12 +237,12 @@ def t_case(dst, n, a, s, e, mode):
     return n + m
 
 
-@jit
+@jit(inline=True)
 def _is_ws(c):
     return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
 
 
-@jit
+@jit(inline=True)
 def _is_num_ws(c):
     """Whitespace that ``int()`` and ``float()`` strip: ASCII's six (not the separators 0x1c-0x1f)."""
     return c == 32 or 9 <= c <= 13
@@ -252,7 +271,7 @@ def _ws_at(a, p, e):
     return 0
 
 
-@jit
+@jit(inline=True)
 def _in_set(c, chars, cs, ce):
     for k in range(cs, ce):
         if chars[k] == c:
@@ -301,7 +320,7 @@ def t_replace(dst, n, a, s, e, o, os, oe, w, ws, we, count):
         done += 1
 
 
-@jit
+@jit(inline=True)
 def t_fmt_int(dst, n, v):
     """Append the decimal text of int64 ``v``."""
     if n < 0 or n + 20 > dst.shape[0]:

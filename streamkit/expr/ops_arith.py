@@ -86,7 +86,7 @@ class Arithmetic:
             if ka in NUMERIC and kb in NUMERIC:
                 self.numeric(n.op, ka, kb, ps[0], ps[1], out)
             elif ka == kb == "str" and n.op == "+":
-                self.text.concat(out, ps[0], ps[1])
+                self.text.concat(a, out, ps[0], ps[1])
             else:
                 g.fail(*python_raises(f"a {n.op} b", a=SAMPLE[ka], b=SAMPLE[kb]))
 

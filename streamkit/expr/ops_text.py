@@ -16,7 +16,7 @@ from typing import Any
 
 from streamkit._typing import ValueKind
 from streamkit.expr import ir
-from streamkit.expr.codegen import CodeGen
+from streamkit.expr.codegen import SCRATCH, CodeGen
 from streamkit.expr.parse import STR_METHODS
 from streamkit.expr.values import NONE_ONLY, SAMPLE, Val, python_error, python_raises, unsupported
 
@@ -65,11 +65,23 @@ class Text:
         return out
 
     # -- building text ------------------------------------------------------------
-    def concat(self, out: Val, pa: str, pb: str) -> None:
-        """``a + b`` of two strings, into ``out``."""
+    def concat(self, a: Val, out: Val, pa: str, pb: str) -> None:
+        """``a + b`` of two strings, into ``out``.
+
+        When ``a`` is the text the row wrote last (``s + '-' + t``), ``b`` is
+        appended to it where it is, instead of both being copied again.
+        """
         g = self.g
-        start = g.text_start()
-        g.text_call(f"t_put(sc, scn, {pa})")
+        if a.sb == SCRATCH:
+            start = g.temp("ts")
+            with g.block(f"if {a.se} == scn"):
+                g.write(f"{start} = {a.ss}")
+            with g.block("else"):
+                g.write(f"{start} = scn")
+                g.text_call(f"t_put(sc, scn, {pa})")
+        else:
+            start = g.text_start()
+            g.text_call(f"t_put(sc, scn, {pa})")
         g.text_call(f"t_put(sc, scn, {pb})")
         g.assign_text(out, g.text_end(start))
 
@@ -147,7 +159,7 @@ class Text:
             g.text_call(f"t_pad(sc, scn, sc, {piece}, {end}, np.int64({spec.width}), {self._lit(fill)}, "
                         f"np.int64({'<>^'.index(align)}))")
         # the padded copy follows the piece: move it down over the piece
-        g.text_call(f"t_put(sc, {piece}, sc, {end}, scn)")
+        g.text_call(f"t_move(sc, {piece}, {end}, scn)")
 
     # -- reading text ----------------------------------------------------------------
     def length(self, out: Val, p: str) -> None:
