@@ -78,5 +78,14 @@ class State:
         self.data = data if isinstance(data, RecordData) else RecordData(data)
         self.name = name
 
+    @classmethod
+    def _of(cls, data: dict[str, Any], name: str) -> State:
+        """A state over a dict of a record's non-null fields, as it is (for inline code, which reads
+        fields with ``.get``; see :func:`streamkit.expr.ints.compile_inline`)."""
+        self = cls.__new__(cls)
+        self.data = data
+        self.name = name
+        return self
+
     def __repr__(self) -> str:
         return f"State(name={self.name!r}, data={self.data!r})"

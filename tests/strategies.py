@@ -330,12 +330,15 @@ class _Gen:
                     finally:
                         self.in_fstring = False
             return 'f"' + "".join(parts) + '"'
-        if form == "slice":
+        if form == "slice":  # (a literal that is not a str is not subscripted: Python warns at compile time)
             lo = self.pick(("", "0", "1", "-2", "3"))
             hi = self.pick(("", "2", "-1", "5"))
+            recv = self._recv(d)
+            if recv[1:2].isdigit() or recv.startswith(("(True", "(False", "(None", "(-", "(float")):
+                recv = f"({self.expr('str', d)})"
             if self.chance(30):
-                return f"{self._recv(d)}[{self.pick(('0', '1', '-1', '3'))}]"
-            return f"{self._recv(d)}[{lo}:{hi}]"
+                return f"{recv}[{self.pick(('0', '1', '-1', '3'))}]"
+            return f"{recv}[{lo}:{hi}]"
         if form == "split":
             sep = self.pick(("','", "'-'", "' '", "", "'ab'"))
             return f"{self._recv(d)}.split({sep})[{self.pick((0, 1, -1, 2))}]"

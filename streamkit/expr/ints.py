@@ -53,6 +53,10 @@ def check_int(v: Any) -> Any:
     return v
 
 
+def _overflow() -> Any:
+    raise OverflowError(OVERFLOW_MESSAGE)
+
+
 def _pow(a: Any, b: Any) -> Any:
     if type(a) in (int, bool) and type(b) in (int, bool) and b > 64 and a not in (0, 1, -1):
         raise OverflowError(OVERFLOW_MESSAGE)
@@ -65,6 +69,10 @@ def _lshift(a: Any, b: Any) -> Any:
     return check_int(a << b)
 
 
+#: Builtins that make no int outside int64 (shadowing them is not possible in inline code).
+_NO_INT_CALLS = frozenset({"min", "max", "bool", "float", "str", "len", "repr", "dict", "list", "tuple", "set",
+                           "sorted", "format", "isinstance", "hash", "chr", "ord"})
+
 _NO_INT_METHODS = frozenset({
     "get", "upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
     "swapcase", "replace", "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace",
@@ -73,7 +81,40 @@ _NO_INT_METHODS = frozenset({
 
 
 class _Instrument(ast.NodeTransformer):
-    """Wraps every expression that can make a new int in a call of :func:`check_int` (or a checked op)."""
+    """Wraps every expression that can make a new int in a call of :func:`check_int` (or a checked op),
+    and reads fields with ``.get``: ``state.data['x']`` is ``None`` for a missing field, whatever
+    mapping ``state.data`` is (the engine passes plain dicts of the non-null fields)."""
+
+    def __init__(self, param: str) -> None:
+        self.param = param
+        self.n = 0
+
+    def _checked(self, node: ast.expr) -> ast.expr:
+        """``node`` checked against int64 inline (no call unless it is an int out of range)::
+
+            (t if __sk_type(t := node) is not __sk_int or MIN <= t <= MAX else __sk_overflow())
+
+        (``type`` and ``int`` under names of their own: code in safe mode sees neither.)
+        """
+        self.n += 1
+        name = f"__sk_t{self.n}"
+        store = ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=node)
+        not_int = ast.Compare(left=ast.Call(func=ast.Name(id="__sk_type", ctx=ast.Load()), args=[store], keywords=[]),
+                              ops=[ast.IsNot()], comparators=[ast.Name(id="__sk_int", ctx=ast.Load())])
+        in_range = ast.Compare(left=ast.Constant(INT64_MIN), ops=[ast.LtE(), ast.LtE()],
+                               comparators=[ast.Name(id=name, ctx=ast.Load()), ast.Constant(INT64_MAX)])
+        test = ast.BoolOp(op=ast.Or(), values=[not_int, in_range])
+        fail = ast.Call(func=ast.Name(id="__sk_overflow", ctx=ast.Load()), args=[], keywords=[])
+        return ast.copy_location(ast.IfExp(test=test, body=ast.Name(id=name, ctx=ast.Load()), orelse=fail), node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        v = node.value
+        if (isinstance(node.ctx, ast.Load) and isinstance(v, ast.Attribute) and v.attr == "data"
+                and isinstance(v.value, ast.Name) and v.value.id == self.param):
+            get = ast.Attribute(value=v, attr="get", ctx=ast.Load())
+            return ast.copy_location(ast.Call(func=get, args=[node.slice], keywords=[]), node)
+        return node
 
     def _call(self, name: str, *args: ast.expr, like: ast.AST) -> ast.Call:
         node = ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=list(args), keywords=[])
@@ -85,7 +126,7 @@ class _Instrument(ast.NodeTransformer):
             return self._call("__sk_pow", node.left, node.right, like=node)
         if isinstance(node.op, ast.LShift):
             return self._call("__sk_lshift", node.left, node.right, like=node)
-        return self._call("__sk_ck", node, like=node)
+        return self._checked(node)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
         if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
@@ -93,7 +134,7 @@ class _Instrument(ast.NodeTransformer):
             return self.visit_Constant(ast.copy_location(ast.Constant(-node.operand.value), node))
         self.generic_visit(node)
         if isinstance(node.op, (ast.USub, ast.Invert)):
-            return self._call("__sk_ck", node, like=node)
+            return self._checked(node)
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -101,9 +142,9 @@ class _Instrument(ast.NodeTransformer):
         f = node.func
         if isinstance(f, ast.Attribute) and f.attr in _NO_INT_METHODS:
             return node  # field access and str methods make no new int
-        if isinstance(f, ast.Name) and f.id in ("min", "max", "bool", "float", "str"):
-            return node  # min/max return an argument (already checked)
-        return self._call("__sk_ck", node, like=node)
+        if isinstance(f, ast.Name) and f.id in _NO_INT_CALLS:
+            return node  # no new int (min/max return an argument, already checked; len fits in int64)
+        return self._checked(node)
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if type(node.value) is int and not (INT64_MIN <= node.value <= INT64_MAX):
@@ -134,11 +175,15 @@ def compile_inline(code: str, *, allow_python: bool = True, filename: str = "<in
     OverflowError: integer result outside int64
     """
     lam = parse_lambda(code)
-    tree = ast.Expression(body=_Instrument().visit(lam))
+    param = lam.args.args[0].arg if lam.args.args else "state"
+    tree = ast.Expression(body=_Instrument(param).visit(lam))
     ast.fix_missing_locations(tree)
     namespace: dict[str, Any] = {
         "__builtins__": builtins.__dict__ if allow_python else dict(SAFE_BUILTINS),
         "__sk_ck": check_int,
+        "__sk_overflow": _overflow,
+        "__sk_type": type,
+        "__sk_int": int,
         "__sk_pow": _pow,
         "__sk_lshift": _lshift,
     }

@@ -67,7 +67,12 @@ def normalize_result(result: Any, inputs: Mapping[str, Any] | None = None) -> di
     """
     if type(result) is RecordData:
         return result.to_dict()
-    if type(result) is not dict and not isinstance(result, Mapping):
+    if type(result) is dict:  # the usual case, checked a whole record at a time; anything unusual: below
+        kinds = set(map(type, result.values()))
+        if set(map(type, result)) <= _STR and kinds <= _PLAIN and (
+                int not in kinds or all(INT64_MIN <= v <= INT64_MAX for v in result.values() if type(v) is int)):
+            return {k: v for k, v in result.items() if v is not None} if type(None) in kinds else result
+    elif not isinstance(result, Mapping):
         msg = f"transform must return a mapping, got {type(result).__name__}"
         raise TypeError(msg)
     out: dict[str, Any] = {}
@@ -88,6 +93,8 @@ def normalize_result(result: Any, inputs: Mapping[str, Any] | None = None) -> di
 
 
 _STORABLE = {int, float, bool, str, bytes, list, dict, tuple}
+_PLAIN = frozenset({int, float, bool, str, type(None)})
+_STR = frozenset({str})
 _NOT_STORABLE: set[type] = set()
 
 
@@ -149,6 +156,46 @@ class PyNetwork:
             return StateStep(None, None, type(exc).__name__, str(exc))
         return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
 
+    def step_many(self, name: str, records: list[dict[str, Any]]) -> tuple[list[tuple[int, Any, str | None]],
+                                                                          list[tuple[int, str, str]], bool]:
+        """:meth:`step` for many records at once, without an object per record (the Python plan's loop).
+
+        Returns ``(moved, failed, raw)``: ``(record number, data, next state or None when
+        the state is an end state)`` and ``(record number, error type, message)``. When no
+        condition reads a transform's result (an end state, or a first arc without one),
+        plain dict results are not normalized here (``raw``): the caller checks them a
+        column at a time and gives :func:`normalize_result`'s error to any that fails.
+        """
+        fn = self.transforms[name]
+        arcs = self.arcs[name]
+        end = self.is_end[name]
+        raw = fn is not None and (end or (bool(arcs) and arcs[0][1] is None))
+        moved: list[tuple[int, Any, str | None]] = []
+        failed: list[tuple[int, str, str]] = []
+        no_arc = f"no arc from state {name!r} matched"
+        # one State for every call: inline code reads fields with .get, so records are passed as the
+        # dicts they are, and nothing keeps the state past its call
+        st = State._of({}, name)
+        for t, data in enumerate(records):
+            try:
+                if fn is not None:
+                    st.data = data
+                    result = fn(st)
+                    data = result if raw and type(result) is dict else normalize_result(result, data)
+                if end:
+                    moved.append((t, data, None))
+                    continue
+                st.data = data
+                for target, cond in arcs:
+                    if cond is None or cond(st):
+                        moved.append((t, data, target))
+                        break
+                else:
+                    failed.append((t, "NoArcMatched", no_arc))
+            except Exception as exc:  # noqa: BLE001 - a record's failure, reported with its type
+                failed.append((t, type(exc).__name__, str(exc)))
+        return moved, failed, raw
+
     def run(self, fields: Mapping[str, Any], *, max_steps: int = DEFAULT_MAX_STEPS,
             state: str | None = None, steps: int = 0) -> RecordOutcome:
         """Run one record from ``state`` (default: the start state) to its end."""
@@ -164,7 +211,7 @@ class PyNetwork:
                 return RecordOutcome("failed", error_state=name, error_type=out.error_type,
                                      error_message=out.error_message)
             if out.next_state is None:
-                return RecordOutcome("completed", data=out.data, end_state=name)
+                return RecordOutcome("completed", data=dict(out.data), end_state=name)
             name, data = out.next_state, out.data
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from streamkit.config import FunctionSpec
 from streamkit.expr.ints import compile_inline
-from streamkit.record import State
+from streamkit.record import RecordData, State
 
 __all__ = ("make_callable",)
 
@@ -38,11 +38,21 @@ def make_callable(spec: FunctionSpec, *, allow_python: bool = True) -> Callable[
         return compile_inline(spec.code, allow_python=allow_python, filename=f"<{spec.path}>")
     if spec.kind == "callable":
         assert spec.func is not None
-        return spec.func
+        return _with_record_data(spec.func)
     if spec.kind == "polars":
         return _polars_per_record(spec.expr)
     msg = f"unknown function kind {spec.kind!r}"
     raise ValueError(msg)
+
+
+def _with_record_data(func: Callable[[State], Any]) -> Callable[[State], Any]:
+    """``func`` called with ``state.data`` a :class:`~streamkit.RecordData` (a missing field reads ``None``)."""
+
+    def call(state: State) -> Any:
+        data = state.data
+        return func(state if isinstance(data, RecordData) else State(RecordData._wrap(data), state.name))
+
+    return call
 
 
 def _polars_per_record(expr: Any) -> Callable[[State], Any]:

@@ -67,9 +67,18 @@ class Group:
             pa.table({"_": pa.nulls(self.n)}).drop_columns(["_"])
 
     def records(self) -> list[dict[str, Any]]:
-        """The records as dicts of their non-null fields (what ``state.data`` holds)."""
-        lists = {k: c.to_pylist() for k, c in self.frame.items()}
-        return [{k: v[t] for k, v in lists.items() if v[t] is not None} for t in range(self.n)]
+        """The records as dicts of their non-null fields: what ``state.data`` holds."""
+        if not self.frame:
+            return [{} for _ in range(self.n)]
+        arrays = [c.to_arrow() for c in self.frame.values()]
+        rows = pa.Table.from_arrays(arrays, names=list(self.frame)).to_pylist()
+        has_null = np.zeros(self.n, np.bool_)
+        for a in arrays:
+            if a.null_count:
+                has_null |= np.asarray(a.is_null(), np.bool_)
+        for t in np.flatnonzero(has_null).tolist():  # a null field is a missing one
+            rows[t] = {k: v for k, v in rows[t].items() if v is not None}
+        return rows
 
 
 @dataclass(eq=False)

@@ -6,12 +6,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from streamkit._arrow.records import add_to_type_group
-from streamkit.fsm.columns import py_column
-from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Group, Move
+from streamkit.fsm.columns import from_arrow
+from streamkit.fsm.interpret import normalize_result
+from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move
 
 __all__ = ("PythonPlan",)
+
+_PLAIN = frozenset({int, float, bool, str, type(None)})
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(eq=False)
@@ -19,10 +24,14 @@ class PythonPlan:
     """A state that runs as per-record Python, and why.
 
     Each record is given to the state's transform and conditions as ``state.data``
-    (a dict of its non-null fields), exactly as
+    (a mapping of its non-null fields), exactly as
     :meth:`~streamkit.fsm.interpret.PyNetwork.step` defines the semantics. The
     records that move on are turned back into columns, one group per target state
-    and per typing of their fields (one Arrow column holds one type).
+    and, where a field holds values of several Python types, per typing of their
+    fields (one Arrow column holds one type, and later states must see each value's
+    own type: ``1`` is not ``1.0``). Results are checked a column at a time; a record
+    whose result breaks a rule (a key that is not a str, a value Arrow cannot hold,
+    an int outside int64) fails with the error the interpreter gives it.
     """
 
     reason: str
@@ -30,32 +39,117 @@ class PythonPlan:
 
     def run(self, group: Group, ctx: BatchContext) -> Exits:
         """Run every record of the group through the state in Python."""
-        name = ctx.state_names[group.state]
-        step = ctx.py.step
-        bad: list[int] = []
-        bad_types: list[str] = []
-        bad_msgs: list[str] = []
-        # by the state each record goes to next (None: it ended here), then by the types of its fields
-        by_target: dict[str | None, list[tuple[dict[str, type], list[int], list[dict[str, Any]]]]] = {}
-        for t, data in enumerate(group.records()):
-            out = step(name, data)
-            if out.data is None:
-                bad.append(t)
-                bad_types.append(out.error_type or "Error")
-                bad_msgs.append(out.error_message or "")
-                continue
-            add_to_type_group(by_target.setdefault(out.next_state, []), t, out.data)
+        inputs = group.records()
+        moved, failed, raw = ctx.py.step_many(ctx.state_names[group.state], inputs)
         rows = np.arange(group.n) if group.rows is None else group.rows
+        by_target: dict[str | None, list[tuple[int, Any, str | None]]] = {}
+        for item in moved:
+            by_target.setdefault(item[2], []).append(item)
         exits = Exits()
-        if bad:
-            exits.failures.append(Failure(rows[np.array(bad, np.int64)], group.state, bad_types, bad_msgs))
-        for target, typed in by_target.items():
+        for target, items in by_target.items():
             k = group.state if target is None else ctx.index[target]
-            for _, ts, records in typed:
-                keys: dict[str, None] = {}
-                for r in records:
-                    keys.update(dict.fromkeys(r))
-                frame = {f: py_column([r.get(f) for r in records]) for f in keys}
-                frame = {f: c for f, c in frame.items() if c.kind != "null"}
+            ts = [t for t, _, _ in items]
+            records = [d for _, d, _ in items]
+            frame = _uniform_frame(records)  # the usual case: every result has the same fields, plainly typed
+            if frame is not None:
                 exits.moves.append(Move(k, target is None, rows[np.array(ts, np.int64)], frame))
+                continue
+            if raw and not _plain(records):  # some result breaks a rule: find them, record by record
+                ts, records = _checked(ts, records, inputs, failed)
+            for g_ts, g_frame in _frames(ts, records):
+                exits.moves.append(Move(k, target is None, rows[np.array(g_ts, np.int64)], g_frame))
+        if failed:
+            failed.sort()
+            at = np.array([t for t, _, _ in failed], np.int64)
+            exits.failures.append(Failure(rows[at], group.state, [e for _, e, _ in failed], [m for _, _, m in failed]))
         return exits
+
+
+def _uniform_frame(records: list[dict[str, Any]]) -> Frame | None:
+    """Columns of results that all have the same fields in the same order, each of one plain type and
+    within int64 (what a dict literal returns); ``None`` for anything else (checked the long way)."""
+    if not records:
+        return None
+    names = tuple(records[0])
+    if set(map(type, names)) - {str} or len(set(map(tuple, records))) != 1:
+        return None
+    frame: Frame = {}
+    for name in names:
+        values = [r[name] for r in records]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if len(kinds) > 1 or not kinds <= _PLAIN:
+            return None
+        if int in kinds:
+            ints = [v for v in values if v is not None]
+            if min(ints) < _INT64_MIN or max(ints) > _INT64_MAX:
+                return None
+        col = from_arrow(pa.array(values))
+        if col.kind != "null":
+            frame[name] = col
+    return frame
+
+
+def _plain(records: list[dict[str, Any]]) -> bool:
+    """Whether every result holds only str keys and None, bool, int64, float and str values."""
+    keys: dict[Any, None] = {}
+    kinds: set[type] = set()
+    for r in records:
+        keys.update(dict.fromkeys(r))
+        kinds.update(map(type, r.values()))
+    if set(map(type, keys)) - {str} or kinds - _PLAIN:
+        return False
+    if int in kinds:
+        ints = [v for r in records for v in r.values() if type(v) is int]
+        return min(ints) >= _INT64_MIN and max(ints) <= _INT64_MAX
+    return True
+
+
+def _checked(ts: list[int], records: list[Any], inputs: list[Any],
+             failed: list[tuple[int, str, str]]) -> tuple[list[int], list[Any]]:
+    """The results that pass the interpreter's checks; the others join ``failed`` with its error."""
+    ok_ts, ok = [], []
+    for t, r in zip(ts, records):
+        try:
+            r = normalize_result(r, inputs[t])
+        except Exception as exc:  # noqa: BLE001 - the record's failure, as the interpreter reports it
+            failed.append((t, type(exc).__name__, str(exc)))
+            continue
+        ok_ts.append(t)
+        ok.append(r)
+    return ok_ts, ok
+
+
+def _frames(ts: list[int], records: list[dict[str, Any]]) -> list[tuple[list[int], Frame]]:
+    """Records as columns: one frame when every field holds one Python type, else one per typing."""
+    keys: dict[str, None] = {}
+    for r in records:
+        keys.update(dict.fromkeys(r))
+    frame: Frame = {}
+    for f in keys:
+        values = [r.get(f) for r in records]
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if len(kinds) > 1:
+            return _typed_frames(ts, records)
+        try:
+            col = from_arrow(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return _typed_frames(ts, records)  # nested values whose shapes differ
+        if col.kind != "null":
+            frame[f] = col
+    return [(ts, frame)]
+
+
+def _typed_frames(ts: list[int], records: list[dict[str, Any]]) -> list[tuple[list[int], Frame]]:
+    groups: list[tuple[dict[str, type], list[int], list[Any]]] = []
+    for t, r in zip(ts, records):
+        add_to_type_group(groups, t, {k: v for k, v in r.items() if v is not None})
+    out = []
+    for _, g_ts, g_records in groups:
+        keys: dict[str, None] = {}
+        for r in g_records:
+            keys.update(dict.fromkeys(r))
+        frame = {f: from_arrow(pa.array([r.get(f) for r in g_records])) for f in keys}
+        out.append((g_ts, {f: c for f, c in frame.items() if c.kind != "null"}))
+    return out
