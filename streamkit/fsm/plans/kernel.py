@@ -52,6 +52,9 @@ class KernelPlan:
     fallback: PythonPlan
     backend: str = "numba"
     reason: str | None = None
+    #: records run through this kernel so far, and how many of them it escaped to Python (``explain()``)
+    records: int = 0
+    escaped: int = 0
     #: the kernel's string literals as an Arrow array: their bytes are the kernel's ``lb``
     literals: pa.Array = field(init=False)
     #: bytes per row each text output needed so far (its buffer starts that large)
@@ -99,6 +102,8 @@ class KernelPlan:
 
         exits = Exits()
         n_failed, n_escaped = int(cnt[0]), int(cnt[1])
+        self.records += m  # (threads may lose an update: counts for people, not for accounting)
+        self.escaped += n_escaped
         if n_escaped:
             exits.extend(self.fallback.run(group.subset(epos[:n_escaped].copy()), ctx))
         if n_failed:

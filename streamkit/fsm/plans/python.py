@@ -36,9 +36,12 @@ class PythonPlan:
 
     reason: str
     backend: str = "python"
+    #: records run through this plan so far (what ``explain()`` reports)
+    records: int = 0
 
     def run(self, group: Group, ctx: BatchContext) -> Exits:
         """Run every record of the group through the state in Python."""
+        self.records += group.n  # (threads may lose an update: a count for people, not for accounting)
         inputs = group.records()
         moved, failed, raw = ctx.py.step_many(ctx.state_names[group.state], inputs)
         rows = np.arange(group.n) if group.rows is None else group.rows
