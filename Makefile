@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-core bench-stream bench-status clean
+.PHONY: demo test lint bench bench-core bench-stream bench-status clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,8 +19,14 @@ demo: $(STAMP)
 
 # Benchmarks run as quick tests here (one round each, 100k records unless
 # STREAMKIT_BENCH_N is set); `make bench` measures them at full size.
-test: $(STAMP)
+# Style and types first (seconds), then the tests.
+test: $(STAMP) lint
 	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # `make bench` prints all three reports; each one alone with its own target.
 # bench-core: in memory, one table per job (seed 002 on a 2M-row table, the flights

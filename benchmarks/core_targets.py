@@ -75,8 +75,15 @@ def collect(data: Mapping[str, Any]) -> tuple[dict[tuple[str, str, str], Row], d
             continue
         n = int(info["n_records"])
         subset = info.get("subset_of")
-        row = Row(info["job"], info["impl"], info["call"], n, float(info["median_s"]),
-                  float(info.get("min_s", info["median_s"])), int(subset) if subset and subset != n else None)
+        row = Row(
+            info["job"],
+            info["impl"],
+            info["call"],
+            n,
+            float(info["median_s"]),
+            float(info.get("min_s", info["median_s"])),
+            int(subset) if subset and subset != n else None,
+        )
         rows[row.job, row.impl, row.call] = row
     return rows, compiles
 
@@ -104,22 +111,37 @@ def job_table(rows: Rows, job: str) -> str:
             if row is None:
                 continue
             polars = rows.get((job, "polars", call)) or rows.get((job, "polars", "steady"))
-            out.append([
-                impl, "first call" if call == "first" else "steady", f"{row.n_records:,}",
-                fmt_time(row.median_s), f"{row.ns_per_record:,.1f}", f"{row.min_s / row.n_records * 1e9:,.1f}",
-                fmt_rate(row.records_per_s),
-                _ratio(polars, row) if impl != "polars" else "",
-                _ratio(loop, row) if impl != "python loop" else "",
-            ])
+            out.append(
+                [
+                    impl,
+                    "first call" if call == "first" else "steady",
+                    f"{row.n_records:,}",
+                    fmt_time(row.median_s),
+                    f"{row.ns_per_record:,.1f}",
+                    f"{row.min_s / row.n_records * 1e9:,.1f}",
+                    fmt_rate(row.records_per_s),
+                    _ratio(polars, row) if impl != "polars" else "",
+                    _ratio(loop, row) if impl != "python loop" else "",
+                ]
+            )
     header = ["", "call", "records", "median", "ns/record", "(best)", "records/s", "vs polars", "vs python loop"]
     return plain_table(header, out)
 
 
 def compile_table(compiles: Mapping[str, Mapping[str, Any]]) -> str:
     """The compile-time table (medians of the in-subprocess timings)."""
-    rows = [[name, f"{info['import_s']:.3f}", f"{info['construct_s']:.3f}", f"{info['first_chunk_s']:.3f}",
-             f"{info['compile_s']:.3f}", str(info.get("runs", ""))]
-            for name in COMPILE_ORDER if (info := compiles.get(name)) is not None]
+    rows = [
+        [
+            name,
+            f"{info['import_s']:.3f}",
+            f"{info['construct_s']:.3f}",
+            f"{info['first_chunk_s']:.3f}",
+            f"{info['compile_s']:.3f}",
+            str(info.get("runs", "")),
+        ]
+        for name in COMPILE_ORDER
+        if (info := compiles.get(name)) is not None
+    ]
     return plain_table(["", "import streamkit s", "SimpleFSM() s", "1st chunk s", "compile s", "runs"], rows)
 
 
@@ -128,25 +150,49 @@ def _vs(name: str, goal: float, rival: Row | None, row: Row | None, *, informati
     if rival is None or row is None:
         return Target(name, f"≥ {goal:g}×", "n/a", None, informational)
     ratio = rival.ns_per_record / row.ns_per_record
-    measured = (f"{fmt_ratio(ratio)} ({fmt_time(row.median_s)} vs {fmt_time(rival.median_s)}"
-                f" at {row.n_records:,})")
-    return Target(name, "(no target)" if informational else f"≥ {goal:g}×", measured,
-                  None if informational else ratio >= goal, informational)
+    measured = f"{fmt_ratio(ratio)} ({fmt_time(row.median_s)} vs {fmt_time(rival.median_s)} at {row.n_records:,})"
+    return Target(
+        name,
+        "(no target)" if informational else f"≥ {goal:g}×",
+        measured,
+        None if informational else ratio >= goal,
+        informational,
+    )
 
 
 def seed_targets(rows: Rows) -> list[Target]:
     """The seed job's throughput targets (graded on seed data)."""
     sk = rows.get(("seed", "streamkit", "steady"))
-    out = [Target("seed: streamkit ns/record (steady)", "≤ 10", f"{sk.ns_per_record:.1f}" if sk else "n/a",
-                  sk.ns_per_record <= 10 if sk else None)]
+    out = [
+        Target(
+            "seed: streamkit ns/record (steady)",
+            "≤ 10",
+            f"{sk.ns_per_record:.1f}" if sk else "n/a",
+            sk.ns_per_record <= 10 if sk else None,
+        )
+    ]
     for call in ("first", "steady"):
         label = "first call" if call == "first" else "steady state"
-        out.append(_vs(f"seed: streamkit vs polars, {label}", 2, rows.get(("seed", "polars", call)),
-                       rows.get(("seed", "streamkit", call))))
-    out.append(_vs("seed: streamkit vs per-record Python FSM loop", 200,
-                   rows.get(("seed", "python FSM loop", "steady")), sk))
-    out.append(_vs("seed: streamkit vs hand-written Python loop", 1, rows.get(("seed", "python loop", "steady")),
-                   sk, informational=True))
+        out.append(
+            _vs(
+                f"seed: streamkit vs polars, {label}",
+                2,
+                rows.get(("seed", "polars", call)),
+                rows.get(("seed", "streamkit", call)),
+            )
+        )
+    out.append(
+        _vs("seed: streamkit vs per-record Python FSM loop", 200, rows.get(("seed", "python FSM loop", "steady")), sk)
+    )
+    out.append(
+        _vs(
+            "seed: streamkit vs hand-written Python loop",
+            1,
+            rows.get(("seed", "python loop", "steady")),
+            sk,
+            informational=True,
+        )
+    )
     return out
 
 
@@ -156,8 +202,14 @@ def etl_targets(rows: Rows) -> list[Target]:
     for job in ("flights", "text"):
         for call in ("first", "steady"):
             label = "first call" if call == "first" else "steady state"
-            out.append(_vs(f"{job}: streamkit vs polars, {label}", 1, rows.get((job, "polars", call)),
-                           rows.get((job, "streamkit", call))))
+            out.append(
+                _vs(
+                    f"{job}: streamkit vs polars, {label}",
+                    1,
+                    rows.get((job, "polars", call)),
+                    rows.get((job, "streamkit", call)),
+                )
+            )
     for job in ("flights", "text"):
         sk, loop = rows.get((job, "streamkit", "steady")), rows.get((job, "python loop", "steady"))
         name = f"{job}: streamkit time ÷ per-record loop's (fallback)"
@@ -165,8 +217,14 @@ def etl_targets(rows: Rows) -> list[Target]:
             out.append(Target(name, "≤ 1.5×", "n/a", None))
             continue
         ratio = sk.ns_per_record / loop.ns_per_record
-        out.append(Target(name, "≤ 1.5×", f"{ratio:.2f}× ({sk.ns_per_record:,.0f} vs {loop.ns_per_record:,.0f}"
-                          " ns/record)", ratio <= 1.5))
+        out.append(
+            Target(
+                name,
+                "≤ 1.5×",
+                f"{ratio:.2f}× ({sk.ns_per_record:,.0f} vs {loop.ns_per_record:,.0f} ns/record)",
+                ratio <= 1.5,
+            )
+        )
     return out
 
 
@@ -176,9 +234,14 @@ def compile_targets(compiles: Mapping[str, Mapping[str, Any]]) -> list[Target]:
     for name, job, limit in (("cold compile", "compile cold", 2.0), ("warm compile", "compile warm", 0.3)):
         info = compiles.get(job)
         seconds = info["compile_s"] if info else None
-        out.append(Target(f"seed: {name} (SimpleFSM() + 1st chunk)", f"< {limit} s",
-                          f"{seconds:.3f} s" if seconds is not None else "n/a",
-                          seconds < limit if seconds is not None else None))
+        out.append(
+            Target(
+                f"seed: {name} (SimpleFSM() + 1st chunk)",
+                f"< {limit} s",
+                f"{seconds:.3f} s" if seconds is not None else "n/a",
+                seconds < limit if seconds is not None else None,
+            )
+        )
     return out
 
 

@@ -64,8 +64,14 @@ def first_call(job: str, impl: str, n: int, *, clean: bool = False) -> dict[str,
         start = time.perf_counter()
         result = run_polars(job, df)
     seconds = time.perf_counter() - start
-    return {"job": job, "impl": impl, "n_records": table.num_rows, "first_s": seconds,
-            "construct_s": construct_s, "counts": result.counts}
+    return {
+        "job": job,
+        "impl": impl,
+        "n_records": table.num_rows,
+        "first_s": seconds,
+        "construct_s": construct_s,
+        "counts": result.counts,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

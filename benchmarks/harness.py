@@ -78,9 +78,18 @@ def bench_steady(
     result = benchmark.pedantic(timed, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1)
     measured = timings[-rounds:]  # disabled mode makes exactly one call, no warm-up
     median = statistics.median(measured)
-    benchmark.extra_info.update(job=job, impl=impl, call="steady", n_records=n_records, median_s=median,
-                                min_s=min(measured), ns_per_record=median / n_records * 1e9,
-                                records_per_s=n_records / median, rounds=len(measured), **info)
+    benchmark.extra_info.update(
+        job=job,
+        impl=impl,
+        call="steady",
+        n_records=n_records,
+        median_s=median,
+        min_s=min(measured),
+        ns_per_record=median / n_records * 1e9,
+        records_per_s=n_records / median,
+        rounds=len(measured),
+        **info,
+    )
     return result
 
 
@@ -91,16 +100,18 @@ def spawn_first_call(job: str, impl: str, n: int, *, clean: bool = False) -> dic
         cmd.append("--clean")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=FIRST_CALL_TIMEOUT_S, check=False)
+    proc = subprocess.run(
+        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=FIRST_CALL_TIMEOUT_S, check=False
+    )
     if proc.returncode != 0:
         pytest.fail(f"first-call subprocess failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith(RESULT_MARKER))
-    return json.loads(line[len(RESULT_MARKER):])
+    return json.loads(line[len(RESULT_MARKER) :])
 
 
-def bench_first_call(benchmark: Any, *, job: str, impl: str, n: int, want_counts: dict[str, int],
-                     clean: bool = False) -> None:
+def bench_first_call(
+    benchmark: Any, *, job: str, impl: str, n: int, want_counts: dict[str, int], clean: bool = False
+) -> None:
     """Time ``impl``'s first call on ``job`` in fresh interpreters; record the median in ``extra_info``.
 
     Three interpreters when measuring, one under ``--benchmark-disable``. Each
@@ -108,15 +119,23 @@ def bench_first_call(benchmark: Any, *, job: str, impl: str, n: int, want_counts
     """
     runs: list[dict[str, Any]] = []
     rounds = 1 if benchmark.disabled else 3
-    benchmark.pedantic(lambda: runs.append(spawn_first_call(job, impl, n, clean=clean)),
-                       rounds=rounds, iterations=1)
+    benchmark.pedantic(lambda: runs.append(spawn_first_call(job, impl, n, clean=clean)), rounds=rounds, iterations=1)
     for run in runs:
         assert run["counts"] == want_counts, f"{impl} first call on {job}: {run['counts']} != {want_counts}"
     seconds = [r["first_s"] for r in runs]
     median = statistics.median(seconds)
-    benchmark.extra_info.update(job=job, impl=impl, call="first", n_records=n, median_s=median,
-                                min_s=min(seconds), ns_per_record=median / n * 1e9, records_per_s=n / median,
-                                rounds=len(runs), construct_s=statistics.median(r["construct_s"] for r in runs))
+    benchmark.extra_info.update(
+        job=job,
+        impl=impl,
+        call="first",
+        n_records=n,
+        median_s=median,
+        min_s=min(seconds),
+        ns_per_record=median / n * 1e9,
+        records_per_s=n / median,
+        rounds=len(runs),
+        construct_s=statistics.median(r["construct_s"] for r in runs),
+    )
 
 
 # --------------------------------------------------------------------------- comparing outputs

@@ -79,8 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dir", type=Path, default=None, help="where to put the files (default: a temp dir)")
     args = ap.parse_args(argv)
     print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
-    print(f"records: {args.n:,}  chunk_size: {args.chunk:,}  polars threads: {pl.thread_pool_size()}  "
-          f"pyarrow cpu count: {pa.cpu_count()}")
+    print(
+        f"records: {args.n:,}  chunk_size: {args.chunk:,}  polars threads: {pl.thread_pool_size()}  "
+        f"pyarrow cpu count: {pa.cpu_count()}"
+    )
 
     table = generate_records(args.n)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -96,10 +98,12 @@ def main(argv: list[str] | None = None) -> None:
         jobs: list[tuple[str, str, Callable[[], object]]] = [
             ("JSONL read", "streamkit open_source", lambda: read_all(files["jsonl"], args.chunk)),
             ("JSONL read", "polars read_ndjson (whole file)", lambda: pl.read_ndjson(files["jsonl"])),
-            ("JSONL read", "blocks: pyarrow.json (chosen)",
-             lambda: [pj.read_json(pa.BufferReader(b)) for b in blocks]),
-            ("JSONL read", "blocks: polars, infer all rows",
-             lambda: [pl.read_ndjson(b, infer_schema_length=None) for b in blocks]),
+            ("JSONL read", "blocks: pyarrow.json (chosen)", lambda: [pj.read_json(pa.BufferReader(b)) for b in blocks]),
+            (
+                "JSONL read",
+                "blocks: polars, infer all rows",
+                lambda: [pl.read_ndjson(b, infer_schema_length=None) for b in blocks],
+            ),
             ("JSONL read", "blocks: polars, infer 100 rows (*)", lambda: [pl.read_ndjson(b) for b in blocks]),
             ("JSONL write", "streamkit open_sink", lambda: write_all(d / "o.jsonl", table, args.chunk)),
             ("JSONL write", "polars write_ndjson (whole)", lambda: df.write_ndjson(d / "p.jsonl")),
@@ -121,8 +125,10 @@ def main(argv: list[str] | None = None) -> None:
         for what, job, fn in jobs:
             t = best(fn, args.repeat)
             print(f"{what:14s} {job:34s} {t:8.3f} {args.n / t / 1e6:8.2f}")
-        print("\n(*) unsafe for streaming: drops fields first seen after row 100 and reads numbers in a"
-              " text field as text, silently")
+        print(
+            "\n(*) unsafe for streaming: drops fields first seen after row 100 and reads numbers in a"
+            " text field as text, silently"
+        )
 
 
 if __name__ == "__main__":

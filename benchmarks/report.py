@@ -85,14 +85,26 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=count, default=2_000_000, help="records of the seed job (2M)")
-    parser.add_argument("--py-n", type=count, default=1_000_000,
-                        help="records for the seed job's per-record Python baselines (1M; per-record time scales)")
-    parser.add_argument("--etl-n", type=count, default=None,
-                        help="records of the flights and text jobs (default: full size, 336,776 and 1M)")
+    parser.add_argument(
+        "--py-n",
+        type=count,
+        default=1_000_000,
+        help="records for the seed job's per-record Python baselines (1M; per-record time scales)",
+    )
+    parser.add_argument(
+        "--etl-n",
+        type=count,
+        default=None,
+        help="records of the flights and text jobs (default: full size, 336,776 and 1M)",
+    )
     parser.add_argument("--no-etl", action="store_true", help="leave the flights and text jobs out")
-    parser.add_argument("--data", choices=("both", "seed", "messy"), default="both",
-                        help="seed job data: seed (seed-like, graded), messy (~1%% null and ~1%% negative"
-                             " values, information), both (default)")
+    parser.add_argument(
+        "--data",
+        choices=("both", "seed", "messy"),
+        default="both",
+        help="seed job data: seed (seed-like, graded), messy (~1%% null and ~1%% negative"
+        " values, information), both (default)",
+    )
     parser.add_argument("--seed-data", action="store_true", help="the same as --data seed")
     parser.add_argument("--json", type=Path, help="keep the pytest-benchmark JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
@@ -109,8 +121,12 @@ def run_suite(args: argparse.Namespace, json_path: Path, *, clean: bool, seed_on
     ``clean``: seed-like data. ``seed_only``: the seed job's throughput benchmarks
     alone (the messy pass: the compile and ETL benchmarks do not depend on it).
     """
-    env = dict(os.environ, STREAMKIT_BENCH_N=str(args.n), STREAMKIT_BENCH_PY_N=str(args.py_n),
-               STREAMKIT_BENCH_CLEAN="1" if clean else "0")
+    env = dict(
+        os.environ,
+        STREAMKIT_BENCH_N=str(args.n),
+        STREAMKIT_BENCH_PY_N=str(args.py_n),
+        STREAMKIT_BENCH_CLEAN="1" if clean else "0",
+    )
     env.pop("STREAMKIT_BENCH_ETL_N", None)
     if args.etl_n:
         env["STREAMKIT_BENCH_ETL_N"] = str(args.etl_n)
@@ -139,17 +155,24 @@ def command_line(argv: Sequence[str] | None = None) -> str:
 
 def relevant_env() -> list[str]:
     """``NAME=value`` for inherited environment variables that may change the measurements."""
-    return [f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items())
-            if k.startswith(_RELEVANT_ENV_PREFIXES) and k not in _SET_BY_REPORT]
+    return [
+        f"{k}={shlex.quote(v)}"
+        for k, v in sorted(os.environ.items())
+        if k.startswith(_RELEVANT_ENV_PREFIXES) and k not in _SET_BY_REPORT
+    ]
 
 
 def data_label(*, clean: bool) -> str:
     """What records the seed job ran on."""
     if clean:
-        return ("seed data (STREAMKIT_BENCH_CLEAN=1): seed-like records, no null or negative value, every"
-                " record valid (all go to 'output'); the seed targets are graded here")
-    return ("messy data (STREAMKIT_BENCH_CLEAN=0): ~1 % null and ~1 % negative values (routed to 'error'),"
-            " so each end state's table is a gathered selection; for information")
+        return (
+            "seed data (STREAMKIT_BENCH_CLEAN=1): seed-like records, no null or negative value, every"
+            " record valid (all go to 'output'); the seed targets are graded here"
+        )
+    return (
+        "messy data (STREAMKIT_BENCH_CLEAN=0): ~1 % null and ~1 % negative values (routed to 'error'),"
+        " so each end state's table is a gathered selection; for information"
+    )
 
 
 def _versions(data: Mapping[str, Any]) -> str:
@@ -158,16 +181,20 @@ def _versions(data: Mapping[str, Any]) -> str:
     import pyarrow as pa
 
     info = data.get("machine_info", {})
-    return (f"{os.cpu_count()} cores; python {info.get('python_version', platform.python_version())},"
-            f" polars {pl.__version__} ({pl.thread_pool_size()} threads), pyarrow {pa.__version__},"
-            f" numba {numba.__version__}")
+    return (
+        f"{os.cpu_count()} cores; python {info.get('python_version', platform.python_version())},"
+        f" polars {pl.__version__} ({pl.thread_pool_size()} threads), pyarrow {pa.__version__},"
+        f" numba {numba.__version__}"
+    )
 
 
 def messy_section(data: Mapping[str, Any]) -> str:
     """The seed job's table and ratios on messy data (informational: no target is graded)."""
     rows, _ = collect(data)
-    table = plain_table(["the same on messy data", "seed-data goal", "measured"],
-                        [[t.name, t.goal, t.measured] for t in seed_targets(rows)])
+    table = plain_table(
+        ["the same on messy data", "seed-data goal", "measured"],
+        [[t.name, t.goal, t.measured] for t in seed_targets(rows)],
+    )
     body = job_table(rows, "seed") if rows else "(no results)"
     return "\n".join([f"{JOB_TITLES['seed']}, " + data_label(clean=False), "", body, "", table])
 
@@ -194,8 +221,9 @@ NOTES = [
 ]
 
 
-def render(data: Mapping[str, Any], args: argparse.Namespace, load_before: str,
-           messy: Mapping[str, Any] | None = None) -> tuple[str, bool]:
+def render(
+    data: Mapping[str, Any], args: argparse.Namespace, load_before: str, messy: Mapping[str, Any] | None = None
+) -> tuple[str, bool]:
     """The whole report as text, and whether every graded target passed."""
     rows, compiles = collect(data)
     results = targets(rows, compiles)
@@ -214,12 +242,20 @@ def render(data: Mapping[str, Any], args: argparse.Namespace, load_before: str,
         lines += ["", title, "", job_table(rows, job)]
     if not rows:
         lines += ["", "(no throughput results)"]
-    lines += ["", compile_table(compiles) if compiles else "(no compile results)",
-              "", target_table(results), "", "notes:", *NOTES]
+    lines += [
+        "",
+        compile_table(compiles) if compiles else "(no compile results)",
+        "",
+        target_table(results),
+        "",
+        "notes:",
+        *NOTES,
+    ]
     for row in rows.values():
         if row.subset_of:
-            lines.append(f"- {row.job} {row.impl}: first {row.n_records:,} of {row.subset_of:,} records;"
-                         " per-record time scales.")
+            lines.append(
+                f"- {row.job} {row.impl}: first {row.n_records:,} of {row.subset_of:,} records; per-record time scales."
+            )
     if messy is not None:
         lines += ["", messy_section(messy)]
     return "\n".join(lines), all(t.ok is not False for t in results)

@@ -98,8 +98,7 @@ def create_compute_heavy_config() -> dict[str, Any]:
         " 'score_tier': 'high' if state.data['score'] > 0.135 else 'low'}"
     )
     validate = (
-        "lambda state: {**state.data, 'valid': state.data.get('value') is not None"
-        " and state.data.get('value') >= 0}"
+        "lambda state: {**state.data, 'valid': state.data.get('value') is not None and state.data.get('value') >= 0}"
     )
 
     def inline(code: str) -> dict[str, str]:
@@ -121,10 +120,16 @@ def create_compute_heavy_config() -> dict[str, Any]:
                 ],
                 "arcs": [
                     {"from": "input", "to": "validate"},
-                    {"from": "validate", "to": "enrich",
-                     "condition": inline("lambda state: state.data.get('valid', True)")},
-                    {"from": "validate", "to": "error",
-                     "condition": inline("lambda state: not state.data.get('valid', True)")},
+                    {
+                        "from": "validate",
+                        "to": "enrich",
+                        "condition": inline("lambda state: state.data.get('valid', True)"),
+                    },
+                    {
+                        "from": "validate",
+                        "to": "error",
+                        "condition": inline("lambda state: not state.data.get('valid', True)"),
+                    },
                     {"from": "enrich", "to": "categorize"},
                     {"from": "categorize", "to": "output"},
                 ],

@@ -114,17 +114,50 @@ class Workload:
         return tuple(k for k in REFERENCES[self.name].destinations if k != "failed")
 
 
-_FLIGHT_INTS = ("year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time", "sched_arr_time",
-                "arr_delay", "flight", "air_time", "distance", "hour", "minute")
-_FLIGHT_COLUMNS = ("year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
-                   "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest", "air_time",
-                   "distance", "hour", "minute", "time_hour")
+_FLIGHT_INTS = (
+    "year",
+    "month",
+    "day",
+    "dep_time",
+    "sched_dep_time",
+    "dep_delay",
+    "arr_time",
+    "sched_arr_time",
+    "arr_delay",
+    "flight",
+    "air_time",
+    "distance",
+    "hour",
+    "minute",
+)
+_FLIGHT_COLUMNS = (
+    "year",
+    "month",
+    "day",
+    "dep_time",
+    "sched_dep_time",
+    "dep_delay",
+    "arr_time",
+    "sched_arr_time",
+    "arr_delay",
+    "carrier",
+    "flight",
+    "tailnum",
+    "origin",
+    "dest",
+    "air_time",
+    "distance",
+    "hour",
+    "minute",
+    "time_hour",
+)
 
 #: The workloads by name.
 WORKLOADS = {
     "seed": Workload("seed", {"id": "Int64", "value": "Int64", "category": "String", "status": "String"}),
-    "flights": Workload("flights", {c: "Int64" if c in _FLIGHT_INTS else "String" for c in _FLIGHT_COLUMNS},
-                        out_fmt="parquet"),
+    "flights": Workload(
+        "flights", {c: "Int64" if c in _FLIGHT_INTS else "String" for c in _FLIGHT_COLUMNS}, out_fmt="parquet"
+    ),
 }
 
 
@@ -247,8 +280,14 @@ class JobRun:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
-        return {"job": self.job, "fmt": self.fmt, "records_in": self.records_in,
-                "counts": self.counts, "seconds": self.seconds, "info": self.info}
+        return {
+            "job": self.job,
+            "fmt": self.fmt,
+            "records_in": self.records_in,
+            "counts": self.counts,
+            "seconds": self.seconds,
+            "info": self.info,
+        }
 
 
 def _formats(src: Path, workload: str) -> tuple[str, str]:

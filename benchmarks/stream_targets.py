@@ -92,38 +92,69 @@ def _target_n(rows: Sequence[Measured], fmt: str) -> tuple[int | None, str]:
     return n, f"{n:,}" + ("" if n == TARGET_N else f" (target is for {TARGET_N:,})")
 
 
-def _ratio_target(name: str, goal: float, num: Measured | None, den: Measured | None,
-                  *, label: str) -> Target:
+def _ratio_target(name: str, goal: float, num: Measured | None, den: Measured | None, *, label: str) -> Target:
     """``num`` records/s ÷ ``den`` records/s ≥ ``goal``."""
     if num is None or den is None:
         return Target(name, f"≥ {goal:g}×", "n/a", None)
     ratio = num.records_per_s / den.records_per_s
-    return Target(name, f"≥ {goal:g}×", f"{fmt_ratio(ratio)} at {label} ({num.job}"
-                  f" {fmt_rate(num.records_per_s)}/s vs {den.job} {fmt_rate(den.records_per_s)}/s)",
-                  ratio >= goal)
+    return Target(
+        name,
+        f"≥ {goal:g}×",
+        f"{fmt_ratio(ratio)} at {label} ({num.job}"
+        f" {fmt_rate(num.records_per_s)}/s vs {den.job} {fmt_rate(den.records_per_s)}/s)",
+        ratio >= goal,
+    )
 
 
-def evaluate_targets(main_rows: Sequence[Measured], low_rows: Sequence[Measured],
-                     compute: Mapping[str, Any], flights_rows: Sequence[Measured] = ()) -> list[Target]:
+def evaluate_targets(
+    main_rows: Sequence[Measured],
+    low_rows: Sequence[Measured],
+    compute: Mapping[str, Any],
+    flights_rows: Sequence[Measured] = (),
+) -> list[Target]:
     """Every target, judged on the medians (see the module docstring)."""
     out: list[Target] = []
     for fmt, title in (("jsonl", "JSONL→JSONL"), ("parquet", "Parquet→Parquet")):
         for n in sorted({m.n for m in main_rows if m.fmt == fmt}):
-            out.append(_ratio_target(f"{title} at {n:,}: streamkit vs polars' fastest form", 1,
-                                     _at(main_rows, "streamkit", fmt, n), _best_polars(main_rows, fmt, n),
-                                     label=f"{n:,}"))
+            out.append(
+                _ratio_target(
+                    f"{title} at {n:,}: streamkit vs polars' fastest form",
+                    1,
+                    _at(main_rows, "streamkit", fmt, n),
+                    _best_polars(main_rows, fmt, n),
+                    label=f"{n:,}",
+                )
+            )
     n, label = _target_n(main_rows, "jsonl")
     sk = _at(main_rows, "streamkit", "jsonl", n) if n else None
-    out.append(_ratio_target("JSONL→JSONL: streamkit vs orjson loop", 4,
-                             sk, _at(main_rows, "python loop", "jsonl", n) if n else None, label=label))
+    out.append(
+        _ratio_target(
+            "JSONL→JSONL: streamkit vs orjson loop",
+            4,
+            sk,
+            _at(main_rows, "python loop", "jsonl", n) if n else None,
+            label=label,
+        )
+    )
     goal = 1000 * PER_RECORD_ENGINE_RATE
-    out.append(Target("JSONL→JSONL: 1000× a 1.2k rec/s per-record FSM engine", f"≥ {fmt_rate(goal)}/s",
-                      f"{fmt_rate(sk.records_per_s)}/s at {label} ({sk.job})" if sk else "n/a",
-                      sk.records_per_s >= goal if sk else None))
+    out.append(
+        Target(
+            "JSONL→JSONL: 1000× a 1.2k rec/s per-record FSM engine",
+            f"≥ {fmt_rate(goal)}/s",
+            f"{fmt_rate(sk.records_per_s)}/s at {label} ({sk.job})" if sk else "n/a",
+            sk.records_per_s >= goal if sk else None,
+        )
+    )
     for n in sorted({m.n for m in flights_rows}):
-        out.append(_ratio_target("flights JSONL→Parquet: streamkit vs polars' fastest form", 1,
-                                 _at(flights_rows, "streamkit", "jsonl", n), _best_polars(flights_rows, "jsonl", n),
-                                 label=f"{n:,}"))
+        out.append(
+            _ratio_target(
+                "flights JSONL→Parquet: streamkit vs polars' fastest form",
+                1,
+                _at(flights_rows, "streamkit", "jsonl", n),
+                _best_polars(flights_rows, "jsonl", n),
+                label=f"{n:,}",
+            )
+        )
 
     by_n = {m.n: m for m in low_rows if m.job.startswith("streamkit") and m.fmt == "jsonl"}
     limit = next(iter(by_n.values())).memory_limit_mb if by_n else 256
@@ -131,13 +162,25 @@ def evaluate_targets(main_rows: Sequence[Measured], low_rows: Sequence[Measured]
         n = TARGET_N if TARGET_N in by_n else max(by_n)
         large = by_n[n]
         note = "" if n == TARGET_N else f" (target is for {TARGET_N:,})"
-        out.append(Target(f"peak RSS, memory_limit_mb={limit:g}", "< 400 MB",
-                          f"{large.max_rss_mb:,.0f} MB at {n:,}{note}", large.max_rss_mb < 400))
+        out.append(
+            Target(
+                f"peak RSS, memory_limit_mb={limit:g}",
+                "< 400 MB",
+                f"{large.max_rss_mb:,.0f} MB at {n:,}{note}",
+                large.max_rss_mb < 400,
+            )
+        )
         small = by_n[min(by_n)]
         if small.n < large.n:
             ratio = large.max_rss_mb / small.max_rss_mb
-            out.append(Target(f"peak RSS {large.n:,} ÷ {small.n:,}, memory_limit_mb={limit:g}",
-                              "≤ 1.25×", f"{ratio:.2f}×", ratio <= 1.25))
+            out.append(
+                Target(
+                    f"peak RSS {large.n:,} ÷ {small.n:,}, memory_limit_mb={limit:g}",
+                    "≤ 1.25×",
+                    f"{ratio:.2f}×",
+                    ratio <= 1.25,
+                )
+            )
         else:
             out.append(Target("peak RSS 10M ÷ 1M", "≤ 1.25×", "n/a (one N)", None))
     else:

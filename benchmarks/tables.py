@@ -14,8 +14,9 @@ def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
@@ -63,6 +64,7 @@ class Target:
 def target_table(targets: Sequence[Target]) -> str:
     """The targets with PASS / FAIL (``n/a`` when not measured, ``info`` when not graded)."""
     verdict = {True: "PASS", False: "FAIL", None: "n/a"}
-    return plain_table(["target", "goal", "measured", "result"],
-                       [[t.name, t.goal, t.measured, "info" if t.informational else verdict[t.ok]]
-                        for t in targets])
+    return plain_table(
+        ["target", "goal", "measured", "result"],
+        [[t.name, t.goal, t.measured, "info" if t.informational else verdict[t.ok]] for t in targets],
+    )

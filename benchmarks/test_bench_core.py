@@ -62,8 +62,9 @@ FIRST_CHUNK_ROWS = 1_000
 
 
 @pytest.mark.parametrize("materialize", [True, False], ids=["streamkit", "streamkit-counts-only"])
-def test_seed_streamkit(benchmark: Any, seed_fsm: Any, seed_table: pa.Table, polars_reference: JobResult,
-                        materialize: bool) -> None:
+def test_seed_streamkit(
+    benchmark: Any, seed_fsm: Any, seed_table: pa.Table, polars_reference: JobResult, materialize: bool
+) -> None:
     """streamkit, steady state: one ``SimpleFSM.process`` over the table; outputs built unless counts-only."""
     result = bench_steady(
         benchmark,
@@ -92,39 +93,66 @@ def test_seed_polars(benchmark: Any, seed_frame: pl.DataFrame, polars_reference:
 
 
 @pytest.mark.parametrize("impl", ["streamkit", "polars"])
-def test_seed_first_call(benchmark: Any, impl: str, bench_n: int, clean: bool, polars_reference: JobResult,
-                         request: pytest.FixtureRequest) -> None:
+def test_seed_first_call(
+    benchmark: Any, impl: str, bench_n: int, clean: bool, polars_reference: JobResult, request: pytest.FixtureRequest
+) -> None:
     """The first call in a fresh interpreter (streamkit: ``SimpleFSM()`` + ``process``; polars: the query)."""
     if impl == "streamkit":
         request.getfixturevalue("seed_fsm")  # kernels compiled and cached before the subprocess starts
-    bench_first_call(benchmark, job="seed", impl=impl, n=bench_n, want_counts=polars_reference.counts,
-                     clean=clean)
+    bench_first_call(benchmark, job="seed", impl=impl, n=bench_n, want_counts=polars_reference.counts, clean=clean)
 
 
-def test_seed_python_loop(benchmark: Any, python_records: list[dict[str, Any]], python_reference: JobResult,
-                          bench_n: int) -> None:
+def test_seed_python_loop(
+    benchmark: Any, python_records: list[dict[str, Any]], python_reference: JobResult, bench_n: int
+) -> None:
     """The reference's per-record function over dicts (records listed outside the timed region).
 
     It runs on the first ``python_n`` records (default at most 1 M); per-record
     time is what the report compares, labelled with the subset size.
     """
-    _bench_python(benchmark, lambda: run_python_loop("seed", python_records), "python loop",
-                  python_records, python_reference, bench_n)
+    _bench_python(
+        benchmark,
+        lambda: run_python_loop("seed", python_records),
+        "python loop",
+        python_records,
+        python_reference,
+        bench_n,
+    )
 
 
-def test_seed_python_fsm_loop(benchmark: Any, seed_py_network: Any, python_records: list[dict[str, Any]],
-                              python_reference: JobResult, bench_n: int) -> None:
+def test_seed_python_fsm_loop(
+    benchmark: Any,
+    seed_py_network: Any,
+    python_records: list[dict[str, Any]],
+    python_reference: JobResult,
+    bench_n: int,
+) -> None:
     """The seed config run record by record: ``PyNetwork(config.main).run(record)`` each."""
-    _bench_python(benchmark, lambda: run_python_fsm_loop(seed_py_network, python_records), "python FSM loop",
-                  python_records, python_reference, bench_n)
+    _bench_python(
+        benchmark,
+        lambda: run_python_fsm_loop(seed_py_network, python_records),
+        "python FSM loop",
+        python_records,
+        python_reference,
+        bench_n,
+    )
 
 
-def _bench_python(benchmark: Any, run: Any, impl: str, python_records: list[dict[str, Any]],
-                  python_reference: JobResult, bench_n: int) -> None:
+def _bench_python(
+    benchmark: Any, run: Any, impl: str, python_records: list[dict[str, Any]], python_reference: JobResult, bench_n: int
+) -> None:
     """Time a per-record Python baseline on the record subset; its counts must match polars'."""
     n = len(python_records)
-    result = bench_steady(benchmark, run, job="seed", impl=impl, n_records=n,
-                          rounds=rounds_for(n, budget=3_000_000, high=5), warmup_rounds=0, subset_of=bench_n)
+    result = bench_steady(
+        benchmark,
+        run,
+        job="seed",
+        impl=impl,
+        n_records=n,
+        rounds=rounds_for(n, budget=3_000_000, high=5),
+        warmup_rounds=0,
+        subset_of=bench_n,
+    )
     assert result.counts == python_reference.counts
     assert result.total == n
 
@@ -292,8 +320,9 @@ def test_python_fsm_loop_matches_python_loop() -> None:
 
 
 @pytest.mark.parametrize("chunk_size", [1_024, None], ids=["chunks-of-1024", "default"])
-def test_streamkit_matches_python_loop(simple_fsm_cls: Any, seed_config: dict[str, Any],
-                                       chunk_size: int | None) -> None:
+def test_streamkit_matches_python_loop(
+    simple_fsm_cls: Any, seed_config: dict[str, Any], chunk_size: int | None
+) -> None:
     """streamkit's outputs equal the Python loop's, field by field (in small chunks, and by default).
 
     Output tables may carry extra columns (the row id); the loop's columns must

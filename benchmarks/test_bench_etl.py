@@ -75,22 +75,42 @@ def _rounds(n: int) -> int:
 
 def test_etl_streamkit(benchmark: Any, etl: EtlJob) -> None:
     """streamkit, steady state: ``SimpleFSM(path).process(table)``, every output built."""
-    result = bench_steady(benchmark, lambda: run_streamkit(etl.fsm, etl.table), job=etl.name, impl="streamkit",
-                          n_records=etl.n, rounds=_rounds(etl.n))
+    result = bench_steady(
+        benchmark,
+        lambda: run_streamkit(etl.fsm, etl.table),
+        job=etl.name,
+        impl="streamkit",
+        n_records=etl.n,
+        rounds=_rounds(etl.n),
+    )
     assert result.counts == etl.reference.counts
 
 
 def test_etl_polars(benchmark: Any, etl: EtlJob) -> None:
     """Polars, steady state: the reference query over the whole frame."""
-    result = bench_steady(benchmark, lambda: run_polars(etl.name, etl.frame), job=etl.name, impl="polars",
-                          n_records=etl.n, rounds=_rounds(etl.n), polars_threads=pl.thread_pool_size())
+    result = bench_steady(
+        benchmark,
+        lambda: run_polars(etl.name, etl.frame),
+        job=etl.name,
+        impl="polars",
+        n_records=etl.n,
+        rounds=_rounds(etl.n),
+        polars_threads=pl.thread_pool_size(),
+    )
     assert result.counts == etl.reference.counts
 
 
 def test_etl_python_loop(benchmark: Any, etl: EtlJob) -> None:
     """The reference's per-record function over dicts (listed outside the timed region)."""
-    result = bench_steady(benchmark, lambda: run_python_loop(etl.name, etl.records), job=etl.name,
-                          impl="python loop", n_records=etl.n, rounds=3, warmup_rounds=0)
+    result = bench_steady(
+        benchmark,
+        lambda: run_python_loop(etl.name, etl.records),
+        job=etl.name,
+        impl="python loop",
+        n_records=etl.n,
+        rounds=3,
+        warmup_rounds=0,
+    )
     assert result.counts == etl.reference.counts
 
 
@@ -113,5 +133,6 @@ def test_etl_values_agree(etl: EtlJob) -> None:
         columns = frame.columns
         want = as_rows(frame, key=None)[::SAMPLE_EVERY]
         assert_rows_equal(as_rows(table, columns, key=None)[::SAMPLE_EVERY], want, f"streamkit {etl.name} {key}")
-        assert_rows_equal(as_rows(loop.outputs[key], columns, key=None)[::SAMPLE_EVERY], want,
-                          f"python loop {etl.name} {key}")
+        assert_rows_equal(
+            as_rows(loop.outputs[key], columns, key=None)[::SAMPLE_EVERY], want, f"python loop {etl.name} {key}"
+        )

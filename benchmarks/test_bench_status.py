@@ -163,6 +163,7 @@ def test_transition(benchmark: Any, column: np.ndarray, impl: str) -> None:
 
 # --------------------------------------------------------------------------- one id at a time (jobs, events)
 
+
 @pytest.mark.parametrize("ids", ["dense", "sparse"])
 @pytest.mark.parametrize("impl", ["index", "dict"])
 def test_add_one(benchmark: Any, column: np.ndarray, impl: str, ids: str) -> None:

@@ -145,8 +145,9 @@ def _run(name: str, src: Path, out_dir: Path) -> JobRun:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name", list(JOBS))
-def test_stream_job(benchmark: Any, name: str, fmt: str, inputs: dict[str, Path],
-                    reference_counts: dict[str, int], out_dirs: Any) -> None:
+def test_stream_job(
+    benchmark: Any, name: str, fmt: str, inputs: dict[str, Path], reference_counts: dict[str, int], out_dirs: Any
+) -> None:
     """One whole job, file to file; its counts and written files match the seed job's."""
     _job_or_skip(name)
     src = inputs[fmt]
@@ -167,8 +168,7 @@ def test_stream_job(benchmark: Any, name: str, fmt: str, inputs: dict[str, Path]
     rounds = 1 if N > LARGE_N else 3
     benchmark.pedantic(target, setup=setup, rounds=rounds, iterations=1)
     seconds = statistics.median(r.seconds for r in runs)
-    benchmark.extra_info.update(stream_job=name, fmt=fmt, n_records=N, median_s=seconds,
-                                records_per_s=N / seconds)
+    benchmark.extra_info.update(stream_job=name, fmt=fmt, n_records=N, median_s=seconds, records_per_s=N / seconds)
     for run, out_dir in zip(runs, dirs):
         assert run.records_in == N
         assert run.counts == reference_counts
@@ -217,11 +217,12 @@ def test_stream_outputs_agree(fmt: str, inputs: dict[str, Path], out_dirs: Any) 
                 assert got.height == 0, f"{name} wrote {got.height} {key} records, want none"
                 continue
             try:
-                polars.testing.assert_frame_equal(got, want[key], check_column_order=False,
-                                                  rel_tol=1e-9, abs_tol=0.0)
+                polars.testing.assert_frame_equal(got, want[key], check_column_order=False, rel_tol=1e-9, abs_tol=0.0)
             except AssertionError as exc:
-                msg = (f"{name}: {path.name} differs from the Python loop's\n"
-                       f"got columns {got.columns}, want {want[key].columns}\n{exc}")
+                msg = (
+                    f"{name}: {path.name} differs from the Python loop's\n"
+                    f"got columns {got.columns}, want {want[key].columns}\n{exc}"
+                )
                 raise AssertionError(msg) from None
     if _streamkit_missing():
         pytest.skip(_streamkit_missing())
@@ -264,8 +265,7 @@ def flights_input() -> tuple[Path, dict[str, int]]:
 
 
 @pytest.mark.parametrize("name", FLIGHTS_JOBS)
-def test_flights_file_job(benchmark: Any, name: str, flights_input: tuple[Path, dict[str, int]],
-                          out_dirs: Any) -> None:
+def test_flights_file_job(benchmark: Any, name: str, flights_input: tuple[Path, dict[str, int]], out_dirs: Any) -> None:
     """The flights ETL from JSONL to Parquet files; counts per file equal the in-memory query's."""
     _job_or_skip(name)
     src, want = flights_input
@@ -278,8 +278,14 @@ def test_flights_file_job(benchmark: Any, name: str, flights_input: tuple[Path, 
     benchmark.pedantic(target, rounds=1 if benchmark.disabled else 3, iterations=1)
     seconds = statistics.median(r.seconds for r, _ in runs)
     n = sum(want.values())
-    benchmark.extra_info.update(stream_job=name, fmt="jsonl → parquet", workload="flights", n_records=n,
-                                median_s=seconds, records_per_s=n / seconds)
+    benchmark.extra_info.update(
+        stream_job=name,
+        fmt="jsonl → parquet",
+        workload="flights",
+        n_records=n,
+        median_s=seconds,
+        records_per_s=n / seconds,
+    )
     for run, out_dir in runs:
         assert run.records_in == n
         assert run.counts == want
@@ -303,5 +309,6 @@ def test_flights_outputs_agree(flights_input: tuple[Path, dict[str, int]], out_d
         got = pl.read_parquet(path).with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
         assert got[ROW_ID].is_sorted(), f"{key}: not in input order"
         want = pl.read_parquet(output_files(want_dir, "parquet", "flights")[key])
-        polars.testing.assert_frame_equal(got.drop(ROW_ID), want, check_column_order=False,
-                                          check_dtypes=False, rel_tol=1e-9, abs_tol=0.0)
+        polars.testing.assert_frame_equal(
+            got.drop(ROW_ID), want, check_column_order=False, check_dtypes=False, rel_tol=1e-9, abs_tol=0.0
+        )

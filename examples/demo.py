@@ -68,11 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.perf_counter()
     # A failing record on purpose: 2**62 squared is outside int64, so `enrich` fails
     # it with OverflowError (Python would have made a big integer).
-    table = pa.concat_tables([
-        generate_records(n - 1, seed=0),
-        pa.table({"id": pa.array([n - 1], pa.int64()), "value": pa.array([2**62], pa.int64()),
-                  "category": pa.array(["cat_4"]), "status": pa.array(["pending"])}),
-    ]) if n > 0 else generate_records(0)
+    table = (
+        pa.concat_tables(
+            [
+                generate_records(n - 1, seed=0),
+                pa.table(
+                    {
+                        "id": pa.array([n - 1], pa.int64()),
+                        "value": pa.array([2**62], pa.int64()),
+                        "category": pa.array(["cat_4"]),
+                        "status": pa.array(["pending"]),
+                    }
+                ),
+            ]
+        )
+        if n > 0
+        else generate_records(0)
+    )
     t2 = time.perf_counter()
     fsm.process(table.slice(0, WARMUP_ROWS))  # compiles (or loads) the kernels
     t3 = time.perf_counter()
@@ -94,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     _section("throughput")
     seconds = t4 - t3
     rate = result.total_records / seconds if seconds > 0 else float("inf")
-    print(f"{result.total_records:,} records in {seconds:.3f} s = {rate / 1e6:,.1f} M records/s "
-          f"(chunks of {fsm.chunk_size:,} rows, one thread, every output table built)")
+    print(
+        f"{result.total_records:,} records in {seconds:.3f} s = {rate / 1e6:,.1f} M records/s "
+        f"(chunks of {fsm.chunk_size:,} rows, one thread, every output table built)"
+    )
 
     for end_state in fsm.end_states:
         _section(f"end state {end_state!r}: result.to_polars({end_state!r}).head()")
@@ -124,14 +138,23 @@ def stream_files(fsm: SimpleFSM, table: pa.Table) -> None:
 
         def on_progress(p: Progress) -> None:
             if p.chunks_processed % 4 == 0:
-                print(f"  {p.records_processed:>11,} records  {p.records_per_second / 1e6:5.2f} M/s  "
-                      f"{len(p.errors):,} failed  {p.bytes_in_flight / 2**20:6.1f} MB in flight")
+                print(
+                    f"  {p.records_processed:>11,} records  {p.records_per_second / 1e6:5.2f} M/s  "
+                    f"{len(p.errors):,} failed  {p.bytes_in_flight / 2**20:6.1f} MB in flight"
+                )
 
-        r = fsm.process_stream(str(src), sinks={k: str(v) for k, v in sinks.items()}, parallelism=2,
-                               memory_limit_mb=256, on_progress=on_progress)
-        print(f"{r.total_records:,} records in {r.duration:.2f} s = {r.records_per_second / 1e6:.2f} M records/s; "
-              f"end states {r.end_state_counts}; failed {r.failed:,} ({r.malformed} malformed lines); "
-              f"peak in flight {r.peak_bytes_in_flight / 2**20:.1f} MB")
+        r = fsm.process_stream(
+            str(src),
+            sinks={k: str(v) for k, v in sinks.items()},
+            parallelism=2,
+            memory_limit_mb=256,
+            on_progress=on_progress,
+        )
+        print(
+            f"{r.total_records:,} records in {r.duration:.2f} s = {r.records_per_second / 1e6:.2f} M records/s; "
+            f"end states {r.end_state_counts}; failed {r.failed:,} ({r.malformed} malformed lines); "
+            f"peak in flight {r.peak_bytes_in_flight / 2**20:.1f} MB"
+        )
         print(f"status counts (from the run's status index): {r.status_counts()}")
         for name, path in r.paths.items():
             size = Path(path).stat().st_size

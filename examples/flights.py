@@ -41,11 +41,32 @@ N_FLIGHTS = 336_776
 
 #: The columns of ``flights.csv``, as read: integers are int64 (nullable), text is string.
 FLIGHTS_SCHEMA = pa.schema(
-    [(name, pa.int64()) for name in ("year", "month", "day", "dep_time", "sched_dep_time", "dep_delay",
-                                     "arr_time", "sched_arr_time", "arr_delay")]
-    + [("carrier", pa.string()), ("flight", pa.int64()), ("tailnum", pa.string()), ("origin", pa.string()),
-       ("dest", pa.string()), ("air_time", pa.int64()), ("distance", pa.int64()), ("hour", pa.int64()),
-       ("minute", pa.int64()), ("time_hour", pa.string())]
+    [
+        (name, pa.int64())
+        for name in (
+            "year",
+            "month",
+            "day",
+            "dep_time",
+            "sched_dep_time",
+            "dep_delay",
+            "arr_time",
+            "sched_arr_time",
+            "arr_delay",
+        )
+    ]
+    + [
+        ("carrier", pa.string()),
+        ("flight", pa.int64()),
+        ("tailnum", pa.string()),
+        ("origin", pa.string()),
+        ("dest", pa.string()),
+        ("air_time", pa.int64()),
+        ("distance", pa.int64()),
+        ("hour", pa.int64()),
+        ("minute", pa.int64()),
+        ("time_hour", pa.string()),
+    ]
 )
 
 #: The columns the text-building network reads.
@@ -83,8 +104,10 @@ def main() -> None:
     from streamkit import SimpleFSM
 
     flights = load_flights()
-    print(f"{flights.num_rows:,} flights; nulls: dep_time {flights['dep_time'].null_count:,},"
-          f" air_time {flights['air_time'].null_count:,}")
+    print(
+        f"{flights.num_rows:,} flights; nulls: dep_time {flights['dep_time'].null_count:,},"
+        f" air_time {flights['air_time'].null_count:,}"
+    )
     fsm = SimpleFSM(FLIGHTS_CONFIG)
     start = time.perf_counter()
     result = fsm.process(flights)

@@ -271,10 +271,14 @@ class Reference:
 
 #: Every reference by name.
 REFERENCES: dict[str, Reference] = {
-    "seed": Reference("seed", create_streaming_fsm_config, ("output", "error", "failed"),
-                      seed_record, seed_polars),
-    "flights": Reference("flights", lambda: FLIGHTS_CONFIG, ("cancelled", "diverted", "delayed", "on_time"),
-                         flights_record, flights_polars),
+    "seed": Reference("seed", create_streaming_fsm_config, ("output", "error", "failed"), seed_record, seed_polars),
+    "flights": Reference(
+        "flights",
+        lambda: FLIGHTS_CONFIG,
+        ("cancelled", "diverted", "delayed", "on_time"),
+        flights_record,
+        flights_polars,
+    ),
     "text": Reference("text", lambda: TEXT_CONFIG, ("out",), text_record, text_polars),
 }
 

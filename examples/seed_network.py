@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("create_streaming_fsm_config", "create_data_cleaner_config", "generate_records", "CATEGORIES",
-           "MAX_VALUE")
+__all__ = ("create_streaming_fsm_config", "create_data_cleaner_config", "generate_records", "CATEGORIES", "MAX_VALUE")
 
 #: The seed's categories, ``f'cat_{i % 5}'``.
 CATEGORIES = tuple(f"cat_{k}" for k in range(5))
@@ -45,91 +44,78 @@ def create_streaming_fsm_config():
     4. Categorize → Output: Final transformation and classification
     """
     config = {
-        'name': 'StreamingProcessor',
-        'main_network': 'main',
-        'networks': [{
-            'name': 'main',
-            'states': [
-                {
-                    'name': 'input',
-                    'is_start': True
-                },
-                {
-                    'name': 'validate',
-                    'functions': {
-                        'transform': {
-                            'type': 'inline',
-                            'code': """lambda state: {
+        "name": "StreamingProcessor",
+        "main_network": "main",
+        "networks": [
+            {
+                "name": "main",
+                "states": [
+                    {"name": "input", "is_start": True},
+                    {
+                        "name": "validate",
+                        "functions": {
+                            "transform": {
+                                "type": "inline",
+                                "code": """lambda state: {
                                 **state.data,
                                 'valid': state.data.get('value') is not None
                                         and state.data.get('value') >= 0
-                            }"""
-                        }
-                    }
-                },
-                {
-                    'name': 'enrich',
-                    'functions': {
-                        'transform': {
-                            'type': 'inline',
-                            'code': """lambda state: {
+                            }""",
+                            }
+                        },
+                    },
+                    {
+                        "name": "enrich",
+                        "functions": {
+                            "transform": {
+                                "type": "inline",
+                                "code": """lambda state: {
                                 'id': state.data['id'],
                                 'original_value': state.data['value'],
                                 'doubled_value': state.data['value'] * 2,
                                 'squared_value': state.data['value'] ** 2,
                                 'category': state.data['category'],
                                 'status': 'enriched'
-                            }"""
-                        }
-                    }
-                },
-                {
-                    'name': 'categorize',
-                    'functions': {
-                        'transform': {
-                            'type': 'inline',
-                            'code': """lambda state: {
+                            }""",
+                            }
+                        },
+                    },
+                    {
+                        "name": "categorize",
+                        "functions": {
+                            "transform": {
+                                "type": "inline",
+                                "code": """lambda state: {
                                 **state.data,
                                 'value_tier': 'high' if state.data['original_value'] > 5000
                                             else 'medium' if state.data['original_value'] > 1000
                                             else 'low',
                                 'status': 'processed',
                                 'risk_score': min(100, state.data['squared_value'] / 100)
-                            }"""
-                        }
-                    }
-                },
-                {
-                    'name': 'output',
-                    'is_end': True
-                },
-                {
-                    'name': 'error',
-                    'is_end': True
-                }
-            ],
-            'arcs': [
-                {'from': 'input', 'to': 'validate'},
-                {
-                    'from': 'validate',
-                    'to': 'enrich',
-                    'condition': {
-                        'type': 'inline',
-                        'code': "lambda state: state.data.get('valid', True)"
-                    }
-                },
-                {
-                    'from': 'validate',
-                    'to': 'error',
-                    'condition': {
-                        'type': 'inline',
-                        'code': "lambda state: not state.data.get('valid', True)"
-                    }
-                },
-                {'from': 'enrich', 'to': 'categorize'},
-                {'from': 'categorize', 'to': 'output'}
-            ]
-        }]
+                            }""",
+                            }
+                        },
+                    },
+                    {"name": "output", "is_end": True},
+                    {"name": "error", "is_end": True},
+                ],
+                "arcs": [
+                    {"from": "input", "to": "validate"},
+                    {
+                        "from": "validate",
+                        "to": "enrich",
+                        "condition": {"type": "inline", "code": "lambda state: state.data.get('valid', True)"},
+                    },
+                    {
+                        "from": "validate",
+                        "to": "error",
+                        "condition": {"type": "inline", "code": "lambda state: not state.data.get('valid', True)"},
+                    },
+                    {"from": "enrich", "to": "categorize"},
+                    {"from": "categorize", "to": "output"},
+                ],
+            }
+        ],
     }
 
     return config
@@ -142,33 +128,32 @@ def create_data_cleaner_config():
     compiled subset: it runs as per-row Python, and safe mode rejects it.
     """
     stage1_config = {
-        'name': 'DataCleaner',
-        'main_network': 'main',
-        'networks': [{
-            'name': 'main',
-            'states': [
-                {'name': 'input', 'is_start': True},
-                {
-                    'name': 'clean',
-                    'functions': {
-                        'transform': {
-                            'type': 'inline',
-                            'code': """lambda state: {
+        "name": "DataCleaner",
+        "main_network": "main",
+        "networks": [
+            {
+                "name": "main",
+                "states": [
+                    {"name": "input", "is_start": True},
+                    {
+                        "name": "clean",
+                        "functions": {
+                            "transform": {
+                                "type": "inline",
+                                "code": """lambda state: {
                                 'id': state.data['id'],
                                 'value': max(0, state.data.get('value', 0)),
                                 'category': state.data.get('category', '').upper(),
                                 'timestamp': __import__('time').time()
-                            }"""
-                        }
-                    }
-                },
-                {'name': 'output', 'is_end': True}
-            ],
-            'arcs': [
-                {'from': 'input', 'to': 'clean'},
-                {'from': 'clean', 'to': 'output'}
-            ]
-        }]
+                            }""",
+                            }
+                        },
+                    },
+                    {"name": "output", "is_end": True},
+                ],
+                "arcs": [{"from": "input", "to": "clean"}, {"from": "clean", "to": "output"}],
+            }
+        ],
     }
     return stage1_config
 

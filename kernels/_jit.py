@@ -2,7 +2,10 @@
 
 Kernels are serial and release the GIL: the engine's threads provide the
 parallelism (``parallel=True`` compiles 2.4x slower and gains nothing on
-memory-bound work; DESIGN.md §10).
+memory-bound work; DESIGN.md §10). Nothing is inlined at numba's level
+(``inline="always"`` made a generated kernel compile 2-2.5x slower for no
+measurable gain); the one helper small enough for a call to matter, the text
+copy, is an LLVM intrinsic (:func:`kernels._bytes.append_span`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,7 @@ import numba
 __all__ = ("jit",)
 
 
-def jit(fn=None, *, cache: bool = True, inline: bool = False):
-    """``numba.njit(nogil=True, cache=cache)``, usable bare or with arguments.
-
-    ``inline``: compile the function into every caller (numba's ``inline="always"``),
-    for helpers so small that a call costs as much as their work (the text helpers
-    a generated kernel calls per row: 25 -> 14 ns a row for two short copies).
-    """
-    deco = numba.njit(nogil=True, cache=cache, inline="always" if inline else "never")
+def jit(fn=None, *, cache: bool = True):
+    """``numba.njit(nogil=True, cache=cache)``, usable bare or with arguments."""
+    deco = numba.njit(nogil=True, cache=cache)
     return deco if fn is None else deco(fn)

@@ -14,8 +14,21 @@ import numpy as np
 
 from kernels._jit import jit
 
-__all__ = ("add_i", "sub_i", "mul_i", "floordiv_i", "mod_i", "pow_i", "neg_i",
-           "divmod_f", "pow_f", "round_f", "to_int_f", "INT_MIN", "INT_MAX")
+__all__ = (
+    "add_i",
+    "sub_i",
+    "mul_i",
+    "floordiv_i",
+    "mod_i",
+    "pow_i",
+    "neg_i",
+    "divmod_f",
+    "pow_f",
+    "round_f",
+    "to_int_f",
+    "INT_MIN",
+    "INT_MAX",
+)
 
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1

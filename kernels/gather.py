@@ -21,9 +21,22 @@ import numpy as np
 
 from kernels._jit import jit
 
-__all__ = ("take_values", "take_bits", "take_bool_bits", "pack_bool_bits", "take_string_offsets",
-           "take_string_bytes", "take_codes", "take_num_as_float", "num_as_float_inplace",
-           "runs_of", "copy_runs", "copy_string_runs", "fill_range", "add_offset")
+__all__ = (
+    "take_values",
+    "take_bits",
+    "take_bool_bits",
+    "pack_bool_bits",
+    "take_string_offsets",
+    "take_string_bytes",
+    "take_codes",
+    "take_num_as_float",
+    "num_as_float_inplace",
+    "runs_of",
+    "copy_runs",
+    "copy_string_runs",
+    "fill_range",
+    "add_offset",
+)
 
 
 @jit
@@ -42,10 +55,10 @@ def take_bits(bits, bit_offset, ix, out):
     bitmap's null count is ``len(ix)`` minus the result.
     """
     n = ix.shape[0]
-    n_set = 0
+    n_set = np.int64(0)
     nfull = n >> 3
     for b in range(nfull):
-        byte = 0
+        byte = np.int64(0)
         base = b << 3
         for t in range(8):
             p = ix[base + t] + bit_offset
@@ -54,7 +67,7 @@ def take_bits(bits, bit_offset, ix, out):
             n_set += bit
         out[b] = byte
     if n & 7:
-        byte = 0
+        byte = np.int64(0)
         base = nfull << 3
         for t in range(n - base):
             p = ix[base + t] + bit_offset
@@ -69,10 +82,10 @@ def take_bits(bits, bit_offset, ix, out):
 def take_bool_bits(flags, ix, out):
     """Pack ``flags[ix[j]]`` (one bool per row) into bit ``j`` of ``out``; return how many are true."""
     n = ix.shape[0]
-    n_set = 0
+    n_set = np.int64(0)
     nfull = n >> 3
     for b in range(nfull):
-        byte = 0
+        byte = np.int64(0)
         base = b << 3
         for t in range(8):
             bit = np.int64(flags[ix[base + t]])
@@ -80,7 +93,7 @@ def take_bool_bits(flags, ix, out):
             n_set += bit
         out[b] = byte
     if n & 7:
-        byte = 0
+        byte = np.int64(0)
         base = nfull << 3
         for t in range(n - base):
             bit = np.int64(flags[ix[base + t]])
@@ -94,10 +107,10 @@ def take_bool_bits(flags, ix, out):
 def pack_bool_bits(flags, out):
     """Pack every flag of ``flags`` into the bitmap ``out``; return how many are true."""
     n = flags.shape[0]
-    n_set = 0
+    n_set = np.int64(0)
     nfull = n >> 3
     for b in range(nfull):
-        byte = 0
+        byte = np.int64(0)
         base = b << 3
         for t in range(8):
             bit = np.int64(flags[base + t])
@@ -105,7 +118,7 @@ def pack_bool_bits(flags, out):
             n_set += bit
         out[b] = byte
     if n & 7:
-        byte = 0
+        byte = np.int64(0)
         base = nfull << 3
         for t in range(n - base):
             bit = np.int64(flags[base + t])
@@ -152,7 +165,7 @@ def take_string_bytes(offsets, data, ix, out_offsets, out):
         d = np.uint64(out_offsets[j])
         if e - s > np.uint64(32):
             src = data[s:e]
-            dst = out[d:d + (e - s)]
+            dst = out[d : d + (e - s)]
             for t in range(e - s):
                 dst[t] = src[t]
         else:
@@ -242,8 +255,8 @@ def copy_runs(values, ix, starts, n_runs, out):
         j = starts[r]
         ln = starts[r + 1] - j
         p = ix[j]
-        src = values[p:p + ln]
-        dst = out[j:j + ln]
+        src = values[p : p + ln]
+        dst = out[j : j + ln]
         for t in range(ln):
             dst[t] = src[t]
 
@@ -262,13 +275,13 @@ def copy_string_runs(offsets, data, ix, starts, n_runs, out_offsets, out):
         p = ix[j]
         base = offsets[p]
         shift = d - base
-        src_off = offsets[p + 1:p + ln + 1]
-        dst_off = out_offsets[j + 1:j + ln + 1]
+        src_off = offsets[p + 1 : p + ln + 1]
+        dst_off = out_offsets[j + 1 : j + ln + 1]
         for t in range(ln):
             dst_off[t] = src_off[t] + shift
         e = offsets[p + ln]
         src = data[base:e]
-        dst = out[d:d + (e - base)]
+        dst = out[d : d + (e - base)]
         for t in range(e - base):
             dst[t] = src[t]
         d += e - base

@@ -22,8 +22,19 @@ import numpy as np
 from kernels._bytes import load8, store8
 from kernels._jit import jit
 
-__all__ = ("KIND_INT", "KIND_UINT", "KIND_BOOL", "KIND_SLICE", "KIND_NULL", "KIND_WHOLE", "escape_extra",
-           "write_lines", "text_slices", "float_text_slices", "PAD")
+__all__ = (
+    "KIND_INT",
+    "KIND_UINT",
+    "KIND_BOOL",
+    "KIND_SLICE",
+    "KIND_NULL",
+    "KIND_WHOLE",
+    "escape_extra",
+    "write_lines",
+    "text_slices",
+    "float_text_slices",
+    "PAD",
+)
 
 KIND_INT = 0
 KIND_UINT = 1
@@ -133,9 +144,27 @@ def _put_escaped(out, p, blob, s, e):
 
 
 @jit
-def write_lines(n, fkind, fidx, keys, kstart, kend,
-                ints, ivalid, uints, uvalid, bools, bvalid,
-                sstart, send, svalid, sescape, wslice, blob, out):
+def write_lines(
+    n,
+    fkind,
+    fidx,
+    keys,
+    kstart,
+    kend,
+    ints,
+    ivalid,
+    uints,
+    uvalid,
+    bools,
+    bvalid,
+    sstart,
+    send,
+    svalid,
+    sescape,
+    wslice,
+    blob,
+    out,
+):
     """Write ``n`` JSON lines into ``out``; return the bytes used.
 
     ``out`` must hold the caller's bound plus 8 bytes; ``keys`` and ``blob`` need 8

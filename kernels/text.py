@@ -18,14 +18,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels._bytes import load8, store8
+from kernels._bytes import append_span
 from kernels._jit import jit
 
 __all__ = (
-    "FULL", "ESCAPE",
-    "t_eq", "t_cmp", "t_find", "t_rfind", "t_count", "t_len", "t_cp_offset", "t_startswith", "t_endswith",
-    "t_put", "t_move", "t_put_byte", "t_case", "t_strip", "t_replace", "t_fmt_int", "t_fmt_float", "t_parse_int",
-    "t_parse_float", "t_pad", "t_zfill", "t_split_at", "t_split_ws_at", "t_is", "t_ascii",
+    "FULL",
+    "ESCAPE",
+    "t_eq",
+    "t_cmp",
+    "t_find",
+    "t_rfind",
+    "t_count",
+    "t_len",
+    "t_cp_offset",
+    "t_startswith",
+    "t_endswith",
+    "t_put",
+    "t_move",
+    "t_put_byte",
+    "t_case",
+    "t_strip",
+    "t_replace",
+    "t_fmt_int",
+    "t_fmt_float",
+    "t_parse_int",
+    "t_parse_float",
+    "t_pad",
+    "t_zfill",
+    "t_split_at",
+    "t_split_ws_at",
+    "t_is",
+    "t_ascii",
 )
 
 #: A destination array had no room left (the caller grows it, or escapes the row).
@@ -36,7 +59,7 @@ ESCAPE = -2
 _MAX_F = 9007199254740992.0  # 2**53: floats below it hold every integer exactly
 
 
-@jit(inline=True)
+@jit
 def t_eq(a, as_, ae, b, bs, be):
     """Whether two spans hold the same bytes."""
     n = ae - as_
@@ -48,7 +71,7 @@ def t_eq(a, as_, ae, b, bs, be):
     return True
 
 
-@jit(inline=True)
+@jit
 def t_cmp(a, as_, ae, b, bs, be):
     """-1, 0 or 1: the spans compared byte by byte (code-point order, as Python compares str)."""
     na = ae - as_
@@ -99,7 +122,7 @@ def t_rfind(h, hs, he, n, ns, ne):
     return -1
 
 
-@jit(inline=True)
+@jit
 def t_len(a, s, e):
     """Code points in the span (UTF-8 lead bytes)."""
     c = 0
@@ -125,7 +148,7 @@ def t_count(h, hs, he, n, ns, ne):
         i = j + m
 
 
-@jit(inline=True)
+@jit
 def t_cp_offset(a, s, e, k):
     """Byte position of code point ``k`` of the span (``e`` when ``k`` is its length or more)."""
     if k <= 0:
@@ -139,7 +162,7 @@ def t_cp_offset(a, s, e, k):
     return e
 
 
-@jit(inline=True)
+@jit
 def t_startswith(a, s, e, p, ps, pe):
     """Whether span ``a`` starts with span ``p``."""
     m = pe - ps
@@ -151,7 +174,7 @@ def t_startswith(a, s, e, p, ps, pe):
     return True
 
 
-@jit(inline=True)
+@jit
 def t_endswith(a, s, e, p, ps, pe):
     """Whether span ``a`` ends with span ``p``."""
     m = pe - ps
@@ -164,25 +187,10 @@ def t_endswith(a, s, e, p, ps, pe):
     return True
 
 
-@jit(inline=True)
-def t_put(dst, n, a, s, e):
-    """Append span ``a`` to ``dst`` at cursor ``n``; the new cursor, or FULL.
-
-    Copies a word at a time where both arrays have 8 bytes left (the last word may
-    write a few bytes past the new cursor: nothing lives there yet). ``dst`` and
-    ``a`` must not overlap (see :func:`t_move`).
-    """
-    m = e - s
-    if n < 0 or n + m > dst.shape[0]:
-        return FULL
-    k = 0
-    while k < m and n + k + 8 <= dst.shape[0] and s + k + 8 <= a.shape[0]:
-        store8(dst, n + k, load8(a, s + k))
-        k += 8
-    while k < m:
-        dst[n + k] = a[s + k]
-        k += 1
-    return n + m
+#: ``t_put(dst, n, a, s, e)``: append span ``a[s:e]`` to ``dst`` at cursor ``n``; the new cursor,
+#: or FULL. Emitted in place (an intrinsic: no call, nothing to inline); see
+#: :func:`kernels._bytes.append_span`.
+t_put = append_span
 
 
 @jit
@@ -193,7 +201,7 @@ def t_move(dst, n, s, e):
     return n + e - s
 
 
-@jit(inline=True)
+@jit
 def t_put_byte(dst, n, b, times):
     """Append byte ``b`` ``times`` times; the new cursor, or FULL."""
     if n < 0 or n + times > dst.shape[0]:
@@ -203,7 +211,7 @@ def t_put_byte(dst, n, b, times):
     return n + times
 
 
-@jit(inline=True)
+@jit
 def t_case(dst, n, a, s, e, mode):
     """Append the span case-mapped: 0 upper, 1 lower (also casefold), 2 swapcase, 3 title, 4 capitalize.
 
@@ -237,12 +245,12 @@ def t_case(dst, n, a, s, e, mode):
     return n + m
 
 
-@jit(inline=True)
+@jit
 def _is_ws(c):
     return c == 32 or 9 <= c <= 13 or 28 <= c <= 31
 
 
-@jit(inline=True)
+@jit
 def _is_num_ws(c):
     """Whitespace that ``int()`` and ``float()`` strip: ASCII's six (not the separators 0x1c-0x1f)."""
     return c == 32 or 9 <= c <= 13
@@ -271,7 +279,7 @@ def _ws_at(a, p, e):
     return 0
 
 
-@jit(inline=True)
+@jit
 def _in_set(c, chars, cs, ce):
     for k in range(cs, ce):
         if chars[k] == c:
@@ -320,7 +328,7 @@ def t_replace(dst, n, a, s, e, o, os, oe, w, ws, we, count):
         done += 1
 
 
-@jit(inline=True)
+@jit
 def t_fmt_int(dst, n, v):
     """Append the decimal text of int64 ``v``."""
     if n < 0 or n + 20 > dst.shape[0]:

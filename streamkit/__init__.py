@@ -8,8 +8,8 @@ from streamkit.engine import AsyncPipeline as AsyncPipeline
 from streamkit.engine import ErrorLog as ErrorLog
 from streamkit.engine import Pipeline as Pipeline
 from streamkit.engine import Progress as Progress
-from streamkit.engine import StreamConfig as StreamConfig
 from streamkit.engine import RunResult as RunResult
+from streamkit.engine import StreamConfig as StreamConfig
 from streamkit.engine import StreamOptions as StreamOptions
 from streamkit.errors import CompileError as CompileError
 from streamkit.errors import ConfigError as ConfigError
@@ -30,9 +30,9 @@ from streamkit.io import open_sink as open_sink
 from streamkit.io import open_source as open_source
 from streamkit.record import RecordData as RecordData
 from streamkit.record import State as State
+from streamkit.status import DuplicateIdError as DuplicateIdError
 from streamkit.status import EventStatus as EventStatus
 from streamkit.status import StatusIndex as StatusIndex
-from streamkit.status import DuplicateIdError as DuplicateIdError
 from streamkit.status import StatusIndexError as StatusIndexError
 from streamkit.status import StatusMismatchError as StatusMismatchError
 from streamkit.status import UnknownIdError as UnknownIdError

@@ -16,8 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("warm", help="compile streamkit's kernels (and each CONFIG's, for its sample data)")
     p.add_argument("configs", nargs="*", metavar="CONFIG", help="a network config (YAML or JSON)")
-    p.add_argument("--sample", action="append", default=[], metavar="DATA",
-                   help="data for the CONFIG in the same position (a JSONL, CSV, Parquet or IPC file)")
+    p.add_argument(
+        "--sample",
+        action="append",
+        default=[],
+        metavar="DATA",
+        help="data for the CONFIG in the same position (a JSONL, CSV, Parquet or IPC file)",
+    )
     args = parser.parse_args(argv)
     report = warm(args.configs, args.sample)
     print(report)

@@ -81,7 +81,7 @@ def _mallopt(settings: list[tuple[int, int]]) -> bool:
     if libc is None:
         return False
     try:
-        return all([libc.mallopt(param, value) == 1 for param, value in settings])
+        return all([libc.mallopt(param, value) == 1 for param, value in settings])  # noqa: C419 - set every one
     except AttributeError:
         return False
 
@@ -135,11 +135,13 @@ class _Tuning:
             if self.holders:
                 return
             if self.mallopt:
-                _mallopt([
-                    (_M_MMAP_THRESHOLD, _env_int("MALLOC_MMAP_THRESHOLD_", _DEFAULT_THRESHOLD)),
-                    (_M_TRIM_THRESHOLD, _env_int("MALLOC_TRIM_THRESHOLD_", _DEFAULT_THRESHOLD)),
-                    (_M_ARENA_MAX, _env_int("MALLOC_ARENA_MAX", _DEFAULT_ARENA_MAX)),
-                ])
+                _mallopt(
+                    [
+                        (_M_MMAP_THRESHOLD, _env_int("MALLOC_MMAP_THRESHOLD_", _DEFAULT_THRESHOLD)),
+                        (_M_TRIM_THRESHOLD, _env_int("MALLOC_TRIM_THRESHOLD_", _DEFAULT_THRESHOLD)),
+                        (_M_ARENA_MAX, _env_int("MALLOC_ARENA_MAX", _DEFAULT_ARENA_MAX)),
+                    ]
+                )
                 self.mallopt = False
             if self.pool is not None:
                 import pyarrow as pa

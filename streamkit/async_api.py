@@ -38,12 +38,24 @@ class AsyncSimpleFSM:
     (2, [2, 4])
     """
 
-    def __init__(self, config: Any, allow_python: bool = True, *,  # noqa: FBT001, FBT002 - the seed's API
-                 max_steps: int = DEFAULT_MAX_STEPS, chunk_size: int = DEFAULT_CHUNK_SIZE,
-                 parallelism: int | None = None,
-                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self._fsm = SimpleFSM(config, allow_python, max_steps=max_steps, chunk_size=chunk_size,
-                              parallelism=parallelism, functions=functions)
+    def __init__(
+        self,
+        config: Any,
+        allow_python: bool = True,  # noqa: FBT001, FBT002 - positional in the seed API
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        parallelism: int | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self._fsm = SimpleFSM(
+            config,
+            allow_python,
+            max_steps=max_steps,
+            chunk_size=chunk_size,
+            parallelism=parallelism,
+            functions=functions,
+        )
         self.network = self._fsm.network
         self.config = self._fsm.config
         self.end_states = self._fsm.end_states
@@ -52,8 +64,7 @@ class AsyncSimpleFSM:
         """Run in-memory records (as :meth:`SimpleFSM.process`), in a worker thread."""
         return await anyio.to_thread.run_sync(self._fsm.process, data)
 
-    async def process_stream(self, source: Any = None, sink: Any = None,
-                             **options: Unpack[StreamOptions]) -> RunResult:
+    async def process_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> RunResult:
         """Stream records from ``source`` through the network into sinks, in bounded memory.
 
         Parameters

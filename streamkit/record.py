@@ -73,6 +73,8 @@ class State:
     """
 
     __slots__ = ("data", "name")
+    data: dict[str, Any]
+    name: str
 
     def __init__(self, data: Mapping[str, Any], name: str = "") -> None:
         self.data = data if isinstance(data, RecordData) else RecordData(data)

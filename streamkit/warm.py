@@ -32,15 +32,33 @@ __all__ = ("warm", "WarmReport")
 
 #: A network that reaches the runtime's kernels: arithmetic, comparisons, nulls, strings, constants,
 #: several end states (gathers of input and computed columns), failures.
-_NETWORK: dict[str, Any] = {"name": "warm", "networks": [{"name": "main", "states": [
-    {"name": "in", "is_start": True, "functions": {"transform": (
-        "lambda state: {**state.data, 'y': state.data['i'] * 2, 'z': state.data['f'] / 2,"
-        " 'tier': 'high' if state.data['i'] > 50 else 'low', 'n': len(state.data['s']),"
-        " 'u': state.data['s'].upper(), 'k': 1, 'ok': state.data['b'] and state.data['i'] >= 0}")}},
-    {"name": "big", "is_end": True},
-    {"name": "small", "is_end": True}],
-    "arcs": [{"from": "in", "to": "big", "condition": "lambda state: state.data['y'] > 60"},
-             {"from": "in", "to": "small"}]}]}
+_NETWORK: dict[str, Any] = {
+    "name": "warm",
+    "networks": [
+        {
+            "name": "main",
+            "states": [
+                {
+                    "name": "in",
+                    "is_start": True,
+                    "functions": {
+                        "transform": (
+                            "lambda state: {**state.data, 'y': state.data['i'] * 2, 'z': state.data['f'] / 2,"
+                            " 'tier': 'high' if state.data['i'] > 50 else 'low', 'n': len(state.data['s']),"
+                            " 'u': state.data['s'].upper(), 'k': 1, 'ok': state.data['b'] and state.data['i'] >= 0}"
+                        )
+                    },
+                },
+                {"name": "big", "is_end": True},
+                {"name": "small", "is_end": True},
+            ],
+            "arcs": [
+                {"from": "in", "to": "big", "condition": "lambda state: state.data['y'] > 60"},
+                {"from": "in", "to": "small"},
+            ],
+        }
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -57,12 +75,14 @@ class WarmReport:
 def _sample_table(n: int = 2_000) -> pa.Table:
     rng = np.random.default_rng(0)
     i = rng.integers(-5, 100, n)
-    return pa.table({
-        "i": pa.array(i, mask=rng.random(n) < 0.05),
-        "f": pa.array(rng.random(n) * 10, mask=rng.random(n) < 0.05),
-        "b": pa.array(rng.random(n) < 0.5),
-        "s": pa.array([f"s{v % 7}" for v in i], mask=rng.random(n) < 0.05),
-    })
+    return pa.table(
+        {
+            "i": pa.array(i, mask=rng.random(n) < 0.05),
+            "f": pa.array(rng.random(n) * 10, mask=rng.random(n) < 0.05),
+            "b": pa.array(rng.random(n) < 0.5),
+            "s": pa.array([f"s{v % 7}" for v in i], mask=rng.random(n) < 0.05),
+        }
+    )
 
 
 def _warm_runtime() -> None:
@@ -75,8 +95,7 @@ def _warm_runtime() -> None:
         for name in ("a.jsonl", "a.jsonl.gz", "a.parquet", "a.csv"):
             fsm.process_stream(table, sink=str(d / name), chunk_size=500)
         for name in ("a.jsonl", "a.csv", "a.parquet"):
-            SimpleFSM(_NETWORK).process_stream(str(d / name), sinks={"big": str(d / f"b-{name}")},
-                                               chunk_size=500)
+            SimpleFSM(_NETWORK).process_stream(str(d / name), sinks={"big": str(d / f"b-{name}")}, chunk_size=500)
     index = StatusIndex()
     index.add_chunk(range(1000), np.full(1000, 2, np.uint8))
     index.transition(np.arange(0, 1000, 7), "failed")

@@ -65,7 +65,9 @@ def _infer_schema(records: Sequence[Mapping[str, Any]]) -> Any:
     return pa.schema([(k, pa.array([r.get(k) for r in records]).type) for k in names])
 
 
-def to_input(records: Sequence[Mapping[str, Any]], kind: str = "list", arrow_types: Mapping[str, Any] | None = None) -> Any:
+def to_input(
+    records: Sequence[Mapping[str, Any]], kind: str = "list", arrow_types: Mapping[str, Any] | None = None
+) -> Any:
     """``records`` as ``kind`` (one of :data:`INPUT_KINDS`) for ``SimpleFSM.process``.
 
     ``arrow_types`` (field -> pyarrow type) fixes the columns of a table,
@@ -81,7 +83,9 @@ def to_input(records: Sequence[Mapping[str, Any]], kind: str = "list", arrow_typ
     if kind == "table":
         return table
     if kind == "batch":
-        return table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema=schema)
+        return (
+            table.combine_chunks().to_batches()[0] if table.num_rows else pa.RecordBatch.from_pylist([], schema=schema)
+        )
     if kind == "polars":
         import polars as pl
 
@@ -128,8 +132,10 @@ def _field_diffs(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list
         elif k not in exp:
             out.append(f"field {k!r}: expected null/absent, engine has {act[k]!r}")
         elif not values_equal(exp[k], act[k]):
-            out.append(f"field {k!r}: expected {exp[k]!r} ({type(exp[k]).__name__}), "
-                       f"engine has {act[k]!r} ({type(act[k]).__name__})")
+            out.append(
+                f"field {k!r}: expected {exp[k]!r} ({type(exp[k]).__name__}), "
+                f"engine has {act[k]!r} ({type(act[k]).__name__})"
+            )
     return out
 
 
@@ -154,8 +160,10 @@ class EngineOutcome:
         if self.status == "completed":
             return f"completed at {self.end_state!r} with {_non_null(self.data)!r}{where}"
         if self.status == "failed":
-            return (f"failed in {self.error_state!r}: {self.error_type}: {self.error_message} "
-                    f"(input fields {_non_null(self.data)!r}){where}")
+            return (
+                f"failed in {self.error_state!r}: {self.error_type}: {self.error_message} "
+                f"(input fields {_non_null(self.data)!r}){where}"
+            )
         return "missing from every output and from errors()"
 
 
@@ -218,8 +226,9 @@ def check_result(
     if counts != {"total_records": n, "successful": n_ok, "failed": n - n_ok}:
         problems.append(f"counts {counts}, expected total_records={n} successful={n_ok} failed={n - n_ok}")
     if result.successful + result.failed != result.total_records:
-        problems.append(f"successful + failed = {result.successful + result.failed} != total_records "
-                        f"{result.total_records}")
+        problems.append(
+            f"successful + failed = {result.successful + result.failed} != total_records {result.total_records}"
+        )
     esc = {k: v for k, v in dict(result.end_state_counts).items() if v}
     if sum(esc.values()) != result.successful:
         problems.append(f"sum(end_state_counts) = {sum(esc.values())} != successful {result.successful}")
@@ -261,8 +270,17 @@ def check_result(
         problems.append(f"errors() _rows {sorted(err_ids)}, expected the failed positions {want_failed}")
     for r in err_rows:
         inputs = {k: v for k, v in r.items() if k not in ERROR_COLUMNS}
-        place(r["_row"], EngineOutcome("failed", error_state=r.get("error_state"), error_type=r.get("error_type"),
-                                       error_message=r.get("error_message"), data=inputs), "errors()")
+        place(
+            r["_row"],
+            EngineOutcome(
+                "failed",
+                error_state=r.get("error_state"),
+                error_type=r.get("error_type"),
+                error_message=r.get("error_message"),
+                data=inputs,
+            ),
+            "errors()",
+        )
     stray = sorted(set(engine) - set(range(n)))
     if stray:
         problems.append(f"_row values outside 0..{n - 1}: {stray}")
@@ -291,8 +309,10 @@ def check_result(
 
     if not problems and not bad:
         return
-    lines = [f"engine and interpreter disagree{f' ({label})' if label else ''}: "
-             f"{len(bad)} of {n} records differ" + (f"; {len(problems)} result-level problem(s)" if problems else "")]
+    lines = [
+        f"engine and interpreter disagree{f' ({label})' if label else ''}: "
+        f"{len(bad)} of {n} records differ" + (f"; {len(problems)} result-level problem(s)" if problems else "")
+    ]
     lines += [f"  * {p}" for p in problems]
     lines += ["--- config:", pprint.pformat(_plain(config), width=110, sort_dicts=False)]
     if explain:
@@ -331,7 +351,7 @@ def _engine(config: Any, *, allow_python: bool, max_steps: int) -> Any:
 def _explain(fsm: Any) -> str:
     try:
         return str(fsm.explain())
-    except Exception as exc:  # noqa: BLE001 - only decorates a failure message
+    except Exception as exc:
         return f"<explain() raised {type(exc).__name__}: {exc}>"
 
 
@@ -397,5 +417,11 @@ def compare(
     See :func:`compare_many` for the parameters.
     """
     __tracebackhide__ = True
-    return compare_many(config, [records], max_steps=max_steps, allow_python=allow_python,
-                        input_kind=input_kind, arrow_types=arrow_types)[0]
+    return compare_many(
+        config,
+        [records],
+        max_steps=max_steps,
+        allow_python=allow_python,
+        input_kind=input_kind,
+        arrow_types=arrow_types,
+    )[0]

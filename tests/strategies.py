@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
-
 from strategies_records import (
     DERIVED_FIELDS,
     INPUT_FIELDS,
@@ -69,8 +68,21 @@ _CODE_FLOATS = (0.0, 0.5, 1.5, -2.5, 100.0, 1e-9, 1e300, -0.0, math.nan, math.in
 _CODE_STRS = ("", "a", "A", "b", "ab", "ß", "É", "12", "low", "high", "x", ",", " ", "-", "日")
 
 _STATE_NAMES = (
-    "input", "validate", "enrich", "categorize", "route", "score", "check",
-    "clean", "loop", "tally", "output", "error", "done", "reject", "archive",
+    "input",
+    "validate",
+    "enrich",
+    "categorize",
+    "route",
+    "score",
+    "check",
+    "clean",
+    "loop",
+    "tally",
+    "output",
+    "error",
+    "done",
+    "reject",
+    "archive",
 )
 
 
@@ -237,8 +249,9 @@ class _Gen:
         common = self._common("bool", d)
         if common is not None:
             return common
-        form = self.pick(("cmp", "cmp", "cmp", "chain", "eq_any", "order_any", "is_none",
-                          "in", "not", "cast", "strmeth"))
+        form = self.pick(
+            ("cmp", "cmp", "cmp", "chain", "eq_any", "order_any", "is_none", "in", "not", "cast", "strmeth")
+        )
         if form == "cmp":
             op = self.pick(("<", "<=", ">", ">=", "==", "!="))
             if self.chance(25):
@@ -262,7 +275,9 @@ class _Gen:
             return f"({target} {self.pick(('is', 'is not'))} None)"
         if form == "in":
             kind = self.pick(KINDS)
-            lits = [self.literal(self.pick((kind, kind, kind, "int", "str", "none"))) for _ in range(self.pick((1, 2, 3)))]
+            lits = [
+                self.literal(self.pick((kind, kind, kind, "int", "str", "none"))) for _ in range(self.pick((1, 2, 3)))
+            ]
             lits = [x for x in lits if "float(" not in x] or ["None"]  # only true literals (and no nan)
             coll = self.pick(("tuple", "list", "set"))
             if coll == "tuple":
@@ -277,8 +292,21 @@ class _Gen:
         if form == "cast":
             return f"bool({self.expr(self.pick(KINDS), d)})"
         if self.chance(40):
-            pred = self.pick(("isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "istitle",
-                              "isidentifier", "isascii", "isdecimal", "isnumeric"))
+            pred = self.pick(
+                (
+                    "isdigit",
+                    "isalpha",
+                    "isalnum",
+                    "isspace",
+                    "isupper",
+                    "islower",
+                    "istitle",
+                    "isidentifier",
+                    "isascii",
+                    "isdecimal",
+                    "isnumeric",
+                )
+            )
             return f"{self._recv(d)}.{pred}()"
         if self.chance(30):
             return f"({self.literal('str')} {self.pick(('in', 'not in'))} {self.expr('str', d)})"
@@ -297,11 +325,14 @@ class _Gen:
         form = self.pick(("meth", "meth", "meth2", "concat", "cast", "tier", "fstring", "slice", "split"))
         if form == "meth":
             meth = self.pick(("upper", "lower", "strip", "replace", "title", "capitalize", "swapcase", "casefold"))
-            args = f"{_lit(self.pick(('a', 'ß', ' ')))}, {_lit(self.pick(('b', 'SS', '')))}" if meth == "replace" else ""
+            args = (
+                f"{_lit(self.pick(('a', 'ß', ' ')))}, {_lit(self.pick(('b', 'SS', '')))}" if meth == "replace" else ""
+            )
             return f"{self._recv(d)}.{meth}({args})"
         if form == "meth2":
-            meth = self.pick(("lstrip", "rstrip", "strip", "zfill", "center", "ljust", "rjust", "removeprefix",
-                              "removesuffix"))
+            meth = self.pick(
+                ("lstrip", "rstrip", "strip", "zfill", "center", "ljust", "rjust", "removeprefix", "removesuffix")
+            )
             if meth in ("lstrip", "rstrip", "strip"):
                 args = self.pick(("", "' '", "'ab'", "None", "'-,'"))
             elif meth in ("zfill",):
@@ -407,8 +438,15 @@ def _transform(g: _Gen, max_depth: int) -> str:
 
 
 @st.composite
-def networks(draw: Callable[..., Any], schema: Schema, *, min_states: int = 2, max_states: int = 7,
-             max_depth: int = 3, loops: bool = True) -> dict[str, Any]:
+def networks(
+    draw: Callable[..., Any],
+    schema: Schema,
+    *,
+    min_states: int = 2,
+    max_states: int = 7,
+    max_depth: int = 3,
+    loops: bool = True,
+) -> dict[str, Any]:
     """A random valid config over ``schema``.
 
     One start state, at least one end state, every state reachable from the
@@ -422,14 +460,15 @@ def networks(draw: Callable[..., Any], schema: Schema, *, min_states: int = 2, m
     n = draw(st.integers(min_states, max_states))
     names = draw(st.permutations(_STATE_NAMES))[:n]
     n_end = draw(st.integers(1, max(1, min(3, n - 1))))
-    ends = set(names[n - n_end:])  # n_end < n, so the start state is never an end state
+    ends = set(names[n - n_end :])  # n_end < n, so the start state is never an end state
     start = names[0]
     non_end = [s for s in names if s not in ends]
 
     arcs: list[dict[str, Any]] = []
 
-    def arc(src: str, dst: str, *, cond: str | None = None, priority: int | None = None,
-            random_cond: bool = True) -> None:
+    def arc(
+        src: str, dst: str, *, cond: str | None = None, priority: int | None = None, random_cond: bool = True
+    ) -> None:
         a: dict[str, Any] = {"from": src, "to": dst}
         if cond is None and random_cond and g.chance(60):
             cond = g.expr(g.pick(("bool", "bool", "bool", "any")), _depth(draw, max_depth))
@@ -504,8 +543,9 @@ class Case:
 
 
 @st.composite
-def cases(draw: Callable[..., Any], *, max_states: int = 7, max_sets: int = 3, max_records: int = 20,
-          max_depth: int = 3) -> Case:
+def cases(
+    draw: Callable[..., Any], *, max_states: int = 7, max_sets: int = 3, max_records: int = 20, max_depth: int = 3
+) -> Case:
     """A random :class:`Case`; the step limit is small (20-50) in most cases."""
     schema = draw(schemas())
     config = draw(networks(schema, max_states=max_states, max_depth=max_depth))

@@ -14,8 +14,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ("INPUT_FIELDS", "DERIVED_FIELDS", "KINDS", "INT64_MAX", "INT64_MIN", "Schema", "schemas", "values",
-           "records", "record_sets")
+__all__ = (
+    "INPUT_FIELDS",
+    "DERIVED_FIELDS",
+    "KINDS",
+    "INT64_MAX",
+    "INT64_MIN",
+    "Schema",
+    "schemas",
+    "values",
+    "records",
+    "record_sets",
+)
 
 #: Fields records may carry on input.
 INPUT_FIELDS = ("id", "a", "b", "c", "d")
@@ -29,22 +39,99 @@ INT64_MIN = -(2**63)
 
 #: Interesting integers: zero, signs, int64 edges, and squares' roots near overflow.
 _EDGE_INTS = (
-    0, 1, -1, 2, 3, 5, 7, 10, -5, 100, 999, 1001, 5000, 5001, -1000,
-    2**31, 3037000499, 3037000500, -3037000500,
-    2**62, -(2**62), 2**62 + 1, 2**63 - 2, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+    0,
+    1,
+    -1,
+    2,
+    3,
+    5,
+    7,
+    10,
+    -5,
+    100,
+    999,
+    1001,
+    5000,
+    5001,
+    -1000,
+    2**31,
+    3037000499,
+    3037000500,
+    -3037000500,
+    2**62,
+    -(2**62),
+    2**62 + 1,
+    2**63 - 2,
+    INT64_MAX,
+    INT64_MIN,
+    INT64_MIN + 1,
 )
 #: Interesting floats: signed zeros, nan, infinities, tiny and huge magnitudes.
 _EDGE_FLOATS = (
-    0.0, -0.0, 0.5, 1.5, -2.5, 3.0, 0.1, 1000.5, 5000.0, -7.25,
-    math.nan, math.inf, -math.inf, 5e-324, 1e-300, -1e-12, 1e300, -1e300,
-    1.7976931348623157e308, 2.0**62, 2.0**63, -(2.0**63),
+    0.0,
+    -0.0,
+    0.5,
+    1.5,
+    -2.5,
+    3.0,
+    0.1,
+    1000.5,
+    5000.0,
+    -7.25,
+    math.nan,
+    math.inf,
+    -math.inf,
+    5e-324,
+    1e-300,
+    -1e-12,
+    1e300,
+    -1e300,
+    1.7976931348623157e308,
+    2.0**62,
+    2.0**63,
+    -(2.0**63),
 )
 #: Short strings: empty, case pairs, unicode whose case mapping changes length,
 #: numeric-looking text for casts, whitespace for strip().
 _EDGE_STRS = (
-    "", "a", "A", "b", "ab", "Ab", "abc", "ba", "aa", "ß", "straße", "É", "é", "Éa",
-    " a ", "a b", "12", " 7 ", "-3", "1.5", "1e3", "nan", "inf", "None", "True", "0",
-    "JFK", "a,b,,c", " x\ty ", "\xa0a\u2003", "日本", "😀x", "ǅa", "İ", "ﬁne", "1_000", "+5", "0.25",
+    "",
+    "a",
+    "A",
+    "b",
+    "ab",
+    "Ab",
+    "abc",
+    "ba",
+    "aa",
+    "ß",
+    "straße",
+    "É",
+    "é",
+    "Éa",
+    " a ",
+    "a b",
+    "12",
+    " 7 ",
+    "-3",
+    "1.5",
+    "1e3",
+    "nan",
+    "inf",
+    "None",
+    "True",
+    "0",
+    "JFK",
+    "a,b,,c",
+    " x\ty ",
+    "\xa0a\u2003",
+    "日本",
+    "😀x",
+    "ǅa",
+    "İ",
+    "ﬁne",
+    "1_000",
+    "+5",
+    "0.25",
 )
 
 
@@ -105,8 +192,11 @@ def values(kind: str) -> st.SearchStrategy[Any]:
     if kind == "bool":
         return st.booleans()
     if kind == "str":
-        return st.one_of(st.sampled_from(_EDGE_STRS), st.text(alphabet="abAB ßÉé1", max_size=4),
-                         st.text(alphabet="aZ09 ,._-\t日😀ßΣ\xa0", max_size=8))
+        return st.one_of(
+            st.sampled_from(_EDGE_STRS),
+            st.text(alphabet="abAB ßÉé1", max_size=4),
+            st.text(alphabet="aZ09 ,._-\t日😀ßΣ\xa0", max_size=8),
+        )
     msg = f"unknown kind {kind!r}"
     raise ValueError(msg)
 
@@ -143,6 +233,8 @@ def records(schema: Schema, *, min_size: int = 1, max_size: int = 20) -> st.Sear
     return build()
 
 
-def record_sets(schema: Schema, *, max_sets: int = 3, max_size: int = 20) -> st.SearchStrategy[list[list[dict[str, Any]]]]:
+def record_sets(
+    schema: Schema, *, max_sets: int = 3, max_size: int = 20
+) -> st.SearchStrategy[list[list[dict[str, Any]]]]:
     """One to ``max_sets`` record lists for the same network."""
     return st.lists(records(schema, max_size=max_size), min_size=1, max_size=max_sets)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from config_helpers import problems, small
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config_helpers import problems, small
-
 from examples.seed_network import create_streaming_fsm_config
-from streamkit.config.validate import build_config
 from streamkit.config import ArcConfig, FSMConfig, FunctionSpec, load_config
+from streamkit.config.validate import build_config
 from streamkit.errors import ConfigError, ConfigProblem
 
 DATA = Path(__file__).parent / "data" / "config"
@@ -32,9 +32,7 @@ def test_seed_002_config_builds() -> None:
     assert config.raw is raw
     net = config.main
     assert net.name == "main" and net.path == "networks[0]"
-    assert [s.name for s in net.states] == [
-        "input", "validate", "enrich", "categorize", "output", "error"
-    ]
+    assert [s.name for s in net.states] == ["input", "validate", "enrich", "categorize", "output", "error"]
     assert net.start.name == "input"
     assert [s.name for s in net.states if s.is_end] == ["output", "error"]
     assert [s.path for s in net.states][2] == "networks[0].states[2] 'enrich'"
@@ -55,7 +53,8 @@ def test_seed_002_config_builds() -> None:
     ]
     assert net.arcs[1].path == "networks[0].arcs[1] 'validate' -> 'enrich'"
     assert net.arcs[1].condition == FunctionSpec(
-        "inline", "networks[0].arcs[1] 'validate' -> 'enrich'.condition",
+        "inline",
+        "networks[0].arcs[1] 'validate' -> 'enrich'.condition",
         code="lambda state: state.data.get('valid', True)",
     )
     assert net.arcs[0].condition is None
@@ -124,7 +123,10 @@ def test_priority_orders_arcs_then_declaration_order() -> None:
     ]
     net = build_config(small(states, arcs), functions={}).main
     assert [(a.target, a.priority, a.index) for a in net.arcs_from("a")] == [
-        ("x", 5, 1), ("z", 5, 3), ("w", 0, 0), ("y", -1, 2)
+        ("x", 5, 1),
+        ("z", 5, 3),
+        ("w", 0, 0),
+        ("y", -1, 2),
     ]
     assert isinstance(net.arcs[0], ArcConfig)
 
@@ -178,12 +180,10 @@ def test_function_spec_forms() -> None:
         {"from": "e", "to": "f"},
         {"from": "f", "to": "end"},
     ]
-    config = build_config(small(states, arcs), functions={"double": double, "is_big": is_big,
-                                                          "big_expr": expr})
+    config = build_config(small(states, arcs), functions={"double": double, "is_big": is_big, "big_expr": expr})
     net = config.main
     a = net.state("a").transform
-    assert a == FunctionSpec("inline", "networks[0].states[0] 'a'.transform",
-                             code="lambda state: state.data")
+    assert a == FunctionSpec("inline", "networks[0].states[0] 'a'.transform", code="lambda state: state.data")
     for name in "bcde":
         spec = net.state(name).transform
         assert spec is not None
@@ -212,16 +212,13 @@ def test_inline_code_checks() -> None:
         {"name": "g", "transform": {"type": "inline", "code": "   "}},
         {"name": "end", "is_end": True, "transform": {"type": "inline", "code": 3}},
     ]
-    arcs = [{"from": s["name"], "to": t["name"]} for s, t in zip(states, states[1:])]
+    arcs = [{"from": s["name"], "to": t["name"]} for s, t in itertools.pairwise(states)]
     assert problems(small(states, arcs)) == [
-        "networks[0].states[0] 'a'.transform: invalid syntax at line 1: "
-        "lambda state: state.data['x'] +",
-        "networks[0].states[1] 'b'.transform: expected 'lambda state: ...', "
-        "got \"state.data['x'] > 0\"",
+        "networks[0].states[0] 'a'.transform: invalid syntax at line 1: lambda state: state.data['x'] +",
+        "networks[0].states[1] 'b'.transform: expected 'lambda state: ...', got \"state.data['x'] > 0\"",
         "networks[0].states[2] 'c'.transform: expected 'lambda state: ...', got 'lambda a, b: ...'",
         "networks[0].states[3] 'd'.transform: expected 'lambda state: ...', got 'lambda: ...'",
-        "networks[0].states[4] 'e'.transform: expected 'lambda state: ...', "
-        "got 'lambda state=None: ...'",
+        "networks[0].states[4] 'e'.transform: expected 'lambda state: ...', got 'lambda state=None: ...'",
         "networks[0].states[5] 'f'.transform: expected 'lambda state: ...', got 'lambda *state: ...'",
         "networks[0].states[6] 'g'.transform: expected 'lambda state: ...', got an empty string",
         "networks[0].states[7] 'end'.transform.code: expected a string, got int",
@@ -231,8 +228,9 @@ def test_inline_code_checks() -> None:
 def test_syntax_error_in_multiline_code_names_the_line() -> None:
     raw = create_streaming_fsm_config()
     spec = raw["networks"][0]["states"][2]["functions"]["transform"]
-    spec["code"] = spec["code"].replace("'doubled_value': state.data['value'] * 2,",
-                                        "'doubled_value': state.data['value'] * 2")
+    spec["code"] = spec["code"].replace(
+        "'doubled_value': state.data['value'] * 2,", "'doubled_value': state.data['value'] * 2"
+    )
     assert problems(raw) == [
         "networks[0].states[2] 'enrich'.functions.transform: invalid syntax at line 4: "
         "'doubled_value': state.data['value'] * 2 (invalid syntax. Perhaps you forgot a comma?)"
@@ -262,8 +260,7 @@ def test_spec_problems() -> None:
     assert problems(small(arcs=arcs), is_big=is_big, not_callable=3) == [
         "networks[0].arcs[0] 'a' -> 'b'.condition: unknown function 'is_bgi' (did you mean 'is_big'?)",
         "networks[0].arcs[1] 'a' -> 'b'.condition.name: unknown function 'nothing_alike'",
-        "networks[0].arcs[2] 'a' -> 'b'.condition.type: unknown function type 'inlien' "
-        "(did you mean 'inline'?)",
+        "networks[0].arcs[2] 'a' -> 'b'.condition.type: unknown function type 'inlien' (did you mean 'inline'?)",
         "networks[0].arcs[3] 'a' -> 'b'.condition.type: unknown function type 'python' "
         "(expected 'inline', 'registered', 'function' or 'custom')",
         "networks[0].arcs[4] 'a' -> 'b'.condition: expected a function spec ({'type': 'inline', "
@@ -280,8 +277,12 @@ def test_spec_problems() -> None:
 
 def test_transform_given_twice() -> None:
     states = [
-        {"name": "a", "is_start": True, "transform": "lambda s: s.data",
-         "functions": {"transform": "lambda s: s.data"}},
+        {
+            "name": "a",
+            "is_start": True,
+            "transform": "lambda s: s.data",
+            "functions": {"transform": "lambda s: s.data"},
+        },
         {"name": "b"},
         {"name": "end", "is_end": True},
     ]
@@ -301,8 +302,7 @@ def test_config_error_is_a_value_error_listing_every_problem() -> None:
     assert isinstance(e.value, ConfigError)
     assert e.value.problems == [
         ConfigProblem("networks[0].states", "no start state (mark one state with is_start: true)"),
-        ConfigProblem("networks[0].states",
-                      "no end state (mark at least one state with is_end: true)"),
+        ConfigProblem("networks[0].states", "no end state (mark at least one state with is_end: true)"),
     ]
     assert str(e.value) == (
         "invalid config: 2 problems\n"
@@ -320,23 +320,32 @@ def test_config_error_is_a_value_error_listing_every_problem() -> None:
         ({"networks": 5}, ["networks: expected a list, got int"]),
         ({"networks": None}, ["networks: expected a list, got NoneType"]),
         ({"networks": [None]}, ["networks[0]: expected a mapping, got NoneType"]),
-        ({"networks": [{"name": "n", "states": ["a"], "arcs": []}]},
-         ["networks[0].states[0]: expected a mapping, got str"]),
-        ({"networks": [{"name": "n", "states": [[]], "arcs": [5]}]},
-         ["networks[0].states[0]: expected a mapping, got list",
-          "networks[0].arcs[0]: expected a mapping, got int"]),
-        ({"networks": [{"name": "n", "states": None}]},
-         ["networks[0].states: expected a list, got NoneType"]),
-        ({"networks": [{"name": None, "states": [{"name": None}]}]},
-         ["networks[0].name: expected a string, got NoneType",
-          "networks[0].states[0].name: expected a string, got NoneType",
-          "networks[0].states: no start state (mark one state with is_start: true)",
-          "networks[0].states: no end state (mark at least one state with is_end: true)"]),
-        ({1: 2, "networks": [{"name": "n", "states": [{"name": "s", "is_start": True,
-                                                         "is_end": True, 3: 4}]}]}, None),
-        ({"networks": [{"name": "n", "states": []}]},
-         ["networks[0].states: no start state (mark one state with is_start: true)",
-          "networks[0].states: no end state (mark at least one state with is_end: true)"]),
+        (
+            {"networks": [{"name": "n", "states": ["a"], "arcs": []}]},
+            ["networks[0].states[0]: expected a mapping, got str"],
+        ),
+        (
+            {"networks": [{"name": "n", "states": [[]], "arcs": [5]}]},
+            ["networks[0].states[0]: expected a mapping, got list", "networks[0].arcs[0]: expected a mapping, got int"],
+        ),
+        ({"networks": [{"name": "n", "states": None}]}, ["networks[0].states: expected a list, got NoneType"]),
+        (
+            {"networks": [{"name": None, "states": [{"name": None}]}]},
+            [
+                "networks[0].name: expected a string, got NoneType",
+                "networks[0].states[0].name: expected a string, got NoneType",
+                "networks[0].states: no start state (mark one state with is_start: true)",
+                "networks[0].states: no end state (mark at least one state with is_end: true)",
+            ],
+        ),
+        ({1: 2, "networks": [{"name": "n", "states": [{"name": "s", "is_start": True, "is_end": True, 3: 4}]}]}, None),
+        (
+            {"networks": [{"name": "n", "states": []}]},
+            [
+                "networks[0].states: no start state (mark one state with is_start: true)",
+                "networks[0].states: no end state (mark at least one state with is_end: true)",
+            ],
+        ),
     ],
 )
 def test_malformed_input_raises_config_error(raw: Any, expected: list[str] | None) -> None:
@@ -347,12 +356,35 @@ def test_malformed_input_raises_config_error(raw: Any, expected: list[str] | Non
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
     | st.sampled_from(["main", "input", "output", "lambda state: (", "lambda s: s.data", "x"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["name", "states", "arcs", "from", "to", "is_start", "is_end",
-                         "functions", "transform", "condition", "priority", "type", "code"]),
-        inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "states",
+                    "arcs",
+                    "from",
+                    "to",
+                    "is_start",
+                    "is_end",
+                    "functions",
+                    "transform",
+                    "condition",
+                    "priority",
+                    "type",
+                    "code",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=8,
 )
 

@@ -15,6 +15,7 @@ def double(state: Any) -> dict:
     """A registered transform."""
     return {**state.data, "y": state.data["x"] * 2}
 
+
 # -- network checks --------------------------------------------------------------
 
 
@@ -30,17 +31,12 @@ def test_unknown_state_in_arc() -> None:
 
 def test_no_start_state() -> None:
     states = [{"name": "a"}, {"name": "b"}, {"name": "end", "is_end": True}]
-    assert problems(small(states)) == [
-        "networks[0].states: no start state (mark one state with is_start: true)"
-    ]
+    assert problems(small(states)) == ["networks[0].states: no start state (mark one state with is_start: true)"]
 
 
 def test_several_start_states() -> None:
-    states = [{"name": "a", "is_start": True}, {"name": "b", "is_start": True},
-              {"name": "end", "is_end": True}]
-    assert problems(small(states)) == [
-        "networks[0].states: 2 start states ('a', 'b'); expected exactly one"
-    ]
+    states = [{"name": "a", "is_start": True}, {"name": "b", "is_start": True}, {"name": "end", "is_end": True}]
+    assert problems(small(states)) == ["networks[0].states: 2 start states ('a', 'b'); expected exactly one"]
 
 
 def test_no_end_state() -> None:
@@ -52,8 +48,7 @@ def test_no_end_state() -> None:
 
 
 def test_duplicate_state() -> None:
-    states = [{"name": "a", "is_start": True}, {"name": "x"}, {"name": "end", "is_end": True},
-              {"name": "x"}]
+    states = [{"name": "a", "is_start": True}, {"name": "x"}, {"name": "end", "is_end": True}, {"name": "x"}]
     arcs = [{"from": "a", "to": "x"}, {"from": "x", "to": "end"}]
     assert problems(small(states, arcs)) == [
         "networks[0].states[3] 'x'.name: duplicate state name (first at networks[0].states[1] 'x')"
@@ -61,11 +56,20 @@ def test_duplicate_state() -> None:
 
 
 def test_unreachable_state() -> None:
-    states = [{"name": "input", "is_start": True}, {"name": "b"}, {"name": "end", "is_end": True},
-              {"name": "late"}, {"name": "orphan", "is_end": True}]
+    states = [
+        {"name": "input", "is_start": True},
+        {"name": "b"},
+        {"name": "end", "is_end": True},
+        {"name": "late"},
+        {"name": "orphan", "is_end": True},
+    ]
     # 'late' is only reached from an end state, which a record never leaves
-    arcs = [{"from": "input", "to": "b"}, {"from": "b", "to": "end"},
-            {"from": "end", "to": "late"}, {"from": "late", "to": "end"}]
+    arcs = [
+        {"from": "input", "to": "b"},
+        {"from": "b", "to": "end"},
+        {"from": "end", "to": "late"},
+        {"from": "late", "to": "end"},
+    ]
     assert problems(small(states, arcs)) == [
         "networks[0].states[3] 'late': unreachable from start state 'input'",
         "networks[0].states[4] 'orphan': unreachable from start state 'input'",
@@ -83,8 +87,11 @@ def test_state_without_outgoing_arc() -> None:
 
 
 def test_typo_of_a_known_key() -> None:
-    states = [{"name": "a", "is_start": True}, {"name": "b", "is_strat": True},
-              {"name": "end", "is_end": True, "transfrom": "lambda s: s.data"}]
+    states = [
+        {"name": "a", "is_start": True},
+        {"name": "b", "is_strat": True},
+        {"name": "end", "is_end": True, "transfrom": "lambda s: s.data"},
+    ]
     arcs = [{"from": "a", "to": "b", "prority": 2}, {"from": "b", "to": "end"}]
     raw = small(states, arcs, main_netwrok="main")
     raw["networks"][0]["sates"] = []
@@ -111,10 +118,19 @@ def test_missing_required_keys() -> None:
 
 
 def test_wrong_types() -> None:
-    states = [{"name": "a", "is_start": "yes"}, {"name": 7}, {"name": "end", "is_end": 1},
-              {"name": "c", "functions": ["transform"]}, {"name": ""}, {"name": "x.y"}]
-    arcs = [{"from": "a", "to": "end", "priority": True}, {"from": "a", "to": "end", "priority": 1.5},
-            {"from": ["a"], "to": "end"}]
+    states = [
+        {"name": "a", "is_start": "yes"},
+        {"name": 7},
+        {"name": "end", "is_end": 1},
+        {"name": "c", "functions": ["transform"]},
+        {"name": ""},
+        {"name": "x.y"},
+    ]
+    arcs = [
+        {"from": "a", "to": "end", "priority": True},
+        {"from": "a", "to": "end", "priority": 1.5},
+        {"from": ["a"], "to": "end"},
+    ]
     raw = {"name": 3, "main_network": 1, "networks": [{"name": "n", "states": states, "arcs": arcs}]}
     assert problems(raw) == [
         "name: expected a string, got int",
@@ -141,9 +157,7 @@ def test_states_and_arcs_not_lists() -> None:
 
 def test_network_level_problems() -> None:
     one = small()["networks"][0]
-    assert problems({"networks": []}) == [
-        "networks: expected at least one network, got an empty list"
-    ]
+    assert problems({"networks": []}) == ["networks: expected at least one network, got an empty list"]
     assert problems({"main_network": "mian", "networks": [one]}) == [
         "main_network: unknown network 'mian' (did you mean 'main'?)"
     ]
@@ -151,9 +165,7 @@ def test_network_level_problems() -> None:
         "networks[1].name: duplicate network 'main' (first at networks[0])"
     ]
     assert problems({"name": "x"}) == ["networks: missing required key"]
-    assert problems(one) == [
-        "networks: missing required key (states and arcs go in networks: [{name, states, arcs}])"
-    ]
+    assert problems(one) == ["networks: missing required key (states and arcs go in networks: [{name, states, arcs}])"]
 
 
 def test_several_networks_with_main_network() -> None:
@@ -193,5 +205,3 @@ def test_every_problem_is_reported_in_walk_order() -> None:
         "networks[0].arcs[4] 'categorize' -> 'output'.condition: expected 'lambda state: ...', got 'lambda: ...'",
         "main_network: unknown network 'mian' (did you mean 'main'?)",
     ]
-
-

@@ -66,8 +66,13 @@ def test_random_networks_agree_with_interpreter(case: Case) -> None:
 @given(case=cases(max_sets=2))
 def test_random_networks_columnar_inputs(input_kind: str, case: Case) -> None:
     """The same records as a pyarrow Table / polars DataFrame with a fixed schema."""
-    compare_many(case.config, case.record_sets, max_steps=case.max_steps, input_kind=input_kind,
-                 arrow_types=case.schema.arrow_types())
+    compare_many(
+        case.config,
+        case.record_sets,
+        max_steps=case.max_steps,
+        input_kind=input_kind,
+        arrow_types=case.schema.arrow_types(),
+    )
 
 
 @settings(max_examples=50, **SETTINGS)
@@ -82,14 +87,21 @@ def test_random_networks_safe_mode(case: Case) -> None:
 def test_same_records_every_input_kind(case: Case) -> None:
     """One network and one record set, handed over as list / table / batch / polars frame."""
     for kind in INPUT_KINDS:
-        compare(case.config, case.record_sets[0], max_steps=case.max_steps, input_kind=kind,
-                arrow_types=case.schema.arrow_types())
+        compare(
+            case.config,
+            case.record_sets[0],
+            max_steps=case.max_steps,
+            input_kind=kind,
+            arrow_types=case.schema.arrow_types(),
+        )
 
 
 # --------------------------------------------------------------------------- helpers for targeted tests
 
 
-def linear(transform: str | None = None, *, condition: str | None = None, end_transform: str | None = None) -> dict[str, Any]:
+def linear(
+    transform: str | None = None, *, condition: str | None = None, end_transform: str | None = None
+) -> dict[str, Any]:
     """``start -> [work] -> done``: an optional transform state, an optional condition on its arc."""
     states: list[dict[str, Any]] = [{"name": "start", "is_start": True}]
     arcs: list[dict[str, Any]] = []
@@ -137,14 +149,15 @@ def field(outcomes: list[Any], name: str) -> list[Any]:
 
 def test_and_short_circuits() -> None:
     """``x is not None and x > 0`` never compares None; ``and``/``or`` stop at the deciding operand."""
-    outs = compare(branch("state.data['x'] is not None and state.data['x'] > 0"),
-                   [{"x": None}, {}, {"x": 5}, {"x": -1}, {"x": 0}])
+    outs = compare(
+        branch("state.data['x'] is not None and state.data['x'] > 0"), [{"x": None}, {}, {"x": 5}, {"x": -1}, {"x": 0}]
+    )
     assert summary(outs) == ["no", "no", "yes", "no", "no"]
-    outs = compare(linear("{**state.data, 'v': state.data['x'] and 10 // state.data['x']}"),
-                   [{"x": 0}, {"x": 3}, {"x": None}])
+    outs = compare(
+        linear("{**state.data, 'v': state.data['x'] and 10 // state.data['x']}"), [{"x": 0}, {"x": 3}, {"x": None}]
+    )
     assert field(outs, "v") == [0, 3, None]
-    outs = compare(linear("{**state.data, 'v': state.data['x'] or 1 // state.data['x']}"),
-                   [{"x": 0}, {"x": 3}])
+    outs = compare(linear("{**state.data, 'v': state.data['x'] or 1 // state.data['x']}"), [{"x": 0}, {"x": 3}])
     assert summary(outs) == ["ZeroDivisionError", "done"]
     outs = compare(branch("False and 1 / 0"), [{"x": 1}])
     assert summary(outs) == ["no"]
@@ -160,8 +173,9 @@ def test_and_or_return_operands() -> None:
 
 def test_none_equality_is_false_not_an_error() -> None:
     """``None == 3`` is False and ``None != 3`` is True."""
-    outs = compare(linear("{**state.data, 'eq': state.data['x'] == 3, 'ne': state.data['x'] != 3}"),
-                   [{"x": None}, {"x": 3}, {}])
+    outs = compare(
+        linear("{**state.data, 'eq': state.data['x'] == 3, 'ne': state.data['x'] != 3}"), [{"x": None}, {"x": 3}, {}]
+    )
     assert field(outs, "eq") == [False, True, False]
     assert field(outs, "ne") == [True, False, True]
 
@@ -208,11 +222,15 @@ def test_int64_overflow() -> None:
 
 def test_int_power_is_exact() -> None:
     """``int ** int`` stays an exact int64 (no detour through float above 2**53)."""
-    outs = compare(linear("{**state.data, 'p1': state.data['x'] ** 1, 'p0': state.data['x'] ** 0}"),
-                   [{"x": 2**63 - 2}, {"x": 2**53 + 1}, {"x": -(2**62) - 1}, {"x": 0}])
+    outs = compare(
+        linear("{**state.data, 'p1': state.data['x'] ** 1, 'p0': state.data['x'] ** 0}"),
+        [{"x": 2**63 - 2}, {"x": 2**53 + 1}, {"x": -(2**62) - 1}, {"x": 0}],
+    )
     assert field(outs, "p1") == [2**63 - 2, 2**53 + 1, -(2**62) - 1, 0]
     assert field(outs, "p0") == [1, 1, 1, 1]
-    outs = compare(linear("{**state.data, 'p': state.data['x'] ** 3}"), [{"x": 2000001}, {"x": -2000001}, {"x": 2097152}])
+    outs = compare(
+        linear("{**state.data, 'p': state.data['x'] ** 3}"), [{"x": 2000001}, {"x": -2000001}, {"x": 2097152}]
+    )
     assert field(outs, "p") == [2000001**3, -(2000001**3), "FAILED"]
     assert summary(outs)[2] == "OverflowError"
 
@@ -244,18 +262,24 @@ def test_no_arc_matched() -> None:
 def test_step_limit_exceeded() -> None:
     """A cycle without exit fails with StepLimitExceeded; a counter loop exits and completes."""
     states = [{"name": "a", "is_start": True}, {"name": "b"}, {"name": "out", "is_end": True}]
-    arcs = [{"from": "a", "to": "b"},
-            {"from": "b", "to": "out", "condition": inline("state.data['x'] > 0")},
-            {"from": "b", "to": "a"}]
+    arcs = [
+        {"from": "a", "to": "b"},
+        {"from": "b", "to": "out", "condition": inline("state.data['x'] > 0")},
+        {"from": "b", "to": "a"},
+    ]
     outs = compare(config_of(states, arcs), [{"x": 1}, {"x": -1}, {"x": None}, {"x": 2}], max_steps=20)
     assert summary(outs) == ["out", "StepLimitExceeded", "TypeError", "out"]
 
-    states = [{"name": "in", "is_start": True},
-              {"name": "loop", "functions": {"transform": inline(COUNTER)}},
-              {"name": "out", "is_end": True}]
-    arcs = [{"from": "in", "to": "loop"},
-            {"from": "loop", "to": "out", "condition": inline("state.data['n'] >= 3")},
-            {"from": "loop", "to": "loop"}]
+    states = [
+        {"name": "in", "is_start": True},
+        {"name": "loop", "functions": {"transform": inline(COUNTER)}},
+        {"name": "out", "is_end": True},
+    ]
+    arcs = [
+        {"from": "in", "to": "loop"},
+        {"from": "loop", "to": "out", "condition": inline("state.data['n'] >= 3")},
+        {"from": "loop", "to": "loop"},
+    ]
     outs = compare(config_of(states, arcs), [{"x": 1}, {"n": 10}, {"n": -30}], max_steps=20)
     assert summary(outs) == ["out", "out", "StepLimitExceeded"]
     assert field(outs, "n")[:2] == [3, 11]
@@ -264,10 +288,12 @@ def test_step_limit_exceeded() -> None:
 def test_priority_then_declaration_order() -> None:
     """Arcs are tried by priority (higher first), then in declaration order."""
     states = [{"name": "s", "is_start": True}] + [{"name": n, "is_end": True} for n in ("p0", "p5", "q5", "low")]
-    arcs = [{"from": "s", "to": "p0", "condition": inline("state.data['x'] > 0")},
-            {"from": "s", "to": "p5", "condition": inline("state.data['x'] > 10"), "priority": 5},
-            {"from": "s", "to": "q5", "condition": inline("state.data['x'] > 5"), "priority": 5},
-            {"from": "s", "to": "low", "priority": -1}]
+    arcs = [
+        {"from": "s", "to": "p0", "condition": inline("state.data['x'] > 0")},
+        {"from": "s", "to": "p5", "condition": inline("state.data['x'] > 10"), "priority": 5},
+        {"from": "s", "to": "q5", "condition": inline("state.data['x'] > 5"), "priority": 5},
+        {"from": "s", "to": "low", "priority": -1},
+    ]
     outs = compare(config_of(states, arcs), [{"x": 20}, {"x": 7}, {"x": 1}, {"x": 0}])
     assert summary(outs) == ["p5", "q5", "p0", "low"]
 
@@ -278,14 +304,18 @@ def test_condition_truthiness() -> None:
     assert summary(outs) == ["yes", "no", "no", "yes", "no"]
     outs = compare(branch("state.data['s']"), [{"s": ""}, {"s": " "}, {"s": None}])
     assert summary(outs) == ["no", "yes", "no"]
-    outs = compare(branch("state.data['x'] and state.data['s']"), [{"x": 1, "s": "a"}, {"x": 0, "s": "a"}, {"x": 2, "s": ""}])
+    outs = compare(
+        branch("state.data['x'] and state.data['s']"), [{"x": 1, "s": "a"}, {"x": 0, "s": "a"}, {"x": 2, "s": ""}]
+    )
     assert summary(outs) == ["yes", "no", "no"]
 
 
 def test_chained_comparison_and_tiers() -> None:
     """Chained comparisons and the seed's tiered string literal."""
-    cfg = linear("{**state.data, 'tier': 'high' if state.data['v'] > 5000 else 'medium' if state.data['v'] > 1000 "
-                 "else 'low', 'mid': 0 < state.data['v'] <= 1000}")
+    cfg = linear(
+        "{**state.data, 'tier': 'high' if state.data['v'] > 5000 else 'medium' if state.data['v'] > 1000 "
+        "else 'low', 'mid': 0 < state.data['v'] <= 1000}"
+    )
     outs = compare(cfg, [{"v": 6000}, {"v": 1001}, {"v": 1000}, {"v": 0}, {"v": -5.5}, {"v": math.nan}])
     assert field(outs, "tier") == ["high", "medium", "low", "low", "low", "low"]
     assert field(outs, "mid") == [False, False, True, False, False, False]
@@ -310,8 +340,15 @@ def test_assigning_null_clears_a_field() -> None:
     states = [
         {"name": "enrich", "is_end": True, "functions": {"transform": inline("{**state.data, 'b': state.data['y']}")}},
         {"name": "check"},
-        {"name": "loop", "is_start": True, "functions": {"transform": inline(
-            "{'b': int((not state.data.get('t', (-6)))), 'n': state.data.get('b', (-9)), **state.data}")}},
+        {
+            "name": "loop",
+            "is_start": True,
+            "functions": {
+                "transform": inline(
+                    "{'b': int((not state.data.get('t', (-6)))), 'n': state.data.get('b', (-9)), **state.data}"
+                )
+            },
+        },
         {"name": "error", "is_end": True},
         {"name": "tally"},
     ]
@@ -328,10 +365,12 @@ def test_assigning_null_clears_a_field() -> None:
 
 def test_string_methods_unicode() -> None:
     """String methods follow Python: 'ß'.upper() is 'SS', 'É'.lower() is 'é'."""
-    cfg = linear("{**state.data, 'u': state.data['s'].upper(), 'l': state.data['s'].lower(), "
-                 "'st': state.data['s'].strip(), 'r': state.data['s'].replace('a', 'b'), "
-                 "'sw': state.data['s'].startswith('a'), 'ew': state.data['s'].endswith('ß'), "
-                 "'n': len(state.data['s'])}")
+    cfg = linear(
+        "{**state.data, 'u': state.data['s'].upper(), 'l': state.data['s'].lower(), "
+        "'st': state.data['s'].strip(), 'r': state.data['s'].replace('a', 'b'), "
+        "'sw': state.data['s'].startswith('a'), 'ew': state.data['s'].endswith('ß'), "
+        "'n': len(state.data['s'])}"
+    )
     outs = compare(cfg, [{"s": "ß"}, {"s": "É"}, {"s": " aÉ "}, {"s": ""}, {"s": "straße"}, {"s": None}])
     assert field(outs, "u")[:2] == ["SS", "É"]
     assert field(outs, "l")[:2] == ["ß", "é"]
@@ -346,12 +385,19 @@ def test_casts() -> None:
     assert summary(outs)[3:] == ["ValueError"] * 3
     outs = compare(linear("{**state.data, 'f': float(state.data['s'])}"), [{"s": "1e3"}, {"s": "nan"}, {"s": "x"}])
     assert summary(outs) == ["done", "done", "ValueError"]
-    outs = compare(linear("{**state.data, 't': str(state.data['f'])}"), [{"f": 3.0}, {"f": 1e16}, {"f": 0.1}, {"f": -0.0}])
+    outs = compare(
+        linear("{**state.data, 't': str(state.data['f'])}"), [{"f": 3.0}, {"f": 1e16}, {"f": 0.1}, {"f": -0.0}]
+    )
     assert field(outs, "t") == ["3.0", "1e+16", "0.1", "-0.0"]
-    outs = compare(linear("{**state.data, 'i': int(state.data['f'])}"), [{"f": -2.7}, {"f": math.nan}, {"f": math.inf}, {"f": 1e19}])
+    outs = compare(
+        linear("{**state.data, 'i': int(state.data['f'])}"),
+        [{"f": -2.7}, {"f": math.nan}, {"f": math.inf}, {"f": 1e19}],
+    )
     assert summary(outs) == ["done", "ValueError", "OverflowError", "OverflowError"]
-    outs = compare(linear("{**state.data, 'b': bool(state.data['s']), 't': str(state.data['x'])}"),
-                   [{"s": "", "x": True}, {"s": "0", "x": -5}])
+    outs = compare(
+        linear("{**state.data, 'b': bool(state.data['s']), 't': str(state.data['x'])}"),
+        [{"s": "", "x": True}, {"s": "0", "x": -5}],
+    )
     assert field(outs, "b") == [False, True]
     assert field(outs, "t") == ["True", "-5"]
 
@@ -379,16 +425,34 @@ def test_empty_input() -> None:
 SEED_002 = config_of(
     [
         {"name": "input", "is_start": True},
-        {"name": "validate", "functions": {"transform": inline(
-            "{**state.data, 'valid': state.data.get('value') is not None and state.data.get('value') >= 0}")}},
-        {"name": "enrich", "functions": {"transform": inline(
-            "{'id': state.data['id'], 'original_value': state.data['value'], "
-            "'doubled_value': state.data['value'] * 2, 'squared_value': state.data['value'] ** 2, "
-            "'category': state.data['category'], 'status': 'enriched'}")}},
-        {"name": "categorize", "functions": {"transform": inline(
-            "{**state.data, 'value_tier': 'high' if state.data['original_value'] > 5000 "
-            "else 'medium' if state.data['original_value'] > 1000 else 'low', 'status': 'processed', "
-            "'risk_score': min(100, state.data['squared_value'] / 100)}")}},
+        {
+            "name": "validate",
+            "functions": {
+                "transform": inline(
+                    "{**state.data, 'valid': state.data.get('value') is not None and state.data.get('value') >= 0}"
+                )
+            },
+        },
+        {
+            "name": "enrich",
+            "functions": {
+                "transform": inline(
+                    "{'id': state.data['id'], 'original_value': state.data['value'], "
+                    "'doubled_value': state.data['value'] * 2, 'squared_value': state.data['value'] ** 2, "
+                    "'category': state.data['category'], 'status': 'enriched'}"
+                )
+            },
+        },
+        {
+            "name": "categorize",
+            "functions": {
+                "transform": inline(
+                    "{**state.data, 'value_tier': 'high' if state.data['original_value'] > 5000 "
+                    "else 'medium' if state.data['original_value'] > 1000 else 'low', 'status': 'processed', "
+                    "'risk_score': min(100, state.data['squared_value'] / 100)}"
+                )
+            },
+        },
         {"name": "output", "is_end": True},
         {"name": "error", "is_end": True},
     ],
@@ -405,8 +469,12 @@ SEED_002 = config_of(
 @pytest.mark.parametrize("input_kind", INPUT_KINDS)
 def test_seed_002_network(input_kind: str) -> None:
     """The seed's streaming network, over every input kind, with edge values."""
-    recs = [{"id": i, "value": v, "category": c} for i, (v, c) in enumerate(
-        [(10, "a"), (-1, "b"), (None, "c"), (5001, None), (1001, "ß"), (0, ""), (3037000500, "x"), (2000, "y")])]
+    recs = [
+        {"id": i, "value": v, "category": c}
+        for i, (v, c) in enumerate(
+            [(10, "a"), (-1, "b"), (None, "c"), (5001, None), (1001, "ß"), (0, ""), (3037000500, "x"), (2000, "y")]
+        )
+    ]
     outs = compare(SEED_002, recs, input_kind=input_kind)
     assert summary(outs) == ["output", "error", "error", "output", "output", "output", "OverflowError", "output"]
     assert field(outs, "value_tier")[3:5] == ["high", "medium"]

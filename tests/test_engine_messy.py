@@ -18,11 +18,21 @@ from hypothesis import strategies as st
 
 from streamkit import SimpleFSM, SourceError
 
-PASS_THROUGH = {"name": "P", "main_network": "main", "networks": [{"name": "main",
-    "states": [{"name": "input", "is_start": True},
-               {"name": "tag", "functions": {"transform": "lambda state: {**state.data, 'k': 1}"}},
-               {"name": "out", "is_end": True}],
-    "arcs": [{"from": "input", "to": "tag"}, {"from": "tag", "to": "out"}]}]}
+PASS_THROUGH = {
+    "name": "P",
+    "main_network": "main",
+    "networks": [
+        {
+            "name": "main",
+            "states": [
+                {"name": "input", "is_start": True},
+                {"name": "tag", "functions": {"transform": "lambda state: {**state.data, 'k': 1}"}},
+                {"name": "out", "is_end": True},
+            ],
+            "arcs": [{"from": "input", "to": "tag"}, {"from": "tag", "to": "out"}],
+        }
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +58,18 @@ def without_nulls(v):
     return v
 
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53),
-                    st.floats(allow_nan=False, allow_infinity=False, width=32), st.text(max_size=4))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("xyz"), inner, max_size=3)), max_leaves=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(max_size=4),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("xyz"), inner, max_size=3)),
+    max_leaves=6,
+)
 messy_records = st.lists(st.dictionaries(st.sampled_from("abc"), values, max_size=3), min_size=1, max_size=25)
 
 
@@ -104,7 +122,11 @@ def test_struct_fields_that_change_type_in_one_chunk(tmp_path: Path, fsm) -> Non
     assert pq.read_table(tmp_path / "o.parquet").column("a").to_pylist()[:2] == ['{"x":1}', '{"x":"s","y":[1]}']
     res = fsm.process(records)
     assert [without_nulls(a) for a in res.output("out").column("a").to_pylist()] == [
-        {"x": 1}, {"x": "s", "y": [1]}, {}, "plain"]
+        {"x": 1},
+        {"x": "s", "y": [1]},
+        {},
+        "plain",
+    ]
 
 
 def test_in_memory_records_arrow_cannot_hold_fail_with_the_field_named(fsm) -> None:
@@ -114,31 +136,56 @@ def test_in_memory_records_arrow_cannot_hold_fail_with_the_field_named(fsm) -> N
     assert res.output("out").to_pylist() == [{"_row": 0, "a": [1], "k": 1}, {"_row": 4, "a": "s", "k": 1}]
     errors = res.errors().select(["_row", "error_state", "error_type", "error_message", "raw"]).to_pylist()
     assert [(e["_row"], e["error_state"], e["error_type"]) for e in errors] == [
-        (1, "<read>", "SchemaError"), (2, "<read>", "TypeError"), (3, "<read>", "OverflowError")]
+        (1, "<read>", "SchemaError"),
+        (2, "<read>", "TypeError"),
+        (3, "<read>", "OverflowError"),
+    ]
     assert errors[1]["error_message"] == "expected a mapping (dict), got int" and errors[1]["raw"] == "5"
     assert "field `a`" in errors[0]["error_message"] and "field `a`" in errors[2]["error_message"]
     assert res.status.tolist() == [2, 3, 3, 3, 2]
     assert res.status_counts()["failed"] == 3
     streamed = fsm.process_stream(records, chunk_size=2)  # the stream says the same of the same records
     assert streamed.errors().select(["_row", "error_type"]).to_pylist() == [
-        {"_row": e["_row"], "error_type": e["error_type"]} for e in errors]
+        {"_row": e["_row"], "error_type": e["error_type"]} for e in errors
+    ]
 
 
 def test_row_is_the_position_whatever_the_input_or_a_transform_says(tmp_path: Path) -> None:
-    fsm = SimpleFSM({"name": "R", "main_network": "m", "networks": [{"name": "m",
-        "states": [{"name": "s", "is_start": True,
-                    "functions": {"transform": "lambda state: {**state.data, '_row': 99, 'b': 1}"}},
-                   {"name": "e", "is_end": True}],
-        "arcs": [{"from": "s", "to": "e"}]}]})
+    fsm = SimpleFSM(
+        {
+            "name": "R",
+            "main_network": "m",
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [
+                        {
+                            "name": "s",
+                            "is_start": True,
+                            "functions": {"transform": "lambda state: {**state.data, '_row': 99, 'b': 1}"},
+                        },
+                        {"name": "e", "is_end": True},
+                    ],
+                    "arcs": [{"from": "s", "to": "e"}],
+                }
+            ],
+        }
+    )
     records = [{"_row": 5, "a": 1}, {"_row": "x", "a": 2}, {"a": 3}]
     res = fsm.process(records)
-    assert res.output("e").to_pylist() == [{"_row": 0, "a": 1, "b": 1}, {"_row": 1, "a": 2, "b": 1},
-                                           {"_row": 2, "a": 3, "b": 1}]
+    assert res.output("e").to_pylist() == [
+        {"_row": 0, "a": 1, "b": 1},
+        {"_row": 1, "a": 2, "b": 1},
+        {"_row": 2, "a": 3, "b": 1},
+    ]
     assert any("'_row'" in w for w in res.warnings)
     write_jsonl(tmp_path / "in.jsonl", records)
     r = fsm.process_stream(str(tmp_path / "in.jsonl"), sink=str(tmp_path / "o.jsonl"), chunk_size=2)
-    assert read_jsonl(tmp_path / "o.jsonl") == [{"_row": 0, "a": 1, "b": 1}, {"_row": 1, "a": 2, "b": 1},
-                                                {"_row": 2, "a": 3, "b": 1}]
+    assert read_jsonl(tmp_path / "o.jsonl") == [
+        {"_row": 0, "a": 1, "b": 1},
+        {"_row": 1, "a": 2, "b": 1},
+        {"_row": 2, "a": 3, "b": 1},
+    ]
     assert any("'_row'" in w for w in r.warnings)
     clean = fsm.process([{"a": 1}])
     assert not any("'_row'" in w for w in clean.warnings)
@@ -149,7 +196,7 @@ def test_corrupt_files_raise_source_error_naming_file_and_format(tmp_path: Path,
     good = tmp_path / "good.parquet"
     pq.write_table(pa.table({"a": list(range(1000))}), good, row_group_size=100)
     data = good.read_bytes()
-    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2] + data[-len(data) // 4:])
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 2] + data[-len(data) // 4 :])
     (tmp_path / "text.parquet").write_bytes(b"PAR1 not really")
     (tmp_path / "junk.arrow").write_bytes(b"ARROW1" + b"x" * 64)
     for name, fmt in (("cut.parquet", "Parquet"), ("text.parquet", "Parquet"), ("junk.arrow", "Arrow IPC")):

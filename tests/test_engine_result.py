@@ -8,8 +8,15 @@ import pytest
 
 from streamkit import FSMResult, RunResult, SimpleFSM, StreamResult
 
-PASS = {"networks": [{"name": "main", "states": [
-    {"name": "in", "is_start": True}, {"name": "out", "is_end": True}], "arcs": [{"from": "in", "to": "out"}]}]}
+PASS = {
+    "networks": [
+        {
+            "name": "main",
+            "states": [{"name": "in", "is_start": True}, {"name": "out", "is_end": True}],
+            "arcs": [{"from": "in", "to": "out"}],
+        }
+    ]
+}
 
 
 def test_one_result_type() -> None:
@@ -19,13 +26,17 @@ def test_one_result_type() -> None:
     assert type(fsm.process_stream([{"x": 1}])) is RunResult
 
 
-@pytest.mark.parametrize(("records", "expected_type"), [
-    ([{"x": 1}, {"x": 2}, {"x": 2.5}, {"x": None}, {"x": 7}], pa.float64()),  # int and float: float
-    ([{"x": 1}, {"x": None}, {"x": None}, {"x": None}, {"x": 2}], pa.int64()),  # null takes any type
-    ([{"x": 1}, {"x": 2}, {"x": "a"}, {"x": None}, {"x": 2.5}], None),  # no common type: a union
-])
+@pytest.mark.parametrize(
+    ("records", "expected_type"),
+    [
+        ([{"x": 1}, {"x": 2}, {"x": 2.5}, {"x": None}, {"x": 7}], pa.float64()),  # int and float: float
+        ([{"x": 1}, {"x": None}, {"x": None}, {"x": None}, {"x": 2}], pa.int64()),  # null takes any type
+        ([{"x": 1}, {"x": 2}, {"x": "a"}, {"x": None}, {"x": 2.5}], None),  # no common type: a union
+    ],
+)
 def test_types_that_drift_between_chunks_are_unified_alike_issue_14(
-        records: list[dict], expected_type: pa.DataType | None) -> None:
+    records: list[dict], expected_type: pa.DataType | None
+) -> None:
     fsm = SimpleFSM(PASS, chunk_size=2)  # each chunk is typed on its own
     in_memory = fsm.process(records).output("out")
     streamed = fsm.process_stream(records, chunk_size=2).output("out")
@@ -68,13 +79,30 @@ def test_records_that_end_cancelled_or_skipped_are_counted_as_such_issue_14() ->
             rest = np.flatnonzero(~odd & ~four)
             return Exits(
                 [Move(ctx.index["out"], True, pos[rest], {k: c.take(rest) for k, c in group.frame.items()})],
-                [Failure(pos[odd], group.state, ["Cancelled"] * int(odd.sum()), ["stopped"] * int(odd.sum()),
-                         int(EventStatus.CANCELLED)),
-                 Failure(pos[four], group.state, ["Skipped"], ["skipped"], int(EventStatus.SKIPPED))])
+                [
+                    Failure(
+                        pos[odd],
+                        group.state,
+                        ["Cancelled"] * int(odd.sum()),
+                        ["stopped"] * int(odd.sum()),
+                        int(EventStatus.CANCELLED),
+                    ),
+                    Failure(pos[four], group.state, ["Skipped"], ["skipped"], int(EventStatus.SKIPPED)),
+                ],
+            )
 
-    cfg = {"networks": [{"name": "main", "states": [
-        {"name": "in", "is_start": True, "transform": "lambda state: {**state.data, 'y': 1}"},
-        {"name": "out", "is_end": True}], "arcs": [{"from": "in", "to": "out"}]}]}
+    cfg = {
+        "networks": [
+            {
+                "name": "main",
+                "states": [
+                    {"name": "in", "is_start": True, "transform": "lambda state: {**state.data, 'y': 1}"},
+                    {"name": "out", "is_end": True},
+                ],
+                "arcs": [{"from": "in", "to": "out"}],
+            }
+        ]
+    }
     fsm = SimpleFSM(cfg, chunk_size=3)
     fsm.network.plan = lambda state, kinds: Halting()  # type: ignore[method-assign]
     records = [{"x": i} for i in range(8)]
@@ -82,6 +110,11 @@ def test_records_that_end_cancelled_or_skipped_are_counted_as_such_issue_14() ->
         assert (r.total_records, r.successful, r.failed, r.cancelled, r.skipped) == (8, 3, 0, 4, 1)
         assert r.status_counts()["cancelled"] == 4 and r.ids("cancelled").tolist() == [1, 3, 5, 7]
         assert r.ids("skipped").tolist() == [4]
-        assert r.errors().column("error_type").to_pylist() == ["Cancelled", "Cancelled", "Skipped", "Cancelled",
-                                                                "Cancelled"]
+        assert r.errors().column("error_type").to_pylist() == [
+            "Cancelled",
+            "Cancelled",
+            "Skipped",
+            "Cancelled",
+            "Cancelled",
+        ]
         assert r.records("cancelled").column("_row").to_pylist() == [1, 3, 5, 7]

@@ -30,12 +30,7 @@ async def generate_streaming_data(count: int = 1000, chunk_size: int = 100):
     for i in range(0, count, chunk_size):
         chunk_data = []
         for j in range(min(chunk_size, count - i)):
-            record = {
-                'id': i + j,
-                'value': (i + j) * 10,
-                'category': f'cat_{(i + j) % 5}',
-                'status': 'pending'
-            }
+            record = {"id": i + j, "value": (i + j) * 10, "category": f"cat_{(i + j) % 5}", "status": "pending"}
             chunk_data.append(record)
 
         # Yield records one by one for streaming
@@ -57,14 +52,14 @@ async def example_file_to_file_streaming():
 
     # Process with streaming enabled
     results = await fsm.process_stream(
-        source='input.jsonl',
-        sink='output.jsonl',
+        source="input.jsonl",
+        sink="output.jsonl",
         chunk_size=10,  # Process 10 records at a time
         use_streaming=True,  # Enable memory-efficient streaming
-        on_progress=lambda p: print(f"Processed {p.records_processed} records...")
+        on_progress=lambda p: print(f"Processed {p.records_processed} records..."),
     )
 
-    print(f"Streaming complete!")
+    print("Streaming complete!")
     print(f"Total records: {results.get('total_records', 0)}")
     print(f"Successful: {results.get('successful', 0)}")
     print(f"Failed: {results.get('failed', 0)}")
@@ -80,12 +75,12 @@ async def example_generator_to_file_streaming():
     # Process streaming data
     results = await fsm.process_stream(
         source=generate_streaming_data(count=50, chunk_size=10),
-        sink='realtime_output.jsonl',
+        sink="realtime_output.jsonl",
         chunk_size=5,
-        on_progress=lambda p: print(f"Streamed {p.records_processed} records...")
+        on_progress=lambda p: print(f"Streamed {p.records_processed} records..."),
     )
 
-    print(f"Real-time processing complete!")
+    print("Real-time processing complete!")
     return results
 
 
@@ -101,21 +96,16 @@ async def example_pipeline_streaming():
     # Stage 1: Clean data
     stage1_fsm = AsyncSimpleFSM(stage1_config)
     stage1_results = await stage1_fsm.process_stream(
-        source=generate_streaming_data(count=30, chunk_size=10),
-        sink='stage1_output.jsonl',
-        chunk_size=5
+        source=generate_streaming_data(count=30, chunk_size=10), sink="stage1_output.jsonl", chunk_size=5
     )
 
     # Stage 2: Process cleaned data
     stage2_fsm = AsyncSimpleFSM(stage2_config)
     stage2_results = await stage2_fsm.process_stream(
-        source='stage1_output.jsonl',
-        sink='final_output.jsonl',
-        chunk_size=5,
-        use_streaming=True
+        source="stage1_output.jsonl", sink="final_output.jsonl", chunk_size=5, use_streaming=True
     )
 
-    print(f"Pipeline complete!")
+    print("Pipeline complete!")
     return stage1_results, stage2_results
 
 
@@ -191,18 +181,20 @@ def test_stream_config_example_runs(in_tmp):
         chunk_size=100,
         parallelism=4,
         memory_limit_mb=1024,  # Max 1GB memory
-        backpressure_threshold=5000  # Pause at 5000 pending items
+        backpressure_threshold=5000,  # Pause at 5000 pending items
     )
     write_input([{"id": i, "value": i, "category": "cat_0"} for i in range(1000)])
     fsm = AsyncSimpleFSM(create_streaming_fsm_config())
     seen = []
 
     def track_progress(progress):
-        seen.append((progress.chunks_processed, progress.records_processed, progress.records_per_second,
-                     len(progress.errors)))
+        seen.append(
+            (progress.chunks_processed, progress.records_processed, progress.records_per_second, len(progress.errors))
+        )
 
-    r = asyncio.run(fsm.process_stream(source="input.jsonl", sink="output.jsonl", config=stream_config,
-                                       on_progress=track_progress))
+    r = asyncio.run(
+        fsm.process_stream(source="input.jsonl", sink="output.jsonl", config=stream_config, on_progress=track_progress)
+    )
     assert r["total_records"] == 1000 and r["chunks_processed"] == 10
     assert [s[0] for s in seen] == list(range(1, 11))
     assert seen[-1][1] == 1000 and seen[-1][3] == 0

@@ -121,8 +121,9 @@ def test_keyboard_interrupt_stops_cleanly(tmp_path, fsm):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fsm.process_stream(data, sink=str(tmp_path / "out.parquet"), chunk_size=5000, parallelism=2,
-                           on_progress=on_progress)
+        fsm.process_stream(
+            data, sink=str(tmp_path / "out.parquet"), chunk_size=5000, parallelism=2, on_progress=on_progress
+        )
     assert list(tmp_path.iterdir()) == []
     r = fsm.process_stream(data, chunk_size=5000, parallelism=2)  # the engine still works afterwards
     assert r.total_records == 50_000 == r.successful + r.failed
@@ -142,7 +143,8 @@ def test_in_memory_tables_are_sliced_in_the_event_loop(fsm, data, expected):
     assert not ArrowSource(pa.RecordBatchReader.from_batches(data.schema, data.to_batches()), 10).cheap_chunks
     assert not ArrowSource(data, 10, schema=data.schema).cheap_chunks
     threads: set[str] = set()
-    r = fsm.process_stream(data, sink=lambda b: threads.add(threading.current_thread().name), chunk_size=7,
-                           parallelism=2)
+    r = fsm.process_stream(
+        data, sink=lambda b: threads.add(threading.current_thread().name), chunk_size=7, parallelism=2
+    )
     assert r.end_state_counts == expected.end_state_counts and r.total_records == data.num_rows
     assert threads and threading.main_thread().name not in threads  # callbacks still run in threads

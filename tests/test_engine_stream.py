@@ -61,9 +61,24 @@ def test_stream_equals_process(seed_fsm, n, chunk, par, order):
 
 
 def test_failed_records_kept_in_memory_and_indexed():
-    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True, "functions": {"transform": "lambda state: {'y': 10 // state.data['x']}"}},
-        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]})
+    fsm = SimpleFSM(
+        {
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [
+                        {
+                            "name": "a",
+                            "is_start": True,
+                            "functions": {"transform": "lambda state: {'y': 10 // state.data['x']}"},
+                        },
+                        {"name": "b", "is_end": True},
+                    ],
+                    "arcs": [{"from": "a", "to": "b"}],
+                }
+            ]
+        }
+    )
     data = [{"x": i % 4} for i in range(40)]
     r = fsm.process_stream(data, chunk_size=7)
     check_run(r, 40)
@@ -86,8 +101,9 @@ def test_file_sinks_per_end_state_and_default_error_file(tmp_path, seed_fsm):
     lines[90] = "[1, 2, 3]"  # not an object
     write_jsonl(tmp_path / "in.jsonl", lines)
     out, err = tmp_path / "out.jsonl", tmp_path / "err.parquet"
-    r = seed_fsm.process_stream(str(tmp_path / "in.jsonl"), sinks={"output": str(out), "error": str(err)},
-                                chunk_size=32)
+    r = seed_fsm.process_stream(
+        str(tmp_path / "in.jsonl"), sinks={"output": str(out), "error": str(err)}, chunk_size=32
+    )
     check_run(r, 200)
     assert r.malformed == 2 and r.failed == 2
     errors = [json.loads(x) for x in (tmp_path / "out.errors.jsonl").read_text().splitlines()]
@@ -126,9 +142,24 @@ def test_empty_input(tmp_path, seed_fsm):
 
 
 def test_type_drift_between_chunks(tmp_path):
-    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True, "functions": {"transform": "lambda state: {**state.data, 'y': state.data['x'] * 2}"}},
-        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]})
+    fsm = SimpleFSM(
+        {
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [
+                        {
+                            "name": "a",
+                            "is_start": True,
+                            "functions": {"transform": "lambda state: {**state.data, 'y': state.data['x'] * 2}"},
+                        },
+                        {"name": "b", "is_end": True},
+                    ],
+                    "arcs": [{"from": "a", "to": "b"}],
+                }
+            ]
+        }
+    )
     lines = [json.dumps({"x": i}) for i in range(50)] + [json.dumps({"x": f"s{i}"}) for i in range(50)]
     write_jsonl(tmp_path / "in.jsonl", lines)
     for sink in ("out.jsonl", "out.parquet"):
@@ -144,6 +175,7 @@ def slow_sink(delay: float, into: list):
     def write(batch):
         time.sleep(delay)
         into.append(batch.num_rows)
+
     return write
 
 
@@ -151,23 +183,25 @@ def test_memory_limit_holds_with_a_slow_sink(seed_fsm):
     data = seed_records(200_000)
     got: list[int] = []
     limit_mb = 2
-    r = seed_fsm.process_stream(data, sink=slow_sink(0.005, got), chunk_size=8192, memory_limit_mb=limit_mb,
-                                parallelism=2, buffer_size=10**9)
+    r = seed_fsm.process_stream(
+        data, sink=slow_sink(0.005, got), chunk_size=8192, memory_limit_mb=limit_mb, parallelism=2, buffer_size=10**9
+    )
     check_run(r, 200_000)
     assert 0 < r.peak_bytes_in_flight <= limit_mb * 2**20
-    wide = seed_fsm.process_stream(data, sink=slow_sink(0.005, []), chunk_size=8192, memory_limit_mb=256,
-                                   parallelism=2, buffer_size=10**9)
+    wide = seed_fsm.process_stream(
+        data, sink=slow_sink(0.005, []), chunk_size=8192, memory_limit_mb=256, parallelism=2, buffer_size=10**9
+    )
     assert wide.peak_bytes_in_flight > r.peak_bytes_in_flight  # the limit is what held it back
 
 
 def test_backpressure_threshold_limits_records_in_flight(seed_fsm):
     data = seed_records(20_000)
-    r = seed_fsm.process_stream(data, sink=slow_sink(0.002, []), chunk_size=1000, backpressure_threshold=3000,
-                                parallelism=2)
+    r = seed_fsm.process_stream(
+        data, sink=slow_sink(0.002, []), chunk_size=1000, backpressure_threshold=3000, parallelism=2
+    )
     check_run(r, 20_000)
     assert r.peak_records_in_flight <= 3000
-    free = seed_fsm.process_stream(data, sink=slow_sink(0.002, []), chunk_size=1000, parallelism=2,
-                                   buffer_size=10**9)
+    free = seed_fsm.process_stream(data, sink=slow_sink(0.002, []), chunk_size=1000, parallelism=2, buffer_size=10**9)
     assert free.peak_records_in_flight > 3000
 
 
@@ -202,8 +236,9 @@ def test_chunk_size_and_progress_per_chunk(seed_fsm):
     check_run(r, 1000)
     assert len(seen) == r.chunks_processed == 16
     assert [p.records_processed for p in seen][-1] == 1000
-    assert all(p.status_counts.get("completed", 0) + p.status_counts.get("failed", 0) == p.records_processed
-               for p in seen)
+    assert all(
+        p.status_counts.get("completed", 0) + p.status_counts.get("failed", 0) == p.records_processed for p in seen
+    )
     assert all(p.elapsed >= 0 and p.bytes_in_flight >= 0 for p in seen)
 
 
@@ -212,15 +247,25 @@ CALLS = [0]
 
 def slow_network(cls=SimpleFSM):
     """A Python-run state that sleeps on the first 5000 values: chunk durations we control."""
+
     def work(state):
         x = state.data["x"]
         CALLS[0] += 1
         time.sleep(0.05 if x < 5000 and x % 1000 == 0 else 0)
         return {"x": x}
 
-    cfg = {"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}
+    cfg = {
+        "networks": [
+            {
+                "name": "m",
+                "states": [
+                    {"name": "a", "is_start": True, "functions": {"transform": "work"}},
+                    {"name": "b", "is_end": True},
+                ],
+                "arcs": [{"from": "a", "to": "b"}],
+            }
+        ]
+    }
     return cls(cfg, functions={"work": work})
 
 
@@ -234,9 +279,21 @@ def test_preserve_order_false_writes_chunks_as_they_finish():
             assert second_written.wait(timeout=30), "chunk 1 was never written while chunk 0 ran"
         return {"x": x}
 
-    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}, functions={"work": work})
+    fsm = SimpleFSM(
+        {
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [
+                        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
+                        {"name": "b", "is_end": True},
+                    ],
+                    "arcs": [{"from": "a", "to": "b"}],
+                }
+            ]
+        },
+        functions={"work": work},
+    )
     data = pa.table({"x": np.arange(10_000)})
     firsts: list[int] = []
 
@@ -267,9 +324,18 @@ def _jittery_network(seed: int):
             time.sleep(naps[x // 500])
         return {"x": x}
 
-    cfg = {"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}
+    cfg = {
+        "networks": [
+            {
+                "name": "m",
+                "states": [
+                    {"name": "a", "is_start": True, "functions": {"transform": "work"}},
+                    {"name": "b", "is_end": True},
+                ],
+                "arcs": [{"from": "a", "to": "b"}],
+            }
+        ]
+    }
     return SimpleFSM(cfg, functions={"work": work})
 
 
@@ -293,8 +359,9 @@ def test_workers_write_in_order_whatever_order_chunks_finish_in(parallelism):
 def test_workers_write_every_chunk_once_without_order():
     data = pa.table({"x": np.arange(20_000)})
     got: list[list[int]] = []
-    r = _jittery_network(7).process_stream(data, sink=lambda b: got.append(b.column("x").to_pylist()),
-                                           chunk_size=500, parallelism=3, preserve_order=False)
+    r = _jittery_network(7).process_stream(
+        data, sink=lambda b: got.append(b.column("x").to_pylist()), chunk_size=500, parallelism=3, preserve_order=False
+    )
     check_run(r, 20_000)
     assert sorted(x for b in got for x in b) == list(range(20_000))
     assert all(b == list(range(b[0], b[0] + 500)) for b in got)  # whole chunks, each once
@@ -311,8 +378,7 @@ def test_a_sink_that_fails_stops_the_stream_and_leaves_no_file(tmp_path):
 
     out = tmp_path / "b.jsonl"
     with pytest.raises(OSError, match="disk full"):
-        _jittery_network(3).process_stream(data, sinks={"b": sink}, error_sink=str(out), chunk_size=500,
-                                           parallelism=2)
+        _jittery_network(3).process_stream(data, sinks={"b": sink}, error_sink=str(out), chunk_size=500, parallelism=2)
     assert written == [500] * 5
     assert list(tmp_path.iterdir()) == []
 
@@ -335,9 +401,18 @@ def test_parallelism_runs_chunks_on_several_threads():
                 active[0] -= 1
         return {"x": x}
 
-    cfg = {"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-        {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}
+    cfg = {
+        "networks": [
+            {
+                "name": "m",
+                "states": [
+                    {"name": "a", "is_start": True, "functions": {"transform": "work"}},
+                    {"name": "b", "is_end": True},
+                ],
+                "arcs": [{"from": "a", "to": "b"}],
+            }
+        ]
+    }
     fsm = SimpleFSM(cfg, functions={"work": work})
     data = pa.table({"x": np.arange(40_000)})
     check_run(fsm.process_stream(data, chunk_size=5000, parallelism=1), 40_000)
@@ -401,18 +476,38 @@ def test_cancellation_stops_every_stage_and_leaves_no_file(tmp_path):
     calls = CALLS[0]
     time.sleep(0.3)
     assert CALLS[0] == calls  # no chunk still running in a thread
-    assert [t for t in threading.enumerate() if t not in before and t.is_alive()
-            and not t.name.startswith("AnyIO worker")] == []
+    assert [
+        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith("AnyIO worker")
+    ] == []
     assert list(tmp_path.iterdir()) == []  # the sink's temporary file is gone, no final file
 
 
 # -- pipelines ------------------------------------------------------------------------------------------
 def test_pipeline_streams_stage_to_stage():
-    cleaner = SimpleFSM({"name": "cleaner", "networks": [{"name": "m", "states": [
-        {"name": "in", "is_start": True, "functions": {"transform":
-            "lambda state: {'id': state.data['id'], 'value': max(0, state.data.get('value', 0)), "
-            "'category': state.data.get('category', '').upper(), 't': __import__('time').time()}"}},
-        {"name": "out", "is_end": True}], "arcs": [{"from": "in", "to": "out"}]}]})
+    cleaner = SimpleFSM(
+        {
+            "name": "cleaner",
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [
+                        {
+                            "name": "in",
+                            "is_start": True,
+                            "functions": {
+                                "transform": "lambda state: {'id': state.data['id'], "
+                                "'value': max(0, state.data.get('value', 0)), "
+                                "'category': state.data.get('category', '').upper(), "
+                                "'t': __import__('time').time()}"
+                            },
+                        },
+                        {"name": "out", "is_end": True},
+                    ],
+                    "arcs": [{"from": "in", "to": "out"}],
+                }
+            ],
+        }
+    )
     seed = SimpleFSM(create_streaming_fsm_config())
     data = [{"id": i, "value": "n/a" if i == 3 else i * 100 - 500, "category": f"cat_{i % 5}"} for i in range(60)]
     r = (cleaner | seed).process_stream(data, chunk_size=8, parallelism=2)
@@ -431,8 +526,9 @@ def test_pipeline_streams_stage_to_stage():
 def test_progress_counts_one_more_chunk_a_call_when_workers_write_several():
     data = pa.table({"x": np.arange(20_000)})
     seen = []
-    r = _jittery_network(11).process_stream(data, sink=lambda b: None, chunk_size=500, parallelism=3,
-                                            on_progress=seen.append)
+    r = _jittery_network(11).process_stream(
+        data, sink=lambda b: None, chunk_size=500, parallelism=3, on_progress=seen.append
+    )
     check_run(r, 20_000)
     assert [p.chunks_processed for p in seen] == list(range(1, 41))
     assert [p.records_processed for p in seen] == [500 * k for k in range(1, 41)]

@@ -13,12 +13,31 @@ import streamkit.fsm.plans.kernel as kernel_plan
 import streamkit.fsm.plans.python as python_plan
 from streamkit import PerformanceWarning, SimpleFSM
 
-CFG = {"networks": [{"name": "main", "states": [
-    {"name": "double", "is_start": True, "transform": "lambda state: {**state.data, 'y': state.data['x'] * 2}"},
-    {"name": "ratio", "transform": "lambda state: {**state.data, 'r': state.data['y'] / 3}"},
-    {"name": "stamp", "transform": "lambda state: {**state.data, 'first': sorted([state.data['y'], 7])[0]}"},
-    {"name": "out", "is_end": True}],
-    "arcs": [{"from": "double", "to": "ratio"}, {"from": "ratio", "to": "stamp"}, {"from": "stamp", "to": "out"}]}]}
+CFG = {
+    "networks": [
+        {
+            "name": "main",
+            "states": [
+                {
+                    "name": "double",
+                    "is_start": True,
+                    "transform": "lambda state: {**state.data, 'y': state.data['x'] * 2}",
+                },
+                {"name": "ratio", "transform": "lambda state: {**state.data, 'r': state.data['y'] / 3}"},
+                {
+                    "name": "stamp",
+                    "transform": "lambda state: {**state.data, 'first': sorted([state.data['y'], 7])[0]}",
+                },
+                {"name": "out", "is_end": True},
+            ],
+            "arcs": [
+                {"from": "double", "to": "ratio"},
+                {"from": "ratio", "to": "stamp"},
+                {"from": "stamp", "to": "out"},
+            ],
+        }
+    ]
+}
 
 
 def test_a_state_outside_the_subset_warns_once_naming_state_and_construct() -> None:
@@ -28,8 +47,10 @@ def test_a_state_outside_the_subset_warns_once_naming_state_and_construct() -> N
         fsm.process([{"x": 1}])
         fsm.process([{"x": 2}, {"x": 3.5}])  # a new typing of the input: a new plan, no new warning
     messages = [str(w.message) for w in seen if issubclass(w.category, PerformanceWarning)]
-    assert messages == ["state 'stamp' of network 'main' runs as per-record Python (compiled states run ~100x "
-                        "faster): transform: unsupported construct `sorted([state.data['y'], 7])` at line 1"]
+    assert messages == [
+        "state 'stamp' of network 'main' runs as per-record Python (compiled states run ~100x "
+        "faster): transform: unsupported construct `sorted([state.data['y'], 7])` at line 1"
+    ]
     with pytest.warns(PerformanceWarning, match="state 'stamp'"):
         SimpleFSM(CFG).process([{"x": 1}])  # another network: its own warning
 

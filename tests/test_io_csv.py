@@ -10,7 +10,6 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from test_io_helpers import check_chunks, malformed, read_all, records
 
 
@@ -23,7 +22,9 @@ def write(path: Path, text: str | bytes) -> Path:
 def test_chunks_hold_exactly_chunk_size_rows(tmp_path: Path, chunk_size: int) -> None:
     p = write(tmp_path / "a.csv", "i,s\n" + "".join(f"{i},s{i}\n" for i in range(11)))
     chunks = read_all(p, chunk_size=chunk_size)
-    assert [c.count for c in chunks] == [chunk_size] * (11 // chunk_size) + ([11 % chunk_size] if 11 % chunk_size else [])
+    assert [c.count for c in chunks] == [chunk_size] * (11 // chunk_size) + (
+        [11 % chunk_size] if 11 % chunk_size else []
+    )
     assert records(chunks) == {i: {"i": i, "s": f"s{i}"} for i in range(11)}
 
 
@@ -41,8 +42,11 @@ def test_rows_with_the_wrong_number_of_fields_are_malformed_with_their_line(tmp_
     p = write(tmp_path / "m.csv", text)
     chunks = read_all(p, chunk_size=2)
     assert [c.count for c in chunks] == [2, 2, 1]
-    assert records(chunks) == {0: {"a": 1, "b": "x", "c": 2.5}, 2: {"a": 3, "b": "z", "c": 4},
-                               4: {"a": 5, "b": "w", "c": None}}
+    assert records(chunks) == {
+        0: {"a": 1, "b": "x", "c": 2.5},
+        2: {"a": 3, "b": "z", "c": 4},
+        4: {"a": 5, "b": "w", "c": None},
+    }
     bad = malformed(chunks)
     assert [(m["_row"], m["line"], m["error_type"], m["error_message"], m["raw"]) for m in bad] == [
         (1, 4, "ParseError", "expected 3 fields, got 2", "2,y"),
@@ -59,8 +63,12 @@ def test_a_chunk_of_only_malformed_rows(tmp_path: Path) -> None:
 def test_quoted_values_with_delimiters_quotes_and_newlines(tmp_path: Path) -> None:
     text = 'id,text\n1,"say ""hi"", then\nleave"\n2,""\n3,\n4,plain\n5\n'
     chunks = read_all(write(tmp_path / "q.csv", text), chunk_size=2)
-    assert records(chunks) == {0: {"id": 1, "text": 'say "hi", then\nleave'}, 1: {"id": 2, "text": ""},
-                               2: {"id": 3, "text": None}, 3: {"id": 4, "text": "plain"}}
+    assert records(chunks) == {
+        0: {"id": 1, "text": 'say "hi", then\nleave'},
+        1: {"id": 2, "text": ""},
+        2: {"id": 3, "text": None},
+        3: {"id": 4, "text": "plain"},
+    }
     # a value spanning lines counts as one line for the rows after it (Arrow counts rows)
     assert [(m["_row"], m["line"]) for m in malformed(chunks)] == [(4, 6)]
 
@@ -97,11 +105,14 @@ def test_schema(tmp_path: Path) -> None:
     chunks = read_all(p, schema={"id": pa.int64(), "v": pa.float64(), "w": pa.string()})
     assert records(chunks) == {0: {"id": 1, "v": 2.5, "w": None}, 2: {"id": 3, "v": None, "w": None}}
     [m] = malformed(chunks)
-    assert (m["_row"], m["error_type"], m["error_message"]) == (1, "SchemaError",
-                                                                "field `id`: expected int64, got string 'x'")
+    assert (m["_row"], m["error_type"], m["error_message"]) == (
+        1,
+        "SchemaError",
+        "field `id`: expected int64, got string 'x'",
+    )
 
 
-_cell = st.text(alphabet="ab,\" \n1", max_size=5)
+_cell = st.text(alphabet='ab," \n1', max_size=5)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

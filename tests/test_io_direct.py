@@ -21,10 +21,15 @@ def _pieces(sizes: list[int], seed: int) -> list[bytes]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(sizes=st.lists(st.sampled_from([0, 1, 7, ALIGN - 1, ALIGN, ALIGN + 1, 3 * ALIGN + 5, 70_000]), max_size=12),
-       seed=st.integers(0, 1000), direct=st.booleans(), as_array=st.booleans())
-def test_every_byte_lands_in_order(tmp_path_factory: pytest.TempPathFactory, sizes: list[int], seed: int,
-                                   direct: bool, as_array: bool) -> None:
+@given(
+    sizes=st.lists(st.sampled_from([0, 1, 7, ALIGN - 1, ALIGN, ALIGN + 1, 3 * ALIGN + 5, 70_000]), max_size=12),
+    seed=st.integers(0, 1000),
+    direct=st.booleans(),
+    as_array=st.booleans(),
+)
+def test_every_byte_lands_in_order(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], seed: int, direct: bool, as_array: bool
+) -> None:
     path = tmp_path_factory.mktemp("d") / "out.bin"
     pieces = _pieces(sizes, seed)
     f = DirectFile(path, direct=direct)
@@ -47,8 +52,9 @@ def test_larger_than_the_staging_buffer(tmp_path: Path, monkeypatch: pytest.Monk
     assert (tmp_path / "o.bin").read_bytes() == b"".join(pieces)
 
 
-def test_a_refused_direct_write_falls_back_without_losing_bytes(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_refused_direct_write_falls_back_without_losing_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_write = os.write
     calls = {"n": 0}
 
@@ -74,8 +80,9 @@ def test_a_refused_direct_write_falls_back_without_losing_bytes(tmp_path: Path,
 
 
 @pytest.mark.parametrize("direct", [True, False])
-def test_other_errors_are_raised_by_write_or_close(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   direct: bool) -> None:
+def test_other_errors_are_raised_by_write_or_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct: bool
+) -> None:
     def full(fd: int, data: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -85,7 +92,7 @@ def test_other_errors_are_raised_by_write_or_close(tmp_path: Path, monkeypatch: 
     threaded = f.direct
     monkeypatch.setattr(direct_mod.os, "write", full)
     with pytest.raises(OSError, match="No space left"):  # the I/O thread's error, at the latest when
-        f.write(b"x" * (3 * ALIGN))                        # every staging buffer is full
+        f.write(b"x" * (3 * ALIGN))  # every staging buffer is full
     if threaded:  # the file is incomplete: closing says so again
         with pytest.raises(OSError, match="No space left"):
             f.close()
@@ -94,7 +101,7 @@ def test_other_errors_are_raised_by_write_or_close(tmp_path: Path, monkeypatch: 
     monkeypatch.undo()
     with pytest.raises(ValueError, match="closed"):
         f.write(b"x")
-    assert f._thread is None  # noqa: SLF001 - the I/O thread has ended
+    assert f._thread is None
 
 
 def test_bytes_reach_the_file_while_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,10 +115,10 @@ def test_bytes_reach_the_file_while_writing(tmp_path: Path, monkeypatch: pytest.
     pieces = _pieces([ALIGN + 7] * 20, 4)
     for p in pieces:
         f.write(p)
-    f._todo.put(None)  # noqa: SLF001 - let the I/O thread finish what it has, to look at the file
-    f._thread.join()  # noqa: SLF001
+    f._todo.put(None)
+    f._thread.join()
     assert path.stat().st_size >= 4 * ALIGN * 4  # several whole buffers are in the file already
-    f._thread = None  # noqa: SLF001
+    f._thread = None
     f.close()
     assert path.read_bytes() == b"".join(pieces)
 

@@ -14,12 +14,12 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_io_helpers import check_chunks, malformed, read_all, records
 
 from streamkit.io import open_source
 from streamkit.io._buffers import BufferPool
 from streamkit.io._lines import iter_line_blocks
 from streamkit.io.jsonl import JsonlSource
-from test_io_helpers import check_chunks, malformed, read_all, records
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -79,9 +79,14 @@ def _reference_lines(data: bytes) -> list[tuple[int, bytes]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.lists(st.sampled_from([b"a", b"{}", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x0b", b"\xc3\xa9", b"x\ny"]),
-                     max_size=60).map(b"".join),
-       bom=st.booleans(), n=st.integers(1, 6), read_size=st.integers(1, 20))
+@given(
+    data=st.lists(
+        st.sampled_from([b"a", b"{}", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x0b", b"\xc3\xa9", b"x\ny"]), max_size=60
+    ).map(b"".join),
+    bom=st.booleans(),
+    n=st.integers(1, 6),
+    read_size=st.integers(1, 20),
+)
 def test_blocks_match_a_plain_python_line_split(data: bytes, bom: bool, n: int, read_size: int) -> None:
     data = b"\xef\xbb\xbf" + data if bom else data
     blocks = list(iter_line_blocks(io.BytesIO(data), n, read_size=read_size))
@@ -89,7 +94,7 @@ def test_blocks_match_a_plain_python_line_split(data: bytes, bom: bool, n: int, 
     assert [(int(b.lines[k]), b.line(k)) for b in blocks for k in range(len(b))] == want
     assert all(len(b) == n for b in blocks[:-1]) and all(0 < len(b) <= n for b in blocks)
     body = data[3:] if bom else data
-    assert b"".join(b.data for b in blocks) == body[:len(b"".join(b.data for b in blocks))]
+    assert b"".join(b.data for b in blocks) == body[: len(b"".join(b.data for b in blocks))]
 
 
 def test_memory_stays_bounded_whatever_the_file_size() -> None:
@@ -177,24 +182,32 @@ def test_compressed_file(tmp_path: Path) -> None:
 
 
 def test_malformed_lines_have_line_numbers_reasons_and_text(tmp_path: Path) -> None:
-    text = ('{"a": 1}\n'
-            '{"a": \n'            # bad JSON
-            '[1, 2]\n'            # not an object
-            '\n'
-            '42\n'
-            'null\n'
-            '"str"\n'
-            '{"a": 2}{"a": 3}\n'  # two objects on one line
-            '{"a": 4}\n'
-            '{"a": 5')            # truncated last line
+    text = (
+        '{"a": 1}\n'
+        '{"a": \n'  # bad JSON
+        "[1, 2]\n"  # not an object
+        "\n"
+        "42\n"
+        "null\n"
+        '"str"\n'
+        '{"a": 2}{"a": 3}\n'  # two objects on one line
+        '{"a": 4}\n'
+        '{"a": 5'
+    )  # truncated last line
     p = write(tmp_path / "m.jsonl", text)
     chunks = read_all(p, chunk_size=4)
     assert [c.count for c in chunks] == [4, 4, 1]
     assert records(chunks) == {0: {"a": 1}, 7: {"a": 4}}
     bad = malformed(chunks)
     assert [(m["_row"], m["line"], m["error_type"]) for m in bad] == [
-        (1, 2, "JSONDecodeError"), (2, 3, "TypeError"), (3, 5, "TypeError"), (4, 6, "TypeError"),
-        (5, 7, "TypeError"), (6, 8, "JSONDecodeError"), (8, 10, "JSONDecodeError")]
+        (1, 2, "JSONDecodeError"),
+        (2, 3, "TypeError"),
+        (3, 5, "TypeError"),
+        (4, 6, "TypeError"),
+        (5, 7, "TypeError"),
+        (6, 8, "JSONDecodeError"),
+        (8, 10, "JSONDecodeError"),
+    ]
     assert bad[1]["error_message"] == "expected a JSON object, got an array"
     assert bad[3]["error_message"] == "expected a JSON object, got null"
     assert bad[0]["error_message"].endswith("at column 7")
@@ -249,8 +262,13 @@ def test_types_that_conflict_inside_a_chunk_give_parts(tmp_path: Path) -> None:
     assert c.n_malformed == 0
     parts = {str(b.schema.field("v").type): ids.tolist() for b, ids in c.parts}
     assert parts == {"int64": [0, 2], "string": [1], "struct<n: int64>": [3], "list<item: int64>": [4]}
-    assert records(chunks) == {0: {"v": 1, "k": "a"}, 1: {"v": "x"}, 2: {"v": 3, "k": None},
-                               3: {"v": {"n": 1}}, 4: {"v": [1]}}
+    assert records(chunks) == {
+        0: {"v": 1, "k": "a"},
+        1: {"v": "x"},
+        2: {"v": 3, "k": None},
+        3: {"v": {"n": 1}},
+        4: {"v": [1]},
+    }
 
 
 def test_nested_types_that_conflict_inside_a_chunk(tmp_path: Path) -> None:
@@ -261,11 +279,13 @@ def test_nested_types_that_conflict_inside_a_chunk(tmp_path: Path) -> None:
 
 
 def test_ints_outside_int64_are_malformed_not_floats(tmp_path: Path) -> None:
-    text = ('{"a": 9223372036854775807, "f": 1.5}\n'
-            '{"a": -9223372036854775808, "f": 2}\n'
-            '{"a": 9223372036854775808, "f": 2.5}\n'
-            '{"a": 1, "n": {"deep": [1, 99999999999999999999]}}\n'
-            '{"a": 12345678901234567890123.5}\n')
+    text = (
+        '{"a": 9223372036854775807, "f": 1.5}\n'
+        '{"a": -9223372036854775808, "f": 2}\n'
+        '{"a": 9223372036854775808, "f": 2.5}\n'
+        '{"a": 1, "n": {"deep": [1, 99999999999999999999]}}\n'
+        '{"a": 12345678901234567890123.5}\n'
+    )
     chunks = read_all(write(tmp_path / "b.jsonl", text), chunk_size=10)
     got = records(chunks)
     assert got[0]["a"] == 2**63 - 1 and got[1]["a"] == -(2**63)
@@ -288,8 +308,12 @@ def test_date_like_text_stays_text(tmp_path: Path) -> None:
 
 
 def test_records_are_the_same_on_the_fast_and_the_careful_path(tmp_path: Path) -> None:
-    lines = [json.dumps({"i": i, "f": i / 3, "s": f"s{i}", "b": i % 2 == 0, "l": [i, i + 1],
-                         "o": {"x": i, "y": None}, "z": None}) for i in range(20)]
+    lines = [
+        json.dumps(
+            {"i": i, "f": i / 3, "s": f"s{i}", "b": i % 2 == 0, "l": [i, i + 1], "o": {"x": i, "y": None}, "z": None}
+        )
+        for i in range(20)
+    ]
     fast = records(read_all(write(tmp_path / "f.jsonl", "\n".join(lines)), chunk_size=100))
     careful = records(read_all(write(tmp_path / "c.jsonl", "\n".join([*lines, "oops"])), chunk_size=100))
     assert fast == careful == {i: json.loads(line) for i, line in enumerate(lines)}
@@ -299,13 +323,8 @@ def test_records_are_the_same_on_the_fast_and_the_careful_path(tmp_path: Path) -
 
 
 def test_schema_fixes_types_and_rejects_values_that_do_not_fit(tmp_path: Path) -> None:
-    text = ('{"id": 1, "v": 2.5, "extra": "x"}\n'
-            '{"id": "two", "v": 1}\n'
-            '{"id": 3}\n'
-            '{"id": 4, "v": "high"}\n'
-            '{"id": 5.5}\n')
-    chunks = read_all(write(tmp_path / "s.jsonl", text), chunk_size=10,
-                      schema={"id": pl.Int64, "v": pa.float64()})
+    text = '{"id": 1, "v": 2.5, "extra": "x"}\n{"id": "two", "v": 1}\n{"id": 3}\n{"id": 4, "v": "high"}\n{"id": 5.5}\n'
+    chunks = read_all(write(tmp_path / "s.jsonl", text), chunk_size=10, schema={"id": pl.Int64, "v": pa.float64()})
     got = records(chunks)
     assert got == {0: {"id": 1, "v": 2.5}, 2: {"id": 3, "v": None}}
     assert [b.schema for c in chunks for b, _ in c.parts] == [pa.schema([("id", pa.int64()), ("v", pa.float64())])]
@@ -331,20 +350,28 @@ def test_schema_with_timestamps_parses_iso_text(tmp_path: Path) -> None:
 
 
 def test_a_bad_schema_is_refused_at_open() -> None:
-    with pytest.raises(ValueError, match="^unknown type name 'integer' for field `a`; use a pyarrow or polars type$"):
+    with pytest.raises(ValueError, match=r"^unknown type name 'integer' for field `a`; use a pyarrow or polars type$"):
         open_source([{"a": 1}], schema={"a": "integer"})
-    with pytest.raises(TypeError, match="^`schema` must be a pyarrow.Schema or a dict"):
+    with pytest.raises(TypeError, match=r"^`schema` must be a pyarrow.Schema or a dict"):
         open_source([{"a": 1}], schema=[("a", pa.int64())])
 
 
 # -- property: whatever the corruption, every line is accounted for --------------------------------
 
-_values = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1),
-                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8))
+_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
 _record = st.dictionaries(st.sampled_from(["a", "b", "c"]), _values, max_size=3)
 _garbage = st.sampled_from(["{", "[1]", "3", "null", '{"a": 1,}', '"x"', "{'a': 1}", '{"a": tru}'])
-_line = st.one_of(_record.map(lambda r: ("ok", json.dumps(r))), _garbage.map(lambda g: ("bad", g)),
-                  st.sampled_from(["", "  ", "\r"]).map(lambda b: ("blank", b)))
+_line = st.one_of(
+    _record.map(lambda r: ("ok", json.dumps(r))),
+    _garbage.map(lambda g: ("bad", g)),
+    st.sampled_from(["", "  ", "\r"]).map(lambda b: ("blank", b)),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -374,11 +401,11 @@ def test_blocks_larger_than_the_first_span_arrays(monkeypatch: pytest.MonkeyPatc
     import streamkit.io._lines as lines_mod
 
     monkeypatch.setattr(lines_mod, "_FIRST_CAPACITY", 2)
-    data = b"".join(b"{\"i\": %d}\n\n" % i for i in range(50))
+    data = b"".join(b'{"i": %d}\n\n' % i for i in range(50))
     blocks = list(iter_line_blocks(io.BytesIO(data), 1 << 40, read_size=64))
     assert len(blocks) == 1
     assert [int(x) for x in blocks[0].lines] == list(range(1, 100, 2))
-    assert [blocks[0].line(k) for k in range(50)] == [b"{\"i\": %d}" % i for i in range(50)]
+    assert [blocks[0].line(k) for k in range(50)] == [b'{"i": %d}' % i for i in range(50)]
 
 
 # -- raw chunks: parsed later, elsewhere -----------------------------------------------------------
@@ -389,19 +416,35 @@ def _mixed_lines(n: int) -> list[str]:
     out = []
     for i in range(n):
         if i % 97 == 13:
-            out.append('{"id": %d, "s": ' % i)  # bad JSON
+            out.append(f'{{"id": {i}, "s": ')  # bad JSON
         elif i % 89 == 5:
             out.append(json.dumps({"id": i, "s": 12345}))  # s drifts to a number
         else:
-            out.append(json.dumps({"id": i, "s": f"a\"b\\\\c é {i}", "day": f"2024-01-{1 + i % 28:02d}",
-                                   "v": [i, i + 1], "o": {"x": i * 0.5, "t": "2024-02-03T04:05:06"}},
-                                  ensure_ascii=i % 2 == 0))
+            out.append(
+                json.dumps(
+                    {
+                        "id": i,
+                        "s": f'a"b\\\\c é {i}',
+                        "day": f"2024-01-{1 + i % 28:02d}",
+                        "v": [i, i + 1],
+                        "o": {"x": i * 0.5, "t": "2024-02-03T04:05:06"},
+                    },
+                    ensure_ascii=i % 2 == 0,
+                )
+            )
     return out
 
 
 def _as_rows(chunks: list[Any]) -> list[tuple[Any, ...]]:
-    return [(c.start, c.count, [(b.to_pylist(), ids.tolist()) for b, ids in c.parts],
-             malformed([c]) if c.malformed is not None else []) for c in chunks]
+    return [
+        (
+            c.start,
+            c.count,
+            [(b.to_pylist(), ids.tolist()) for b, ids in c.parts],
+            malformed([c]) if c.malformed is not None else [],
+        )
+        for c in chunks
+    ]
 
 
 @pytest.mark.parametrize("chunk_size", [7, 50, 1000])
@@ -422,9 +465,9 @@ def test_parsed_records_do_not_share_the_released_buffer(tmp_path: Path) -> None
     p = write(tmp_path / "m.jsonl", "\n".join(_mixed_lines(300)) + "\n")
     with JsonlSource(p, 100) as src:
         for raw in src.raw_chunks():
-            buffers = list(src._buffers._free)  # noqa: SLF001 - what the next blocks will be read into
+            buffers = list(src._buffers._free)
             chunk = raw.decode(threads=True)
             before = _as_rows([chunk])
-            for buf in [*buffers, *src._buffers._free]:  # noqa: SLF001
+            for buf in [*buffers, *src._buffers._free]:
                 buf[:] = ord("x")  # scribble over every buffer the source may reuse
             assert _as_rows([chunk]) == before

@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from examples.seed_network import create_streaming_fsm_config, generate_records
 from streamkit import SimpleFSM
-from streamkit.io import open_sink
+from streamkit.io import open_sink, partsinks
 from streamkit.io._pqjoin import _ROW_GROUP, JoinedFile, ParquetBlock, _RowGroup, _Walker, _zigzag, encode_block
-from streamkit.io import partsinks
 from streamkit.io.partsinks import ENCODE_ROWS, ParquetSink
 
 
@@ -27,14 +26,16 @@ def table(start: int, n: int, *, nulls: bool = True) -> pa.Table:
     rng = np.random.default_rng(start)
     rows = np.arange(start, start + n, dtype=np.int64)
     mask = (rng.random(n) < 0.1) if nulls else None
-    return pa.table({
-        "_row": rows,
-        "v": pa.array(rng.integers(-(2**62), 2**62, n), mask=mask),
-        "u": pa.array(rng.integers(0, 2**64 - 1, n, dtype=np.uint64)),
-        "f": pa.array(rng.random(n), mask=mask),
-        "s": pa.array([f"s{i % 7}" for i in range(start, start + n)], mask=mask),
-        "d": pa.array(["lo", "hi", "mid"] * (n // 3) + ["lo"] * (n % 3)).dictionary_encode(),
-    })
+    return pa.table(
+        {
+            "_row": rows,
+            "v": pa.array(rng.integers(-(2**62), 2**62, n), mask=mask),
+            "u": pa.array(rng.integers(0, 2**64 - 1, n, dtype=np.uint64)),
+            "f": pa.array(rng.random(n), mask=mask),
+            "s": pa.array([f"s{i % 7}" for i in range(start, start + n)], mask=mask),
+            "d": pa.array(["lo", "hi", "mid"] * (n // 3) + ["lo"] * (n % 3)).dictionary_encode(),
+        }
+    )
 
 
 def same(a: pa.Table, b: pa.Table) -> bool:
@@ -97,16 +98,27 @@ def test_blocks_of_another_layout_are_refused(tmp_path: Path) -> None:
 
 def test_a_row_group_ordinal_moves_and_is_left_out_when_too_large() -> None:
     # RowGroup{columns: [], total_byte_size: 10, num_rows: 2, file_offset: 4, ordinal: 0}
-    raw = bytes([0x19, 0x0C, 0x16]) + _zigzag(10) + bytes([0x16]) + _zigzag(2) \
-        + bytes([0x26]) + _zigzag(4) + bytes([0x24]) + _zigzag(0) + b"\x00"
+    raw = (
+        bytes([0x19, 0x0C, 0x16])
+        + _zigzag(10)
+        + bytes([0x16])
+        + _zigzag(2)
+        + bytes([0x26])
+        + _zigzag(4)
+        + bytes([0x24])
+        + _zigzag(0)
+        + b"\x00"
+    )
     w = _Walker(raw)
     w.struct(_ROW_GROUP)
     assert w.pos == len(raw)
     rg = _RowGroup(*w.cut())
     assert rg.slots == [("off", 4), ("ord", 0)]
     moved = rg.render(100, 5)
-    assert moved == raw.replace(bytes([0x26]) + _zigzag(4) + bytes([0x24]) + _zigzag(0),
-                                bytes([0x26]) + _zigzag(104) + bytes([0x24]) + _zigzag(5))
+    assert moved == raw.replace(
+        bytes([0x26]) + _zigzag(4) + bytes([0x24]) + _zigzag(0),
+        bytes([0x26]) + _zigzag(104) + bytes([0x24]) + _zigzag(5),
+    )
     assert rg.render(100, 40_000).endswith(bytes([0x26]) + _zigzag(104) + b"\x00")
 
 
@@ -168,8 +180,8 @@ def test_encoded_blocks_follow_schema_drift(tmp_path: Path) -> None:
     back = pq.read_table(tmp_path / "d.parquet").sort_by("_row")
     assert back.schema.field("v").type == pa.string()  # ints and text: text
     v = back.column("v").to_pylist()
-    assert v[:n] == [str(i) for i in range(n)] and v[n:2 * n] == [str(i) for i in range(n)]
-    assert v[2 * n:3 * n] == ["x"] * n and v[3 * n:] == [None] * n
+    assert v[:n] == [str(i) for i in range(n)] and v[n : 2 * n] == [str(i) for i in range(n)]
+    assert v[2 * n : 3 * n] == ["x"] * n and v[3 * n :] == [None] * n
 
 
 def _column(kind: str, n: int, start: int) -> pa.Array:
@@ -185,8 +197,12 @@ def _column(kind: str, n: int, start: int) -> pa.Array:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(writes=st.lists(st.tuples(st.sampled_from(["null", "int", "int32", "float", "dict", "str"]),
-                                 st.booleans(), st.integers(0, 9)), max_size=10))
+@given(
+    writes=st.lists(
+        st.tuples(st.sampled_from(["null", "int", "int32", "float", "dict", "str"]), st.booleans(), st.integers(0, 9)),
+        max_size=10,
+    )
+)
 def test_encoded_writes_give_the_file_plain_writes_give(tmp_path: Path, writes) -> None:
     tables, row = [], 0
     for kind, with_extra, n in writes:
@@ -198,11 +214,11 @@ def test_encoded_writes_give_the_file_plain_writes_give(tmp_path: Path, writes) 
     plain, encoded = tmp_path / "plain.parquet", tmp_path / "encoded.parquet"
     plain.unlink(missing_ok=True)
     encoded.unlink(missing_ok=True)
-    with mock.patch.object(partsinks, "ENCODE_ROWS", 4):  # blocks of a few rows, mixed with merged tables
-        with ParquetSink(plain) as a, ParquetSink(encoded) as b:
-            for t in tables:
-                a.write(t)
-                b.write(b.encode(t))
+    # blocks of a few rows, mixed with merged tables
+    with mock.patch.object(partsinks, "ENCODE_ROWS", 4), ParquetSink(plain) as a, ParquetSink(encoded) as b:
+        for t in tables:
+            a.write(t)
+            b.write(b.encode(t))
     x, y = pq.read_table(plain), pq.read_table(encoded)
     assert y.schema.equals(x.schema)
     assert y.num_rows == x.num_rows == row
@@ -219,10 +235,14 @@ def test_an_aborted_sink_with_encoded_blocks_leaves_nothing(tmp_path: Path) -> N
 
 
 def test_integers_are_written_as_deltas_and_keep_their_extremes(tmp_path: Path) -> None:
-    t = pa.table({"i": pa.array([-(2**63), 2**63 - 1, None, 0, -1], pa.int64()),
-                  "u": pa.array([0, 2**64 - 1, None, 1, 2**63], pa.uint64()),
-                  "b": pa.array([-128, 127, None, 0, 5], pa.int8()),
-                  "s": ["a", "b", None, "a", "c"]})
+    t = pa.table(
+        {
+            "i": pa.array([-(2**63), 2**63 - 1, None, 0, -1], pa.int64()),
+            "u": pa.array([0, 2**64 - 1, None, 1, 2**63], pa.uint64()),
+            "b": pa.array([-128, 127, None, 0, 5], pa.int8()),
+            "s": ["a", "b", None, "a", "c"],
+        }
+    )
     with open_sink(tmp_path / "x.parquet") as sink:
         sink.write(t)
     assert pq.read_table(tmp_path / "x.parquet").equals(t)
@@ -240,7 +260,8 @@ def test_a_stream_to_parquet_with_parallel_workers(tmp_path: Path) -> None:
     pq.write_table(records, src, row_group_size=10_000)
     out, err = tmp_path / "out.parquet", tmp_path / "err.parquet"
     result = SimpleFSM(create_streaming_fsm_config()).process_stream(
-        str(src), sinks={"output": str(out), "error": str(err)}, chunk_size=ENCODE_ROWS + 1000, parallelism=2)
+        str(src), sinks={"output": str(out), "error": str(err)}, chunk_size=ENCODE_ROWS + 1000, parallelism=2
+    )
     assert result.total_records == n and result.failed == 0
     ok, bad = pq.read_table(out), pq.read_table(err)
     assert ok.num_rows + bad.num_rows == n
@@ -260,8 +281,14 @@ def test_a_stream_to_parquet_with_parallel_workers(tmp_path: Path) -> None:
 def test_statistics_for_numbers_always_and_for_text_on_request(tmp_path, text_statistics):
     from streamkit.io import ParquetSink
 
-    t = pa.table({"n": pa.array(range(20_000), pa.int64()), "f": [0.5] * 20_000,
-                  "s": ["b", "a"] * 10_000, "d": pa.array(["y", "x"] * 10_000).dictionary_encode()})
+    t = pa.table(
+        {
+            "n": pa.array(range(20_000), pa.int64()),
+            "f": [0.5] * 20_000,
+            "s": ["b", "a"] * 10_000,
+            "d": pa.array(["y", "x"] * 10_000).dictionary_encode(),
+        }
+    )
     path = tmp_path / "o.parquet"
     with ParquetSink(path, text_statistics=text_statistics) as sink:
         sink.write(sink.encode(t))  # encoded in a worker, as a stream does

@@ -16,11 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_io_helpers import read_all, records
 
 from examples.seed_network import generate_records
 from streamkit.io import Collector, Sink, open_sink
 from streamkit.io.partsinks import MAX_OPEN_PARTS
-from test_io_helpers import read_all, records
 
 
 def read_back(path: Path) -> pa.Table:
@@ -33,8 +33,9 @@ def read_back(path: Path) -> pa.Table:
         if not path.stat().st_size:  # no rows and no columns
             return pa.table({})
         # the sink quotes text and leaves nulls empty
-        return pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(
-            strings_can_be_null=True, quoted_strings_can_be_null=False))
+        return pcsv.read_csv(
+            path, convert_options=pcsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+        )
     return pl.read_ndjson(path).to_arrow()
 
 
@@ -69,14 +70,19 @@ def test_reading_back_with_open_source(tmp_path: Path) -> None:
 
 def test_jsonl_writes_nulls_and_falls_back_for_types_polars_cannot_write(tmp_path: Path) -> None:
     p = tmp_path / "o.jsonl"
-    union = pa.UnionArray.from_dense(pa.array([0, 1], pa.int8()), pa.array([0, 0], pa.int32()),
-                                     [pa.array([1]), pa.array(["x"])])
+    union = pa.UnionArray.from_dense(
+        pa.array([0, 1], pa.int8()), pa.array([0, 0], pa.int32()), [pa.array([1]), pa.array(["x"])]
+    )
     with open_sink(p) as sink:
         sink.write(pa.table({"a": [1, None], "b": [None, None]}))
         sink.write(pa.table({"bin": pa.array([b"hi", None]), "u": union}))
         sink.write(pa.table({"a": pa.array([], pa.int64())}))
     assert [json.loads(line) for line in p.read_text().splitlines()] == [
-        {"a": 1, "b": None}, {"a": None, "b": None}, {"bin": "aGk=", "u": 1}, {"bin": None, "u": "x"}]
+        {"a": 1, "b": None},
+        {"a": None, "b": None},
+        {"bin": "aGk=", "u": 1},
+        {"bin": None, "u": "x"},
+    ]
 
 
 def test_format_argument_and_aliases(tmp_path: Path) -> None:
@@ -186,8 +192,10 @@ def _column(kind: str, n: int, seed: int) -> pa.Array:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(writes=st.lists(st.tuples(st.sampled_from(list(_kinds)), st.booleans(), st.integers(0, 3)), max_size=8),
-       name=st.sampled_from(["p.parquet", "p.arrow", "p.csv"]))
+@given(
+    writes=st.lists(st.tuples(st.sampled_from(list(_kinds)), st.booleans(), st.integers(0, 3)), max_size=8),
+    name=st.sampled_from(["p.parquet", "p.arrow", "p.csv"]),
+)
 def test_drifting_writes_lose_nothing(tmp_path: Path, writes, name: str) -> None:
     expected, row = [], 0
     with open_sink(tmp_path / name) as sink:
@@ -256,7 +264,7 @@ def test_closing_without_rows_writes_an_empty_file(tmp_path: Path, name: str) ->
 def test_writing_after_close_fails(tmp_path: Path) -> None:
     sink = open_sink(tmp_path / "a.jsonl")
     sink.close()
-    with pytest.raises(RuntimeError, match="is closed$"):
+    with pytest.raises(RuntimeError, match=r"is closed$"):
         sink.write(pa.table({"a": [1]}))
 
 
@@ -264,9 +272,9 @@ def test_bad_targets_fail_at_open(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"^cannot write '.*out\.csv': directory '.*missing' does not exist$"):
         open_sink(tmp_path / "missing" / "out.csv")
     (tmp_path / "d.jsonl").mkdir()
-    with pytest.raises(IsADirectoryError, match="it is a directory$"):
+    with pytest.raises(IsADirectoryError, match=r"it is a directory$"):
         open_sink(tmp_path / "d.jsonl")
-    with pytest.raises(TypeError, match="^cannot write to a int; expected a path, a function"):
+    with pytest.raises(TypeError, match=r"^cannot write to a int; expected a path, a function"):
         open_sink(3)
 
 
@@ -349,8 +357,9 @@ def test_list_sink() -> None:
 
 
 def test_union_columns(tmp_path: Path) -> None:
-    union = pa.UnionArray.from_dense(pa.array([0, 1, 0], pa.int8()), pa.array([0, 0, 1], pa.int32()),
-                                     [pa.array([1, 2]), pa.array(["x"])])
+    union = pa.UnionArray.from_dense(
+        pa.array([0, 1, 0], pa.int8()), pa.array([0, 0, 1], pa.int32()), [pa.array([1, 2]), pa.array(["x"])]
+    )
     t = pa.table({"u": union})
     for name in ("u.parquet", "u.csv"):
         with open_sink(tmp_path / name) as sink:
@@ -391,8 +400,9 @@ def test_writes_from_several_threads(tmp_path: Path) -> None:
     assert sorted(back.column("k").to_pylist()) == sorted([k for k in range(4) for _ in range(200)])
 
 
-def test_jsonl_sink_keeps_every_byte_with_and_without_direct_io(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jsonl_sink_keeps_every_byte_with_and_without_direct_io(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import streamkit.io._files as files
 
     monkeypatch.setattr(files, "DROP_BEHIND_BYTES", 256)
@@ -413,15 +423,22 @@ def test_jsonl_sink_keeps_every_byte_with_and_without_direct_io(tmp_path: Path,
         assert sink.bytes_written == path.stat().st_size
 
 
-
-
 @pytest.mark.parametrize("suffix", [".gz", ".zst", ".bz2", ".lz4"])
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_text_sinks_compress_by_suffix_issue_15(tmp_path: Path, fmt: str, suffix: str) -> None:
     from streamkit import SimpleFSM
 
-    fsm = SimpleFSM({"networks": [{"name": "m", "states": [
-        {"name": "a", "is_start": True}, {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]})
+    fsm = SimpleFSM(
+        {
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [{"name": "a", "is_start": True}, {"name": "b", "is_end": True}],
+                    "arcs": [{"from": "a", "to": "b"}],
+                }
+            ]
+        }
+    )
     out = tmp_path / f"out.{fmt}{suffix}"
     records = [{"id": i, "name": f"n{i}"} for i in range(2500)]
     r = fsm.process_stream(records, sink=str(out), chunk_size=1000)

@@ -11,10 +11,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_io_helpers import check_chunks, malformed, read_all, records
 
 from examples.seed_network import generate_records
 from streamkit.io import Source, SourceChunk, open_source
-from test_io_helpers import check_chunks, malformed, read_all, records
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -66,10 +66,13 @@ def test_missing_paths_and_unknown_suffixes_fail_at_open(tmp_path: Path) -> None
     with pytest.raises(FileNotFoundError, match=r"^no files match '.*\*\.csv'$"):
         open_source(str(tmp_path / "*.csv"))
     (tmp_path / "data.txt").write_text("x")
-    with pytest.raises(ValueError, match=r"^cannot tell the format of '.*data\.txt' from its suffix; known suffixes: "
-                                         r"\.jsonl, \.ndjson, \.csv"):
+    with pytest.raises(
+        ValueError,
+        match=r"^cannot tell the format of '.*data\.txt' from its suffix; known suffixes: "
+        r"\.jsonl, \.ndjson, \.csv",
+    ):
         open_source(tmp_path / "data.txt")
-    with pytest.raises(ValueError, match="^unknown format 'xml'; expected one of 'jsonl', 'csv', 'parquet', 'ipc'$"):
+    with pytest.raises(ValueError, match=r"^unknown format 'xml'; expected one of 'jsonl', 'csv', 'parquet', 'ipc'$"):
         open_source(tmp_path / "data.txt", format="xml")
 
 
@@ -159,8 +162,9 @@ def test_items_that_are_not_mappings_are_malformed() -> None:
     items = [{"a": 1}, 5, None, "text", {"a": 2}, [1, 2]]
     chunks = read_all(items, chunk_size=4)
     assert records(chunks) == {0: {"a": 1}, 4: {"a": 2}}
-    assert [(m["_row"], m["error_type"], m["error_message"], m["line"], m["source"], m["raw"])
-            for m in malformed(chunks)] == [
+    assert [
+        (m["_row"], m["error_type"], m["error_message"], m["line"], m["source"], m["raw"]) for m in malformed(chunks)
+    ] == [
         (1, "TypeError", "expected a mapping (dict), got int", None, None, "5"),
         (2, "TypeError", "expected a mapping (dict), got NoneType", None, None, "None"),
         (3, "TypeError", "expected a mapping (dict), got str", None, None, "'text'"),
@@ -189,9 +193,9 @@ def test_empty_sources_give_no_chunks() -> None:
 def test_refused_sources() -> None:
     with pytest.raises(TypeError, match=r"^expected a stream of records, got a dict\n\nHint: wrap a single record"):
         open_source({"a": 1})
-    with pytest.raises(TypeError, match="^cannot read from a int; expected a path"):
+    with pytest.raises(TypeError, match=r"^cannot read from a int; expected a path"):
         open_source(5)
-    with pytest.raises(ValueError, match="^`chunk_size` must be a positive integer, got 0$"):
+    with pytest.raises(ValueError, match=r"^`chunk_size` must be a positive integer, got 0$"):
         open_source([], chunk_size=0)
 
 
@@ -257,7 +261,7 @@ def test_a_source_is_read_once_and_close_is_idempotent(tmp_path: Path) -> None:
     assert isinstance(src, Source) and not src.is_async and src.name == str(p)
     it = src.chunks()
     assert next(it).count == 2
-    with pytest.raises(RuntimeError, match="is already being read; a source is read once$"):
+    with pytest.raises(RuntimeError, match=r"is already being read; a source is read once$"):
         src.chunks()
     src.close()
     src.close()
@@ -298,8 +302,9 @@ def test_whole_input_as_one_chunk(tmp_path: Path) -> None:
 
 
 def test_schema_for_python_records() -> None:
-    chunks = read_all([{"id": 1, "v": 2}, {"id": "x"}, {"id": 3, "v": None, "other": 1}],
-                      schema={"id": pa.int64(), "v": pa.float64()})
+    chunks = read_all(
+        [{"id": 1, "v": 2}, {"id": "x"}, {"id": 3, "v": None, "other": 1}], schema={"id": pa.int64(), "v": pa.float64()}
+    )
     assert records(chunks) == {0: {"id": 1, "v": 2.0}, 2: {"id": 3, "v": None}}
     assert [m["error_message"] for m in malformed(chunks)] == ["field `id`: expected int64, got str 'x'"]
 
@@ -315,8 +320,12 @@ def _arrow_inputs(tmp_path: Path) -> dict[str, object]:
     t = pa.table({"id": list(range(23)), "v": [str(i) if i % 5 else "x" for i in range(23)]})
     pq.write_table(t, tmp_path / "t.parquet", row_group_size=7)
     write_jsonl(tmp_path / "t.jsonl", t.to_pylist())
-    return {"table": t, "reader": lambda: pa.RecordBatchReader.from_batches(t.schema, t.to_batches(6)),
-            "parquet": str(tmp_path / "t.parquet"), "files": [str(tmp_path / "t.parquet"), str(tmp_path / "t.jsonl")]}
+    return {
+        "table": t,
+        "reader": lambda: pa.RecordBatchReader.from_batches(t.schema, t.to_batches(6)),
+        "parquet": str(tmp_path / "t.parquet"),
+        "files": [str(tmp_path / "t.parquet"), str(tmp_path / "t.jsonl")],
+    }
 
 
 @pytest.mark.parametrize("kind", ["table", "reader", "parquet", "files"])

@@ -61,7 +61,12 @@ def run_fresh_process(cache_dir: Path) -> dict[str, Any]:
     env.pop("NUMBA_DISABLE_JIT", None)
     proc = subprocess.run(
         [sys.executable, "-c", _SCRIPT.format(root=str(REPO_ROOT))],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S, check=False,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
     )
     assert proc.returncode == 0, f"subprocess failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -73,8 +78,11 @@ def run_fresh_process(cache_dir: Path) -> dict[str, Any]:
 
 def snapshot(cache_dir: Path) -> dict[str, tuple[int, int]]:
     """Every file under ``cache_dir`` with its size and modification time (ns)."""
-    return {str(p.relative_to(cache_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(cache_dir.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(cache_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(cache_dir.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_second_process_loads_kernels_from_the_cache(tmp_path: Path) -> None:
@@ -117,7 +125,8 @@ def test_cache_dir_is_created_when_missing(tmp_path: Path, monkeypatch: pytest.M
     # a config no other test uses, so its kernel is not already loaded in this process
     config = create_streaming_fsm_config()
     config["networks"][0]["states"][2]["functions"]["transform"]["code"] = (
-        "lambda state: {'id': state.data['id'], 'probe': state.data['value'] * 7919}")
+        "lambda state: {'id': state.data['id'], 'probe': state.data['value'] * 7919}"
+    )
     config["networks"][0]["states"][3]["functions"]["transform"]["code"] = "lambda state: state.data"
     result = SimpleFSM(config).process([{"id": 1, "value": 2}])
     assert result.output("output").to_pylist() == [{"_row": 0, "id": 1, "probe": 15838}]

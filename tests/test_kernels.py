@@ -15,8 +15,10 @@ I64 = st.one_of(
     st.integers(-(2**63), 2**63 - 1),
     st.sampled_from([0, 1, -1, 2, -2, 2**31, 2**32, 3_037_000_499, 3_037_000_500, 2**62, -(2**63), 2**63 - 1]),
 )
-F64 = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e308, 5e-324]))
+F64 = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.5, 1e308, 5e-324]),
+)
 IN_RANGE = range(-(2**63), 2**63)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 from kernels import text as T
 
 # ASCII-heavy text with some Latin, Greek, CJK, emoji, and the whitespace Python knows
-CHARS = st.sampled_from(list("abcXYZ019 _-.,") + ["\t", "\n", "\x1c", "\xa0", "\u2003", "\u3000", "é", "ß",
-                                                   "Σ", "ǅ", "日", "😀", "ﬁ", "İ"])
+CHARS = st.sampled_from(
+    [*list("abcXYZ019 _-.,"), "\t", "\n", "\x1c", "\xa0", "\u2003", "\u3000", "é", "ß", "Σ", "ǅ", "日", "😀", "ﬁ", "İ"]
+)
 TEXT = st.lists(CHARS, max_size=12).map("".join)
 
 
@@ -45,7 +47,7 @@ def test_compare_and_search(a: str, b: str) -> None:
     found = T.t_find(*x, *y, x[1])
     assert (found >= 0) == (b in a)
     if found >= 0:
-        assert len(a.encode()[:found - 2].decode()) == a.find(b)
+        assert len(a.encode()[: found - 2].decode()) == a.find(b)
         assert T.t_len(x[0], x[1], found) == a.find(b)
         assert T.t_len(x[0], x[1], T.t_rfind(*x, *y)) == a.rfind(b)
     assert T.t_count(*x, *y) == a.count(b)
@@ -56,7 +58,7 @@ def test_compare_and_search(a: str, b: str) -> None:
 def test_code_point_offsets(a: str, k: int) -> None:
     x = padded(a)
     if k >= 0:
-        assert bytes(x[0][x[1]:T.t_cp_offset(*x, k)]).decode() == a[:k]
+        assert bytes(x[0][x[1] : T.t_cp_offset(*x, k)]).decode() == a[:k]
 
 
 @settings(max_examples=300)
@@ -99,8 +101,8 @@ def test_int_text(v: int) -> None:
 
 FLOATS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(-10**6, 10**6).map(lambda i: i / 100),
-    st.integers(-10**9, 10**9).map(lambda i: i / 1000),
+    st.integers(-(10**6), 10**6).map(lambda i: i / 100),
+    st.integers(-(10**9), 10**9).map(lambda i: i / 1000),
     st.sampled_from([0.1, 0.2, 0.3, 0.1 + 0.2, 1e-4, 1e-5, 1e16, 9999999999999998.0, 123456.789, -0.0, 2.5, 1 / 3]),
 )
 
@@ -124,8 +126,13 @@ def test_float_text_covers_the_plain_cases() -> None:
 
 
 @settings(max_examples=500)
-@given(st.one_of(TEXT, st.integers(-(2**64), 2**64).map(str), st.sampled_from(
-    [" 12 ", "+5", "-0", "1_000", "1__0", "_1", "1_", "", " ", "١٢", "0x10", "12.5", "007"])))
+@given(
+    st.one_of(
+        TEXT,
+        st.integers(-(2**64), 2**64).map(str),
+        st.sampled_from([" 12 ", "+5", "-0", "1_000", "1__0", "_1", "1_", "", " ", "١٢", "0x10", "12.5", "007"]),
+    )
+)
 def test_int_parsing_is_pythons_or_declines(t: str) -> None:
     v, ok = T.t_parse_int(*padded(t))
     if ok:
@@ -133,9 +140,14 @@ def test_int_parsing_is_pythons_or_declines(t: str) -> None:
 
 
 @settings(max_examples=500)
-@given(st.one_of(TEXT, st.floats(allow_nan=False, allow_infinity=False).map(repr),
-                 st.integers(-10**12, 10**12).map(lambda i: f"{i / 1000:.3f}"),
-                 st.sampled_from(["1e5", ".5", "5.", "-0", " 3.25 ", "inf", "1_0.5", "0.1", "123456789.123456"])))
+@given(
+    st.one_of(
+        TEXT,
+        st.floats(allow_nan=False, allow_infinity=False).map(repr),
+        st.integers(-(10**12), 10**12).map(lambda i: f"{i / 1000:.3f}"),
+        st.sampled_from(["1e5", ".5", "5.", "-0", " 3.25 ", "inf", "1_0.5", "0.1", "123456789.123456"]),
+    )
+)
 def test_float_parsing_is_pythons_or_declines(t: str) -> None:
     v, ok = T.t_parse_float(*padded(t))
     if ok:
@@ -192,12 +204,36 @@ def test_predicates(a: str, which: int) -> None:
     if r == 2:
         assert not a.isascii()
         return
-    name = ["isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "istitle", "isidentifier",
-            "isascii"][which]
+    name = ["isdigit", "isalpha", "isalnum", "isspace", "isupper", "islower", "istitle", "isidentifier", "isascii"][
+        which
+    ]
     assert bool(r) == getattr(a, name)()
 
 
-@pytest.mark.parametrize("helper", [T.t_put, T.t_case])
+@numba.njit
+def put(dst, n, a, s, e):  # t_put is an intrinsic: it runs only inside compiled code
+    return T.t_put(dst, n, a, s, e)
+
+
+@settings(max_examples=400)
+@given(st.binary(max_size=40), st.integers(0, 40), st.integers(0, 40), st.integers(0, 40), st.integers(0, 24))
+def test_put_copies_exactly_the_span(data: bytes, s: int, e: int, n: int, room: int) -> None:
+    """Short spans copy as two words, long ones by memcpy; near either array's end, neither reads or writes out."""
+    s, e = min(s, len(data)), min(max(s, e), len(data))
+    src = np.frombuffer(data, np.uint8).copy()
+    dst = np.full(n + room, 0xAB, np.uint8)
+    before = dst.copy()
+    got = put(dst, n, src, s, e)
+    if n + (e - s) > len(dst):
+        assert got == T.FULL
+        assert (dst == before).all()
+        return
+    assert got == n + e - s
+    assert bytes(dst[n:got]) == data[s:e]
+    assert (dst[:n] == before[:n]).all()  # what comes after the cursor is free to hold anything
+
+
+@pytest.mark.parametrize("helper", [put, T.t_case])
 def test_a_full_destination_says_so(helper) -> None:
     dst = np.empty(2, np.uint8)
     args = (dst, 0, *span("abc")) + ((0,) if helper is T.t_case else ())

@@ -55,7 +55,10 @@ def module_files(root: Path, package: str) -> dict[str, Path]:
 
 
 def imports_of(path: Path, modules: Iterable[str]) -> list[tuple[int, str]]:
-    """``(line, module)`` for every import in ``path`` of one of ``modules`` (``from a import b`` → ``a.b`` if a module)."""
+    """``(line, module)`` for every import in ``path`` of one of ``modules``.
+
+    ``from a import b`` counts as ``a.b`` when that is a module.
+    """
     known = set(modules)
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
@@ -102,7 +105,7 @@ def find_cycle(graph: dict[str, dict[str, int]]) -> list[str] | None:
         stack.append(m)
         for n in graph.get(m, {}):
             if state.get(n) == 1:
-                return [*stack[stack.index(n):], n]
+                return [*stack[stack.index(n) :], n]
             if n not in state:
                 found = visit(n)
                 if found:
@@ -127,8 +130,12 @@ def test_no_import_cycle() -> None:
 def test_no_import_points_up() -> None:
     graph = import_graph(ROOT, "streamkit")
     files = module_files(ROOT, "streamkit")
-    upward = [f"{files[m].relative_to(ROOT.parent)}:{line}: {m} (layer {layer_of(m)}) imports {n} (layer {layer_of(n)})"
-              for m, names in graph.items() for n, line in names.items() if layer_of(n) > layer_of(m)]
+    upward = [
+        f"{files[m].relative_to(ROOT.parent)}:{line}: {m} (layer {layer_of(m)}) imports {n} (layer {layer_of(n)})"
+        for m, names in graph.items()
+        for n, line in names.items()
+        if layer_of(n) > layer_of(m)
+    ]
     assert not upward, "imports that point up:\n" + "\n".join(upward)
 
 

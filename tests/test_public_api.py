@@ -30,7 +30,7 @@ def test_all_is_a_tuple_of_unique_names() -> None:
 def test_public_name_exists_and_is_documented(name: str) -> None:
     obj = getattr(streamkit, name)
     assert obj is not None
-    exec(f"from streamkit import {name}", {})  # noqa: S102 - importable the way users write it
+    exec(f"from streamkit import {name}", {})
     doc = inspect.getdoc(obj)
     assert doc and doc.strip(), f"streamkit.{name} has no docstring"
     module = getattr(obj, "__module__", "") or ""
@@ -40,7 +40,8 @@ def test_public_name_exists_and_is_documented(name: str) -> None:
 def test_public_classes_and_functions_are_all_exported() -> None:
     """Nothing public is reachable from ``streamkit`` without being in ``__all__``."""
     exported = {
-        name for name, obj in vars(streamkit).items()
+        name
+        for name, obj in vars(streamkit).items()
         if not name.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj))
     }
     assert exported <= set(PUBLIC), f"public but not in __all__: {sorted(exported - set(PUBLIC))}"
@@ -62,16 +63,23 @@ def test_every_module_all_matches_what_it_defines(module_name: str) -> None:
     missing = [n for n in names if not hasattr(module, n)]
     assert not missing, f"{module_name}.__all__ names undefined {missing}"
     assert len(set(names)) == len(names), f"{module_name}.__all__ has duplicates"
-    defined = [n for n, obj in vars(module).items()
-               if not n.startswith("_") and (inspect.isclass(obj) or inspect.isfunction(obj))
-               and getattr(obj, "__module__", None) == module_name]
+    defined = [
+        n
+        for n, obj in vars(module).items()
+        if not n.startswith("_")
+        and (inspect.isclass(obj) or inspect.isfunction(obj))
+        and getattr(obj, "__module__", None) == module_name
+    ]
     unlisted = sorted(set(defined) - set(names))
     assert not unlisted, f"{module_name} defines public {unlisted} but leaves them out of __all__"
 
 
 def test_module_docstrings() -> None:
-    undocumented = [name for name in _modules(streamkit) + _modules(kernels)
-                    if not (importlib.import_module(name).__doc__ or "").strip()]
+    undocumented = [
+        name
+        for name in _modules(streamkit) + _modules(kernels)
+        if not (importlib.import_module(name).__doc__ or "").strip()
+    ]
     assert not undocumented, f"modules without a docstring: {undocumented}"
 
 
@@ -88,9 +96,14 @@ def _imported_modules(path: Path) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.append((node.lineno, node.module))
-        elif (isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute))
-              and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("__import__", "import_module")
-              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, (ast.Name, ast.Attribute))
+            and getattr(node.func, "id", getattr(node.func, "attr", "")) in ("__import__", "import_module")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.append((node.lineno, node.args[0].value))
     return found
 

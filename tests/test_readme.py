@@ -39,10 +39,11 @@ def test_readme_first_screen_has_the_commands() -> None:
 
 @pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS])
 @pytest.mark.usefixtures("kernel_cache_dir")
-def test_readme_block(line: int, code: str, repo_root: Path, monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_block(
+    line: int, code: str, repo_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(repo_root)
     # padded so that tracebacks give the README's own line numbers
     compiled = compile("\n" * line + code, str(README), "exec")
-    exec(compiled, {"__name__": f"readme_block_{line}"})  # noqa: S102 - the README's own examples
+    exec(compiled, {"__name__": f"readme_block_{line}"})
     capsys.readouterr()

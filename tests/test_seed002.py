@@ -35,8 +35,17 @@ from streamkit import ConfigError, SimpleFSM, interpret, load_config
 
 pytestmark = pytest.mark.usefixtures("kernel_cache_dir")
 
-OUTPUT_FIELDS = ["_row", "id", "original_value", "doubled_value", "squared_value", "category",
-                 "status", "value_tier", "risk_score"]
+OUTPUT_FIELDS = [
+    "_row",
+    "id",
+    "original_value",
+    "doubled_value",
+    "squared_value",
+    "category",
+    "status",
+    "value_tier",
+    "risk_score",
+]
 ERROR_OUTPUT_FIELDS = ["_row", "id", "value", "category", "status", "valid"]
 FAILED_FIELDS = ["_row", "error_state", "error_type", "error_message", "id", "value", "category", "status"]
 
@@ -63,8 +72,12 @@ def test_config_is_the_seed_config() -> None:
     [net] = config["networks"]
     assert [s["name"] for s in net["states"]] == ["input", "validate", "enrich", "categorize", "output", "error"]
     assert [(a["from"], a["to"]) for a in net["arcs"]] == [
-        ("input", "validate"), ("validate", "enrich"), ("validate", "error"),
-        ("enrich", "categorize"), ("categorize", "output")]
+        ("input", "validate"),
+        ("validate", "enrich"),
+        ("validate", "error"),
+        ("enrich", "categorize"),
+        ("categorize", "output"),
+    ]
     assert net["arcs"][1]["condition"]["code"] == "lambda state: state.data.get('valid', True)"
     assert net["arcs"][2]["condition"]["code"] == "lambda state: not state.data.get('valid', True)"
     enrich = net["states"][2]["functions"]["transform"]["code"]
@@ -100,15 +113,41 @@ def test_seed_stream_of_50_records() -> None:
     rows = out.to_pylist()
     assert rows == [expected_output(i, i, i * 10, f"cat_{i % 5}") for i in range(50)]
     # spot checks, written out
-    assert rows[0] == {"_row": 0, "id": 0, "original_value": 0, "doubled_value": 0, "squared_value": 0,
-                       "category": "cat_0", "status": "processed", "value_tier": "low", "risk_score": 0.0}
-    assert rows[7] == {"_row": 7, "id": 7, "original_value": 70, "doubled_value": 140, "squared_value": 4900,
-                       "category": "cat_2", "status": "processed", "value_tier": "low", "risk_score": 49.0}
+    assert rows[0] == {
+        "_row": 0,
+        "id": 0,
+        "original_value": 0,
+        "doubled_value": 0,
+        "squared_value": 0,
+        "category": "cat_0",
+        "status": "processed",
+        "value_tier": "low",
+        "risk_score": 0.0,
+    }
+    assert rows[7] == {
+        "_row": 7,
+        "id": 7,
+        "original_value": 70,
+        "doubled_value": 140,
+        "squared_value": 4900,
+        "category": "cat_2",
+        "status": "processed",
+        "value_tier": "low",
+        "risk_score": 49.0,
+    }
     assert rows[9]["risk_score"] == 81.0
     assert rows[10]["risk_score"] == 100.0  # min(100, 100.0) is the int 100 in Python
-    assert rows[49] == {"_row": 49, "id": 49, "original_value": 490, "doubled_value": 980,
-                        "squared_value": 240100, "category": "cat_4", "status": "processed",
-                        "value_tier": "low", "risk_score": 100.0}
+    assert rows[49] == {
+        "_row": 49,
+        "id": 49,
+        "original_value": 490,
+        "doubled_value": 980,
+        "squared_value": 240100,
+        "category": "cat_4",
+        "status": "processed",
+        "value_tier": "low",
+        "risk_score": 100.0,
+    }
     assert result.output("error").num_rows == 0
     assert result.errors().num_rows == 0
 
@@ -146,13 +185,28 @@ def test_file_to_file_streaming_basic() -> None:
 # --------------------------------------------------------------------------- hand-picked records
 
 #: (value, end state or failure) at every boundary of the network.
-HAND_PICKED: list[Any] = [1000, 1001, 5000, 5001, None, -1, 2**62, 0, 99, 100, 101,
-                          3_037_000_499, 3_037_000_500, -(2**63)]
+HAND_PICKED: list[Any] = [
+    1000,
+    1001,
+    5000,
+    5001,
+    None,
+    -1,
+    2**62,
+    0,
+    99,
+    100,
+    101,
+    3_037_000_499,
+    3_037_000_500,
+    -(2**63),
+]
 
 
 def hand_picked_records() -> list[dict[str, Any]]:
-    return [{"id": 100 + k, "value": v, "category": f"cat_{k % 5}", "status": "pending"}
-            for k, v in enumerate(HAND_PICKED)]
+    return [
+        {"id": 100 + k, "value": v, "category": f"cat_{k % 5}", "status": "pending"} for k, v in enumerate(HAND_PICKED)
+    ]
 
 
 def check_hand_picked(result: Any) -> None:
@@ -168,18 +222,50 @@ def check_hand_picked(result: Any) -> None:
     rows = out.to_pylist()
     assert [r["_row"] for r in rows] == [0, 1, 2, 3, 7, 8, 9, 10, 11]
     by_value = {r["original_value"]: r for r in rows}
-    assert by_value[1000] == {"_row": 0, "id": 100, "original_value": 1000, "doubled_value": 2000,
-                              "squared_value": 1_000_000, "category": "cat_0", "status": "processed",
-                              "value_tier": "low", "risk_score": 100.0}
-    assert by_value[1001] == {"_row": 1, "id": 101, "original_value": 1001, "doubled_value": 2002,
-                              "squared_value": 1_002_001, "category": "cat_1", "status": "processed",
-                              "value_tier": "medium", "risk_score": 100.0}
-    assert by_value[5000] == {"_row": 2, "id": 102, "original_value": 5000, "doubled_value": 10000,
-                              "squared_value": 25_000_000, "category": "cat_2", "status": "processed",
-                              "value_tier": "medium", "risk_score": 100.0}
-    assert by_value[5001] == {"_row": 3, "id": 103, "original_value": 5001, "doubled_value": 10002,
-                              "squared_value": 25_010_001, "category": "cat_3", "status": "processed",
-                              "value_tier": "high", "risk_score": 100.0}
+    assert by_value[1000] == {
+        "_row": 0,
+        "id": 100,
+        "original_value": 1000,
+        "doubled_value": 2000,
+        "squared_value": 1_000_000,
+        "category": "cat_0",
+        "status": "processed",
+        "value_tier": "low",
+        "risk_score": 100.0,
+    }
+    assert by_value[1001] == {
+        "_row": 1,
+        "id": 101,
+        "original_value": 1001,
+        "doubled_value": 2002,
+        "squared_value": 1_002_001,
+        "category": "cat_1",
+        "status": "processed",
+        "value_tier": "medium",
+        "risk_score": 100.0,
+    }
+    assert by_value[5000] == {
+        "_row": 2,
+        "id": 102,
+        "original_value": 5000,
+        "doubled_value": 10000,
+        "squared_value": 25_000_000,
+        "category": "cat_2",
+        "status": "processed",
+        "value_tier": "medium",
+        "risk_score": 100.0,
+    }
+    assert by_value[5001] == {
+        "_row": 3,
+        "id": 103,
+        "original_value": 5001,
+        "doubled_value": 10002,
+        "squared_value": 25_010_001,
+        "category": "cat_3",
+        "status": "processed",
+        "value_tier": "high",
+        "risk_score": 100.0,
+    }
     assert by_value[0]["risk_score"] == 0.0 and by_value[0]["value_tier"] == "low"
     assert by_value[99]["risk_score"] == 98.01  # 9801 / 100, a float
     assert by_value[100]["risk_score"] == 100.0  # min(100, 100.0): the int 100 in Python
@@ -201,10 +287,26 @@ def check_hand_picked(result: Any) -> None:
     assert failed.column_names == FAILED_FIELDS
     message = "integer result outside int64"
     assert failed.to_pylist() == [
-        {"_row": 6, "error_state": "enrich", "error_type": "OverflowError", "error_message": message,
-         "id": 106, "value": 2**62, "category": "cat_1", "status": "pending"},
-        {"_row": 12, "error_state": "enrich", "error_type": "OverflowError", "error_message": message,
-         "id": 112, "value": 3_037_000_500, "category": "cat_2", "status": "pending"},
+        {
+            "_row": 6,
+            "error_state": "enrich",
+            "error_type": "OverflowError",
+            "error_message": message,
+            "id": 106,
+            "value": 2**62,
+            "category": "cat_1",
+            "status": "pending",
+        },
+        {
+            "_row": 12,
+            "error_state": "enrich",
+            "error_type": "OverflowError",
+            "error_message": message,
+            "id": 112,
+            "value": 3_037_000_500,
+            "category": "cat_2",
+            "status": "pending",
+        },
     ]
 
 
@@ -215,12 +317,10 @@ def test_hand_picked_records() -> None:
 def test_hand_picked_records_agree_with_the_interpreter() -> None:
     outcomes = interpret(create_streaming_fsm_config(), hand_picked_records())
     assert [(o.status, o.end_state, o.error_state, o.error_type) for o in outcomes] == [
-        ("completed", "output", None, None)] * 4 + [
-        ("completed", "error", None, None)] * 2 + [
-        ("failed", None, "enrich", "OverflowError")] + [
-        ("completed", "output", None, None)] * 5 + [
-        ("failed", None, "enrich", "OverflowError"),
-        ("completed", "error", None, None)]
+        ("completed", "output", None, None)
+    ] * 4 + [("completed", "error", None, None)] * 2 + [("failed", None, "enrich", "OverflowError")] + [
+        ("completed", "output", None, None)
+    ] * 5 + [("failed", None, "enrich", "OverflowError"), ("completed", "error", None, None)]
     # the interpreter drops null fields; the error output keeps them as null columns
     assert outcomes[4].data == {"id": 104, "category": "cat_4", "status": "pending", "valid": False}
 
@@ -247,8 +347,9 @@ def test_same_answer_for_every_input_kind(kind: str) -> None:
     for end_state in ("output", "error"):
         assert result.output(end_state).to_pylist() == reference.output(end_state).to_pylist()
     assert result.errors().to_pylist() == reference.errors().to_pylist()
-    check_hand_picked(SimpleFSM(create_streaming_fsm_config()).process(
-        data.slice(0, 14) if kind != "list" else records[:14]))
+    check_hand_picked(
+        SimpleFSM(create_streaming_fsm_config()).process(data.slice(0, 14) if kind != "list" else records[:14])
+    )
 
 
 def test_polars_output_and_all_completed() -> None:
@@ -257,7 +358,16 @@ def test_polars_output_and_all_completed() -> None:
     assert isinstance(frame, pl.DataFrame)
     assert frame.columns == OUTPUT_FIELDS
     assert frame["value_tier"].cast(pl.String).to_list() == [
-        "low", "medium", "medium", "high", "low", "low", "low", "low", "high"]
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "low",
+        "low",
+        "low",
+        "low",
+        "high",
+    ]
     everything = result.to_polars()
     assert everything["_row"].to_list() == [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 13]
     assert everything["_end_state"].to_list() == ["output"] * 4 + ["error"] * 2 + ["output"] * 5 + ["error"]
@@ -271,7 +381,9 @@ def test_generated_records_conserve_every_record() -> None:
     value = table.column("value")
     n_error = value.null_count + sum(1 for v in value.to_pylist() if v is not None and v < 0)
     assert result.end_state_counts == {"output": 20_000 - n_error, "error": n_error}
-    rows = sorted(result.output("output").column("_row").to_pylist() + result.output("error").column("_row").to_pylist())
+    rows = sorted(
+        result.output("output").column("_row").to_pylist() + result.output("error").column("_row").to_pylist()
+    )
     assert rows == list(range(20_000))
 
 
@@ -279,7 +391,8 @@ def test_missing_value_field_is_reported() -> None:
     result = SimpleFSM(create_streaming_fsm_config()).process([{"id": 1, "category": "cat_1", "status": "x"}])
     assert result.end_state_counts == {"output": 0, "error": 1}
     assert result.output("error").to_pylist() == [
-        {"_row": 0, "id": 1, "category": "cat_1", "status": "x", "valid": False}]
+        {"_row": 0, "id": 1, "category": "cat_1", "status": "x", "valid": False}
+    ]
     assert any("'value'" in w for w in result.warnings), result.warnings
 
 

@@ -57,7 +57,6 @@ def test_add_range_codes_checks_and_counts(codes: np.ndarray, off: int) -> None:
     assert counts.tolist() == np.bincount(codes, minlength=256).tolist()
 
 
-
 @SETTINGS
 @given(CODES.filter(lambda c: c.shape[0] > 0), st.data())
 def test_add_range_codes_undoes_on_a_bad_byte(codes: np.ndarray, data: st.DataObject) -> None:

@@ -36,9 +36,7 @@ from streamkit.status.codes import N_STATUSES, STATUS_NAMES
 CODES = st.integers(0, N_STATUSES - 1)
 STATUS_ARG = st.one_of(CODES, st.sampled_from(STATUS_NAMES))
 # dense near 0, a band the column grows into, a sparse cluster, anything
-NEW_ID = st.one_of(
-    st.integers(0, 80), st.integers(80, 600), st.integers(2**40, 2**40 + 40), st.integers(0, 2**62)
-)
+NEW_ID = st.one_of(st.integers(0, 80), st.integers(80, 600), st.integers(2**40, 2**40 + 40), st.integers(0, 2**62))
 TAGS = st.sampled_from(["high_priority", "team_a", "api_calls"])
 
 
@@ -307,4 +305,3 @@ def test_machine_restores_module_settings() -> None:
     assert store_mod.MIN_COLUMN == 8
     machine.teardown()
     assert saved == (store_mod.MIN_COLUMN, lists_mod.COMPACT_MIN, tags_mod.COMPACT_MIN)
-

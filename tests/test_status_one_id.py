@@ -75,19 +75,31 @@ def test_one_id_is_the_batch_path_for_one_element(key: Any, name: str) -> None:
 @pytest.mark.parametrize(
     ("call", "exc", "msg"),
     [
-        (lambda ix: ix.add(DENSE), DuplicateIdError,
-         r"^ids already in the index: 5; change their status with `transition`$"),
+        (
+            lambda ix: ix.add(DENSE),
+            DuplicateIdError,
+            r"^ids already in the index: 5; change their status with `transition`$",
+        ),
         (lambda ix: ix.add(FAR), DuplicateIdError, rf"^ids already in the index: {FAR}; "),
         (lambda ix: ix.add(-1), ValueError, r"^ids must be non-negative, got -1 at position 0$"),
         (lambda ix: ix.add(True), ValueError, r"^`ids` must be one-dimensional, got shape \(\)$"),
         (lambda ix: ix.transition(6, "failed"), UnknownIdError, r"^ids not in the index: 6$"),
         (lambda ix: ix.transition(2**40, "failed"), UnknownIdError, r"^ids not in the index: 1099511627776$"),
-        (lambda ix: ix.transition(-1, "failed"), UnknownIdError,
-         r"^ids not in the index: -1\n\nids are non-negative integers$"),
-        (lambda ix: ix.transition(DENSE, "failed", from_status="processing"), StatusMismatchError,
-         r"^ids not in status 'processing': 5 \(in 'pending'\)$"),
-        (lambda ix: ix.transition(FAR, "failed", from_status="pending"), StatusMismatchError,
-         rf"^ids not in status 'pending': {FAR} \(in 'failed'\)$"),
+        (
+            lambda ix: ix.transition(-1, "failed"),
+            UnknownIdError,
+            r"^ids not in the index: -1\n\nids are non-negative integers$",
+        ),
+        (
+            lambda ix: ix.transition(DENSE, "failed", from_status="processing"),
+            StatusMismatchError,
+            r"^ids not in status 'processing': 5 \(in 'pending'\)$",
+        ),
+        (
+            lambda ix: ix.transition(FAR, "failed", from_status="pending"),
+            StatusMismatchError,
+            rf"^ids not in status 'pending': {FAR} \(in 'failed'\)$",
+        ),
         (lambda ix: ix.transition(DENSE, "done"), ValueError, r"^`to_status` must be one of 'pending'"),
         (lambda ix: ix.status_of(6), UnknownIdError, r"^ids not in the index: 6$"),
         (lambda ix: ix.add(2**63), OverflowError, r"int too large"),
@@ -112,18 +124,22 @@ def test_one_id_sequences_match_a_dict_and_the_batch_path(ops: list[tuple[str, i
     for kind, key, code, as_numpy in ops:
         k = np.int64(key) if as_numpy else key
         frm = model.get(key, 0) if kind == "move_from" else None
-        call = {"add": lambda ix, ids, code=code: ix.add(ids, code),
-                "move": lambda ix, ids, code=code: ix.transition(ids, code),
-                "move_from": lambda ix, ids, code=code, frm=frm: ix.transition(ids, code, from_status=frm)}[kind]
+        call = {
+            "add": lambda ix, ids, code=code: ix.add(ids, code),
+            "move": lambda ix, ids, code=code: ix.transition(ids, code),
+            "move_from": lambda ix, ids, code=code, frm=frm: ix.transition(ids, code, from_status=frm),
+        }[kind]
         got = _outcome(lambda call=call, k=k: call(one, k))
         expected = _outcome(lambda call=call, key=key: call(batch, np.array([key])))  # fmt: skip
         assert got == expected
         if got[0] == "ok":
             model[key] = code
     assert one.to_dict() == batch.to_dict()
-    assert one.counts() == batch.counts() == {
-        name: sum(1 for c in model.values() if c == i) for i, name in enumerate(one.counts())
-    }
+    assert (
+        one.counts()
+        == batch.counts()
+        == {name: sum(1 for c in model.values() if c == i) for i, name in enumerate(one.counts())}
+    )
     assert _state(one) == _state(batch)
 
 

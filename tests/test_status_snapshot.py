@@ -115,15 +115,23 @@ def test_bad_ipc_is_refused() -> None:
 @pytest.mark.parametrize(
     ("data", "msg"),
     [
-        ({"format": "x", "version": 1},
-         r"expected format 'streamkit.status_index' version 1, got \{'format': 'x', 'version': 1\}$"),
+        (
+            {"format": "x", "version": 1},
+            r"expected format 'streamkit.status_index' version 1, got \{'format': 'x', 'version': 1\}$",
+        ),
         ([], r"expected format 'streamkit.status_index' version 1, got \[\]$"),
-        ({"format": "streamkit.status_index", "version": 1, "statuses": {"failed": [1.5]}},
-         r"^invalid status index dict: `statuses.failed` must be a list of integer ids, got \[1.5\]$"),
-        ({"format": "streamkit.status_index", "version": 1, "statuses": {}, "tags": []},
-         r"`tags` must be a mapping of tag name to list of ids, got \[\]$"),
-        ({"format": "streamkit.status_index", "version": 1, "statuses": {}, "cleaned": {"failed": -1}},
-         r"`cleaned` must map status names to counts, got \{'failed': -1\}$"),
+        (
+            {"format": "streamkit.status_index", "version": 1, "statuses": {"failed": [1.5]}},
+            r"^invalid status index dict: `statuses.failed` must be a list of integer ids, got \[1.5\]$",
+        ),
+        (
+            {"format": "streamkit.status_index", "version": 1, "statuses": {}, "tags": []},
+            r"`tags` must be a mapping of tag name to list of ids, got \[\]$",
+        ),
+        (
+            {"format": "streamkit.status_index", "version": 1, "statuses": {}, "cleaned": {"failed": -1}},
+            r"`cleaned` must map status names to counts, got \{'failed': -1\}$",
+        ),
     ],
 )
 def test_bad_dicts_are_refused(data: object, msg: str) -> None:

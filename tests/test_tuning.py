@@ -16,8 +16,15 @@ import pytest
 import streamkit._tuning as tuning
 from streamkit import SimpleFSM
 
-PASS = {"networks": [{"name": "m", "states": [
-    {"name": "a", "is_start": True}, {"name": "b", "is_end": True}], "arcs": [{"from": "a", "to": "b"}]}]}
+PASS = {
+    "networks": [
+        {
+            "name": "m",
+            "states": [{"name": "a", "is_start": True}, {"name": "b", "is_end": True}],
+            "arcs": [{"from": "a", "to": "b"}],
+        }
+    ]
+}
 
 
 def test_import_changes_nothing_in_the_process_issue_14() -> None:
@@ -51,14 +58,21 @@ def test_a_run_tunes_while_it_runs_and_puts_everything_back() -> None:
     with mock.patch.object(tuning, "_mallopt", side_effect=lambda s: seen.append(s) or True):
         during: list[bool] = []
         fsm = SimpleFSM(PASS)
-        r = fsm.process_stream(pa.table({"x": [1, 2, 3]}), memory_limit_mb=64, chunk_size=2,
-                               on_progress=lambda p: during.append(tuning.is_tuned()))
+        r = fsm.process_stream(
+            pa.table({"x": [1, 2, 3]}),
+            memory_limit_mb=64,
+            chunk_size=2,
+            on_progress=lambda p: during.append(tuning.is_tuned()),
+        )
     assert r.total_records == 3 and during and all(during)
     assert not tuning.is_tuned()
     mmap, trim = tuning.thresholds_for(64 << 20, 2)
     assert seen[0] == [(tuning._M_ARENA_MAX, 2), (tuning._M_MMAP_THRESHOLD, mmap), (tuning._M_TRIM_THRESHOLD, trim)]
-    assert dict(seen[1]) == {tuning._M_MMAP_THRESHOLD: 128 * 1024, tuning._M_TRIM_THRESHOLD: 128 * 1024,
-                             tuning._M_ARENA_MAX: 0}  # glibc's defaults, put back
+    assert dict(seen[1]) == {
+        tuning._M_MMAP_THRESHOLD: 128 * 1024,
+        tuning._M_TRIM_THRESHOLD: 128 * 1024,
+        tuning._M_ARENA_MAX: 0,
+    }  # glibc's defaults, put back
     assert len(seen) == 2
     assert pa.default_memory_pool().backend_name == pool_before
     assert gc.get_freeze_count() == frozen_before
@@ -68,6 +82,7 @@ def test_overlapping_runs_share_one_tuning_and_the_last_restores() -> None:
     seen: list[list[tuple[int, int]]] = []
     inner_started, outer_may_end = threading.Event(), threading.Event()
     with mock.patch.object(tuning, "_mallopt", side_effect=lambda s: seen.append(s) or True):
+
         def first() -> None:
             with tuning.process_tuning():
                 inner_started.wait(30)
@@ -87,8 +102,10 @@ def test_overlapping_runs_share_one_tuning_and_the_last_restores() -> None:
 def test_it_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMKIT_NO_TUNING", "1")
     frozen = gc.get_freeze_count()
-    with mock.patch.object(tuning, "_mallopt", side_effect=AssertionError("mallopt called")), \
-            tuning.process_tuning() as tuned:
+    with (
+        mock.patch.object(tuning, "_mallopt", side_effect=AssertionError("mallopt called")),
+        tuning.process_tuning() as tuned,
+    ):
         assert not tuned and not tuning.is_tuned() and gc.get_freeze_count() == frozen
     r = SimpleFSM(PASS).process([{"x": 1}])
     assert r.total_records == 1
@@ -106,8 +123,9 @@ def test_a_process_that_freezes_objects_itself_keeps_them_frozen() -> None:
 
 
 def test_thresholds_follow_the_budget_and_the_chunk_size() -> None:
-    assert [json.dumps(tuning.thresholds_for(b, c)) for b, c in [(256 << 20, 65_536), (16 << 30, 4_000_000),
-                                                                 (1 << 20, 10)]] == [
+    assert [
+        json.dumps(tuning.thresholds_for(b, c)) for b, c in [(256 << 20, 65_536), (16 << 30, 4_000_000), (1 << 20, 10)]
+    ] == [
         json.dumps([4 << 20, 16 << 20]),  # 1/16 of 256 MB; a 64k chunk's columns fit under 4 MiB
         json.dumps([32 << 20, 64 << 20]),  # both at their ceilings
         json.dumps([4 << 20, 8 << 20]),  # and floors

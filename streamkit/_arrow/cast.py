@@ -17,9 +17,9 @@ def has_null_list(t: pa.DataType) -> bool:
     >>> has_null_list(pa.struct([("a", pa.list_(pa.null()))])), has_null_list(pa.list_(pa.int64()))
     (True, False)
     """
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        if pa.types.is_null(t.value_type):
-            return True
+    is_list = pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+    if is_list and pa.types.is_null(t.value_type):
+        return True
     return any(has_null_list(t.field(i).type) for i in range(t.num_fields))
 
 

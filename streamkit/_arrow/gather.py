@@ -30,8 +30,18 @@ from kernels.gather import (
     take_values,
 )
 
-__all__ = ("valid_flags", "unpack_bits", "values_view", "take_arrow", "np_array", "num_array", "text_array",
-           "codes_array", "const_array", "EMPTY_IX")
+__all__ = (
+    "valid_flags",
+    "unpack_bits",
+    "values_view",
+    "take_arrow",
+    "np_array",
+    "num_array",
+    "text_array",
+    "codes_array",
+    "const_array",
+    "EMPTY_IX",
+)
 
 EMPTY_IX = np.empty(0, np.int64)
 _NO_FLAGS = np.ones(1, np.bool_)
@@ -39,8 +49,18 @@ _NO_FLAGS = np.ones(1, np.bool_)
 #: numpy dtype by Arrow type id, for the fixed-width types gathered here
 _NP_DTYPES: dict[int, np.dtype] = {
     t.id: np.dtype(t.to_pandas_dtype())
-    for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32(),
-              pa.uint64(), pa.float32(), pa.float64())
+    for t in (
+        pa.int8(),
+        pa.int16(),
+        pa.int32(),
+        pa.int64(),
+        pa.uint8(),
+        pa.uint16(),
+        pa.uint32(),
+        pa.uint64(),
+        pa.float32(),
+        pa.float64(),
+    )
 }
 _STRING_ID = pa.string().id
 _BOOL_ID = pa.bool_().id
@@ -77,14 +97,14 @@ def valid_flags(arr: pa.Array) -> np.ndarray | None:
 
 def unpack_bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
     """Bits ``offset .. offset + n`` of an Arrow bitmap (validity or boolean values), one uint8 each."""
-    bits = np.frombuffer(buf, np.uint8)[offset >> 3:(offset + n + 7) >> 3]
-    return np.unpackbits(bits, bitorder="little")[offset & 7:(offset & 7) + n]
+    bits = np.frombuffer(buf, np.uint8)[offset >> 3 : (offset + n + 7) >> 3]
+    return np.unpackbits(bits, bitorder="little")[offset & 7 : (offset & 7) + n]
 
 
 def values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
     """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
     buf = arr.buffers()[1]
-    return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
+    return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset :]
 
 
 def _runs_of(ix: np.ndarray, n_src: int, cache: dict | None) -> np.ndarray | None:
@@ -101,7 +121,7 @@ def _runs_of(ix: np.ndarray, n_src: int, cache: dict | None) -> np.ndarray | Non
         return hit[1]
     starts = np.empty(len(ix) + 1, np.int64)
     n_runs = runs_of(ix, starts)
-    res = starts[:n_runs + 1] if 8 * n_runs <= len(ix) else None
+    res = starts[: n_runs + 1] if 8 * n_runs <= len(ix) else None
     if cache is not None:
         cache[key] = (ix, res)
     return res
@@ -182,8 +202,9 @@ def np_array(vals: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, 
     return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(np.ascontiguousarray(out))], nulls)
 
 
-def num_array(isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray | None,
-              ix: np.ndarray | None, n: int) -> pa.Array:
+def num_array(
+    isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int
+) -> pa.Array:
     """An int-or-float column as Arrow: float64 if any valid entry is a float, else int64 (as Python)."""
     validity, nulls = (None, 0) if valid is None else _bits_of_flags(valid, ix, n)
     has = valid is not None
@@ -199,8 +220,9 @@ def num_array(isf: np.ndarray, iv: np.ndarray, fv: np.ndarray, valid: np.ndarray
     return pa.Array.from_buffers(_FLOAT64, n, [validity, pa.py_buffer(out)], nulls)
 
 
-def text_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None,
-               n: int) -> pa.Array:
+def text_array(
+    offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int
+) -> pa.Array:
     """Strings a kernel wrote (int32 ``offsets`` into UTF-8 ``data``, validity flags) at ``ix``, as Arrow.
 
     Examples
@@ -214,8 +236,9 @@ def text_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None, 
     return base if ix is None else take_arrow(base, ix)
 
 
-def codes_array(codes: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int,
-                dictionary: pa.Array) -> pa.Array:
+def codes_array(
+    codes: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, n: int, dictionary: pa.Array
+) -> pa.Array:
     """Codes into ``dictionary`` at ``ix`` as a dictionary array (index 0 under nulls)."""
     validity, nulls = (None, 0) if valid is None else _bits_of_flags(valid, ix, n)
     if ix is None and validity is None and codes.dtype == np.int32:  # a kernel's codes, all set: as they are
@@ -251,9 +274,10 @@ def const_array(v: Any, n: int) -> pa.Array:
         if dictionary is None:
             dictionary = _remember((str, v), pa.array([v], pa.string()))
         return pa.DictionaryArray.from_arrays(_zero_indices(n), dictionary, safe=False)
-    key = (type(v), repr(v) if isinstance(v, float) else v)  # repr: 0.0 and -0.0 differ
+    value_key = (type(v), repr(v) if isinstance(v, float) else v)  # repr: 0.0 and -0.0 differ
+    key: tuple[type, Any] | None = value_key
     try:
-        hit = _CONSTS.get(key)
+        hit = _CONSTS.get(value_key)
     except TypeError:  # unhashable value
         hit, key = None, None
     if hit is not None and len(hit) >= n:

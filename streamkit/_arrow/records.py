@@ -47,8 +47,9 @@ def _from_pylist(records: list[Mapping[str, Any]]) -> pa.Table:
     return pa.table({k: pa.array([r.get(k) for r in records]) for k in names})
 
 
-def add_to_type_group(groups: list[tuple[dict[str, type], list[int], list[Any]]], i: int,
-                      record: Mapping[str, Any]) -> None:
+def add_to_type_group(
+    groups: list[tuple[dict[str, type], list[int], list[Any]]], i: int, record: Mapping[str, Any]
+) -> None:
     """Put record ``i`` in the first group whose field types agree with its own (nulls agree with all).
 
     Each group is ``(field -> type, record numbers, records)``; a record that fits none starts a new one.

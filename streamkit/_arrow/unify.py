@@ -160,8 +160,7 @@ def concat_tables(tables: list[pa.Table]) -> pa.Table:
         names.update(dict.fromkeys(t.column_names))
     columns: dict[str, pa.ChunkedArray] = {}
     for name in names:
-        pieces = [t.column(name).combine_chunks() if name in t.column_names else pa.nulls(t.num_rows)
-                  for t in tables]
+        pieces = [t.column(name).combine_chunks() if name in t.column_names else pa.nulls(t.num_rows) for t in tables]
         columns[name] = pa.chunked_array(unify_arrays(pieces))
     return pa.table(columns)
 

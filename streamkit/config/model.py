@@ -33,7 +33,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-
 __all__ = (
     "FunctionSpec",
     "StateConfig",

@@ -48,9 +48,7 @@ _LAMBDA_PREFIX = re.compile(r"lambda\b")
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
-def build_config(
-    raw: Any, *, functions: Mapping[str, Callable[..., Any]] | None = None
-) -> FSMConfig:
+def build_config(raw: Any, *, functions: Mapping[str, Callable[..., Any]] | None = None) -> FSMConfig:
     """Validate ``raw`` as a whole and build the typed config.
 
     Parameters
@@ -249,7 +247,7 @@ class _Validator:
             arcs = [self.arc(a, f"{path}.arcs[{i}]", i, names) for i, a in enumerate(value)]
         if states is not None and arcs is not None and names and len(names) == len(states):
             self.graph(states, arcs)
-        return NetworkConfig(name, path, tuple(states or ()), tuple(arcs or ()))
+        return NetworkConfig(name, path, tuple(states or ()), tuple(a for a in arcs or () if a is not None))
 
     def states(self, value: list[Any] | tuple[Any, ...], path: str) -> list[Any]:
         out: list[Any] = []
@@ -289,9 +287,7 @@ class _Validator:
         transform = None
         nested = False
         functions = self.get(raw, "functions", path)
-        if functions is not _MISSING and self.check_type(
-            functions, f"{path}.functions", Mapping, "a mapping"
-        ):
+        if functions is not _MISSING and self.check_type(functions, f"{path}.functions", Mapping, "a mapping"):
             self.keys(functions, f"{path}.functions", _FUNCTIONS_KEYS)
             value = self.get(functions, "transform", f"{path}.functions")
             if value is not _MISSING:

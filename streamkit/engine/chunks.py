@@ -9,12 +9,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamkit._arrow.tables import concat_by_row
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
 from streamkit.io.base import Encoded
 from streamkit.io.chunk import RawChunk, SourceChunk
 from streamkit.status import EventStatus
-from streamkit._arrow.tables import concat_by_row
 
 __all__ = ("Stage", "Chunk", "run_stage", "prepare_writes")
 
@@ -118,8 +118,7 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
         chunk.parts = []
         chunk.outputs = outputs
     else:
-        chunk.parts = [(t.drop_columns(["_row"]), t.column("_row").to_numpy())
-                       for ts in outputs.values() for t in ts]
+        chunk.parts = [(t.drop_columns(["_row"]), t.column("_row").to_numpy()) for ts in outputs.values() for t in ts]
     return chunk
 
 

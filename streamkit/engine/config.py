@@ -147,8 +147,11 @@ class StreamConfig:
     def __post_init__(self) -> None:
         _positive_int("chunk_size", self.chunk_size)
         _positive_int("parallelism", self.parallelism)
-        if isinstance(self.memory_limit_mb, bool) or not isinstance(self.memory_limit_mb, (int, float)) \
-                or not self.memory_limit_mb > 0:
+        if (
+            isinstance(self.memory_limit_mb, bool)
+            or not isinstance(self.memory_limit_mb, (int, float))
+            or not self.memory_limit_mb > 0
+        ):
             msg = f"`memory_limit_mb` must be a positive number, got {self.memory_limit_mb!r}"
             raise ValueError(msg)
         if self.backpressure_threshold is not None:

@@ -30,8 +30,15 @@ __all__ = ("run_local",)
 THREAD_MIN_RECORDS = 100_000
 
 
-def run_local(stages: list[Stage], data: Any, *, chunk_size: int, parallelism: int = 1,
-              format: str | None = None, schema: Any = None) -> RunResult:  # noqa: A002 - the usual name
+def run_local(
+    stages: list[Stage],
+    data: Any,
+    *,
+    chunk_size: int,
+    parallelism: int = 1,
+    format: str | None = None,  # noqa: A002 - the name process_stream uses
+    schema: Any = None,
+) -> RunResult:
     """Run ``data`` through ``stages`` to the end and keep every record in the result.
 
     Parameters
@@ -77,8 +84,14 @@ def run_local(stages: list[Stage], data: Any, *, chunk_size: int, parallelism: i
             for c in chunks:
                 commit(step(c))
     routes.close()
-    return RunResult(tally, duration=time.perf_counter() - t0, collected=dict(routes.collected),
-                     collected_errors=routes.collected_errors, paths={}, warnings=tally.warnings(stages[0].network))
+    return RunResult(
+        tally,
+        duration=time.perf_counter() - t0,
+        collected=dict(routes.collected),
+        collected_errors=routes.collected_errors,
+        paths={},
+        warnings=tally.warnings(stages[0].network),
+    )
 
 
 def _chunks(source: Source) -> Iterator[Chunk]:

@@ -22,7 +22,7 @@ def as_stages(items: Sequence[Any], parallelism: Sequence[int | None] | None = N
     stages: list[Stage] = []
     for i, item in enumerate(items):
         par = None
-        if isinstance(item, tuple) and len(item) == 2:  # noqa: PLR2004 - (fsm, parallelism)
+        if isinstance(item, tuple) and len(item) == 2:
             item, par = item
         if isinstance(item, Pipeline):
             stages.extend(Stage(s.network, s.name, s.parallelism) for s in item.stages)
@@ -68,7 +68,8 @@ class Pipeline:
     ...     return SimpleFSM({"name": name, "networks": [{"name": "main", "states": [
     ...         {"name": "in", "is_start": True, "functions": {"transform": code}},
     ...         {"name": "out", "is_end": True}], "arcs": [{"from": "in", "to": "out"}]}]})
-    >>> p = net("double", "lambda state: {'x': state.data['x'] * 2}") | net("inc", "lambda state: {'x': state.data['x'] + 1}")
+    >>> double = net("double", "lambda state: {'x': state.data['x'] * 2}")
+    >>> p = double | net("inc", "lambda state: {'x': state.data['x'] + 1}")
     >>> r = p.process([{"x": 1}, {"x": 2}, {"x": None}])
     >>> r.output("out").column("x").to_pylist(), r.failed
     ([3, 5], 1)
@@ -89,8 +90,9 @@ class Pipeline:
         """Stream ``source`` through every stage into the sinks (blocking); options as ``SimpleFSM.process_stream``."""
         return run_blocking(lambda: stream_stages(self.stages, source, sink, **options))
 
-    async def aprocess_stream(self, source: Any = None, sink: Any = None,
-                              **options: Unpack[StreamOptions]) -> RunResult:
+    async def aprocess_stream(
+        self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]
+    ) -> RunResult:
         """The same as :meth:`process_stream`, awaited."""
         return await stream_stages(self.stages, source, sink, **options)
 
@@ -106,12 +108,15 @@ class AsyncPipeline(Pipeline):
     """A :class:`Pipeline` whose ``process_stream`` is awaited (``async_fsm_a | async_fsm_b``)."""
 
     async def process_stream(  # type: ignore[override]
-            self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> RunResult:
+        self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]
+    ) -> RunResult:
         """Stream ``source`` through every stage into the sinks."""
         return await stream_stages(self.stages, source, sink, **options)
 
     async def process(  # type: ignore[override]
-            self, data: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE, parallelism: int = 1) -> RunResult:
+        self, data: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE, parallelism: int = 1
+    ) -> RunResult:
         """Run in-memory records through the pipeline (in a worker thread); outputs are kept in the result."""
         return await anyio.to_thread.run_sync(
-            lambda: run_local(self.stages, data, chunk_size=chunk_size, parallelism=parallelism))
+            lambda: run_local(self.stages, data, chunk_size=chunk_size, parallelism=parallelism)
+        )

@@ -34,7 +34,7 @@ class ErrorLog:
         """Count failed records and keep the first ones: ``(row, state, type, message)``."""
         self.total += len(errors)
         room = self.keep - len(self._sample)
-        for row, state, etype, message in errors[:max(room, 0)]:
+        for row, state, etype, message in errors[: max(room, 0)]:
             self._sample.append({"row": row, "state": state, "error_type": etype, "error_message": message})
 
     def add_table(self, errors: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +14,7 @@ from streamkit.engine.tally import Tally
 from streamkit.io import Collector, open_source
 from streamkit.io._types import without_unions
 from streamkit.status import StatusIndex
+from streamkit.status.codes import as_status
 
 __all__ = ("RunResult",)
 
@@ -32,13 +33,31 @@ class RunResult:
     ``result.get("successful", 0)``.
     """
 
-    _KEYS = ("total_records", "successful", "failed", "end_state_counts", "duration",
-             "records_per_second", "malformed", "peak_bytes_in_flight", "peak_records_in_flight",
-             "chunks_processed")
+    _KEYS = (
+        "total_records",
+        "successful",
+        "failed",
+        "end_state_counts",
+        "duration",
+        "records_per_second",
+        "malformed",
+        "peak_bytes_in_flight",
+        "peak_records_in_flight",
+        "chunks_processed",
+    )
 
-    def __init__(self, tally: Tally, *, duration: float, collected: dict[str, Collector],
-                 collected_errors: Collector | None, paths: dict[str, str], warnings: list[str],
-                 peak_bytes: int = 0, peak_records: int = 0) -> None:
+    def __init__(
+        self,
+        tally: Tally,
+        *,
+        duration: float,
+        collected: dict[str, Collector],
+        collected_errors: Collector | None,
+        paths: dict[str, str],
+        warnings: list[str],
+        peak_bytes: int = 0,
+        peak_records: int = 0,
+    ) -> None:
         self.end_states = list(tally.end_states)
         self.end_state_counts = dict(tally.end_state_counts)
         #: The run's status index: every record's status, counts per status, ids per status.
@@ -132,7 +151,7 @@ class RunResult:
         """
         if status in self.end_states:
             return self._end_state_ids(status)
-        return np.sort(self.index.ids(status))
+        return np.sort(self.index.ids(as_status(status)))
 
     def records(self, status: str) -> pa.Table:
         """The rows themselves: ``"failed"`` → the failed records with their errors (``errors()``);
@@ -143,7 +162,7 @@ class RunResult:
             return self.errors()
         if status == "completed":
             return concat_by_row([self.output(s) for s in self.end_states])
-        if self.index.count(status):  # skipped / cancelled records are kept with the failed ones
+        if self.index.count(as_status(status)):  # skipped / cancelled records are kept with the failed ones
             errors = self.errors()
             rows = pa.array(self.ids(status))
             return errors.filter(pc.is_in(errors.column(ROW_FIELD), value_set=rows))
@@ -185,14 +204,18 @@ class RunResult:
         import polars as pl
 
         if end_state is not None:
-            return pl.from_arrow(without_unions(self.output(end_state)))
-        frames = [pl.from_arrow(without_unions(t)).with_columns(pl.lit(s).alias("_end_state"))
-                  for s, t in self.outputs().items()]
+            return cast("pl.DataFrame", pl.from_arrow(without_unions(self.output(end_state))))
+        frames = [
+            cast("pl.DataFrame", pl.from_arrow(without_unions(t))).with_columns(pl.lit(s).alias("_end_state"))
+            for s, t in self.outputs().items()
+        ]
         return pl.concat(frames, how="diagonal_relaxed").sort(ROW_FIELD) if frames else pl.DataFrame()
 
     def __repr__(self) -> str:
-        return (f"RunResult(total_records={self.total_records}, successful={self.successful}, "
-                f"failed={self.failed}, end_state_counts={self.end_state_counts})")
+        return (
+            f"RunResult(total_records={self.total_records}, successful={self.successful}, "
+            f"failed={self.failed}, end_state_counts={self.end_state_counts})"
+        )
 
 
 def _read_back(path: str) -> pa.Table:

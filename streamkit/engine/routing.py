@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,23 @@ class Routes:
     else into memory (the result's ``errors()``). Nothing is ever dropped.
     """
 
-    def __init__(self, end_states: list[str], *, sink: Any = None, sinks: Mapping[str, Any] | None = None,
-                 error_sink: Any = None, sink_format: str | None = None) -> None:
+    def __init__(
+        self,
+        end_states: list[str],
+        *,
+        sink: Any = None,
+        sinks: Mapping[str, Any] | None = None,
+        error_sink: Any = None,
+        sink_format: str | None = None,
+    ) -> None:
         sinks = dict(sinks or {})
         unknown = [k for k in sinks if k not in end_states]
         if unknown:
-            msg = (f"`sinks` names {', '.join(map(repr, unknown))}, which "
-                   f"{'is not an end state' if len(unknown) == 1 else 'are not end states'}"
-                   f" (end states: {', '.join(map(repr, end_states))})")
+            msg = (
+                f"`sinks` names {', '.join(map(repr, unknown))}, which "
+                f"{'is not an end state' if len(unknown) == 1 else 'are not end states'}"
+                f" (end states: {', '.join(map(repr, end_states))})"
+            )
             raise ValueError(msg)
         self._opened: list[Sink] = []
         self.collected: dict[str, Collector] = {}
@@ -88,7 +98,5 @@ class Routes:
     def abort(self) -> None:
         """Drop what the sinks wrote: no partial file is left looking complete."""
         for s in self._opened:
-            try:
+            with contextlib.suppress(Exception):  # abort every sink even if one fails
                 s.abort()
-            except Exception:  # noqa: BLE001, S110 - abort every sink even if one fails
-                pass

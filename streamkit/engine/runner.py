@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -57,8 +58,15 @@ T = TypeVar("T")
 class StreamRun:
     """One run of a stream (build it, then ``await run.run(source)``)."""
 
-    def __init__(self, stages: list[Stage], config: StreamConfig, routes: Routes,
-                 on_progress: Callable[[Progress], Any] | None = None, *, keep_end_state_ids: bool = False) -> None:
+    def __init__(
+        self,
+        stages: list[Stage],
+        config: StreamConfig,
+        routes: Routes,
+        on_progress: Callable[[Progress], Any] | None = None,
+        *,
+        keep_end_state_ids: bool = False,
+    ) -> None:
         self.stages = stages
         self.config = config
         self.routes = routes
@@ -135,18 +143,20 @@ class StreamRun:
     async def _read(self, source: Source, send: ObjectSendStream[Chunk]) -> None:
         size = self.config.chunk_size
         async with send:
-            chunks = source.achunks() if source.is_async else iter(source.raw_chunks())
+            achunks = source.achunks() if source.is_async else None
+            chunks = None if source.is_async else iter(source.raw_chunks())
             seq = 0
             while True:
                 guess = self.footprint.before_read(size)
                 await self.budget.acquire(guess, size)
-                if source.is_async:
-                    sc = await anext(chunks, None)  # type: ignore[call-overload]
-                elif source.cheap_chunks:
+                sc: Any
+                if achunks is not None:
+                    sc = await anext(achunks, None)
+                elif chunks is not None and source.cheap_chunks:
                     sc = next(chunks, None)
                     await anyio.lowlevel.checkpoint()
-                else:
-                    sc = await anyio.to_thread.run_sync(next, chunks, None)
+                elif chunks is not None:
+                    sc = await anyio.to_thread.run_sync(partial(next, chunks, None))
                 if sc is None:
                     self.budget.release(guess, size)
                     break
@@ -156,8 +166,15 @@ class StreamRun:
                 else:
                     self.budget.release(guess - share, 0)
                 self.budget.release(0, size - sc.count)
-                chunk = Chunk(seq=seq, start=sc.start, count=sc.count, parts=[],
-                              held_bytes=share, held_records=sc.count, input_bytes=sc.nbytes)
+                chunk = Chunk(
+                    seq=seq,
+                    start=sc.start,
+                    count=sc.count,
+                    parts=[],
+                    held_bytes=share,
+                    held_records=sc.count,
+                    input_bytes=sc.nbytes,
+                )
                 if isinstance(sc, RawChunk):  # parsed by a worker, in parallel with the others
                     chunk.pending = sc
                 else:
@@ -197,7 +214,10 @@ class StreamRun:
                     if n < INLINE_RECORDS:
                         chunk = step(chunk)
                     else:
-                        chunk = await self._in_thread(step, chunk)
+                        stepped = await self._in_thread(step, chunk)
+                        if stepped is None:  # stopped before it ran
+                            return
+                        chunk = stepped
                     await send.send(chunk)
                     continue
                 if n >= INLINE_RECORDS:
@@ -242,8 +262,10 @@ class StreamRun:
     def _report_stop(self, exc: BaseException) -> None:
         """Say what a stopped stream wrote and what it did not (a note on the error, and a log record)."""
         written = self.tally.records
-        text = (f"the stream stopped after writing {written:,} records in full; {self._read_records - written:,} "
-                "records it had read were not written (file sinks were removed, nothing half-written)")
+        text = (
+            f"the stream stopped after writing {written:,} records in full; {self._read_records - written:,} "
+            "records it had read were not written (file sinks were removed, nothing half-written)"
+        )
         logging.getLogger("streamkit").warning("%s (%s)", text, type(exc).__name__)
         if hasattr(exc, "add_note"):
             exc.add_note(text)
@@ -347,21 +369,36 @@ class StreamRun:
         elapsed = time.perf_counter() - self._t0
         counts = self.tally.index.counts()
         return Progress(
-            chunks_processed=self._finished, records_processed=self._finished_records,
+            chunks_processed=self._finished,
+            records_processed=self._finished_records,
             records_per_second=self._finished_records / elapsed if elapsed > 0 else 0.0,
-            errors=self.tally.errors, bytes_in_flight=self.budget.bytes, records_in_flight=self.budget.records,
-            elapsed=elapsed, successful=counts["completed"], failed=counts["failed"],
-            malformed=self.tally.malformed, status_counts=counts)
+            errors=self.tally.errors,
+            bytes_in_flight=self.budget.bytes,
+            records_in_flight=self.budget.records,
+            elapsed=elapsed,
+            successful=counts["completed"],
+            failed=counts["failed"],
+            malformed=self.tally.malformed,
+            status_counts=counts,
+        )
 
     def _result(self) -> RunResult:
         warnings = self.tally.warnings(self.stages[0].network)
         if self.budget.peak_bytes > self.config.memory_limit_bytes:
-            warnings.append(f"one chunk needed {math.ceil(self.budget.peak_bytes / 2**20)} MB, more than "
-                            f"memory_limit_mb={self.config.memory_limit_mb}: it ran alone")
+            warnings.append(
+                f"one chunk needed {math.ceil(self.budget.peak_bytes / 2**20)} MB, more than "
+                f"memory_limit_mb={self.config.memory_limit_mb}: it ran alone"
+            )
         return RunResult(
-            self.tally, duration=time.perf_counter() - self._t0, collected=dict(self.routes.collected),
-            collected_errors=self.routes.collected_errors, paths=self.routes.file_paths(), warnings=warnings,
-            peak_bytes=self.budget.peak_bytes, peak_records=self.budget.peak_records)
+            self.tally,
+            duration=time.perf_counter() - self._t0,
+            collected=dict(self.routes.collected),
+            collected_errors=self.routes.collected_errors,
+            paths=self.routes.file_paths(),
+            warnings=warnings,
+            peak_bytes=self.budget.peak_bytes,
+            peak_records=self.budget.peak_records,
+        )
 
 
 class _Guard:
@@ -397,8 +434,12 @@ def _first_cause(exc: BaseException) -> BaseException:
     if not isinstance(exc, BaseExceptionGroup):
         return exc
     leaves = list(_leaves(exc))
-    causes = [e for e in leaves if not isinstance(e, (anyio.BrokenResourceError, anyio.ClosedResourceError))
-              and not isinstance(e, anyio.get_cancelled_exc_class())]
+    causes = [
+        e
+        for e in leaves
+        if not isinstance(e, (anyio.BrokenResourceError, anyio.ClosedResourceError))
+        and not isinstance(e, anyio.get_cancelled_exc_class())
+    ]
     if len(causes) == 1:
         return causes[0]
     return exc

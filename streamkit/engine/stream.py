@@ -25,15 +25,23 @@ T = TypeVar("T")
 WHOLE_INPUT = 1 << 40
 
 
-async def stream_stages(stages: list[Stage], source: Any, sink: Any = None,
-                        **options: Unpack[StreamOptions]) -> RunResult:
-    """Stream ``source`` through ``stages`` into the sinks (options: :class:`~streamkit.engine.config.StreamOptions`)."""
+async def stream_stages(
+    stages: list[Stage], source: Any, sink: Any = None, **options: Unpack[StreamOptions]
+) -> RunResult:
+    """Stream ``source`` through ``stages`` into the sinks.
+
+    The options are :class:`~streamkit.engine.config.StreamOptions`.
+    """
     check_options(options)
-    cfg = resolve_stream_config(options.get("config"), chunk_size=options.get("chunk_size"),
-                                parallelism=options.get("parallelism"),
-                                memory_limit_mb=options.get("memory_limit_mb"),
-                                backpressure_threshold=options.get("backpressure_threshold"),
-                                buffer_size=options.get("buffer_size"), preserve_order=options.get("preserve_order"))
+    cfg = resolve_stream_config(
+        options.get("config"),
+        chunk_size=options.get("chunk_size"),
+        parallelism=options.get("parallelism"),
+        memory_limit_mb=options.get("memory_limit_mb"),
+        backpressure_threshold=options.get("backpressure_threshold"),
+        buffer_size=options.get("buffer_size"),
+        preserve_order=options.get("preserve_order"),
+    )
     if source is None:
         msg = "`source` is required: a path, a glob, records, a table or an (async) iterable"
         raise TypeError(msg)
@@ -41,8 +49,13 @@ async def stream_stages(stages: list[Stage], source: Any, sink: Any = None,
     src = open_source(source, chunk_size=read_size, format=options.get("format"), schema=options.get("schema"))
     sinks = options.get("sinks")
     try:
-        routes = Routes(stages[-1].end_states, sink=sink, sinks=sinks, error_sink=options.get("error_sink"),
-                        sink_format=options.get("sink_format"))
+        routes = Routes(
+            stages[-1].end_states,
+            sink=sink,
+            sinks=sinks,
+            error_sink=options.get("error_sink"),
+            sink_format=options.get("sink_format"),
+        )
     except BaseException:
         src.close()
         raise

@@ -21,8 +21,10 @@ from streamkit.status import EventStatus, StatusIndex
 __all__ = ("Tally", "ROW_FIELD_WARNING")
 
 #: The warning of a run whose input has a field named ``_row``.
-ROW_FIELD_WARNING = ("the input has a field '_row': streamkit keeps each record's position there,"
-                     " so that field is not part of the records (rename it to keep it)")
+ROW_FIELD_WARNING = (
+    "the input has a field '_row': streamkit keeps each record's position there,"
+    " so that field is not part of the records (rename it to keep it)"
+)
 
 _COMPLETED = int(EventStatus.COMPLETED)
 _FAILED = int(EventStatus.FAILED)
@@ -81,8 +83,10 @@ class Tally:
         for code, ids in chunk.ended.items():  # failed rows that ended skipped or cancelled
             codes[ids - chunk.start] = code
         if n_done + n_failed != chunk.count:
-            msg = (f"chunk at row {chunk.start}: {chunk.count} records in, {n_done} completed + "
-                   f"{n_failed} failed, skipped or cancelled out")
+            msg = (
+                f"chunk at row {chunk.start}: {chunk.count} records in, {n_done} completed + "
+                f"{n_failed} failed, skipped or cancelled out"
+            )
             raise RuntimeError(msg)
         self.index.add_chunk(range(chunk.start, chunk.start + chunk.count), codes)
         self.malformed += chunk.malformed
@@ -93,8 +97,11 @@ class Tally:
         """What is worth knowing about the input: fields the network reads that never came, a ``_row`` field."""
         out = []
         if self.records:
-            out += [f"field {f!r} is read in state {s!r} but never appears in the input"
-                    for f, s in network.fields_read().items() if f not in self.columns_seen]
+            out += [
+                f"field {f!r} is read in state {s!r} but never appears in the input"
+                for f, s in network.fields_read().items()
+                if f not in self.columns_seen
+            ]
         if ROW_FIELD in self.columns_seen:
             out.append(ROW_FIELD_WARNING)
         return out
@@ -102,4 +109,3 @@ class Tally:
     def status_column(self) -> np.ndarray:
         """Every record's status code, in input order (positions ``0 .. records - 1``)."""
         return self.index.status_of(np.arange(self.records, dtype=np.int64)) if self.records else np.empty(0, np.uint8)
-

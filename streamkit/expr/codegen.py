@@ -214,8 +214,9 @@ class CodeGen:
         return Val(frozenset({"str"}), sb=buf, ss=s, se=e)
 
     # -- slots and values -------------------------------------------------------
-    def slot(self, kinds: frozenset[ValueKind], sources: tuple[Val, ...] | list[Val] = (), *,
-             buf: str | None = None) -> Val:
+    def slot(
+        self, kinds: frozenset[ValueKind], sources: tuple[Val, ...] | list[Val] = (), *, buf: str | None = None
+    ) -> Val:
         """Fresh, initialized variables able to hold a value of these kinds.
 
         A string slot holds spans of one array: ``buf`` if given (pieces of a string
@@ -324,8 +325,14 @@ class CodeGen:
         if isinstance(value, str):
             j = self.lit(value)
             s, e = self.lit_spans[j]
-            return Val(frozenset({"str"}), sb=LITERALS, ss=f"np.int64({s})", se=f"np.int64({e})", lit=f"np.int64({j})",
-                       const=value)
+            return Val(
+                frozenset({"str"}),
+                sb=LITERALS,
+                ss=f"np.int64({s})",
+                se=f"np.int64({e})",
+                lit=f"np.int64({j})",
+                const=value,
+            )
         msg = f"literal {value!r}"
         raise UnsupportedExpressionError(msg, construct=repr(value))
 
@@ -430,7 +437,7 @@ class CodeGen:
             with self.block(f"{header} {test}".rstrip()):
                 emit(kinds, [self.part(v, k) for v, k in zip(vals, kinds)])
                 self.write("pass")
-            body = [ln for ln in self.lines[start + 1:] if ln.strip() != "pass"]
+            body = [ln for ln in self.lines[start + 1 :] if ln.strip() != "pass"]
             ends_in_break = bool(body) and body[-1].strip() == "break" and _indent(body[-1]) == self.indent + 1
             if not ends_in_break:
                 for j, k in enumerate(kinds):

@@ -70,14 +70,53 @@ def _lshift(a: Any, b: Any) -> Any:
 
 
 #: Builtins that make no int outside int64 (shadowing them is not possible in inline code).
-_NO_INT_CALLS = frozenset({"min", "max", "bool", "float", "str", "len", "repr", "dict", "list", "tuple", "set",
-                           "sorted", "format", "isinstance", "hash", "chr", "ord"})
+_NO_INT_CALLS = frozenset(
+    {
+        "min",
+        "max",
+        "bool",
+        "float",
+        "str",
+        "len",
+        "repr",
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "sorted",
+        "format",
+        "isinstance",
+        "hash",
+        "chr",
+        "ord",
+    }
+)
 
-_NO_INT_METHODS = frozenset({
-    "get", "upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
-    "swapcase", "replace", "startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace",
-    "isupper", "islower", "isnumeric", "isdecimal",
-})
+_NO_INT_METHODS = frozenset(
+    {
+        "get",
+        "upper",
+        "lower",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "title",
+        "capitalize",
+        "casefold",
+        "swapcase",
+        "replace",
+        "startswith",
+        "endswith",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+        "isspace",
+        "isupper",
+        "islower",
+        "isnumeric",
+        "isdecimal",
+    }
+)
 
 
 class _Instrument(ast.NodeTransformer):
@@ -99,10 +138,16 @@ class _Instrument(ast.NodeTransformer):
         self.n += 1
         name = f"__sk_t{self.n}"
         store = ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=node)
-        not_int = ast.Compare(left=ast.Call(func=ast.Name(id="__sk_type", ctx=ast.Load()), args=[store], keywords=[]),
-                              ops=[ast.IsNot()], comparators=[ast.Name(id="__sk_int", ctx=ast.Load())])
-        in_range = ast.Compare(left=ast.Constant(INT64_MIN), ops=[ast.LtE(), ast.LtE()],
-                               comparators=[ast.Name(id=name, ctx=ast.Load()), ast.Constant(INT64_MAX)])
+        not_int = ast.Compare(
+            left=ast.Call(func=ast.Name(id="__sk_type", ctx=ast.Load()), args=[store], keywords=[]),
+            ops=[ast.IsNot()],
+            comparators=[ast.Name(id="__sk_int", ctx=ast.Load())],
+        )
+        in_range = ast.Compare(
+            left=ast.Constant(INT64_MIN),
+            ops=[ast.LtE(), ast.LtE()],
+            comparators=[ast.Name(id=name, ctx=ast.Load()), ast.Constant(INT64_MAX)],
+        )
         test = ast.BoolOp(op=ast.Or(), values=[not_int, in_range])
         fail = ast.Call(func=ast.Name(id="__sk_overflow", ctx=ast.Load()), args=[], keywords=[])
         return ast.copy_location(ast.IfExp(test=test, body=ast.Name(id=name, ctx=ast.Load()), orelse=fail), node)
@@ -110,8 +155,13 @@ class _Instrument(ast.NodeTransformer):
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)
         v = node.value
-        if (isinstance(node.ctx, ast.Load) and isinstance(v, ast.Attribute) and v.attr == "data"
-                and isinstance(v.value, ast.Name) and v.value.id == self.param):
+        if (
+            isinstance(node.ctx, ast.Load)
+            and isinstance(v, ast.Attribute)
+            and v.attr == "data"
+            and isinstance(v.value, ast.Name)
+            and v.value.id == self.param
+        ):
             get = ast.Attribute(value=v, attr="get", ctx=ast.Load())
             return ast.copy_location(ast.Call(func=get, args=[node.slice], keywords=[]), node)
         return node
@@ -129,8 +179,7 @@ class _Instrument(ast.NodeTransformer):
         return self._checked(node)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
-        if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
-                and type(node.operand.value) is int):
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int:
             return self.visit_Constant(ast.copy_location(ast.Constant(-node.operand.value), node))
         self.generic_visit(node)
         if isinstance(node.op, (ast.USub, ast.Invert)):

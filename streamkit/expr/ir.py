@@ -10,9 +10,27 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 __all__ = (
-    "Node", "Field", "Get", "Const", "BinOp", "UnaryOp", "Compare", "BoolOp",
-    "IfExp", "Call", "Method", "Collection", "DictLit", "Data", "Spec", "FormatValue", "Format", "Slice",
-    "Index", "SplitIndex", "fields_read",
+    "Node",
+    "Field",
+    "Get",
+    "Const",
+    "BinOp",
+    "UnaryOp",
+    "Compare",
+    "BoolOp",
+    "IfExp",
+    "Call",
+    "Method",
+    "Collection",
+    "DictLit",
+    "Data",
+    "Spec",
+    "FormatValue",
+    "Format",
+    "Slice",
+    "Index",
+    "SplitIndex",
+    "fields_read",
 )
 
 
@@ -177,8 +195,23 @@ class Data:
 
 #: Any IR node.
 Node: TypeAlias = (
-    Field | Get | Const | BinOp | UnaryOp | Compare | BoolOp | IfExp | Call | Method | Collection | DictLit | Data
-    | Format | Slice | Index | SplitIndex
+    Field
+    | Get
+    | Const
+    | BinOp
+    | UnaryOp
+    | Compare
+    | BoolOp
+    | IfExp
+    | Call
+    | Method
+    | Collection
+    | DictLit
+    | Data
+    | Format
+    | Slice
+    | Index
+    | SplitIndex
 )
 
 

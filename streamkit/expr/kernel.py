@@ -75,8 +75,9 @@ _SPREAD = _Spread()
 _TransformItem: TypeAlias = tuple[str, FieldSource] | _Spread
 
 
-def generate_kernel(states: dict[str, StateCode], root: str, kinds: dict[str, str],
-                    *, name: str = "kernel") -> StateKernelSource:
+def generate_kernel(
+    states: dict[str, StateCode], root: str, kinds: dict[str, str], *, name: str = "kernel"
+) -> StateKernelSource:
     """Generate one fused kernel for ``root`` and the states it leads to within ``states``.
 
     Records run through every state of ``states`` reachable from ``root`` in one pass
@@ -139,8 +140,9 @@ class _Writer:
         self.g = CodeGen(kinds)
         self.ops = Operators(self.g)
 
-    def state(self, states: dict[str, StateCode], name: str, record: tuple[RecordEntry, ...],
-              exits: list[Exit]) -> None:
+    def state(
+        self, states: dict[str, StateCode], name: str, record: tuple[RecordEntry, ...], exits: list[Exit]
+    ) -> None:
         """Emit state ``name`` for records described by ``record``, and the fused states after it."""
         g = self.g
         st = states[name]
@@ -172,8 +174,9 @@ class _Writer:
                 g.fail("NoArcMatched", f"no arc from state {name!r} matched")
         g.env = env
 
-    def leave(self, kind: ExitKind, state: str, target: str | None, record: tuple[RecordEntry, ...],
-              exits: list[Exit]) -> None:
+    def leave(
+        self, kind: ExitKind, state: str, target: str | None, record: tuple[RecordEntry, ...], exits: list[Exit]
+    ) -> None:
         """Records leave here: write their position, then each computed field, compactly."""
         g = self.g
         k = len(exits)
@@ -202,8 +205,11 @@ class _Writer:
                 j = g.n_text
                 g.n_text += 1
                 r = g.temp("r")
-                g.write(f"{r} = tc[{j}] if {val.nn} else t_put(x{k}b{t}, tc[{j}], {val.sb}, {val.ss}, {val.se})"
-                        if nullable else f"{r} = t_put(x{k}b{t}, tc[{j}], {val.sb}, {val.ss}, {val.se})")
+                g.write(
+                    f"{r} = tc[{j}] if {val.nn} else t_put(x{k}b{t}, tc[{j}], {val.sb}, {val.ss}, {val.se})"
+                    if nullable
+                    else f"{r} = t_put(x{k}b{t}, tc[{j}], {val.sb}, {val.ss}, {val.se})"
+                )
                 with g.block(f"if {r} < 0"):
                     g.write("return 1")  # out of room: the runtime gives more and calls again
                 g.write(f"x{k}o{t}[{c} + np.uint64(1)] = {r}")

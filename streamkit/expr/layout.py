@@ -18,8 +18,18 @@ from streamkit._typing import ColumnKind, ExitKind, ValueRep
 from streamkit.expr.values import Site
 
 __all__ = (
-    "Computed", "InputField", "Constant", "Absent", "ABSENT", "FieldSource", "RestOfInput", "REST_OF_INPUT",
-    "RecordEntry", "ExitOutput", "Exit", "StateKernelSource",
+    "Computed",
+    "InputField",
+    "Constant",
+    "Absent",
+    "ABSENT",
+    "FieldSource",
+    "RestOfInput",
+    "REST_OF_INPUT",
+    "RecordEntry",
+    "ExitOutput",
+    "Exit",
+    "StateKernelSource",
 )
 
 

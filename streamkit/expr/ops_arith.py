@@ -126,8 +126,9 @@ class Arithmetic:
         """Emit ``pa op pb`` for numeric run-time kinds into ``out``."""
         g = self.g
         if ka in ("bool", "int") and kb in ("bool", "int"):
-            self._integer(op, f"np.int64({pa})" if ka == "bool" else pa, f"np.int64({pb})" if kb == "bool" else pb,
-                          pb, out)
+            self._integer(
+                op, f"np.int64({pa})" if ka == "bool" else pa, f"np.int64({pb})" if kb == "bool" else pb, pb, out
+            )
             return
         fa = f"np.float64({pa})" if ka != "float" else pa
         fb = f"np.float64({pb})" if kb != "float" else pb
@@ -168,8 +169,9 @@ class Arithmetic:
         elif op == "/":
             with g.block(f"if {bi} == 0"):
                 g.fail(*python_raises("1 / 0"))
-            with g.block(f"if {ai} > {TWO_POW_53} or {ai} < -{TWO_POW_53} or {bi} > {TWO_POW_53} "
-                         f"or {bi} < -{TWO_POW_53}"):
+            with g.block(
+                f"if {ai} > {TWO_POW_53} or {ai} < -{TWO_POW_53} or {bi} > {TWO_POW_53} or {bi} < -{TWO_POW_53}"
+            ):
                 g.escape()
             g.assign(out, "float", f"np.float64({ai}) / np.float64({bi})")
         elif op == "**" and out.rep == "int" and isinstance(_const_of(pb), int) and _const_of(pb) in (2, 3):

@@ -68,11 +68,11 @@ class Control:
         # emit both branches into buffers first, to learn the result kinds
         with g.block(f"if {t}"):
             a = g.expr(n.body)
-            body_lines = g.lines[mark + 1:]
+            body_lines = g.lines[mark + 1 :]
         del g.lines[mark:]
         with g.block("if True"):
             b = g.expr(n.orelse)
-            else_lines = g.lines[mark + 1:]
+            else_lines = g.lines[mark + 1 :]
         del g.lines[mark:]
         out = g.slot(a.kinds | b.kinds, (a, b))
         pure = not any(ln.strip() in ("break", "return 1") for ln in body_lines + else_lines)

@@ -26,8 +26,19 @@ __all__ = ("Text", "CASE_MODES", "PREDICATES")
 CASE_MODES = {"upper": 0, "lower": 1, "casefold": 1, "swapcase": 2, "title": 3, "capitalize": 4}
 
 #: ``t_is`` codes of the predicates.
-PREDICATES = {"isdigit": 0, "isdecimal": 0, "isnumeric": 0, "isalpha": 1, "isalnum": 2, "isspace": 3,
-              "isupper": 4, "islower": 5, "istitle": 6, "isidentifier": 7, "isascii": 8}
+PREDICATES = {
+    "isdigit": 0,
+    "isdecimal": 0,
+    "isnumeric": 0,
+    "isalpha": 1,
+    "isalnum": 2,
+    "isspace": 3,
+    "isupper": 4,
+    "islower": 5,
+    "istitle": 6,
+    "isidentifier": 7,
+    "isascii": 8,
+}
 
 _INDEX_ERROR = python_raises("'a'[5]")
 _LIST_INDEX_ERROR = python_raises("[][0]")
@@ -89,8 +100,14 @@ class Text:
         """An f-string, or ``str(x)``: its literal text and each value formatted as ``format(value, spec)``."""
         g = self.g
         vals = [g.expr(p.value) if isinstance(p, ir.FormatValue) else None for p in n.parts]
-        if len(n.parts) == 1 and vals[0] is not None and vals[0].rep == "str" and not vals[0].may_be_none \
-                and n.parts[0].spec is None:  # type: ignore[union-attr]
+        if (
+            len(n.parts) == 1
+            and vals[0] is not None
+            and vals[0].rep == "str"
+            and not vals[0].may_be_none
+            and isinstance(n.parts[0], ir.FormatValue)
+            and n.parts[0].spec is None
+        ):
             return vals[0]  # str(s), f"{s}" of a string: itself
         out = g.slot(frozenset({"str"}))
         start = g.text_start()
@@ -156,8 +173,10 @@ class Text:
         else:
             fill = "0" if spec.zero and not spec.align else spec.fill
             align = spec.align or (">" if numeric else "<")
-            g.text_call(f"t_pad(sc, scn, sc, {piece}, {end}, np.int64({spec.width}), {self._lit(fill)}, "
-                        f"np.int64({'<>^'.index(align)}))")
+            g.text_call(
+                f"t_pad(sc, scn, sc, {piece}, {end}, np.int64({spec.width}), {self._lit(fill)}, "
+                f"np.int64({'<>^'.index(align)}))"
+            )
         # the padded copy follows the piece: move it down over the piece
         g.text_call(f"t_move(sc, {piece}, {end}, scn)")
 
@@ -278,12 +297,14 @@ class Text:
             mode = CASE_MODES[name]
             return self._on_str(obj, out, name, args, lambda p: self._build(out, f"t_case(sc, scn, {p}, {mode})"))
         if name in PREDICATES:
+
             def pred(p: str) -> None:
                 r = g.temp("r")
                 g.write(f"{r} = t_is({p}, {PREDICATES[name]})")
                 with g.block(f"if {r} == 2"):
                     g.escape()
                 g.assign(out, "bool", f"{r} == 1")
+
             return self._on_str(obj, out, name, args, pred)
         emitter = getattr(self, f"_{name}", None)
         if emitter is None:
@@ -297,7 +318,7 @@ class Text:
         g.text_call(call)
         g.assign_text(out, g.text_end(start))
 
-    def _strip_any(self, obj: Val, out: Val, p: str, chars: str | None, left: bool, right: bool) -> None:
+    def _strip_any(self, obj: Val, out: Val, p: str, chars: str | None, *, left: bool, right: bool) -> None:
         g = self.g
         if chars is not None and not chars.isascii():
             msg = "strip() of characters beyond ASCII"
@@ -412,4 +433,3 @@ def _spec_ok(spec: ir.Spec, kind: ValueKind) -> bool:
     if kind == "str":
         return spec.kind in ("", "s") and not spec.sign and not spec.zero
     return False
-

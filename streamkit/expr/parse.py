@@ -24,22 +24,60 @@ BUILTINS = frozenset({"min", "max", "abs", "round", "len", "int", "float", "str"
 #: Methods on str values compiled into kernels, with the kind of value each returns.
 STR_METHODS: dict[str, ValueKind] = {
     **dict.fromkeys(
-        ("upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize", "casefold",
-         "swapcase", "replace", "zfill", "center", "ljust", "rjust", "removeprefix", "removesuffix"),
+        (
+            "upper",
+            "lower",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "title",
+            "capitalize",
+            "casefold",
+            "swapcase",
+            "replace",
+            "zfill",
+            "center",
+            "ljust",
+            "rjust",
+            "removeprefix",
+            "removesuffix",
+        ),
         "str",
     ),
     **dict.fromkeys(
-        ("startswith", "endswith", "isdigit", "isalpha", "isalnum", "isspace", "isupper",
-         "islower", "isnumeric", "isdecimal", "istitle", "isidentifier", "isascii"),
+        (
+            "startswith",
+            "endswith",
+            "isdigit",
+            "isalpha",
+            "isalnum",
+            "isspace",
+            "isupper",
+            "islower",
+            "isnumeric",
+            "isdecimal",
+            "istitle",
+            "isidentifier",
+            "isascii",
+        ),
         "bool",
     ),
     **dict.fromkeys(("find", "rfind", "count", "index", "rindex"), "int"),
 }
 
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
-           ast.Mod: "%", ast.Pow: "**"}
-_CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-           ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**"}
+_CMPOPS = {
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
 _SCALARS = (int, float, bool, str, type(None))
 
 
@@ -78,16 +116,23 @@ class _Parser:
         return UnsupportedExpressionError(msg, construct=text, line=line)
 
     def is_data(self, node: ast.AST) -> bool:
-        return (isinstance(node, ast.Attribute) and node.attr == "data"
-                and isinstance(node.value, ast.Name) and node.value.id == self.param)
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "data"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == self.param
+        )
 
     def const_value(self, node: ast.AST) -> Any:
         """A literal scalar (folding unary minus); raises if not one."""
         if isinstance(node, ast.Constant) and isinstance(node.value, _SCALARS):
             return node.value
-        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-                and isinstance(node.operand, ast.Constant)
-                and type(node.operand.value) in (int, float)):
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)
+        ):
             v = node.operand.value
             assert isinstance(v, (int, float))  # (not a bool: checked just above)
             return -v if isinstance(node.op, ast.USub) else v
@@ -227,8 +272,10 @@ class _Parser:
                     raise self.unsupported(v, "`!r` and `!a` conversions")
                 spec = None
                 if v.format_spec is not None:
-                    if not (isinstance(v.format_spec, ast.JoinedStr)
-                            and all(isinstance(x, ast.Constant) for x in v.format_spec.values)):
+                    if not (
+                        isinstance(v.format_spec, ast.JoinedStr)
+                        and all(isinstance(x, ast.Constant) for x in v.format_spec.values)
+                    ):
                         raise self.unsupported(v, "a format spec with fields in it")
                     spec = _spec("".join(x.value for x in v.format_spec.values))  # type: ignore[attr-defined]
                     if spec is None:
@@ -250,7 +297,9 @@ class _Parser:
         return ir.DictLit(tuple(items))
 
 
-_SPEC = re.compile(r"(?:(?P<fill>.)?(?P<align>[<>^]))?(?P<sign>[-+ ])?(?P<zero>0)?(?P<width>[1-9][0-9]*)?(?P<kind>[ds]?)")
+_SPEC = re.compile(
+    r"(?:(?P<fill>.)?(?P<align>[<>^]))?(?P<sign>[-+ ])?(?P<zero>0)?(?P<width>[1-9][0-9]*)?(?P<kind>[ds]?)"
+)
 
 
 def _spec(text: str) -> ir.Spec | None:
@@ -266,8 +315,15 @@ def _spec(text: str) -> ir.Spec | None:
     m = _SPEC.fullmatch(text)
     if m is None:
         return None
-    return ir.Spec(fill=m["fill"] or " ", align=m["align"] or "", sign=m["sign"] or "", zero=bool(m["zero"]),
-                   width=int(m["width"] or 0), kind=m["kind"], text=text)
+    return ir.Spec(
+        fill=m["fill"] or " ",
+        align=m["align"] or "",
+        sign=m["sign"] or "",
+        zero=bool(m["zero"]),
+        width=int(m["width"] or 0),
+        kind=m["kind"],
+        text=text,
+    )
 
 
 def parse_expression(code: str) -> ir.Node:
@@ -292,6 +348,10 @@ def parse_expression(code: str) -> ir.Node:
 def _check_names(body: ast.AST, p: _Parser) -> None:
     """Reject uses of the parameter other than ``state.data`` (e.g. ``state.name``)."""
     for n in ast.walk(body):
-        if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == p.param
-                and n.attr != "data"):
+        if (
+            isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == p.param
+            and n.attr != "data"
+        ):
             raise p.unsupported(n)

@@ -19,9 +19,18 @@ from streamkit._typing import ColumnKind, ValueKind, ValueRep
 from streamkit.errors import UnsupportedExpressionError
 
 __all__ = (
-    "Val", "rep_of", "NOCONST", "NONE_ONLY", "KINDS_OF_COLUMN",
+    "Val",
+    "rep_of",
+    "NOCONST",
+    "NONE_ONLY",
+    "KINDS_OF_COLUMN",
     "Site",
-    "SAMPLE", "NUMERIC", "TWO_POW_53", "python_error", "python_raises", "unsupported",
+    "SAMPLE",
+    "NUMERIC",
+    "TWO_POW_53",
+    "python_error",
+    "python_raises",
+    "unsupported",
 )
 
 #: The ``const`` of a :class:`Val` whose value is not known when the code is generated.
@@ -163,7 +172,7 @@ def python_error(code: str, **values: Any) -> tuple[str, str] | None:
     """
     try:
         eval(code, {"__builtins__": __builtins__}, values)  # fixed code over sample values
-    except Exception as exc:  # whatever Python raises is the answer
+    except Exception as exc:  # noqa: BLE001 - whatever Python raises is the answer
         return type(exc).__name__, str(exc)
     return None
 

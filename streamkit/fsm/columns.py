@@ -28,8 +28,21 @@ from streamkit._arrow.gather import (
     values_view,
 )
 
-__all__ = ("Col", "ArrowCol", "ValuesCol", "NumCol", "TextCol", "ConstCol", "column_kind", "from_arrow",
-           "py_column", "text_view", "EMPTY_IX", "NO_VALID", "Views")
+__all__ = (
+    "Col",
+    "ArrowCol",
+    "ValuesCol",
+    "NumCol",
+    "TextCol",
+    "ConstCol",
+    "column_kind",
+    "from_arrow",
+    "py_column",
+    "text_view",
+    "EMPTY_IX",
+    "NO_VALID",
+    "Views",
+)
 
 EMPTY_IX = np.empty(0, np.int64)
 NO_VALID = np.ones(1, np.bool_)
@@ -248,12 +261,24 @@ def text_view(arr: pa.Array) -> TextCol:
             return text_view(arr.cast(pa.string()))
         t = text_view(d)
         codes = np.asarray(arr.indices.fill_null(0).cast(pa.int32()), dtype=np.int32)
-        return TextCol("str", None, len(arr), offsets=t.offsets, data=t.data, valid=valid_flags(arr), codes=codes,
-                       dictionary=d, arr=arr)
+        return TextCol(
+            "str",
+            None,
+            len(arr),
+            offsets=t.offsets,
+            data=t.data,
+            valid=valid_flags(arr),
+            codes=codes,
+            dictionary=d,
+            arr=arr,
+        )
     bufs = arr.buffers()
     off = arr.offset
-    offsets = np.frombuffer(bufs[1], np.int32, count=off + len(arr) + 1)[off:] if bufs[1] is not None \
+    offsets = (
+        np.frombuffer(bufs[1], np.int32, count=off + len(arr) + 1)[off:]
+        if bufs[1] is not None
         else np.zeros(len(arr) + 1, np.int32)
+    )
     data = _NO_BYTES if bufs[2] is None else np.frombuffer(bufs[2], np.uint8)
     return TextCol("str", None, len(arr), offsets=offsets, data=data, valid=valid_flags(arr), arr=arr)
 
@@ -298,11 +323,13 @@ class ArrowCol(Col):
         else:
             valid = valid_flags(arr)
             if self.kind == "bool":
-                filled = arr.fill_null(False) if valid is not None else arr
+                filled = arr.fill_null(fill_value=False) if valid is not None else arr
                 vals = np.asarray(filled, dtype=np.bool_)
             else:
                 t = pa.int64() if self.kind == "int" else pa.float64()
-                vals = values_view(arr if arr.type == t else arr.cast(t), np.int64 if self.kind == "int" else np.float64)
+                vals = values_view(
+                    arr if arr.type == t else arr.cast(t), np.int64 if self.kind == "int" else np.float64
+                )
             v = ValuesCol(self.kind, None, len(arr), values=vals, valid=valid)
         views[id(arr)] = (arr, v)
         return v

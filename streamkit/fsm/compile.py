@@ -173,8 +173,10 @@ class CompiledNetwork:
         """A Python plan for a state, and the one PerformanceWarning the network gives for the state."""
         if info.name not in self._warned:
             self._warned.add(info.name)
-            msg = (f"state {info.name!r} of network {self.network.name!r} runs as per-record Python "
-                   f"(compiled states run ~100x faster): {reason}")
+            msg = (
+                f"state {info.name!r} of network {self.network.name!r} runs as per-record Python "
+                f"(compiled states run ~100x faster): {reason}"
+            )
             warnings.warn(msg, PerformanceWarning, stacklevel=5)
         return PythonPlan(reason)
 
@@ -199,8 +201,10 @@ class CompiledNetwork:
             elif info.routing_only and len(info.region) == 1:
                 line = "numba   - routing only (no transform, no condition)"
             elif len(info.region) > 1:
-                line = (f"numba   - one fused kernel with {', '.join(info.region[1:])}: "
-                        "every transform and condition in one pass over the rows")
+                line = (
+                    f"numba   - one fused kernel with {', '.join(info.region[1:])}: "
+                    "every transform and condition in one pass over the rows"
+                )
             else:
                 line = "numba   - fused kernel: transform and every condition in one pass over the rows"
             for p in variants:
@@ -238,8 +242,7 @@ def _plan_regions(states: list[StateInfo], index: dict[str, int], start: int, *,
                 continue
             for t in st.targets:
                 j = index[t]
-                if (j != start and indegree[j] == 1 and not states[j].python_reason
-                        and t not in info.region):
+                if j != start and indegree[j] == 1 and not states[j].python_reason and t not in info.region:
                     info.region.append(t)
 
 

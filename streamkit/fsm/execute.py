@@ -63,8 +63,9 @@ class _Run:
                 self.work.append(Group(mv.target, mv.rows, mv.frame, n))
 
 
-def run_batch(net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_offset: int = 0,
-              row_ids: np.ndarray | None = None) -> BatchResult:
+def run_batch(
+    net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_offset: int = 0, row_ids: np.ndarray | None = None
+) -> BatchResult:
     """Run every record of ``batch`` to an end state or to failure.
 
     ``row_offset`` is the position of the batch's first record in the stream; it
@@ -116,13 +117,13 @@ def _count_step(run: _Run, group: Group) -> Group:
     over = run.steps[idx] > net.max_steps
     bad = np.flatnonzero(over)
     k = len(bad)
-    run.failures.append(Failure(rows_at(rows, bad), group.state, ["StepLimitExceeded"] * k,
-                                [step_limit_message(net.max_steps)] * k))
+    run.failures.append(
+        Failure(rows_at(rows, bad), group.state, ["StepLimitExceeded"] * k, [step_limit_message(net.max_steps)] * k)
+    )
     return group.subset(np.flatnonzero(~over))
 
 
-def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
-              row_ids: np.ndarray | None) -> BatchResult:
+def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, row_ids: np.ndarray | None) -> BatchResult:
     net = run.net
     n = run.n
     status = np.full(n, COMPLETED, np.uint8)
@@ -152,15 +153,14 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int,
         data: dict[str, Any] = {ROW_FIELD: _row_array(rows, n, row_offset, row_ids)}
         data.update(dict.fromkeys(k for k in fr if k != ROW_FIELD))
         built[s] = data
-        jobs += [(c.written, id(c.base), s, k, c)
-                 for k, c in fr.items() if k != ROW_FIELD]
+        jobs += [(c.written, id(c.base), s, k, c) for k, c in fr.items() if k != ROW_FIELD]
     # kernel-written columns first (still in cache from the kernel), then the input columns,
     # each input array's selections one after another (its rows still in cache for the sparse
     # ones: halves the seed's error-table gathers)
     jobs.sort(key=lambda j: (not j[0], j[1]))
     runs: dict = {}
-    for _, _, s, k, c in jobs:
-        built[s][k] = c.to_arrow(runs)
+    for _, _, at, name, c in jobs:
+        built[at][name] = c.to_arrow(runs)
     outputs: dict[str, pa.Table] = {}
     counts: dict[str, int] = {}
     for s, t in built.items():
@@ -194,27 +194,29 @@ def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.nda
 _EMPTY_END = pa.table({"_row": pa.array([], pa.int64())})
 
 
-def _end_table(pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset: int,
-               row_ids: np.ndarray | None) -> pa.Table:
+def _end_table(
+    pieces: list[tuple[np.ndarray | None, Frame]], n: int, row_offset: int, row_ids: np.ndarray | None
+) -> pa.Table:
     if not pieces:
         return _EMPTY_END
     names: dict[str, None] = {}
     for _, fr in pieces:
         names.update(dict.fromkeys(fr))
     names.pop(ROW_FIELD, None)
+    row_arrays: list[np.ndarray | None]
     if len(pieces) == 1 and pieces[0][0] is None:  # every record ended here, in order
         row_arrays = [None]
     else:
         row_arrays = [np.arange(n, dtype=np.int64) if r is None else r for r, _ in pieces]
     columns: dict[str, list[pa.Array]] = {k: [] for k in names}
-    for (rows, fr), ra in zip(pieces, row_arrays):
+    for (_, fr), ra in zip(pieces, row_arrays, strict=True):
         for k in names:
             c = fr.get(k)
             columns[k].append(c.to_arrow() if c is not None else pa.nulls(n if ra is None else len(ra)))
     if row_arrays[0] is None:
         all_rows = np.arange(row_offset, row_offset + n, dtype=np.int64) if row_ids is None else row_ids
     else:
-        all_rows = np.concatenate(row_arrays)
+        all_rows = np.concatenate([r for r in row_arrays if r is not None])
         all_rows = all_rows + row_offset if row_ids is None else row_ids[all_rows]
     data = {"_row": pa.array(all_rows)}
     for k, arrs in columns.items():
@@ -231,8 +233,12 @@ def _empty_errors(net: CompiledNetwork, schema: pa.Schema) -> pa.Table:
     cache = net.empty_errors
     t = cache.get(schema)
     if t is None:
-        fields = [pa.field("_row", pa.int64()), pa.field("error_state", pa.string()),
-                  pa.field("error_type", pa.string()), pa.field("error_message", pa.string())]
+        fields = [
+            pa.field("_row", pa.int64()),
+            pa.field("error_state", pa.string()),
+            pa.field("error_type", pa.string()),
+            pa.field("error_message", pa.string()),
+        ]
         names = {f.name for f in fields}
         fields += [f for f in schema if f.name not in names]
         t = pa.schema(fields).empty_table()
@@ -242,8 +248,9 @@ def _empty_errors(net: CompiledNetwork, schema: pa.Schema) -> pa.Table:
     return t
 
 
-def _error_table(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, status: np.ndarray,
-                 row_ids: np.ndarray | None) -> pa.Table:
+def _error_table(
+    run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, status: np.ndarray, row_ids: np.ndarray | None
+) -> pa.Table:
     """The failed records (and those that ended skipped or cancelled) with their input fields; sets their status."""
     if not run.failures:
         return _empty_errors(run.net, batch.schema)

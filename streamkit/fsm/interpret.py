@@ -25,8 +25,15 @@ from streamkit.expr.ints import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
 from streamkit.fsm.pyfunc import make_callable
 from streamkit.record import RecordData, State
 
-__all__ = ("RecordOutcome", "StateStep", "PyNetwork", "interpret", "normalize_result", "step_limit_message",
-           "DEFAULT_MAX_STEPS")
+__all__ = (
+    "RecordOutcome",
+    "StateStep",
+    "PyNetwork",
+    "interpret",
+    "normalize_result",
+    "step_limit_message",
+    "DEFAULT_MAX_STEPS",
+)
 
 #: How many state visits a record may make before it fails with StepLimitExceeded.
 DEFAULT_MAX_STEPS = 1000
@@ -69,8 +76,11 @@ def normalize_result(result: Any, inputs: Mapping[str, Any] | None = None) -> di
         return result.to_dict()
     if type(result) is dict:  # the usual case, checked a whole record at a time; anything unusual: below
         kinds = set(map(type, result.values()))
-        if set(map(type, result)) <= _STR and kinds <= _PLAIN and (
-                int not in kinds or all(INT64_MIN <= v <= INT64_MAX for v in result.values() if type(v) is int)):
+        if (
+            set(map(type, result)) <= _STR
+            and kinds <= _PLAIN
+            and (int not in kinds or all(INT64_MIN <= v <= INT64_MAX for v in result.values() if type(v) is int))
+        ):
             return {k: v for k, v in result.items() if v is not None} if type(None) in kinds else result
     elif not isinstance(result, Mapping):
         msg = f"transform must return a mapping, got {type(result).__name__}"
@@ -156,8 +166,9 @@ class PyNetwork:
             return StateStep(None, None, type(exc).__name__, str(exc))
         return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
 
-    def step_many(self, name: str, records: list[dict[str, Any]]) -> tuple[list[tuple[int, Any, str | None]],
-                                                                          list[tuple[int, str, str]], bool]:
+    def step_many(
+        self, name: str, records: list[dict[str, Any]]
+    ) -> tuple[list[tuple[int, Any, str | None]], list[tuple[int, str, str]], bool]:
         """:meth:`step` for many records at once, without an object per record (the Python plan's loop).
 
         Returns ``(moved, failed, raw)``: ``(record number, data, next state or None when
@@ -196,20 +207,26 @@ class PyNetwork:
                 failed.append((t, type(exc).__name__, str(exc)))
         return moved, failed, raw
 
-    def run(self, fields: Mapping[str, Any], *, max_steps: int = DEFAULT_MAX_STEPS,
-            state: str | None = None, steps: int = 0) -> RecordOutcome:
+    def run(
+        self, fields: Mapping[str, Any], *, max_steps: int = DEFAULT_MAX_STEPS, state: str | None = None, steps: int = 0
+    ) -> RecordOutcome:
         """Run one record from ``state`` (default: the start state) to its end."""
         name = self.start if state is None else state
         data = {k: v for k, v in fields.items() if v is not None}
         while True:
             steps += 1
             if steps > max_steps:
-                return RecordOutcome("failed", error_state=name, error_type="StepLimitExceeded",
-                                     error_message=step_limit_message(max_steps))
+                return RecordOutcome(
+                    "failed",
+                    error_state=name,
+                    error_type="StepLimitExceeded",
+                    error_message=step_limit_message(max_steps),
+                )
             out = self.step(name, data)
             if out.data is None:
-                return RecordOutcome("failed", error_state=name, error_type=out.error_type,
-                                     error_message=out.error_message)
+                return RecordOutcome(
+                    "failed", error_state=name, error_type=out.error_type, error_message=out.error_message
+                )
             if out.next_state is None:
                 return RecordOutcome("completed", data=dict(out.data), end_state=name)
             name, data = out.next_state, out.data

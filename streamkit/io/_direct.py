@@ -117,7 +117,7 @@ class DirectFile:
         if not n:
             return 0
         if self._staging is None:
-            _write_all(self._fd, memoryview(src))
+            _write_all(self._fd, src.data)
             self._written += n
             if self._drop is not None:
                 self._drop.wrote(n)
@@ -126,7 +126,7 @@ class DirectFile:
         while done < n:
             staging = self._staging
             k = min(n - done, len(staging) - self._pending)
-            staging[self._pending:self._pending + k] = src[done:done + k]
+            staging[self._pending : self._pending + k] = src[done : done + k]
             self._pending += k
             done += k
             if self._pending == len(staging):  # full: to the I/O thread; fill the other buffer meanwhile
@@ -164,7 +164,7 @@ class DirectFile:
                 self._free.put(buf)
 
     def _write_aligned(self, buf: np.ndarray, nbytes: int) -> None:
-        view = memoryview(buf)[:nbytes]
+        view = buf.data[:nbytes]
         while len(view):
             try:
                 k = os.write(self._fd, view)
@@ -203,12 +203,12 @@ class DirectFile:
                 if whole and self.direct:
                     self._write_aligned(self._staging, whole)
                     rest = self._pending - whole
-                    self._staging[:rest] = self._staging[whole:self._pending]
+                    self._staging[:rest] = self._staging[whole : self._pending]
                     self._pending = rest
                 if self._pending:
                     if self.direct:
                         self._buffered()  # a last partial block cannot go directly
-                    _write_all(self._fd, memoryview(self._staging)[:self._pending])
+                    _write_all(self._fd, self._staging.data[: self._pending])
                 self._pending = 0
         finally:
             self._staging = None
@@ -228,7 +228,7 @@ def _aligned(nbytes: int) -> np.ndarray:
     """A uint8 array of ``nbytes`` whose address is a multiple of :data:`ALIGN`."""
     raw = np.empty(nbytes + ALIGN, np.uint8)
     off = (-raw.ctypes.data) % ALIGN
-    return raw[off:off + nbytes]
+    return raw[off : off + nbytes]
 
 
 def _write_all(fd: int, view: memoryview) -> None:

@@ -10,8 +10,20 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ("is_compressed", "compression_of", "compress", "compress_file", "open_input", "check_output_path",
-           "temp_path", "fsync_path", "commit", "DropBehind", "DROP_BEHIND_BYTES", "COMPRESSED_SUFFIXES")
+__all__ = (
+    "is_compressed",
+    "compression_of",
+    "compress",
+    "compress_file",
+    "open_input",
+    "check_output_path",
+    "temp_path",
+    "fsync_path",
+    "commit",
+    "DropBehind",
+    "DROP_BEHIND_BYTES",
+    "COMPRESSED_SUFFIXES",
+)
 
 #: Compression by file suffix (Arrow's codec names), for reading and writing.
 _CODECS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
@@ -65,7 +77,7 @@ def open_input(path: Path) -> Any:
     """A binary stream over the file, decompressing ``.gz`` / ``.bz2`` / ``.zst`` / ``.lz4``."""
     if is_compressed(path):
         return pa.input_stream(str(path), compression="detect")
-    return open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it; unbuffered: reads are large
+    return open(path, "rb", buffering=0)
 
 
 def check_output_path(path: str | Path) -> Path:

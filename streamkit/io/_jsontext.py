@@ -11,7 +11,7 @@ from typing import Any
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; the stdlib keeps things working
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 __all__ = ("loads_line", "dumps", "json_kind")
 

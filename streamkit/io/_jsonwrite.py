@@ -20,12 +20,12 @@ import pyarrow as pa
 
 from kernels.jsonwrite import (
     KIND_BOOL,
-    PAD,
     KIND_INT,
     KIND_NULL,
     KIND_SLICE,
     KIND_UINT,
     KIND_WHOLE,
+    PAD,
     escape_extra,
     float_text_slices,
     text_slices,
@@ -37,8 +37,7 @@ from streamkit.io._jsontext import dumps
 
 __all__ = ("encode_jsonl", "BufferPool")
 
-_INTS = frozenset(t.id for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(),
-                                 pa.uint8(), pa.uint16(), pa.uint32()))
+_INTS = frozenset(t.id for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32()))
 _UINT64 = pa.uint64().id
 _FLOATS = frozenset(t.id for t in (pa.float16(), pa.float32(), pa.float64()))
 _FLOAT64 = pa.float64().id
@@ -168,11 +167,10 @@ class _Batch:
         if not len(other):
             return _EMPTY_U8, 0
         picked = vals[other]
-        offsets, data, first, last = (_repr_text(picked) if _repr_agrees(picked)
-                                      else _float_text(pa.array(picked)))
+        offsets, data, first, last = _repr_text(picked) if _repr_agrees(picked) else _float_text(pa.array(picked))
         k = len(other)
         starts, ends, ok = np.empty(k, np.int64), np.empty(k, np.int64), np.empty(k, np.uint8)
-        float_text_slices(offsets, data, base - first, _EMPTY_U8, False, starts, ends, ok, first)
+        float_text_slices(offsets, data, base - first, _EMPTY_U8, False, starts, ends, ok, first)  # noqa: FBT003 - numba
         self.sstart[w, other] = starts
         self.send[w, other] = ends
         self.svalid[w, other] = ok
@@ -187,9 +185,9 @@ class _Batch:
         if pa.types.is_dictionary(col.type) and len(col.dictionary) <= _RENDER_DICTIONARY:
             # the column has a value, so its dictionary is not empty
             data, starts, ends = _pieces([dumps(v) for v in col.dictionary.to_pylist()])
-            idx = values_view(col.indices.cast(pa.int64()) if col.indices.type != pa.int64() else col.indices,
-                              np.int64)
-            idx = np.where(valid, idx, 0) if has else idx
+            idx = values_view(col.indices.cast(pa.int64()) if col.indices.type != pa.int64() else col.indices, np.int64)
+            if valid is not None:
+                idx = np.where(valid, idx, 0)
             np.add(starts[idx], base, out=self.sstart[c])
             np.add(ends[idx], base, out=self.send[c])
             self.svalid[c] = valid if has else 1
@@ -198,8 +196,9 @@ class _Batch:
             col = col.cast(col.type.value_type)
         if col.type.id in _FLOATS:
             offsets, data, first, last = _float_text(col)
-            float_text_slices(offsets, data, base - first, flags, has, self.sstart[c], self.send[c],
-                              self.svalid[c], first)
+            float_text_slices(
+                offsets, data, base - first, flags, has, self.sstart[c], self.send[c], self.svalid[c], first
+            )
             return data, last - first
         offsets, data, first, last = _text_of(col)
         text_slices(offsets, base - first, flags, has, self.sstart[c], self.send[c], self.svalid[c])
@@ -209,9 +208,27 @@ class _Batch:
 
     def write(self, out: np.ndarray, keys: np.ndarray, kstart: np.ndarray, kend: np.ndarray) -> int:
         """Write the lines into ``out``; return the bytes used."""
-        return write_lines(self.n, self.fkind, self.fidx, keys, kstart, kend,
-                           self.ints, self.ivalid, self.uints, self.uvalid, self.bools, self.bvalid,
-                           self.sstart, self.send, self.svalid, self.sescape, self.wslice, self.blob, out)
+        return write_lines(
+            self.n,
+            self.fkind,
+            self.fidx,
+            keys,
+            kstart,
+            kend,
+            self.ints,
+            self.ivalid,
+            self.uints,
+            self.uvalid,
+            self.bools,
+            self.bvalid,
+            self.sstart,
+            self.send,
+            self.svalid,
+            self.sescape,
+            self.wslice,
+            self.blob,
+            out,
+        )
 
 
 def _kind(col: pa.Array) -> int:
@@ -246,8 +263,7 @@ def _float_text(col: pa.Array) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Floats formatted by polars (shortest round-trip text), as :func:`_text_of` lays them out."""
     import polars as pl
 
-    return _text_of(pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col)
-                    .cast(pl.String).to_arrow())
+    return _text_of(pl.Series(col.cast(pa.float64()) if col.type == pa.float16() else col).cast(pl.String).to_arrow())
 
 
 #: Up to this many non-whole floats of a column are formatted by Python's ``repr`` (where its
@@ -289,6 +305,6 @@ def _text_buffers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Offsets (int64, one more than rows) and data bytes of a string / large_string array."""
     bufs = col.buffers()
     dtype = np.int64 if col.type.id == pa.large_string().id else np.int32
-    offsets = np.frombuffer(bufs[1], dtype, count=len(col) + col.offset + 1)[col.offset:]
+    offsets = np.frombuffer(bufs[1], dtype, count=len(col) + col.offset + 1)[col.offset :]
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else _EMPTY_U8
     return offsets.astype(np.int64, copy=False), data

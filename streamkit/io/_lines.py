@@ -53,7 +53,7 @@ class LineBlock:
 
     def line(self, k: int) -> bytes:
         """The text of the ``k``-th non-blank line."""
-        return bytes(self.data[self.starts[k]:self.ends[k]])
+        return bytes(self.data[self.starts[k] : self.ends[k]])
 
     @property
     def max_line_length(self) -> int:
@@ -71,8 +71,9 @@ class LineBlock:
             self.pool.give(data)
 
 
-def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE,
-                     pool: BufferPool | None = None) -> Iterator[LineBlock]:
+def iter_line_blocks(
+    stream: Any, n: int, *, read_size: int = READ_SIZE, pool: BufferPool | None = None
+) -> Iterator[LineBlock]:
     """Blocks of exactly ``n`` non-blank lines (the last one may hold fewer; none if the stream has none).
 
     ``pool``: where block buffers come from and go back to (when blocks are
@@ -107,8 +108,9 @@ def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE,
             found, pos, lineno = scan_lines(buf[:fill], pos, eof, starts, ends, lines, found, lineno)
             if found == len(starts) < n:  # full: grow the span arrays and scan on
                 cap = min(n, 2 * len(starts))
-                starts, ends, lines = (np.concatenate([a, np.empty(cap - len(a), np.int64)])
-                                       for a in (starts, ends, lines))
+                starts, ends, lines = (
+                    np.concatenate([a, np.empty(cap - len(a), np.int64)]) for a in (starts, ends, lines)
+                )
                 continue
         if found == n or (eof and found):
             rest = fill - pos
@@ -125,23 +127,23 @@ def iter_line_blocks(stream: Any, n: int, *, read_size: int = READ_SIZE,
             bigger[:fill] = buf[:fill]
             pool.give(buf)
             buf = bigger
-        got = _read_into(stream, readinto, buf[fill:fill + read_size])
+        got = _read_into(stream, readinto, buf[fill : fill + read_size])
         if got:
             fill += got
         else:
             eof = True
         if first and (fill >= len(_BOM) or eof):  # the mark may come in more than one read
             first = False
-            if fill >= len(_BOM) and (buf[:len(_BOM)] == _BOM).all():
-                buf[:fill - len(_BOM)] = buf[len(_BOM):fill].copy()
+            if fill >= len(_BOM) and (buf[: len(_BOM)] == _BOM).all():
+                buf[: fill - len(_BOM)] = buf[len(_BOM) : fill].copy()
                 fill -= len(_BOM)
 
 
 def _read_into(stream: Any, readinto: Any, view: np.ndarray) -> int:
     """Read up to ``len(view)`` bytes of ``stream`` into ``view``; 0 at the end."""
     if readinto is not None:
-        got = readinto(memoryview(view))
+        got = readinto(view.data)
         return got or 0
     data = stream.read(len(view))
-    view[:len(data)] = np.frombuffer(data, np.uint8)
+    view[: len(data)] = np.frombuffer(data, np.uint8)
     return len(data)

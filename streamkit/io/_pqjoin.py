@@ -58,7 +58,7 @@ def _zigzag(n: int) -> bytes:
 class _Walker:
     """Reads a Thrift compact struct, cutting it into segments around the values that move."""
 
-    __slots__ = ("buf", "pos", "mark", "segments", "slots")
+    __slots__ = ("buf", "mark", "pos", "segments", "slots")
 
     def __init__(self, buf: bytes, pos: int = 0) -> None:
         self.buf = buf
@@ -137,7 +137,7 @@ class _Walker:
             if what is None:
                 self.skip(ttype)
             elif isinstance(what, str):
-                self.segments.append(buf[self.mark:self.pos])
+                self.segments.append(buf[self.mark : self.pos])
                 self.slots.append((what, self.signed()))
                 self.mark = self.pos
             elif isinstance(what, dict):
@@ -149,7 +149,7 @@ class _Walker:
 
     def cut(self) -> tuple[list[bytes], list[tuple[str, int]]]:
         """The segments and slots since the last cut (the bytes after the last slot included)."""
-        self.segments.append(self.buf[self.mark:self.pos])
+        self.segments.append(self.buf[self.mark : self.pos])
         self.mark = self.pos
         out = self.segments, self.slots
         self.segments, self.slots = [], []
@@ -187,7 +187,7 @@ class ParquetBlock(Encoded):
     column orders).
     """
 
-    schema: pa.Schema = None  # type: ignore[assignment]
+    schema: pa.Schema = None
     table: pa.Table | None = None
     head: bytes = b""
     tail: bytes = b""
@@ -204,12 +204,20 @@ def encode_block(table: pa.Table, *, keep: bool = False, **options: Any) -> Parq
     pq.write_table(table, sink, row_group_size=max(table.num_rows, 1), **options)
     data = sink.getvalue()
     n = data.size
-    footer_len = int.from_bytes(data[n - 8:n - 4].to_pybytes(), "little")
+    footer_len = int.from_bytes(data[n - 8 : n - 4].to_pybytes(), "little")
     start = n - 8 - footer_len
-    footer = data[start:n - 8].to_pybytes()
+    footer = data[start : n - 8].to_pybytes()
     head, tail, row_groups = _split_footer(footer)
-    return ParquetBlock(data=data, num_rows=table.num_rows, schema=table.schema, table=table if keep else None,
-                        head=head, tail=tail, body=data[4:start], row_groups=tuple(row_groups))
+    return ParquetBlock(
+        data=data,
+        num_rows=table.num_rows,
+        schema=table.schema,
+        table=table if keep else None,
+        head=head,
+        tail=tail,
+        body=data[4:start],
+        row_groups=tuple(row_groups),
+    )
 
 
 def _split_footer(footer: bytes) -> tuple[bytes, bytes, list[_RowGroup]]:
@@ -292,8 +300,17 @@ class JoinedFile:
             raise ValueError(msg)
         n = len(self._row_groups)
         count = bytes([(n << 4) | _STRUCT]) if n < 15 else bytes([0xF0 | _STRUCT]) + _varint(n)
-        footer = b"".join([self.head, bytes([0x10 | _I64]), _zigzag(self.num_rows),
-                           bytes([0x10 | _LIST]), count, *self._row_groups, self.tail])
+        footer = b"".join(
+            [
+                self.head,
+                bytes([0x10 | _I64]),
+                _zigzag(self.num_rows),
+                bytes([0x10 | _LIST]),
+                count,
+                *self._row_groups,
+                self.tail,
+            ]
+        )
         self.file.write(footer)
         self.file.write(len(footer).to_bytes(4, "little"))
         self.file.write(MAGIC)

@@ -46,18 +46,19 @@ def _safe_cast(arr: Any, t: pa.DataType) -> Any:
     s = arr.type
     if pa.types.is_dictionary(s):
         return _safe_cast(arr.cast(s.value_type), t)
-    ok = ((_is_str(s) and _is_str(t))
-          or (pa.types.is_integer(s) and _is_num(t))
-          or (pa.types.is_floating(s) and pa.types.is_floating(t) and s.bit_width <= t.bit_width)
-          or (pa.types.is_struct(s) and pa.types.is_struct(t)
-              and all(t.get_field_index(f.name) >= 0 for f in s))
-          or ((pa.types.is_list(s) or pa.types.is_large_list(s)) and (pa.types.is_list(t) or pa.types.is_large_list(t)))
-          or (pa.types.is_timestamp(s) and pa.types.is_timestamp(t) and s.tz == t.tz))
+    ok = (
+        (_is_str(s) and _is_str(t))
+        or (pa.types.is_integer(s) and _is_num(t))
+        or (pa.types.is_floating(s) and pa.types.is_floating(t) and s.bit_width <= t.bit_width)
+        or (pa.types.is_struct(s) and pa.types.is_struct(t) and all(t.get_field_index(f.name) >= 0 for f in s))
+        or ((pa.types.is_list(s) or pa.types.is_large_list(s)) and (pa.types.is_list(t) or pa.types.is_large_list(t)))
+        or (pa.types.is_timestamp(s) and pa.types.is_timestamp(t) and s.tz == t.tz)
+    )
     if not ok:
         return None
-    if pa.types.is_struct(s) or pa.types.is_list(s) or pa.types.is_large_list(s):
-        if not _nested_fits(s, t):
-            return None
+    nested = pa.types.is_struct(s) or pa.types.is_list(s) or pa.types.is_large_list(s)
+    if nested and not _nested_fits(s, t):
+        return None
     try:
         return cast_array(arr, t)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -152,8 +153,9 @@ def to_text(arr: Any) -> pa.Array:
     try:
         return arr.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return pa.array([v if v is None or isinstance(v, str) else dumps(v).decode() for v in arr.to_pylist()],
-                        pa.string())
+        return pa.array(
+            [v if v is None or isinstance(v, str) else dumps(v).decode() for v in arr.to_pylist()], pa.string()
+        )
 
 
 def cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:

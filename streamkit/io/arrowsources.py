@@ -8,7 +8,7 @@ sliced to at most ``chunk_size`` rows, zero-copy, and never merged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from streamkit.errors import SourceError
-from streamkit.io.records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import RawChunk, SourceChunk, malformed_table
+from streamkit.io.records import apply_schema
 
 __all__ = ("ArrowSource", "ParquetSource", "IpcSource", "rechunk", "slices", "arrow_batches", "batch_chunk")
 
@@ -97,8 +97,9 @@ def arrow_batches(obj: Any, n: int) -> tuple[str, Callable[[], Iterable[pa.Recor
     """
     kind = _polars_type(obj)
     if kind == "LazyFrame":
-        return "polars.LazyFrame", lambda: (b for df in obj.collect_batches(chunk_size=n)
-                                            for b in df.rechunk().to_arrow().to_batches())
+        return "polars.LazyFrame", lambda: (
+            b for df in obj.collect_batches(chunk_size=n) for b in df.rechunk().to_arrow().to_batches()
+        )
     if kind == "DataFrame":
         return "polars.DataFrame", lambda: obj.to_arrow().to_batches(max_chunksize=n)
     if isinstance(obj, pa.Table):
@@ -124,14 +125,14 @@ class _BatchSource(Source):
     def _batches(self) -> Iterable[pa.RecordBatch]:
         raise NotImplementedError
 
-    def _generate(self) -> Iterator[SourceChunk]:
+    def _generate(self) -> Generator[SourceChunk, None, None]:
         pos = self.offset
         for batch in self._batches():
             n = batch.num_rows
             yield batch_chunk(batch, pos, self.schema)
             pos += n
 
-    def _generate_raw(self) -> Iterator[RawChunk]:
+    def _generate_raw(self) -> Generator[RawChunk, None, None]:
         """The batches as they come; row ids (and the schema's casts) are made by whoever decodes them.
 
         Slices of in-memory data come at once in the engine's event loop: their
@@ -152,12 +153,13 @@ class _BatchSource(Source):
             pos += n
 
 
-def _decode(batch: pa.RecordBatch, start: int, schema: pa.Schema | None, threads: bool) -> SourceChunk:  # noqa: ARG001, FBT001
+def _decode(batch: pa.RecordBatch, start: int, schema: pa.Schema | None, threads: bool) -> SourceChunk:  # noqa: FBT001
     return batch_chunk(batch, start, schema)
 
 
-def batch_chunk(batch: pa.RecordBatch, start: int, schema: pa.Schema | None = None,
-                source: str | None = None) -> SourceChunk:
+def batch_chunk(
+    batch: pa.RecordBatch, start: int, schema: pa.Schema | None = None, source: str | None = None
+) -> SourceChunk:
     """A chunk of one batch at positions ``start ..`` (cast to ``schema`` when given)."""
     n = batch.num_rows
     ids = np.arange(start, start + n, dtype=np.int64)
@@ -210,8 +212,7 @@ class ParquetSource(_BatchSource):
     [(0, 3), (3, 2)]
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None,
-                 offset: int = 0) -> None:
+    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None, offset: int = 0) -> None:
         super().__init__(str(path), chunk_size, schema=schema, offset=offset)
         self.path = Path(path)
 
@@ -239,8 +240,7 @@ class IpcSource(_BatchSource):
     [2, 2, 1]
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None,
-                 offset: int = 0) -> None:
+    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None, offset: int = 0) -> None:
         super().__init__(str(path), chunk_size, schema=schema, offset=offset)
         self.path = Path(path)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
-from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,15 +57,15 @@ class Source:
         self._gen: Any = None
 
     # -- what subclasses provide -------------------------------------------------
-    def _generate(self) -> Iterator[SourceChunk]:
+    def _generate(self) -> Generator[SourceChunk, None, None]:
         """The chunks, for a sync source."""
         raise NotImplementedError
 
-    def _agenerate(self) -> AsyncIterator[SourceChunk]:
+    def _agenerate(self) -> AsyncGenerator[SourceChunk, None]:
         """The chunks, for an async source."""
         raise NotImplementedError
 
-    def _generate_raw(self) -> Iterator[SourceChunk | RawChunk]:
+    def _generate_raw(self) -> Generator[SourceChunk | RawChunk, None, None]:
         """The chunks, some perhaps not parsed yet (by default all are parsed)."""
         return self._generate()
 
@@ -127,7 +128,7 @@ class Source:
         self._gen = self._agenerate() if self.is_async else self._sync_as_agen()
         return self._gen
 
-    async def _sync_as_agen(self) -> AsyncIterator[SourceChunk]:
+    async def _sync_as_agen(self) -> AsyncGenerator[SourceChunk, None]:
         it = self._generate()
         try:
             while True:
@@ -138,7 +139,7 @@ class Source:
         finally:
             it.close()
 
-    def _agen_as_sync(self) -> Iterator[SourceChunk]:
+    def _agen_as_sync(self) -> Generator[SourceChunk, None, None]:
         loop = asyncio.new_event_loop()
         agen = self._agenerate()
         try:
@@ -160,10 +161,8 @@ class Source:
         self._closed = True
         gen, self._gen = self._gen, None
         if gen is not None and hasattr(gen, "close"):
-            try:
+            with contextlib.suppress(ValueError):  # running in another thread: it ends when that thread lets go
                 gen.close()
-            except ValueError:  # running in another thread: it ends when that thread lets go
-                pass
         self._release()
 
     async def aclose(self) -> None:

@@ -9,8 +9,16 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("SourceChunk", "RawChunk", "Malformed", "MALFORMED_SCHEMA", "READ_STATE", "RAW_LIMIT", "malformed_table",
-           "DEFAULT_CHUNK_SIZE")
+__all__ = (
+    "SourceChunk",
+    "RawChunk",
+    "Malformed",
+    "MALFORMED_SCHEMA",
+    "READ_STATE",
+    "RAW_LIMIT",
+    "malformed_table",
+    "DEFAULT_CHUNK_SIZE",
+)
 
 #: Records per chunk unless told otherwise, everywhere (sources, streams, ``process()``): per-chunk
 #: Python costs ~45 µs whatever the size, so 64k-256k rows keep it small while a chunk's columns
@@ -25,15 +33,17 @@ RAW_LIMIT = 1000
 
 #: Columns of :attr:`SourceChunk.malformed`. The first four are those of the FSM's
 #: failed records, so the engine can put both in one error output.
-MALFORMED_SCHEMA = pa.schema([
-    ("_row", pa.int64()),
-    ("error_state", pa.string()),
-    ("error_type", pa.string()),
-    ("error_message", pa.string()),
-    ("line", pa.int64()),
-    ("source", pa.string()),
-    ("raw", pa.string()),
-])
+MALFORMED_SCHEMA = pa.schema(
+    [
+        ("_row", pa.int64()),
+        ("error_state", pa.string()),
+        ("error_type", pa.string()),
+        ("error_message", pa.string()),
+        ("line", pa.int64()),
+        ("source", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
 
 
 class Malformed(NamedTuple):
@@ -74,15 +84,18 @@ def malformed_table(rows: Sequence[Malformed], source: str | None = None) -> pa.
     if not rows:
         return None
     n = len(rows)
-    return pa.table([
-        pa.array([r.position for r in rows], pa.int64()),
-        pa.array([READ_STATE] * n, pa.string()),
-        pa.array([r.error_type for r in rows], pa.string()),
-        pa.array([r.message for r in rows], pa.string()),
-        pa.array([r.line for r in rows], pa.int64()),
-        pa.array([source] * n, pa.string()),
-        pa.array([_raw_text(r.raw) for r in rows], pa.string()),
-    ], schema=MALFORMED_SCHEMA)
+    return pa.table(
+        [
+            pa.array([r.position for r in rows], pa.int64()),
+            pa.array([READ_STATE] * n, pa.string()),
+            pa.array([r.error_type for r in rows], pa.string()),
+            pa.array([r.message for r in rows], pa.string()),
+            pa.array([r.line for r in rows], pa.int64()),
+            pa.array([source] * n, pa.string()),
+            pa.array([_raw_text(r.raw) for r in rows], pa.string()),
+        ],
+        schema=MALFORMED_SCHEMA,
+    )
 
 
 @dataclass(eq=False)
@@ -176,7 +189,9 @@ class RawChunk:
         """Parse the chunk (blocking); ``threads``: whether the parser may run a thread pool."""
         chunk = self.parse(threads)
         if chunk.start != self.start or chunk.count != self.count:
-            msg = (f"a raw chunk of positions {self.start}..{self.start + self.count - 1} parsed into "
-                   f"{chunk.start}..{chunk.start + chunk.count - 1}")
+            msg = (
+                f"a raw chunk of positions {self.start}..{self.start + self.count - 1} parsed into "
+                f"{chunk.start}..{chunk.start + chunk.count - 1}"
+            )
             raise RuntimeError(msg)
         return chunk

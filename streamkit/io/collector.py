@@ -52,7 +52,10 @@ class Collector(Sink):
         self.batches = []
 
     def table(self) -> pa.Table:
-        """Everything written, as one table; differing types are unified keeping every value (see :mod:`streamkit._arrow.unify`)."""
+        """Everything written, as one table.
+
+        Differing types are unified keeping every value (see :mod:`streamkit._arrow.unify`).
+        """
         if not self.batches:
             return (self._schema or pa.schema([])).empty_table()
         return concat_tables([pa.Table.from_batches([b]) for b in self.batches])

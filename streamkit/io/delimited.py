@@ -16,7 +16,7 @@ Arrow counts rows.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.csv as pc
 
 from streamkit.io._files import open_input
-from streamkit.io.records import apply_schema
 from streamkit.io.base import Source
 from streamkit.io.chunk import Malformed, SourceChunk, malformed_table
+from streamkit.io.records import apply_schema
 
 __all__ = ("CsvSource", "infer_column", "unique_names")
 
@@ -72,8 +72,9 @@ class _Tap:
 
     def read(self, n: int = -1) -> bytes:
         if self.prefix:
-            data, self.prefix = (self.prefix, b"") if n < 0 or n >= len(self.prefix) else \
-                (self.prefix[:n], self.prefix[n:])
+            data, self.prefix = (
+                (self.prefix, b"") if n < 0 or n >= len(self.prefix) else (self.prefix[:n], self.prefix[n:])
+            )
         else:
             data = self.raw.read(n)
         if data:
@@ -148,7 +149,7 @@ def _read_header(raw: Any, delimiter: str) -> tuple[list[str] | None, int, bytes
             if not buf:
                 return None, line_no, b""
             nl = len(buf)
-        line, buf = buf[:nl], buf[nl + 1:]
+        line, buf = buf[:nl], buf[nl + 1 :]
         line_no += 1
         if line.strip():
             text = line.decode("utf-8", errors="replace").rstrip("\r")
@@ -207,8 +208,15 @@ class CsvSource(Source):
     [{'_row': 1, 'line': 3, 'error_message': 'expected 2 fields, got 1'}]
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None,
-                 offset: int = 0, delimiter: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        chunk_size: int,
+        *,
+        schema: pa.Schema | None = None,
+        offset: int = 0,
+        delimiter: str | None = None,
+    ) -> None:
         super().__init__(str(path))
         self.path = Path(path)
         self.chunk_size = chunk_size
@@ -217,7 +225,7 @@ class CsvSource(Source):
         suffixes = [s.lower() for s in self.path.suffixes]
         self.delimiter = delimiter or ("\t" if ".tsv" in suffixes else ",")
 
-    def _generate(self) -> Iterator[SourceChunk]:
+    def _generate(self) -> Generator[SourceChunk, None, None]:
         with open_input(self.path) as raw:
             names, header_line, rest = _read_header(raw, self.delimiter)
             if names is None:
@@ -247,11 +255,17 @@ class _Rows:
         return pc.open_csv(
             self.tap,
             read_options=pc.ReadOptions(use_threads=False, column_names=self.names, block_size=_BLOCK),
-            parse_options=pc.ParseOptions(delimiter=self.src.delimiter, newlines_in_values=True,
-                                          invalid_row_handler=self._on_invalid),
-            convert_options=pc.ConvertOptions(column_types=dict.fromkeys(self.names, pa.string()),
-                                              strings_can_be_null=True, quoted_strings_can_be_null=False,
-                                              null_values=[""], check_utf8=False))
+            parse_options=pc.ParseOptions(
+                delimiter=self.src.delimiter, newlines_in_values=True, invalid_row_handler=self._on_invalid
+            ),
+            convert_options=pc.ConvertOptions(
+                column_types=dict.fromkeys(self.names, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+                check_utf8=False,
+            ),
+        )
 
     def chunks(self) -> Iterator[SourceChunk]:
         try:
@@ -332,9 +346,15 @@ class _Rows:
                 for i, v in enumerate(col.cast(pa.binary()).to_pylist()):
                     if keep[i] and v is not None and not _is_utf8(v):
                         keep[i] = False
-                        bad.append(Malformed(int(ids[i]), "UnicodeDecodeError",
-                                             f"column `{batch.schema.names[j]}`: text is not valid UTF-8", None,
-                                             v))
+                        bad.append(
+                            Malformed(
+                                int(ids[i]),
+                                "UnicodeDecodeError",
+                                f"column `{batch.schema.names[j]}`: text is not valid UTF-8",
+                                None,
+                                v,
+                            )
+                        )
         if not keep.all():
             batch = batch.filter(pa.array(keep))
             ids = ids[keep]

@@ -13,18 +13,19 @@ text). Parquet, Arrow IPC and CSV are in
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
 from streamkit.io._direct import DirectFile
 from streamkit.io._files import check_output_path, commit, compress, compression_of, temp_path
-from streamkit.io._jsonwrite import BufferPool, encode_jsonl
 from streamkit.io._jsontext import dumps
+from streamkit.io._jsonwrite import BufferPool, encode_jsonl
 from streamkit.io.base import Encoded, Sink, as_table
 
 __all__ = ("JsonlSink", "FileSink")
@@ -45,6 +46,8 @@ class FileSink(Sink):
     >>> sink.abort()
     """
 
+    path: Path
+
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = check_output_path(path)
@@ -58,10 +61,8 @@ class FileSink(Sink):
 
     def _remove_temps(self) -> None:
         for p in self._temps:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-            except FileNotFoundError:
-                pass
         self._temps = []
 
     def _discard(self) -> None:
@@ -75,16 +76,27 @@ class FileSink(Sink):
 
     def __del__(self) -> None:
         if not getattr(self, "_done", True) and getattr(self, "_temps", None):
-            warnings.warn(f"{self!r} was neither closed nor aborted; its output is discarded",
-                          ResourceWarning, stacklevel=1)
+            warnings.warn(
+                f"{self!r} was neither closed nor aborted; its output is discarded", ResourceWarning, stacklevel=1
+            )
             self.abort()
 
 
 def _polars_can_write(t: pa.DataType) -> bool:
-    if (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_integer(t)
-            or pa.types.is_float32(t) or pa.types.is_float64(t) or pa.types.is_string(t)
-            or pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_decimal128(t)
-            or pa.types.is_date32(t) or pa.types.is_timestamp(t) or pa.types.is_duration(t)):
+    if (
+        pa.types.is_null(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_float32(t)
+        or pa.types.is_float64(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_string_view(t)
+        or pa.types.is_decimal128(t)
+        or pa.types.is_date32(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_duration(t)
+    ):
         return True
     if pa.types.is_dictionary(t):
         return _polars_can_write(t.value_type)
@@ -141,12 +153,11 @@ class JsonlSink(FileSink):
         if text is not None:
             return Encoded(text, table.num_rows, partial(self._buffers.give, text))
         names = table.column_names
-        if len(set(names)) == len(names) and all(_polars_can_write(f.type) for f in table.schema) \
-                and table.num_columns:
+        if len(set(names)) == len(names) and all(_polars_can_write(f.type) for f in table.schema) and table.num_columns:
             import polars as pl
 
             buf = io.BytesIO()
-            pl.from_arrow(table).write_ndjson(buf)
+            cast("pl.DataFrame", pl.from_arrow(table)).write_ndjson(buf)
             return Encoded(buf.getvalue(), table.num_rows)
         return Encoded(b"".join(dumps(r) + b"\n" for r in table.to_pylist()), table.num_rows)
 

@@ -9,6 +9,7 @@ and directories find it by name and suffix.
 from __future__ import annotations
 
 import glob
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,17 +46,20 @@ class Format:
     name: str
     suffixes: tuple[str, ...]
     aliases: tuple[str, ...]
-    source: type[Source]
-    sink: type[Sink]
+    source: Callable[..., Source]
+    sink: Callable[..., Sink]
 
 
 #: Every format, by name.
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("jsonl", (".jsonl", ".ndjson"), ("ndjson", "json"), JsonlSource, JsonlSink),
-    Format("csv", (".csv", ".tsv"), ("tsv",), CsvSource, CsvSink),
-    Format("parquet", (".parquet", ".pq"), ("pq",), ParquetSource, ParquetSink),
-    Format("ipc", (".arrow", ".ipc", ".feather", ".arrows"), ("arrow", "feather"), IpcSource, IpcSink),
-)}
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("jsonl", (".jsonl", ".ndjson"), ("ndjson", "json"), JsonlSource, JsonlSink),
+        Format("csv", (".csv", ".tsv"), ("tsv",), CsvSource, CsvSink),
+        Format("parquet", (".parquet", ".pq"), ("pq",), ParquetSource, ParquetSink),
+        Format("ipc", (".arrow", ".ipc", ".feather", ".arrows"), ("arrow", "feather"), IpcSource, IpcSink),
+    )
+}
 
 _BY_SUFFIX = {suffix: f for f in FORMATS.values() for suffix in f.suffixes}
 _BY_ALIAS = {**{a: f for f in FORMATS.values() for a in f.aliases}, **FORMATS}
@@ -99,8 +103,10 @@ def format_of(path: str | Path, fmt: str | None = None) -> Format:
         suffixes.pop()
     if suffixes and suffixes[-1] in _BY_SUFFIX:
         return _BY_SUFFIX[suffixes[-1]]
-    msg = (f"cannot tell the format of {str(path)!r} from its suffix; known suffixes: {_known()}"
-           f"\n\nHint: pass format= one of {', '.join(map(repr, FORMATS))}")
+    msg = (
+        f"cannot tell the format of {str(path)!r} from its suffix; known suffixes: {_known()}"
+        f"\n\nHint: pass format= one of {', '.join(map(repr, FORMATS))}"
+    )
     raise ValueError(msg)
 
 
@@ -116,8 +122,7 @@ def resolve_paths(source: str | Path) -> list[Path]:
     if p.is_file():
         return [p]
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
-                       and _has_data_suffix(f))
+        files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".") and _has_data_suffix(f))
         if not files:
             msg = f"directory {str(p)!r} holds no data files (known suffixes: {_known()})"
             raise FileNotFoundError(msg)

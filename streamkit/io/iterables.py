@@ -10,16 +10,16 @@ records gathered before them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncIterable, Generator, Iterable, Iterator
 from typing import Any
 
 import anyio
 import pyarrow as pa
 
-from streamkit.io.records import records_to_parts
 from streamkit.io.arrowsources import arrow_batches, batch_chunk, slices
 from streamkit.io.base import Source
 from streamkit.io.chunk import SourceChunk, malformed_table
+from streamkit.io.records import records_to_parts
 
 __all__ = ("IterableSource", "AsyncIterableSource", "records_chunk")
 
@@ -54,14 +54,15 @@ class IterableSource(Source):
     [2, 2, 1]
     """
 
-    def __init__(self, items: Iterable[Any], chunk_size: int, *, schema: pa.Schema | None = None,
-                 name: str = "iterable") -> None:
+    def __init__(
+        self, items: Iterable[Any], chunk_size: int, *, schema: pa.Schema | None = None, name: str = "iterable"
+    ) -> None:
         super().__init__(name)
         self._items: Iterable[Any] | None = items
         self.chunk_size = chunk_size
         self.schema = schema
 
-    def _generate(self) -> Iterator[SourceChunk]:
+    def _generate(self) -> Generator[SourceChunk, None, None]:
         items, n, pos = self._items, self.chunk_size, 0
         if items is None:
             return
@@ -121,8 +122,14 @@ class AsyncIterableSource(Source):
 
     is_async = True
 
-    def __init__(self, items: AsyncIterable[Any], chunk_size: int, *, schema: pa.Schema | None = None,
-                 name: str = "async iterable") -> None:
+    def __init__(
+        self,
+        items: AsyncIterable[Any],
+        chunk_size: int,
+        *,
+        schema: pa.Schema | None = None,
+        name: str = "async iterable",
+    ) -> None:
         super().__init__(name)
         self._items: AsyncIterable[Any] | None = items
         self.chunk_size = chunk_size

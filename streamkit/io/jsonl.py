@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from functools import partial
 from pathlib import Path
 
@@ -42,9 +42,9 @@ from streamkit.io._buffers import BufferPool
 from streamkit.io._files import open_input
 from streamkit.io._jsontext import json_kind, loads_line
 from streamkit.io._lines import LineBlock, iter_line_blocks
-from streamkit.io.records import records_to_parts, table_to_batch
 from streamkit.io.base import Source
 from streamkit.io.chunk import Malformed, RawChunk, SourceChunk, malformed_table
+from streamkit.io.records import records_to_parts, table_to_batch
 
 __all__ = ("JsonlSource",)
 
@@ -86,8 +86,7 @@ class JsonlSource(Source):
     [{'_row': 2, 'line': 4, 'error_type': 'JSONDecodeError'}]
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None,
-                 offset: int = 0) -> None:
+    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None, offset: int = 0) -> None:
         super().__init__(str(path))
         self.path = Path(path)
         self.chunk_size = chunk_size
@@ -99,11 +98,11 @@ class JsonlSource(Source):
         # buffers of the blocks read: those parsed are read into again (two idle ones kept)
         self._buffers = BufferPool(keep=2)
 
-    def _generate(self) -> Iterator[SourceChunk]:
+    def _generate(self) -> Generator[SourceChunk, None, None]:
         for raw in self._generate_raw():
             yield raw.decode(threads=True)
 
-    def _generate_raw(self) -> Iterator[RawChunk]:
+    def _generate_raw(self) -> Generator[RawChunk, None, None]:
         """Blocks of lines, parsed by whoever calls ``decode`` (the engine: in its workers, at once)."""
         pos = self.offset
         with open_input(self.path) as f:
@@ -139,8 +138,9 @@ class JsonlSource(Source):
             if self.schema is not None:
                 parse = pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="ignore")
             elif as_text:
-                parse = pj.ParseOptions(explicit_schema=pa.schema(list(as_text.items())),
-                                        unexpected_field_behavior="infer")
+                parse = pj.ParseOptions(
+                    explicit_schema=pa.schema(list(as_text.items())), unexpected_field_behavior="infer"
+                )
             else:
                 parse = pj.ParseOptions()
             try:
@@ -202,14 +202,19 @@ class JsonlSource(Source):
                 bad.append(Malformed(start + k, type(exc).__name__, str(exc), line, text))
                 continue
             if not isinstance(value, dict):
-                bad.append(Malformed(start + k, "TypeError", f"expected a JSON object, got {json_kind(value)}",
-                                     line, text))
+                bad.append(
+                    Malformed(start + k, "TypeError", f"expected a JSON object, got {json_kind(value)}", line, text)
+                )
                 continue
             records.append(value)
             keep.append(k)
         parts, bad_records = records_to_parts(
-            records, [start + k for k in keep], schema=self.schema,
-            lines=[int(block.lines[k]) for k in keep], raw_of=lambda i: block.line(keep[i]))
+            records,
+            [start + k for k in keep],
+            schema=self.schema,
+            lines=[int(block.lines[k]) for k in keep],
+            raw_of=lambda i: block.line(keep[i]),
+        )
         bad = sorted(bad + bad_records, key=lambda m: m.position)
         return SourceChunk(parts, start, len(block), malformed_table(bad, self.name))
 
@@ -225,7 +230,8 @@ def _arrow_can_parse(block: LineBlock) -> bool:
     arr = np.frombuffer(block.data, np.uint8)
     heads = arr[block.starts]
     if not (heads == _LBRACE).all() and any(
-            block.line(k).lstrip()[:1] != b"{" for k in np.flatnonzero(heads != _LBRACE)):
+        block.line(int(k)).lstrip()[:1] != b"{" for k in np.flatnonzero(heads != _LBRACE)
+    ):
         return False
     if block.max_line_length <= MAX_OPENERS:
         return True

@@ -26,6 +26,7 @@ row group in the sink, as for IPC.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,10 +84,15 @@ class _PartedSink(FileSink):
         """Refuse a compression suffix the format cannot honour (Parquet and IPC compress inside the file)."""
         if compression_of(self.path) is not None:
             fmt = type(self).__name__.removesuffix("Sink")
-            hint = ("ParquetSink(path, compression='zstd') chooses the codec of its pages"
-                    if fmt == "Parquet" else "an IPC file is read memory-mapped, uncompressed")
-            msg = (f"cannot write {str(self.path)!r}: {fmt} files are not compressed by a suffix; "
-                   f"write {str(self.path.with_suffix(''))!r}\n\nHint: {hint}")
+            hint = (
+                "ParquetSink(path, compression='zstd') chooses the codec of its pages"
+                if fmt == "Parquet"
+                else "an IPC file is read memory-mapped, uncompressed"
+            )
+            msg = (
+                f"cannot write {str(self.path)!r}: {fmt} files are not compressed by a suffix; "
+                f"write {str(self.path.with_suffix(''))!r}\n\nHint: {hint}"
+            )
             raise ValueError(msg)
 
     def _commit_file(self, tmp: Path) -> None:
@@ -126,11 +132,10 @@ class _PartedSink(FileSink):
 
     def _unified(self, schemas: list[pa.Schema]) -> pa.Schema:
         final = unify_schemas(schemas)
-        risky = {f.name for f in final if any(f.name in s.names and s.field(f.name).type != f.type
-                                              for s in schemas)}
+        risky = {f.name for f in final if any(f.name in s.names and s.field(f.name).type != f.type for s in schemas)}
         if not risky:
             return final
-        text = set()
+        text: set[str] = set()
         for part in self._parts:  # a cast that would change a value makes that column text
             for t in self._read(part.path, columns=[n for n in part.schema.names if n in risky]):
                 for name in risky - text:
@@ -225,10 +230,8 @@ class _PartedSink(FileSink):
     def _close_files(self) -> None:
         for part in self._open:
             if part.writer is not None:
-                try:
+                with contextlib.suppress(Exception):  # the file is removed next
                     self._abandon(part)
-                except Exception:  # noqa: BLE001, S110 - the file is removed next
-                    pass
         self._open = []
 
 
@@ -280,8 +283,14 @@ class ParquetSink(_PartedSink):
     def _options(self, schema: pa.Schema) -> dict[str, Any]:
         # dictionary pages only for text columns: tried on unique ints they are built and dropped
         # (8.4 vs 5.0 M rec/s on seed-like batches, and a file half the size)
-        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-                or pa.types.is_binary(f.type) or pa.types.is_dictionary(f.type)]
+        text = [
+            f.name
+            for f in schema
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_binary(f.type)
+            or pa.types.is_dictionary(f.type)
+        ]
         # integers as deltas (DELTA_BINARY_PACKED, then snappy): on the seed job's output 1.5-1.8x less
         # CPU than plain + snappy and 2.4x smaller; random ints in a range or sorted ones half the size
         # or less, read 2-4x faster; only full-range random values gain nothing (same size, writing
@@ -290,8 +299,12 @@ class ParquetSink(_PartedSink):
         stats: bool | list[str] = True
         if text and not self.text_statistics and not any(pa.types.is_nested(f.type) for f in schema):
             stats = [f.name for f in schema if f.name not in text] or False
-        return {"compression": self.compression, "use_dictionary": text or False,
-                "column_encoding": ints or None, "write_statistics": stats}
+        return {
+            "compression": self.compression,
+            "use_dictionary": text or False,
+            "column_encoding": ints or None,
+            "write_statistics": stats,
+        }
 
     def _start(self, part: _Part) -> None:
         part.writer = JoinedFile(part.path)
@@ -409,8 +422,7 @@ class CsvSink(_PartedSink):
         commit(packed, self.path)
 
     def _prepare(self, table: pa.Table) -> pa.Table:
-        cols = [to_text(c) if pa.types.is_nested(c.type) or pa.types.is_union(c.type) else c
-                for c in table.columns]
+        cols = [to_text(c) if pa.types.is_nested(c.type) or pa.types.is_union(c.type) else c for c in table.columns]
         return pa.Table.from_arrays(cols, names=table.column_names)
 
     def _fit(self, table: pa.Table, schema: pa.Schema) -> pa.Table | None:
@@ -420,8 +432,9 @@ class CsvSink(_PartedSink):
         if any(n not in names for n in table.column_names):
             return None
         n = table.num_rows
-        return pa.Table.from_arrays([table.column(k) if k in table.column_names else pa.nulls(n) for k in schema.names],
-                                    names=schema.names)
+        return pa.Table.from_arrays(
+            [table.column(k) if k in table.column_names else pa.nulls(n) for k in schema.names], names=schema.names
+        )
 
     def _start(self, part: _Part) -> None:
         part.file = pa.OSFile(str(part.path), "wb")
@@ -430,8 +443,9 @@ class CsvSink(_PartedSink):
         part.writer = part.file
 
     def _append(self, part: _Part, table: pa.Table) -> None:
-        pcsv.write_csv(table, part.file, write_options=pcsv.WriteOptions(include_header=False,
-                                                                         delimiter=self.delimiter))
+        pcsv.write_csv(
+            table, part.file, write_options=pcsv.WriteOptions(include_header=False, delimiter=self.delimiter)
+        )
 
     def _append_all(self, part: _Part, tables: list[pa.Table]) -> None:
         # a part holds the same columns, not always the same types (1 and "x" are both text here)
@@ -451,11 +465,17 @@ class CsvSink(_PartedSink):
         with open(path, "rb") as f:
             header = f.readline().decode("utf-8").rstrip("\r\n")
         cols = next(csv.reader([header], delimiter=self.delimiter), [])
-        reader = pcsv.open_csv(str(path), read_options=pcsv.ReadOptions(column_names=cols, skip_rows=1),
-                               parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
-                               convert_options=pcsv.ConvertOptions(
-                                   column_types=dict.fromkeys(cols, pa.string()), strings_can_be_null=True,
-                                   quoted_strings_can_be_null=False, null_values=[""]))
+        reader = pcsv.open_csv(
+            str(path),
+            read_options=pcsv.ReadOptions(column_names=cols, skip_rows=1),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(cols, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+            ),
+        )
         for b in reader:
             yield pa.Table.from_arrays([infer_column(c) for c in b.columns], names=b.schema.names)
 
@@ -465,7 +485,7 @@ class CsvSink(_PartedSink):
         for part in self._parts:
             for t in self._read(part.path):
                 fitted = self._fit(t, final.schema)
-                assert fitted is not None  # noqa: S101 - final.schema holds every column
+                assert fitted is not None
                 self._append(final, fitted)
             part.path.unlink()
         self._finish(final)

@@ -144,8 +144,9 @@ def records_to_parts(
     return parts, bad
 
 
-def _with_schema(records: Sequence[Any], keep: list[int], pos: np.ndarray, schema: pa.Schema,
-                 fail: Callable[[int, str, str], None]) -> list[Part]:
+def _with_schema(
+    records: Sequence[Any], keep: list[int], pos: np.ndarray, schema: pa.Schema, fail: Callable[[int, str, str], None]
+) -> list[Part]:
     good = []
     for i in keep:
         problem = _schema_problem(records[i], schema)
@@ -196,8 +197,9 @@ def _column(values: list[Any], t: pa.DataType) -> pa.Array:
         return cast_array(pa.array(values), t)
 
 
-def _inferred(records: Sequence[Any], keep: list[int], pos: np.ndarray,
-              fail: Callable[[int, str, str], None]) -> list[Part]:
+def _inferred(
+    records: Sequence[Any], keep: list[int], pos: np.ndarray, fail: Callable[[int, str, str], None]
+) -> list[Part]:
     if not keep:
         return []
     parts = _try_tables(records, keep, pos)
@@ -222,8 +224,9 @@ def _try_tables(records: Sequence[Any], idx: list[int], pos: np.ndarray) -> list
     return [(table_to_batch(t), pos[sel[ids]]) for t, ids in tables]
 
 
-def _bisect(records: Sequence[Any], idx: list[int], pos: np.ndarray,
-            fail: Callable[[int, str, str], None]) -> list[Part]:
+def _bisect(
+    records: Sequence[Any], idx: list[int], pos: np.ndarray, fail: Callable[[int, str, str], None]
+) -> list[Part]:
     parts = _try_tables(records, idx, pos)
     if parts is not None:
         return parts
@@ -261,8 +264,9 @@ def _big_int(v: Any) -> int | None:
     return None
 
 
-def apply_schema(batch: pa.RecordBatch, ids: np.ndarray,
-                 schema: pa.Schema) -> tuple[pa.RecordBatch, np.ndarray, list[Malformed]]:
+def apply_schema(
+    batch: pa.RecordBatch, ids: np.ndarray, schema: pa.Schema
+) -> tuple[pa.RecordBatch, np.ndarray, list[Malformed]]:
     """Cast ``batch`` to ``schema``; rows holding a value that does not convert become malformed.
 
     Columns outside the schema are dropped; schema fields the batch lacks are null.
@@ -284,8 +288,13 @@ def apply_schema(batch: pa.RecordBatch, ids: np.ndarray,
         for i, v in enumerate(col.to_pylist()):
             if keep[i] and v is not None and not _casts(pa.array([v], col.type), f.type):
                 keep[i] = False
-                bad.append(Malformed(int(ids[i]), "SchemaError",
-                                     f"field `{f.name}`: expected {f.type}, got {col.type} {short_repr(v)}"))
+                bad.append(
+                    Malformed(
+                        int(ids[i]),
+                        "SchemaError",
+                        f"field `{f.name}`: expected {f.type}, got {col.type} {short_repr(v)}",
+                    )
+                )
     if not keep.all():
         batch = batch.filter(pa.array(keep))
         ids = ids[keep]

@@ -31,7 +31,7 @@ def _callable_repr(fn: Callable[..., Any]) -> str:
 
 
 def _is_async_callable(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004 - the method
 
 
 class CallbackSink(Sink):
@@ -62,8 +62,10 @@ class CallbackSink(Sink):
             try:
                 anyio.from_thread.run(self.fn, _one_batch(table))
             except RuntimeError:
-                msg = (f"{_callable_repr(self.fn)} is async; write to it with `await sink.awrite(table)`"
-                       " (or from a thread started by anyio)")
+                msg = (
+                    f"{_callable_repr(self.fn)} is async; write to it with `await sink.awrite(table)`"
+                    " (or from a thread started by anyio)"
+                )
                 raise RuntimeError(msg) from None
         else:
             self.fn(_one_batch(table))
@@ -160,6 +162,5 @@ def open_sink(target: Any, format: str | None = None) -> Sink:  # noqa: A002 - t
         return format_of(path, format).sink(path)
     if callable(target):
         return CallbackSink(target)
-    msg = (f"cannot write to a {type(target).__name__}; expected a path, a function, a Collector, a list "
-           "or a Sink")
+    msg = f"cannot write to a {type(target).__name__}; expected a path, a function, a Collector, a list or a Sink"
     raise TypeError(msg)

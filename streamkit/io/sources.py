@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io.records import to_arrow_schema
 from streamkit.io.arrowsources import ArrowSource, arrow_batches
 from streamkit.io.base import Source
 from streamkit.io.chunk import DEFAULT_CHUNK_SIZE, RawChunk, SourceChunk
 from streamkit.io.formats import format_of, resolve_paths
 from streamkit.io.iterables import AsyncIterableSource, IterableSource
+from streamkit.io.records import to_arrow_schema
 
 __all__ = ("open_source", "FilesSource")
 
@@ -36,25 +36,32 @@ class FilesSource(Source):
     [(0, 2, [1, 2]), (2, 1, [3]), (3, 2, [4, 5])]
     """
 
-    def __init__(self, name: str, paths: list[Path], chunk_size: int, *, format: str | None = None,  # noqa: A002
-                 schema: pa.Schema | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        paths: list[Path],
+        chunk_size: int,
+        *,
+        format: str | None = None,  # noqa: A002
+        schema: pa.Schema | None = None,
+    ) -> None:
         super().__init__(name)
         self.paths = paths
         self.formats = [format_of(p, format) for p in paths]  # unknown suffixes fail here, at open time
         self.chunk_size = chunk_size
         self.schema = schema
 
-    def _generate(self) -> Iterator[SourceChunk]:
+    def _generate(self) -> Generator[SourceChunk, None, None]:
         return self._files(raw=False)  # type: ignore[return-value]
 
-    def _generate_raw(self) -> Iterator[SourceChunk | RawChunk]:
+    def _generate_raw(self) -> Generator[SourceChunk | RawChunk, None, None]:
         return self._files(raw=True)
 
-    def _files(self, *, raw: bool) -> Iterator[SourceChunk | RawChunk]:
+    def _files(self, *, raw: bool) -> Generator[SourceChunk | RawChunk, None, None]:
         pos = 0
         for path, fmt in zip(self.paths, self.formats):
             src = fmt.source(path, self.chunk_size, schema=self.schema, offset=pos)
-            gen = src._generate_raw() if raw else src._generate()  # noqa: SLF001 - sources of one package
+            gen = src._generate_raw() if raw else src._generate()
             try:
                 for chunk in gen:
                     pos = chunk.start + chunk.count
@@ -67,8 +74,12 @@ def _is_path(x: Any) -> bool:
     return isinstance(x, (str, os.PathLike))
 
 
-def open_source(source: Any, chunk_size: int = DEFAULT_CHUNK_SIZE, format: str | None = None,  # noqa: A002
-                schema: Any = None) -> Source:
+def open_source(
+    source: Any,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    format: str | None = None,  # noqa: A002
+    schema: Any = None,
+) -> Source:
     """Open anything streamkit reads as a :class:`~streamkit.io.Source` of chunks.
 
     Parameters
@@ -135,14 +146,18 @@ def open_source(source: Any, chunk_size: int = DEFAULT_CHUNK_SIZE, format: str |
     if arrow_batches(source, chunk_size) is not None:
         return ArrowSource(source, chunk_size, schema=arrow_schema)
     if isinstance(source, (Mapping, str, bytes)):
-        msg = (f"expected a stream of records, got a {type(source).__name__}"
-               "\n\nHint: wrap a single record in a list: `[record]`")
+        msg = (
+            f"expected a stream of records, got a {type(source).__name__}"
+            "\n\nHint: wrap a single record in a list: `[record]`"
+        )
         raise TypeError(msg)
     if hasattr(source, "__aiter__"):
         return AsyncIterableSource(source, chunk_size, schema=arrow_schema)
     if hasattr(source, "__iter__"):
         return IterableSource(source, chunk_size, schema=arrow_schema)
-    msg = (f"cannot read from a {type(source).__name__}; expected a path, a glob, a list of paths, an (async) "
-           "iterable of dicts, a pyarrow Table/RecordBatch/RecordBatchReader, a polars DataFrame/LazyFrame "
-           "or an object with `__arrow_c_stream__`")
+    msg = (
+        f"cannot read from a {type(source).__name__}; expected a path, a glob, a list of paths, an (async) "
+        "iterable of dicts, a pyarrow Table/RecordBatch/RecordBatchReader, a polars DataFrame/LazyFrame "
+        "or an object with `__arrow_c_stream__`"
+    )
     raise TypeError(msg)

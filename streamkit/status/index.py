@@ -12,8 +12,8 @@ decodes a :class:`~streamkit.status._snapshot.Snapshot` of that state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal, NoReturn
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, NoReturn, overload
 
 import numpy as np
 import pyarrow as pa
@@ -316,6 +316,10 @@ class StatusIndex:
         with self._lock:
             return self._lists.ids(code, self._store)
 
+    @overload
+    def status_of(self, ids: int | np.integer) -> EventStatus: ...
+    @overload
+    def status_of(self, ids: np.ndarray | pa.Array | Sequence[int] | range) -> np.ndarray: ...
     def status_of(self, ids: Any) -> EventStatus | np.ndarray:
         """The status of one id (an :class:`EventStatus`) or of many (uint8 codes), O(1) per id.
 

@@ -63,8 +63,11 @@ class Group:
 
     def table(self) -> pa.Table:
         """The records as an Arrow table (Arrow at the boundary, for plans that run outside kernels)."""
-        return pa.table({k: c.to_arrow() for k, c in self.frame.items()}) if self.frame else \
-            pa.table({"_": pa.nulls(self.n)}).drop_columns(["_"])
+        return (
+            pa.table({k: c.to_arrow() for k, c in self.frame.items()})
+            if self.frame
+            else pa.table({"_": pa.nulls(self.n)}).drop_columns(["_"])
+        )
 
     def records(self) -> list[dict[str, Any]]:
         """The records as dicts of their non-null fields: what ``state.data`` holds."""
@@ -139,10 +142,18 @@ class StatePlan(Protocol):
         ``"numba"`` or ``"python"`` (what ``explain()`` shows).
     reason:
         Why a state runs as Python (``None`` for compiled plans).
+    records:
+        Records run through the plan so far (what ``explain()`` reports).
     """
 
-    backend: str
-    reason: str | None
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def records(self) -> int: ...
 
     def run(self, group: Group, ctx: BatchContext) -> Exits:
         """Run the group's records through the state; say where each one went."""

@@ -81,13 +81,15 @@ class KernelPlan:
                 head += frame[name].kernel_args(ctx.views)
         exit_pos = [np.empty(m, np.int64) for _ in src.exits]
         exit_arrays = [[_output_arrays(out, m) for out in ex.outputs] for ex in src.exits]
-        texts = [col for ex, cols in zip(src.exits, exit_arrays) for out, col in zip(ex.outputs, cols) if out.text]
+        texts: list[list[Any]] = [
+            col for ex, cols in zip(src.exits, exit_arrays) for out, col in zip(ex.outputs, cols) if out.text
+        ]
         for j, col in enumerate(texts):  # room for the text, as much as earlier chunks needed
             col[2] = np.empty(int(m * self.text_bytes[j]) + 1024, np.uint8)
         while True:
             args = list(head)
-            for pos, cols in zip(exit_pos, exit_arrays):
-                args.append(pos)
+            for at, cols in zip(exit_pos, exit_arrays):
+                args.append(at)
                 for col in cols:
                     args += [a for a in col if a is not None]
             if self.fn(*args) == 0:
@@ -119,16 +121,16 @@ class KernelPlan:
             taken = take(frame, pos)
             if pos is not None:  # fresh views: mark the fields the kernel proved not null here
                 for f in ex.nonnull:
-                    col = taken.get(f)
-                    if col is not None:
-                        col.no_nulls = True
+                    proved = taken.get(f)
+                    if proved is not None:
+                        proved.no_nulls = True
             sub = _exit_frame(ex.record, taken, computed, c)
             sub_rows = group.rows if pos is None else rows_at(group.rows, pos)
             if ex.kind == "end":
-                exits.moves.append(Move(ctx.index[ex.state], True, sub_rows, sub))
+                exits.moves.append(Move(ctx.index[ex.state], end=True, rows=sub_rows, frame=sub))
             else:
                 assert ex.target is not None
-                exits.moves.append(Move(ctx.index[ex.target], False, sub_rows, sub))
+                exits.moves.append(Move(ctx.index[ex.target], end=False, rows=sub_rows, frame=sub))
         return exits
 
     def _computed(self, out: ExitOutput, arrs: list[np.ndarray | None], m: int, *, copy: bool) -> Col:
@@ -142,14 +144,23 @@ class KernelPlan:
         if valid is not None:
             valid = None if valid[:m].all() else cut(valid, m)
         if out.rep == "num":
-            return NumCol("num", None, m, isf=cut(arrs[1], m), ints=cut(arrs[2], m), floats=cut(arrs[3], m),
-                          valid=valid)
+            return NumCol(
+                "num", None, m, isf=cut(arrs[1], m), ints=cut(arrs[2], m), floats=cut(arrs[3], m), valid=valid
+            )
         if out.text:
             offsets = cut(arrs[1], m + 1)
             return TextCol("str", None, m, offsets=offsets, data=cut(arrs[2], int(offsets[m])), valid=valid)
         if out.rep == "str":  # literal numbers: read through the literals' bytes, written as a dictionary
-            return TextCol("str", None, m, offsets=self._lit_offsets, data=self._lit_bytes, valid=valid,
-                           codes=cut(arrs[1], m), dictionary=self.literals)
+            return TextCol(
+                "str",
+                None,
+                m,
+                offsets=self._lit_offsets,
+                data=self._lit_bytes,
+                valid=valid,
+                codes=cut(arrs[1], m),
+                dictionary=self.literals,
+            )
         return ValuesCol(out.rep, None, m, values=cut(arrs[1], m), valid=valid)
 
 

@@ -108,8 +108,9 @@ def _plain(records: list[dict[str, Any]]) -> bool:
     return True
 
 
-def _checked(ts: list[int], records: list[Any], inputs: list[Any],
-             failed: list[tuple[int, str, str]]) -> tuple[list[int], list[Any]]:
+def _checked(
+    ts: list[int], records: list[Any], inputs: list[Any], failed: list[tuple[int, str, str]]
+) -> tuple[list[int], list[Any]]:
     """The results that pass the interpreter's checks; the others join ``failed`` with its error."""
     ok_ts, ok = [], []
     for t, r in zip(ts, records):
@@ -153,6 +154,6 @@ def _typed_frames(ts: list[int], records: list[dict[str, Any]]) -> list[tuple[li
         keys: dict[str, None] = {}
         for r in g_records:
             keys.update(dict.fromkeys(r))
-        frame = {f: from_arrow(pa.array([r.get(f) for r in g_records])) for f in keys}
+        frame: Frame = {f: from_arrow(pa.array([r.get(f) for r in g_records])) for f in keys}
         out.append((g_ts, {f: c for f, c in frame.items() if c.kind != "null"}))
     return out
