@@ -19,9 +19,9 @@ demo: $(STAMP)
 
 # Benchmarks run as quick tests here (one round each, 100k records unless
 # STREAMKIT_BENCH_N is set); `make bench` measures them at full size.
-# Style and types first (seconds), then the tests.
+# Style and types first (seconds), then the tests, on every core (at most 4).
 test: $(STAMP) lint
-	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q
+	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
