@@ -12,11 +12,10 @@ comparing bytes compares strings as Python does, and a byte search for valid
 UTF-8 finds matches only at character boundaries.
 
 Every helper is a plain loop over numpy arrays; none allocates or raises.
+Numbers as text, both ways, are in :mod:`kernels.textnum`.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from kernels._bytes import append_span
 from kernels._jit import jit
@@ -39,10 +38,6 @@ __all__ = (
     "t_case",
     "t_strip",
     "t_replace",
-    "t_fmt_int",
-    "t_fmt_float",
-    "t_parse_int",
-    "t_parse_float",
     "t_pad",
     "t_zfill",
     "t_split_at",
@@ -55,8 +50,6 @@ __all__ = (
 FULL = -1
 #: The exact answer needs Python (non-ASCII case mapping, unusual number text): escape the row.
 ESCAPE = -2
-
-_MAX_F = 9007199254740992.0  # 2**53: floats below it hold every integer exactly
 
 
 @jit
@@ -251,12 +244,6 @@ def _is_ws(c):
 
 
 @jit
-def _is_num_ws(c):
-    """Whitespace that ``int()`` and ``float()`` strip: ASCII's six (not the separators 0x1c-0x1f)."""
-    return c == 32 or 9 <= c <= 13
-
-
-@jit
 def _ws_at(a, p, e):
     """Bytes of the whitespace character starting at ``p`` (0 if there is none): Python's ``str.isspace``."""
     c = a[p]
@@ -326,188 +313,6 @@ def t_replace(dst, n, a, s, e, o, os, oe, w, ws, we, count):
             return FULL
         i = j + m
         done += 1
-
-
-@jit
-def t_fmt_int(dst, n, v):
-    """Append the decimal text of int64 ``v``."""
-    if n < 0 or n + 20 > dst.shape[0]:
-        return FULL
-    if v == 0:
-        dst[n] = 48
-        return n + 1
-    neg = v < 0
-    u = np.uint64(-(v + 1)) + np.uint64(1) if neg else np.uint64(v)
-    digits = 0
-    t = u
-    while t > 0:
-        t //= np.uint64(10)
-        digits += 1
-    if neg:
-        dst[n] = 45
-        n += 1
-    p = n + digits - 1
-    while u > 0:
-        dst[p] = np.uint8(np.uint64(48) + u % np.uint64(10))
-        u //= np.uint64(10)
-        p -= 1
-    return n + digits
-
-
-@jit
-def t_fmt_float(dst, n, v):
-    """Append ``repr(v)`` where it is plain: nan, inf, whole values below 1e16, and short decimals.
-
-    A float's repr is the shortest text that reads back as it. Here: whole numbers
-    (``3.0``), and values whose shortest form has at most 15 significant digits in
-    the positional range Python prints positionally (1e-4 <= |v| < 1e16), found as
-    the unique decimal with fewest fractional digits that reads back as ``v``.
-    Anything else (scientific notation, 16-17 digits) is ESCAPE.
-    """
-    if n < 0 or n + 40 > dst.shape[0]:
-        return FULL
-    if v != v:
-        dst[n] = 110
-        dst[n + 1] = 97
-        dst[n + 2] = 110
-        return n + 3
-    neg = v < 0.0 or (v == 0.0 and np.signbit(v))
-    x = -v if neg else v
-    if x == np.inf:
-        if neg:
-            dst[n] = 45
-            n += 1
-        dst[n] = 105
-        dst[n + 1] = 110
-        dst[n + 2] = 102
-        return n + 3
-    if x != 0.0 and (x < 1e-4 or x >= 1e16):
-        return ESCAPE
-    if x == np.floor(x):  # whole: digits, then ".0"
-        if neg:
-            dst[n] = 45
-            n += 1
-        n = t_fmt_int(dst, n, np.int64(x))
-        dst[n] = 46
-        dst[n + 1] = 48
-        return n + 2
-    scale = 1.0
-    for d in range(1, 16):
-        scale *= 10.0
-        mf = np.floor(x * scale + 0.5)
-        if mf >= _MAX_F:
-            return ESCAPE
-        if mf / scale == x:
-            if (mf - 1.0) / scale == x or (mf + 1.0) / scale == x:
-                return ESCAPE  # two candidates: Python picks the nearer; let it
-            m = np.int64(mf)
-            p10 = np.int64(1)
-            for _ in range(d):
-                p10 *= 10
-            ip = m // p10
-            fp = m - ip * p10
-            if neg:
-                dst[n] = 45
-                n += 1
-            n = t_fmt_int(dst, n, ip)
-            dst[n] = 46
-            n += 1
-            q = p10 // 10
-            for _ in range(d):
-                dst[n] = np.uint8(48 + (fp // q) % 10)
-                n += 1
-                q //= 10
-            return n
-    return ESCAPE
-
-
-@jit
-def t_parse_int(a, s, e):
-    """``int(text)`` for plain ASCII decimal text: ``(value, ok)``; not ok for anything else (Python decides).
-
-    Accepts surrounding ASCII whitespace, a sign, and digits with single underscores
-    between them, as Python does; anything past int64 or unusual is not ok.
-    """
-    while s < e and _is_num_ws(a[s]):
-        s += 1
-    while e > s and _is_num_ws(a[e - 1]):
-        e -= 1
-    if s >= e:
-        return np.int64(0), False
-    neg = False
-    if a[s] == 45 or a[s] == 43:
-        neg = a[s] == 45
-        s += 1
-    if s >= e:
-        return np.int64(0), False
-    v = np.int64(0)
-    prev_us = True
-    for k in range(s, e):
-        c = a[k]
-        if c == 95:
-            if prev_us:
-                return np.int64(0), False
-            prev_us = True
-            continue
-        if c < 48 or c > 57:
-            return np.int64(0), False
-        if v > 922337203685477579:  # one more digit could leave int64
-            return np.int64(0), False
-        v = v * 10 + (c - 48)
-        prev_us = False
-    if prev_us:
-        return np.int64(0), False
-    return (-v if neg else v), True
-
-
-@jit
-def t_parse_float(a, s, e):
-    """``float(text)`` where it is exact in one operation: ``(value, ok)``.
-
-    Plain ASCII decimals ``[sign]digits[.digits]`` with at most 15 significant
-    digits and at most 22 fractional digits: the digits as an integer (exact
-    below 2**53) divided by a power of ten (exact up to 1e22) rounds once,
-    correctly. Anything else is not ok (Python decides).
-    """
-    while s < e and _is_num_ws(a[s]):
-        s += 1
-    while e > s and _is_num_ws(a[e - 1]):
-        e -= 1
-    if s >= e:
-        return 0.0, False
-    neg = False
-    if a[s] == 45 or a[s] == 43:
-        neg = a[s] == 45
-        s += 1
-    m = np.int64(0)
-    digits = 0
-    frac = 0
-    seen_dot = False
-    any_digit = False
-    for k in range(s, e):
-        c = a[k]
-        if c == 46:
-            if seen_dot:
-                return 0.0, False
-            seen_dot = True
-            continue
-        if c < 48 or c > 57:
-            return 0.0, False
-        any_digit = True
-        if m > 0 or c != 48:
-            digits += 1
-        if digits > 15:
-            return 0.0, False
-        m = m * 10 + (c - 48)
-        if seen_dot:
-            frac += 1
-    if not any_digit or frac > 22:
-        return 0.0, False
-    p = 1.0
-    for _ in range(frac):
-        p *= 10.0
-    r = np.float64(m) / p
-    return (-r if neg else r), True
 
 
 @jit

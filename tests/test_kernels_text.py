@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernels import text as T
+from kernels import textnum as N
 
 # ASCII-heavy text with some Latin, Greek, CJK, emoji, and the whitespace Python knows
 CHARS = st.sampled_from(
@@ -96,7 +97,7 @@ def test_replace(a: str, old: str, new: str, count: int) -> None:
 @given(st.integers(-(2**63), 2**63 - 1))
 def test_int_text(v: int) -> None:
     dst = np.empty(32, np.uint8)
-    assert text_of(dst, T.t_fmt_int(dst, 0, v)) == str(v)
+    assert text_of(dst, N.t_fmt_int(dst, 0, v)) == str(v)
 
 
 FLOATS = st.one_of(
@@ -111,7 +112,7 @@ FLOATS = st.one_of(
 @given(FLOATS)
 def test_float_text_is_repr_or_escapes(v: float) -> None:
     dst = np.empty(64, np.uint8)
-    n = T.t_fmt_float(dst, 0, v)
+    n = N.t_fmt_float(dst, 0, v)
     if n == T.ESCAPE:
         return
     assert text_of(dst, n) == repr(v)
@@ -120,7 +121,7 @@ def test_float_text_is_repr_or_escapes(v: float) -> None:
 def test_float_text_covers_the_plain_cases() -> None:
     dst = np.empty(64, np.uint8)
     for v in [0.0, -0.0, 1.0, 2.5, 0.05, 123.456, -7.25, 1e15, math.inf, -math.inf, math.nan, 1e-4]:
-        n = T.t_fmt_float(dst, 0, v)
+        n = N.t_fmt_float(dst, 0, v)
         assert n != T.ESCAPE, v
         assert text_of(dst, n) == repr(v)
 
@@ -134,7 +135,7 @@ def test_float_text_covers_the_plain_cases() -> None:
     )
 )
 def test_int_parsing_is_pythons_or_declines(t: str) -> None:
-    v, ok = T.t_parse_int(*padded(t))
+    v, ok = N.t_parse_int(*padded(t))
     if ok:
         assert v == int(t)
 
@@ -149,7 +150,7 @@ def test_int_parsing_is_pythons_or_declines(t: str) -> None:
     )
 )
 def test_float_parsing_is_pythons_or_declines(t: str) -> None:
-    v, ok = T.t_parse_float(*padded(t))
+    v, ok = N.t_parse_float(*padded(t))
     if ok:
         expected = float(t)
         assert v == expected and math.copysign(1, v) == math.copysign(1, expected)
@@ -157,9 +158,9 @@ def test_float_parsing_is_pythons_or_declines(t: str) -> None:
 
 def test_parsing_answers_the_plain_cases() -> None:
     for t in ["12", " -7 ", "1_000", "+3"]:
-        assert T.t_parse_int(*span(t)) == (int(t), True)
+        assert N.t_parse_int(*span(t)) == (int(t), True)
     for t in ["2.5", "-0.125", "3", "100.10"]:
-        assert T.t_parse_float(*span(t)) == (float(t), True)
+        assert N.t_parse_float(*span(t)) == (float(t), True)
 
 
 @settings(max_examples=300)

@@ -358,7 +358,8 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
     src = (
         HEADER
         + "import math\nimport numpy as np\nfrom kernels._jit import jit\nfrom kernels.arith import *\n"
-        + "from kernels.text import *\n\n\n"
+        + "from kernels.text import *\n"
+        + "from kernels.textnum import *\n\n\n"
         + f"@jit\ndef {name}({', '.join(params)}):\n"
         + "".join(f"    nc{k} = np.uint64(0)\n" for k in range(len(exits) + 2))
         + "    for i in range(m):\n"

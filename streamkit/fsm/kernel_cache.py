@@ -34,7 +34,7 @@ def _helpers_fingerprint() -> str:
     """Hash of the helper kernels the generated code calls (a change invalidates the cache)."""
     root = Path(kernels.__file__).parent
     h = hashlib.sha256(numba.__version__.encode())
-    for name in ("arith.py", "text.py", "_bytes.py", "_jit.py"):
+    for name in ("arith.py", "text.py", "textnum.py", "_bytes.py", "_jit.py"):
         h.update((root / name).read_bytes())
     return h.hexdigest()
 
