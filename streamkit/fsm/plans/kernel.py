@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from streamkit._memory import ALIGN, SLABS, Slab
 from streamkit.expr.layout import Absent, Computed, ExitOutput, InputField, RecordEntry, RestOfInput, StateKernelSource
 from streamkit.fsm.columns import Col, ConstCol, NumCol, TextCol, ValuesCol
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, rows_at, take
@@ -66,6 +67,11 @@ class KernelPlan:
         bufs = self.literals.buffers()
         self._lit_offsets = np.frombuffer(bufs[1], np.int32, count=len(self.literals) + 1)
         self._lit_bytes = np.empty(0, np.uint8) if bufs[2] is None else np.frombuffer(bufs[2], np.uint8)
+        # per exit its positions, then its outputs' arrays (a text output's extra offset fits in the padding)
+        parts = [(1, np.int64)] * len(self.source.exits)
+        parts += [p for ex in self.source.exits for out in ex.outputs for p in _output_parts(out)]
+        self._row_bytes = sum(k * np.dtype(dt).itemsize for k, dt in parts)
+        self._n_arrays = len(parts) + 1
 
     def run(self, group: Group, ctx: BatchContext) -> Exits:
         """Run the kernel over the group's rows; escaped rows go to the Python fallback."""
@@ -79,8 +85,11 @@ class KernelPlan:
         for name, kind in src.fields:
             if kind != "null":
                 head += frame[name].kernel_args(ctx.views)
-        exit_pos = [np.empty(m, np.int64) for _ in src.exits]
-        exit_arrays = [[_output_arrays(out, m) for out in ex.outputs] for ex in src.exits]
+        # what the kernel writes, carved from one slab (memory a dead result left, when there is some)
+        slab = SLABS.take(m * self._row_bytes + ALIGN * self._n_arrays)
+        exit_pos = [slab.carve(m, np.int64) for _ in src.exits]
+        exit_arrays = [[_output_arrays(out, m, slab) for out in ex.outputs] for ex in src.exits]
+        slab.done()
         texts: list[list[Any]] = [
             col for ex, cols in zip(src.exits, exit_arrays) for out, col in zip(ex.outputs, cols) if out.text
         ]
@@ -164,17 +173,27 @@ class KernelPlan:
         return ValuesCol(out.rep, None, m, values=cut(arrs[1], m), valid=valid)
 
 
-def _output_arrays(out: ExitOutput, m: int) -> list[np.ndarray | None]:
+def _output_parts(out: ExitOutput) -> list[tuple[int, Any]]:
+    """``(items per row, dtype)`` of each array the kernel writes one computed field into."""
+    parts: list[tuple[int, Any]] = [(1, np.bool_)] if out.nullable else []
+    if out.rep == "num":
+        return [*parts, (1, np.bool_), (1, np.int64)]
+    if out.text:
+        return [*parts, (1, np.int32)]
+    return [*parts, (1, _DTYPE[out.rep])]
+
+
+def _output_arrays(out: ExitOutput, m: int, slab: Slab) -> list[np.ndarray | None]:
     """The arrays the kernel writes one computed field into: validity (or ``None``), then the values."""
-    valid = np.empty(m, np.bool_) if out.nullable else None
+    valid = slab.carve(m, np.bool_) if out.nullable else None
     if out.rep == "num":  # flags, then one buffer seen as ints and as floats (see expr/kernel.py)
-        slot = np.empty(m, np.int64)
-        return [valid, np.empty(m, np.bool_), slot, slot.view(np.float64)]
+        slot = slab.carve(m, np.int64)
+        return [valid, slab.carve(m, np.bool_), slot, slot.view(np.float64)]
     if out.text:  # offsets (the first is 0), then the bytes (sized by the caller)
-        offsets = np.empty(m + 1, np.int32)
+        offsets = slab.carve(m + 1, np.int32)
         offsets[0] = 0
         return [valid, offsets, np.empty(0, np.uint8)]
-    return [valid, np.empty(m, _DTYPE[out.rep])]
+    return [valid, slab.carve(m, _DTYPE[out.rep])]
 
 
 def _exit_frame(record: tuple[RecordEntry, ...], frame: Frame, computed: list[Col], m: int) -> Frame:
