@@ -30,8 +30,10 @@ __all__ = ("Slab", "Slabs", "SLABS", "release_memory")
 
 #: Views are carved at multiples of this many bytes (a cache line).
 ALIGN = 64
-#: Slabs are sized in multiples of this, so that sizes that differ a little reuse each other.
-GRANULE = 64 * 1024
+#: Slabs are sized in whole pages.
+GRANULE = 4096
+#: Arrays smaller than this come from ``np.empty`` (malloc's heap reuses them well enough).
+MIN_BYTES = 256 * 1024
 #: Idle slabs unused for this long go back to the allocator at the next take.
 IDLE_SECONDS = 60.0
 
@@ -58,7 +60,7 @@ class Slab:
     >>> s.done()
     >>> del s, a, b  # the last view gone: the memory is idle in the pool
     >>> pool.idle_bytes
-    65536
+    4096
     """
 
     __slots__ = ("__array_interface__", "_buf", "_pool", "_used", "_view")
@@ -106,7 +108,8 @@ class Slabs:
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = _env_limit() if limit is None else limit
-        self._idle: list[tuple[float, np.ndarray]] = []
+        self._idle: dict[int, collections.deque[tuple[float, np.ndarray]]] = {}  # by size, oldest first
+        self._idle_bytes = 0
         self._given: collections.deque[np.ndarray] = collections.deque()  # appended from __del__, any thread
         self._lock = threading.Lock()
 
@@ -115,42 +118,68 @@ class Slabs:
         """Bytes kept for reuse now."""
         with self._lock:
             self._drain()
-            return sum(len(b) for _, b in self._idle)
+            return self._idle_bytes
 
     def take(self, nbytes: int) -> Slab:
         """A slab of at least ``nbytes`` bytes: idle memory of about that size if there is some, else new."""
         size = max(-(-nbytes // GRANULE) * GRANULE, GRANULE)
         buf = None
-        with self._lock:
-            self._drain()
-            now = time.monotonic()
-            self._idle = [(t, b) for t, b in self._idle if now - t < IDLE_SECONDS]
-            best = -1
-            for k, (_, b) in enumerate(self._idle):
-                if size <= len(b) <= size + (size >> 2) and (best < 0 or len(b) < len(self._idle[best][1])):
-                    best = k
-            if best >= 0:
-                buf = self._idle.pop(best)[1]
+        if self.limit:
+            with self._lock:
+                self._drain()
+                buf = self._reuse(size)
         if buf is None:
             buf = np.empty(size, np.uint8)
         return Slab(buf, self)
+
+    def empty(self, n: int, dtype: Any) -> np.ndarray:
+        """An uninitialised array that a result keeps: from a slab of its own if it is large, else ``np.empty``."""
+        dt = np.dtype(dtype)
+        if n * dt.itemsize < MIN_BYTES or not self.limit:
+            return np.empty(n, dt)
+        slab = self.take(n * dt.itemsize)
+        out = slab.carve(n, dt)
+        slab.done()
+        return out
 
     def release(self) -> int:
         """Give every idle slab back to the allocator; the bytes given back."""
         with self._lock:
             self._drain()
-            freed = sum(len(b) for _, b in self._idle)
-            self._idle = []
+            freed = self._idle_bytes
+            self._idle = {}
+            self._idle_bytes = 0
         return freed
 
+    def _reuse(self, size: int) -> np.ndarray | None:
+        """An idle buffer of ``size`` to ``size * 1.25`` bytes (the smallest), or ``None``."""
+        fits = [k for k in self._idle if size <= k <= size + (size >> 2)]
+        if not fits:
+            return None
+        k = min(fits)
+        bucket = self._idle[k]
+        buf = bucket.pop()[1]  # the most recently used: likeliest still in cache
+        if not bucket:
+            del self._idle[k]
+        self._idle_bytes -= k
+        return buf
+
     def _drain(self) -> None:
-        """Move slabs given back (by ``Slab.__del__``) to the idle list, keeping at most ``limit`` bytes."""
+        """File slabs given back (by ``Slab.__del__``) as idle; drop the oldest beyond ``limit`` or a minute idle."""
         now = time.monotonic()
         while self._given:
-            self._idle.append((now, self._given.popleft()))
-        total = sum(len(b) for _, b in self._idle)
-        while self._idle and total > self.limit:
-            total -= len(self._idle.pop(0)[1])  # the oldest first
+            buf = self._given.popleft()
+            self._idle.setdefault(len(buf), collections.deque()).append((now, buf))
+            self._idle_bytes += len(buf)
+        while self._idle:
+            k = min(self._idle, key=lambda size: self._idle[size][0][0])
+            t = self._idle[k][0][0]
+            if self._idle_bytes <= self.limit and now - t < IDLE_SECONDS:
+                break
+            self._idle[k].popleft()
+            if not self._idle[k]:
+                del self._idle[k]
+            self._idle_bytes -= k
 
 
 #: The process's pool (an object like any other: nothing is set up at import).

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import sys
@@ -63,7 +64,9 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+@functools.cache
 def _libc() -> Any:
+    """The C library, once (finding it runs ``ldconfig``: milliseconds)."""
     if not sys.platform.startswith("linux"):
         return None
     name = ctypes.util.find_library("c")

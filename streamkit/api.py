@@ -16,7 +16,6 @@ from streamkit.engine.stream import run_blocking, stream_stages
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
-from streamkit.io.chunk import DEFAULT_CHUNK_SIZE
 
 __all__ = ("SimpleFSM",)
 
@@ -36,7 +35,10 @@ class SimpleFSM:
         State visits a record may make before it fails with ``StepLimitExceeded``
         (cycles are allowed).
     chunk_size:
-        Records per batch; 64k-256k keeps per-batch overhead low and outputs in cache.
+        Records per batch :meth:`process` runs. By default it follows the input:
+        64k records, more for a large table already in memory (a quarter of its
+        share per worker, up to 512k: a batch costs ~0.5 ms of Python whatever its
+        size). Streams take theirs from their own options.
     parallelism:
         Worker threads :meth:`process` runs a large input's chunks on (default: one
         per usable core; inputs under 100k records run in the calling thread).
@@ -62,13 +64,13 @@ class SimpleFSM:
         allow_python: bool = True,  # noqa: FBT001, FBT002 - positional in the seed API
         *,
         max_steps: int = DEFAULT_MAX_STEPS,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         parallelism: int | None = None,
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
         self.network = CompiledNetwork(config, allow_python=allow_python, max_steps=max_steps, functions=functions)
         self.config = self.network.config
-        self.chunk_size = int(chunk_size)
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
         self.parallelism = usable_cores() if parallelism is None else int(parallelism)
         self.end_states = [s.name for s in self.network.states if s.is_end]
 

@@ -13,7 +13,6 @@ from streamkit.engine.pipeline import AsyncPipeline
 from streamkit.engine.result import RunResult
 from streamkit.engine.stream import stream_stages
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
-from streamkit.io.chunk import DEFAULT_CHUNK_SIZE
 
 __all__ = ("AsyncSimpleFSM",)
 
@@ -44,7 +43,7 @@ class AsyncSimpleFSM:
         allow_python: bool = True,  # noqa: FBT001, FBT002 - positional in the seed API
         *,
         max_steps: int = DEFAULT_MAX_STEPS,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         parallelism: int | None = None,
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:

@@ -4,7 +4,7 @@ The packages are layered, bottom first (a module may import its own layer and th
 layers below it, never one above):
 
 0. ``errors``, ``_typing`` — names every layer uses
-1. ``status``, ``_tuning`` — status codes and indices; the process's tuning
+1. ``status``, ``_tuning``, ``_memory`` — status codes and indices; the process's tuning; memory kept for reuse
 2. ``_arrow`` — casts, buffer views, type unification, tables
 3. ``record``, ``config`` — the record a transform sees; the validated config
 4. ``expr`` — inline code → IR → kernel source
@@ -31,7 +31,7 @@ ROOT = Path(streamkit.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.errors", "streamkit._typing"),
-    ("streamkit.status", "streamkit._tuning"),
+    ("streamkit.status", "streamkit._tuning", "streamkit._memory"),
     ("streamkit._arrow",),
     ("streamkit.record", "streamkit.config"),
     ("streamkit.expr",),

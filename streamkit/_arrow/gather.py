@@ -29,6 +29,7 @@ from kernels.gather import (
     take_string_offsets,
     take_values,
 )
+from streamkit._memory import SLABS
 
 __all__ = (
     "valid_flags",
@@ -157,7 +158,7 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_n
             validity = pa.py_buffer(out)
     if dtype is not None:
         values = np.frombuffer(bufs[1], dtype, count=off + size)[off:]
-        out = np.empty(n, dtype)
+        out = SLABS.empty(n, dtype)
         starts = _runs_of(ix, size, cache)
         if starts is None:
             take_values(values, ix, out)
@@ -170,15 +171,15 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_n
         return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(out)], nulls)
     offsets = np.frombuffer(bufs[1], np.int32, count=off + size + 1)[off:]
     data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
-    out_offsets = np.empty(n + 1, np.int32)
+    out_offsets = SLABS.empty(n + 1, np.int32)
     starts = _runs_of(ix, size, cache)
     if starts is not None:  # one pass; the data buffer sized from the first to the last string
-        out = np.empty(int(offsets[ix[-1] + 1]) - int(offsets[ix[0]]), np.uint8)
+        out = SLABS.empty(int(offsets[ix[-1] + 1]) - int(offsets[ix[0]]), np.uint8)
         used = copy_string_runs(offsets, data, ix, starts, len(starts) - 1, out_offsets, out)
         out = out[:used]
     else:
         total, _ = take_string_offsets(offsets, data, ix, out_offsets)
-        out = np.empty(total, np.uint8)
+        out = SLABS.empty(total, np.uint8)
         take_string_bytes(offsets, data, ix, out_offsets, out)
     return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(out_offsets), pa.py_buffer(out)], nulls)
 
@@ -196,7 +197,7 @@ def np_array(vals: np.ndarray, valid: np.ndarray | None, ix: np.ndarray | None, 
     if ix is None:
         out = vals[:n]
     else:
-        out = np.empty(n, vals.dtype)
+        out = SLABS.empty(n, vals.dtype)
         take_values(vals, ix, out)
     t = _INT64 if vals.dtype == np.int64 else pa.from_numpy_dtype(vals.dtype)
     return pa.Array.from_buffers(t, n, [validity, pa.py_buffer(np.ascontiguousarray(out))], nulls)
@@ -212,7 +213,7 @@ def num_array(
         if num_as_float_inplace(isf, iv, fv, n, valid if has else _NO_FLAGS, has) == 0:
             return pa.Array.from_buffers(_INT64, n, [validity, pa.py_buffer(iv[:n])], nulls)
         return pa.Array.from_buffers(_FLOAT64, n, [validity, pa.py_buffer(fv[:n])], nulls)
-    out = np.empty(n, np.float64)
+    out = SLABS.empty(n, np.float64)
     if take_num_as_float(isf, iv, fv, ix, valid if has else _NO_FLAGS, has, out) == 0:
         ints = np.empty(n, np.int64)
         take_values(iv, ix, ints)

@@ -56,7 +56,23 @@ def sort_by_row(table: pa.Table) -> pa.Table:
     >>> sort_by_row(pa.table({"_row": [2, 0, 1]})).column("_row").to_pylist()
     [0, 1, 2]
     """
-    rows = table.column(ROW_FIELD).to_numpy()
-    if rows.size > 1 and (np.diff(rows) < 0).any():
-        table = table.take(pa.array(np.argsort(rows, kind="stable")))
-    return table
+    column = table.column(ROW_FIELD)
+    if _increasing(column):
+        return table
+    rows = column.to_numpy()
+    return table.take(pa.array(np.argsort(rows, kind="stable")))
+
+
+def _increasing(column: pa.ChunkedArray) -> bool:
+    """Whether the row ids increase, checked chunk by chunk in place (no copy of the column)."""
+    last = None
+    for chunk in column.chunks:
+        if not len(chunk):
+            continue
+        rows = chunk.to_numpy(zero_copy_only=False)  # int64 without nulls: a view
+        if last is not None and rows[0] <= last:
+            return False
+        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
+            return False
+        last = rows[-1]
+    return True

@@ -122,12 +122,15 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
     return chunk
 
 
-def prepare_writes(chunk: Chunk, groups: list[tuple[Any, list[str]]], error_sink: Any) -> Chunk:
+def prepare_writes(
+    chunk: Chunk, groups: list[tuple[Any, list[str]]], error_sink: Any, *, measure: bool = True
+) -> Chunk:
     """Merge and encode what each sink receives of the chunk, in the worker thread.
 
     A sink receiving several end states gets them as one table in row order;
     file sinks encode it (JSON text, ...) here, in parallel across workers, so
-    the sink stage only appends bytes in order.
+    the sink stage only appends bytes in order. ``measure``: note the bytes the
+    outputs held (what a stream's byte budget learns from).
     """
     writes = []
     for sink, states in groups:
@@ -140,7 +143,8 @@ def prepare_writes(chunk: Chunk, groups: list[tuple[Any, list[str]]], error_sink
     chunk.writes = writes
     # What is left to do with the outputs is counting them: keep their row ids and let the
     # tables go (the payloads of sinks that take tables keep those alive until written).
-    chunk.peak_bytes = chunk.output_bytes()
+    if measure:
+        chunk.peak_bytes = chunk.output_bytes()
     chunk.ids = chunk.end_state_ids()
     chunk.outputs = {}
     return chunk

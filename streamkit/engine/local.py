@@ -22,19 +22,21 @@ from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
 from streamkit.engine.tally import Tally
 from streamkit.io import Source, open_source
-from streamkit.io.chunk import RawChunk
+from streamkit.io.chunk import DEFAULT_CHUNK_SIZE, RawChunk
 
-__all__ = ("run_local",)
+__all__ = ("run_local", "chunk_size_for")
 
 #: Inputs with fewer records run in the calling thread: starting worker threads costs more.
 THREAD_MIN_RECORDS = 100_000
+#: The largest chunk a table in memory is cut into (beyond it, outputs leave the cache).
+MAX_TABLE_CHUNK = 524_288
 
 
 def run_local(
     stages: list[Stage],
     data: Any,
     *,
-    chunk_size: int,
+    chunk_size: int | None = None,
     parallelism: int = 1,
     format: str | None = None,  # noqa: A002 - the name process_stream uses
     schema: Any = None,
@@ -48,11 +50,13 @@ def run_local(
     data:
         Anything :func:`~streamkit.io.open_source` reads: records, tables, frames, files.
     chunk_size:
-        Records per chunk.
+        Records per chunk; by default :func:`chunk_size_for` the input.
     parallelism:
         Worker threads running chunks (compiled kernels release the GIL).
     """
     t0 = time.perf_counter()
+    if chunk_size is None:
+        chunk_size = chunk_size_for(data, parallelism)
     source = open_source(data, chunk_size=chunk_size, format=format, schema=schema)
     end_states = stages[-1].end_states
     routes = Routes(end_states)
@@ -65,7 +69,7 @@ def run_local(
         tally.saw(c)
         for k, stage in enumerate(stages):
             run_stage(c, stage, last=k == len(stages) - 1, label_errors=label)
-        return prepare_writes(c, groups, routes.errors)
+        return prepare_writes(c, groups, routes.errors, measure=False)
 
     def commit(c: Chunk) -> None:
         for sink, payload in c.writes:
@@ -92,6 +96,27 @@ def run_local(
         paths={},
         warnings=tally.warnings(stages[0].network),
     )
+
+
+def chunk_size_for(data: Any, parallelism: int) -> int:
+    """Records per chunk for ``data``: 64k, more for a large table in memory.
+
+    A chunk costs ~0.5 ms of Python glue whatever its size, so a table already in
+    memory is cut into about four chunks per worker, between 64k and 512k records
+    (the seed job on 2M records: 15 ns a record at 64k, 8.5 at 256k).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> chunk_size_for(pa.table({"x": range(10)}), 2), chunk_size_for(pa.table({"x": range(2_000_000)}), 2)
+    (65536, 250000)
+    """
+    n = getattr(data, "num_rows", None)
+    if n is None and type(data).__module__.startswith("polars") and hasattr(data, "height"):
+        n = data.height
+    if not isinstance(n, int):
+        return DEFAULT_CHUNK_SIZE
+    return min(max(-(-n // (4 * max(parallelism, 1))), DEFAULT_CHUNK_SIZE), MAX_TABLE_CHUNK)
 
 
 def _chunks(source: Source) -> Iterator[Chunk]:

@@ -8,11 +8,10 @@ from typing import Any
 import anyio
 
 from streamkit.engine.chunks import Stage
-from streamkit.engine.config import StreamOptions, Unpack
+from streamkit.engine.config import StreamOptions, Unpack, usable_cores
 from streamkit.engine.local import run_local
 from streamkit.engine.result import RunResult
 from streamkit.engine.stream import run_blocking, stream_stages
-from streamkit.io.chunk import DEFAULT_CHUNK_SIZE
 
 __all__ = ("Pipeline", "AsyncPipeline", "as_stages")
 
@@ -96,9 +95,14 @@ class Pipeline:
         """The same as :meth:`process_stream`, awaited."""
         return await stream_stages(self.stages, source, sink, **options)
 
-    def process(self, data: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE, parallelism: int = 1) -> RunResult:
-        """Run in-memory records through the pipeline; outputs are kept in the result."""
-        return run_local(self.stages, data, chunk_size=chunk_size, parallelism=parallelism)
+    def process(self, data: Any, *, chunk_size: int | None = None, parallelism: int | None = None) -> RunResult:
+        """Run in-memory records through the pipeline; outputs are kept in the result.
+
+        Defaults as :meth:`SimpleFSM.process <streamkit.SimpleFSM.process>`: chunks sized
+        for the input, one worker per usable core.
+        """
+        workers = usable_cores() if parallelism is None else parallelism
+        return run_local(self.stages, data, chunk_size=chunk_size, parallelism=workers)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({' | '.join(s.name for s in self.stages)})"
@@ -114,9 +118,9 @@ class AsyncPipeline(Pipeline):
         return await stream_stages(self.stages, source, sink, **options)
 
     async def process(  # type: ignore[override]
-        self, data: Any, *, chunk_size: int = DEFAULT_CHUNK_SIZE, parallelism: int = 1
+        self, data: Any, *, chunk_size: int | None = None, parallelism: int | None = None
     ) -> RunResult:
         """Run in-memory records through the pipeline (in a worker thread); outputs are kept in the result."""
         return await anyio.to_thread.run_sync(
-            lambda: run_local(self.stages, data, chunk_size=chunk_size, parallelism=parallelism)
+            lambda: Pipeline.process(self, data, chunk_size=chunk_size, parallelism=parallelism)
         )

@@ -19,6 +19,7 @@ import pyarrow as pa
 from kernels.gather import add_offset, fill_range
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit._arrow.unify import unify_arrays
+from streamkit._memory import SLABS
 from streamkit.fsm.columns import Col, from_arrow
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.interpret import step_limit_message
@@ -180,12 +181,12 @@ def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.nda
     if row_ids is not None:
         ids = np.ascontiguousarray(row_ids if rows is None else row_ids[rows], dtype=np.int64)
     elif rows is None:
-        ids = np.empty(n, np.int64)
+        ids = SLABS.empty(n, np.int64)
         fill_range(ids, row_offset)
     elif row_offset == 0 and rows.dtype == np.int64 and rows.flags.c_contiguous:
         ids = rows  # positions are never written after routing: shared, not copied
     else:
-        ids = np.empty(len(rows), np.int64)
+        ids = SLABS.empty(len(rows), np.int64)
         add_offset(rows, row_offset, ids)
     return pa.Array.from_buffers(pa.int64(), len(ids), [None, pa.py_buffer(ids)], 0)
 
