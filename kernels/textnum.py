@@ -14,7 +14,7 @@ import numpy as np
 from kernels._jit import jit
 from kernels.text import ESCAPE, FULL
 
-__all__ = ("t_fmt_int", "t_fmt_float", "t_parse_int", "t_parse_float")
+__all__ = ("t_fmt_int", "t_fmt_int_pad", "t_fmt_float", "t_parse_int", "t_parse_float")
 
 _MAX_F = 9007199254740992.0  # 2**53: floats below it hold every integer exactly
 
@@ -25,30 +25,89 @@ def _is_num_ws(c):
     return c == 32 or 9 <= c <= 13
 
 
+#: "00" "01" ... "99": two digits at a time
+_PAIRS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode(), np.uint8)
+
+
+@jit
+def _n_digits(u):
+    """Decimal digits of uint64 ``u`` (1 for 0)."""
+    d = 1
+    while u >= np.uint64(10000):
+        u //= np.uint64(10000)
+        d += 4
+    if u >= np.uint64(100):
+        d += 3 if u >= np.uint64(1000) else 2
+    elif u >= np.uint64(10):
+        d += 1
+    return d
+
+
+@jit
+def _put_digits(dst, end, u):
+    """Write the digits of uint64 ``u`` so that the last one is at ``end - 1``."""
+    p = end
+    while u >= np.uint64(100):
+        q = u // np.uint64(100)
+        r = np.int64(u - q * np.uint64(100)) * 2
+        p -= 2
+        dst[p] = _PAIRS[r]
+        dst[p + 1] = _PAIRS[r + 1]
+        u = q
+    if u >= np.uint64(10):
+        r = np.int64(u) * 2
+        dst[p - 2] = _PAIRS[r]
+        dst[p - 1] = _PAIRS[r + 1]
+    else:
+        dst[p - 1] = np.uint8(48 + np.int64(u))
+
+
 @jit
 def t_fmt_int(dst, n, v):
     """Append the decimal text of int64 ``v``."""
     if n < 0 or n + 20 > dst.shape[0]:
         return FULL
-    if v == 0:
-        dst[n] = 48
-        return n + 1
     neg = v < 0
     u = np.uint64(-(v + 1)) + np.uint64(1) if neg else np.uint64(v)
-    digits = 0
-    t = u
-    while t > 0:
-        t //= np.uint64(10)
-        digits += 1
     if neg:
         dst[n] = 45
         n += 1
-    p = n + digits - 1
-    while u > 0:
-        dst[p] = np.uint8(np.uint64(48) + u % np.uint64(10))
-        u //= np.uint64(10)
-        p -= 1
-    return n + digits
+    end = n + _n_digits(u)
+    _put_digits(dst, end, u)
+    return end
+
+
+@jit
+def t_fmt_int_pad(dst, n, v, width, zero, plus):
+    """Append int64 ``v`` as ``format(v, spec)`` for a spec ``[+][0]width[d]``.
+
+    The text is right-aligned in ``width`` characters: with ``zero``, zeros go after
+    the sign (``-0005``), else spaces before it (``'   -5'``); ``plus`` writes ``+``
+    before numbers that are not negative.
+    """
+    if n < 0 or n + 21 + width > dst.shape[0]:
+        return FULL
+    neg = v < 0
+    u = np.uint64(-(v + 1)) + np.uint64(1) if neg else np.uint64(v)
+    digits = _n_digits(u)
+    signed = neg or plus
+    pad = width - digits - (1 if signed else 0)
+    if pad < 0:
+        pad = 0
+    if not zero:
+        for k in range(pad):
+            dst[n + k] = 32
+        n += pad
+    if signed:
+        dst[n] = 45 if neg else 43
+        n += 1
+    if zero:
+        for k in range(pad):
+            dst[n + k] = 48
+        n += pad
+    end = n + digits
+    _put_digits(dst, end, u)
+    return end
 
 
 @jit

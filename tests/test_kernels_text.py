@@ -100,6 +100,20 @@ def test_int_text(v: int) -> None:
     assert text_of(dst, N.t_fmt_int(dst, 0, v)) == str(v)
 
 
+@settings(max_examples=500)
+@given(
+    st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(-1000, 1000)),
+    st.integers(0, 25),
+    st.booleans(),
+    st.booleans(),
+)
+def test_padded_int_text(v: int, width: int, zero: bool, plus: bool) -> None:
+    """``[+][0]width`` specs of an int, as ``format()`` writes them."""
+    dst = np.full(80, 0xAB, np.uint8)
+    spec = ("+" if plus else "") + ("0" if zero else "") + str(width) + "d"
+    assert text_of(dst, N.t_fmt_int_pad(dst, 0, v, width, zero, plus)) == format(v, spec)
+
+
 FLOATS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(-(10**6), 10**6).map(lambda i: i / 100),

@@ -110,8 +110,27 @@ class Text:
         ):
             return vals[0]  # str(s), f"{s}" of a string: itself
         out = g.slot(frozenset({"str"}))
-        start = g.text_start()
-        for part, val in zip(n.parts, vals):
+        first = n.parts[0]
+        head = vals[0]
+        if (
+            isinstance(first, ir.FormatValue)
+            and first.spec is None
+            and head is not None
+            and head.rep == "str"
+            and not head.may_be_none
+            and head.sb == SCRATCH
+        ):  # f"{s.upper()}{n}": the first text is where the row wrote it last, so the rest goes after it
+            start = g.temp("ts")
+            with g.block(f"if {head.se} == scn"):
+                g.write(f"{start} = {head.ss}")
+            with g.block("else"):
+                g.write(f"{start} = scn")
+                g.text_call(f"t_put(sc, scn, {head.sb}, {head.ss}, {head.se})")
+            parts, values = n.parts[1:], vals[1:]
+        else:
+            start = g.text_start()
+            parts, values = n.parts, vals
+        for part, val in zip(parts, values):
             if isinstance(part, str):
                 if part:
                     g.text_call(f"t_put(sc, scn, {self._lit(part)})")
@@ -138,6 +157,17 @@ class Text:
                     g.fail(*err)
                     return
             padded = spec is not None and spec.width > 0
+            if (
+                padded
+                and k in ("bool", "int")
+                and spec is not None
+                and not spec.align
+                and spec.fill == " "
+                and spec.sign in ("", "-", "+")
+            ):  # [+][0]width: formatted and padded in one pass
+                value = f"np.int64({p})" if k == "bool" else p
+                g.text_call(f"t_fmt_int_pad(sc, scn, {value}, np.int64({spec.width}), {spec.zero}, {spec.sign == '+'})")
+                return
             piece = g.text_start() if padded else ""
             if k == "none":
                 g.text_call(f"t_put(sc, scn, {self._lit('None')})")

@@ -10,7 +10,6 @@ them.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +119,10 @@ class Col:
         """The same column at positions ``pos`` of this one (a view)."""
         if pos is None:
             return self
-        return dataclasses.replace(self, ix=pos if self.ix is None else self.ix[pos])
+        new = object.__new__(type(self))  # a copy with other positions (dataclasses.replace: 5x slower)
+        new.__dict__.update(self.__dict__)
+        new.ix = pos if self.ix is None else self.ix[pos]
+        return new
 
     def kernel_args(self, views: Views) -> list[Any]:
         """``ix, has_valid, valid, data...`` as a generated kernel reads the field."""
