@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     rate = result.total_records / seconds if seconds > 0 else float("inf")
     print(
         f"{result.total_records:,} records in {seconds:.3f} s = {rate / 1e6:,.1f} M records/s "
-        f"(chunks of {fsm.chunk_size:,} rows, one thread, every output table built)"
+        f"({result.chunks_processed} chunks on {fsm.parallelism} worker thread(s), default settings)"
     )
 
     for end_state in fsm.end_states:

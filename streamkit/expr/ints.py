@@ -17,7 +17,7 @@ import builtins
 from collections.abc import Callable
 from typing import Any
 
-from streamkit.expr.parse import parse_lambda
+from streamkit.expr.parse import STR_METHODS, parse_lambda
 from streamkit.record import State
 
 __all__ = ("INT64_MAX", "INT64_MIN", "OVERFLOW_MESSAGE", "SAFE_BUILTINS", "check_int", "compile_inline")
@@ -92,31 +92,9 @@ _NO_INT_CALLS = frozenset(
     }
 )
 
-_NO_INT_METHODS = frozenset(
-    {
-        "get",
-        "upper",
-        "lower",
-        "strip",
-        "lstrip",
-        "rstrip",
-        "title",
-        "capitalize",
-        "casefold",
-        "swapcase",
-        "replace",
-        "startswith",
-        "endswith",
-        "isdigit",
-        "isalpha",
-        "isalnum",
-        "isspace",
-        "isupper",
-        "islower",
-        "isnumeric",
-        "isdecimal",
-    }
-)
+#: Methods that never make an int: ``.get`` (a field as it is) and the compiled str methods
+#: returning text or a bool.
+_NO_INT_METHODS = frozenset({"get", *(m for m, kind in STR_METHODS.items() if kind != "int")})
 
 
 class _Instrument(ast.NodeTransformer):
