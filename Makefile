@@ -10,8 +10,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	# compile streamkit's kernels once, now, so a first run is as fast as the next
-	$(BIN)/python -m streamkit warm
+	# compile streamkit's kernels and the demo network's once, now, so a first run is as fast as the next
+	$(BIN)/python -m streamkit warm examples/seed_streaming.yaml --sample examples/seed_sample.jsonl
 	touch $(STAMP)
 
 demo: $(STAMP)
