@@ -9,11 +9,13 @@ comes back here instead of to the allocator, and the next run writes its
 outputs into pages that are already there.
 
 A :class:`Slab` is one allocation handed out as views (:meth:`Slab.carve`); it
-comes back when its last view, and every Arrow buffer over one, has died. At
-most ``limit`` bytes of idle slabs are kept (``STREAMKIT_SLAB_MB``, default 512);
-beyond that, and after a minute unused, the oldest go back to the allocator.
-:func:`release_memory` gives them all back at once; ``STREAMKIT_NO_SLABS=1``
-keeps none (every slab is fresh memory).
+comes back when its last view, and every Arrow buffer over one, has died, if a
+run took a slab in the last minute (memory freed later goes back to the
+allocator at once). At most ``limit`` bytes of idle slabs are kept
+(``STREAMKIT_SLAB_MB``, default 512), the oldest going first; idle slabs are
+held until the next run takes memory (those idle for a minute are dropped then)
+or :func:`release_memory` gives them all back. ``STREAMKIT_NO_SLABS=1`` keeps
+none (every slab is fresh memory).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class Slab:
     def __init__(self, buf: np.ndarray, pool: Slabs) -> None:
         self._buf = buf
         self._pool = pool
-        self._used = 0
+        self._used = -buf.ctypes.data % ALIGN  # the first view starts on a cache line
         self.__array_interface__ = {
             "data": (buf.ctypes.data, False),
             "shape": (len(buf),),
@@ -99,7 +101,8 @@ class Slab:
 
     def __del__(self) -> None:
         pool = self._pool
-        if pool is not None:
+        # kept only if a slab was taken lately: memory freed long after the last run goes back at once
+        if pool is not None and time.monotonic() - pool.last_take < IDLE_SECONDS:
             pool._given.append(self._buf)
 
 
@@ -112,6 +115,8 @@ class Slabs:
         self._idle_bytes = 0
         self._given: collections.deque[np.ndarray] = collections.deque()  # appended from __del__, any thread
         self._lock = threading.Lock()
+        #: When a slab was last taken (``time.monotonic()``).
+        self.last_take = -IDLE_SECONDS
 
     @property
     def idle_bytes(self) -> int:
@@ -122,7 +127,8 @@ class Slabs:
 
     def take(self, nbytes: int) -> Slab:
         """A slab of at least ``nbytes`` bytes: idle memory of about that size if there is some, else new."""
-        size = max(-(-nbytes // GRANULE) * GRANULE, GRANULE)
+        size = max(-(-(nbytes + ALIGN) // GRANULE) * GRANULE, GRANULE)  # room to align the first view
+        self.last_take = time.monotonic()
         buf = None
         if self.limit:
             with self._lock:
