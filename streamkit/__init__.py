@@ -1,5 +1,6 @@
 """streamkit: dataflow stream processing on Apache Arrow with compiled FSM networks."""
 
+from streamkit._memory import release_memory as release_memory
 from streamkit.api import SimpleFSM as SimpleFSM
 from streamkit.async_api import AsyncSimpleFSM as AsyncSimpleFSM
 from streamkit.config import FSMConfig as FSMConfig
@@ -78,6 +79,7 @@ __all__ = (
     "SchemaError",
     "SourceError",
     "PerformanceWarning",
+    "release_memory",
 )
 __version__ = "0.1.0"
 
