@@ -256,7 +256,7 @@ def codes_array(
 #: slices of it (arrays are immutable, so sharing is safe). String constants are dictionary
 #: arrays over one shared buffer of zero indices.
 _CONSTS: dict[tuple[type, Any], pa.Array] = {}
-_ZERO_INDICES: list[pa.Array] = [pa.array(np.zeros(0, np.int32))]
+_ZERO_INDICES: list[pa.Array] = [pa.Array.from_buffers(pa.int32(), 0, [None, pa.py_buffer(np.zeros(0, np.int32))])]
 
 
 def _zero_indices(n: int) -> pa.Array:

@@ -222,7 +222,7 @@ def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.nda
 
 
 #: The table of an end state no record reached (immutable, so shared).
-_EMPTY_END = pa.table({"_row": pa.array([], pa.int64())})
+_EMPTY_END = pa.table({"_row": pa.nulls(0, pa.int64())})
 
 
 def _end_table(

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from streamkit.status.codes import STATUS_NAMES
+from streamkit.status.codes import status_name_array
 
 __all__ = ("TransitionLog", "LOG_SCHEMA")
 
@@ -21,7 +21,7 @@ LOG_SCHEMA = pa.schema(
         pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
-_NAMES = pa.array(STATUS_NAMES, pa.string())
+_NAMES = status_name_array()
 _NO_STATUS = 255
 
 

@@ -35,7 +35,7 @@ import pyarrow as pa
 from streamkit.status._lists import StatusLists
 from streamkit.status._store import EMPTY_I64, Store
 from streamkit.status._tags import Tags
-from streamkit.status.codes import N_STATUSES, STATUS_NAMES, status_code
+from streamkit.status.codes import N_STATUSES, STATUS_NAMES, status_code, status_name_array
 from streamkit.status.errors import StatusIndexError
 
 __all__ = ("Snapshot", "take", "encode_ipc", "decode_ipc", "encode_dict", "decode_dict", "FORMAT", "VERSION")
@@ -43,7 +43,7 @@ __all__ = ("Snapshot", "take", "encode_ipc", "decode_ipc", "encode_dict", "decod
 FORMAT = "streamkit.status_index"
 VERSION = 1
 _META_KEY = FORMAT.encode()
-_NAMES = pa.array(STATUS_NAMES, pa.string())
+_NAMES = status_name_array()
 _BATCH_ROWS = 1 << 22
 
 
