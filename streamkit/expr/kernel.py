@@ -12,10 +12,12 @@ Kernel signature::
            <per exit: positions, then per output: null, value...>)
 
 ``cnt`` counts failed rows, escaped rows (they need Python for an exact answer,
-e.g. a complex result) and the rows of each exit; ``fpos``/``ferr``/``ferra``
-hold a failed row's position, error site and its argument, ``epos`` an escaped
-row's position, and each exit's positions array the position of every row that
-left there. Strings are UTF-8 byte spans (see :mod:`kernels.text`): ``lb`` holds
+e.g. a complex result) and the rows of each exit, then per exit 1 if its rows
+are the first rows of the batch (its positions ``0 .. count-1`` were then never
+written: most batches leave through one exit, and 8 bytes a row are saved);
+``fpos``/``ferr``/``ferra`` hold a failed row's position, error site and its
+argument, ``epos`` an escaped row's position, and each exit's positions array
+the position of every row that left there. Strings are UTF-8 byte spans (see :mod:`kernels.text`): ``lb`` holds
 the literals, ``sc`` is scratch space for the text a row builds (its cursor
 ``scn`` starts at 0 on every row), and a string field's data is
 ``codes, offsets, bytes`` (codes empty unless the column is dictionary-encoded).
@@ -182,8 +184,15 @@ class _Writer:
         k = len(exits)
         c = g.temp("c")
         g.write(f"{c} = nc{k + 2}")
-        # its position, written here: no pass over per-row exit codes afterwards
-        g.write(f"x{k}p[{c}] = i")
+        # its position, written here (no pass over per-row exit codes afterwards), once the exit
+        # is not every row so far: while it is (dn), its positions are 0 .. c-1, written at the first gap
+        with g.block(f"if dn{k}"), g.block(f"if {c} != np.uint64(i)"):
+            with g.block(f"for t_ in range(np.int64({c}))"):
+                g.write(f"x{k}p[t_] = t_")
+            g.write(f"dn{k} = False")
+            g.write(f"x{k}p[{c}] = i")
+        with g.block("else"):
+            g.write(f"x{k}p[{c}] = i")
         outs: list[ExitOutput] = []
         rec: list[RecordEntry] = []
         for entry in record:
@@ -362,11 +371,13 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
         + "from kernels.textnum import *\n\n\n"
         + f"@jit\ndef {name}({', '.join(params)}):\n"
         + "".join(f"    nc{k} = np.uint64(0)\n" for k in range(len(exits) + 2))
+        + "".join(f"    dn{k} = True\n" for k in range(len(exits)))
         + "    for i in range(m):\n"
         + "        scn = np.int64(0)\n"
         + "        while True:\n"
         + (body + "\n" if body else "")
         + "".join(f"    cnt[{k}] = np.int64(nc{k})\n" for k in range(len(exits) + 2))
+        + "".join(f"    cnt[{len(exits) + 2 + k}] = 1 if dn{k} else 0\n" for k in range(len(exits)))
         + "    return 0\n"
     )
     return StateKernelSource(

@@ -78,7 +78,8 @@ class KernelPlan:
         src = self.source
         m = group.n
         frame = group.frame
-        cnt = np.zeros(len(src.exits) + 2, np.int64)  # failed, escaped, then records per exit
+        # failed, escaped, records per exit, then per exit whether those are the first rows
+        cnt = np.zeros(2 * len(src.exits) + 2, np.int64)
         fpos, ferr, ferra, epos = (np.empty(m, np.int64) for _ in range(4))
         tc = np.zeros(max(src.n_text, 1), np.int64)
         head = [m, cnt, fpos, ferr, ferra, epos, self._lit_bytes, np.empty(SCRATCH_BYTES, np.uint8), tc]
@@ -126,7 +127,12 @@ class KernelPlan:
             # few records left here: copy what they need, so as not to keep whole-chunk buffers alive
             compact = 4 * c < m
             computed = [self._computed(out, col, c, copy=compact) for out, col in zip(ex.outputs, exit_arrays[k])]
-            pos = None if c == m else exit_pos[k][:c].copy() if compact else exit_pos[k][:c]
+            if c == m:
+                pos = None
+            elif cnt[len(src.exits) + 2 + k]:  # the first c rows: positions never written
+                pos = np.arange(c, dtype=np.int64)
+            else:
+                pos = exit_pos[k][:c].copy() if compact else exit_pos[k][:c]
             taken = take(frame, pos)
             if pos is not None:  # fresh views: mark the fields the kernel proved not null here
                 for f in ex.nonnull:
