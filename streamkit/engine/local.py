@@ -80,6 +80,7 @@ def run_local(
     with process_tuning(chunk_size=chunk_size), source:
         chunks = list(_chunks(source))
         n = sum(c.count for c in chunks)
+        tally.index.reserve(0, n)  # the status column in one piece, not grown chunk by chunk
         if parallelism > 1 and len(chunks) > 1 and n >= THREAD_MIN_RECORDS:
             with ThreadPoolExecutor(min(parallelism, len(chunks)), thread_name_prefix="streamkit") as pool:
                 for c in pool.map(step, chunks):

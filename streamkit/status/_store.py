@@ -336,6 +336,12 @@ class Store:
             if h.n_used + outside > MAX_LOAD * len(h.keys):  # h.reserve(outside), inline
                 h.rebuild(h.n_live + outside)
 
+    def reserve(self, lo: int, hi: int) -> None:
+        """Widen the column over ``lo .. hi`` now, for ids that will be added there in pieces."""
+        base, size = self.base, len(self.st)
+        if not (size and lo >= base and hi < base + size):
+            self._cover(lo, hi, hi + 1 - lo)
+
     def _cover(self, lo: int, hi: int, m: int) -> None:
         # widen the column over [lo, hi], or over the part of it above the column, if it stays dense
         # enough; else slide it forward onto them (for a batch that could fill a column: sliding for

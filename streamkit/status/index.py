@@ -129,6 +129,21 @@ class StatusIndex:
             with self._lock:
                 self._add(None, EMPTY_U8, code, start, stop - start)
 
+    def reserve(self, start: int, stop: int) -> None:
+        """Make room for the ids ``start .. stop - 1`` before they are added in pieces (one allocation).
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.reserve(0, 1_000)
+        >>> index.add_chunk(range(0, 500), np.full(500, 2, np.uint8)); len(index)
+        500
+        """
+        start, stop = range_bounds(start, stop)
+        if stop > start:
+            with self._lock:
+                self._store.reserve(start, stop - 1)
+
     def add_chunk(self, ids: Any, statuses: Any) -> None:
         """Add new ids, each with its own status: a chunk's status column (uint8 codes, names, Arrow).
 
