@@ -29,6 +29,7 @@ from kernels.gather import (
     take_string_offsets,
     take_values,
 )
+from streamkit._arrow.build import from_numpy, strings
 from streamkit._memory import SLABS
 
 __all__ = (
@@ -145,7 +146,7 @@ def take_arrow(arr: pa.Array, ix: np.ndarray, cache: dict | None = None, *, no_n
     if dtype is None and not is_str and tid != _BOOL_ID:
         if pa.types.is_dictionary(t):
             return pa.DictionaryArray.from_arrays(take_arrow(arr.indices, ix, cache), arr.dictionary, safe=False)
-        return arr.take(pa.array(ix))
+        return arr.take(from_numpy(ix))
     off = arr.offset
     size = len(arr)
     bufs = arr.buffers()
@@ -263,7 +264,7 @@ def _zero_indices(n: int) -> pa.Array:
     """``n`` zero int32 indices: a slice of one shared array, grown (doubled) when too short."""
     zeros = _ZERO_INDICES[0]
     if len(zeros) < n:
-        zeros = pa.array(np.zeros(max(n, 2 * len(zeros), 1024), np.int32))
+        zeros = from_numpy(np.zeros(max(n, 2 * len(zeros), 1024), np.int32))
         _ZERO_INDICES[0] = zeros
     return zeros.slice(0, n)
 
@@ -273,7 +274,7 @@ def const_array(v: Any, n: int) -> pa.Array:
     if isinstance(v, str):
         dictionary = _CONSTS.get((str, v))
         if dictionary is None:
-            dictionary = _remember((str, v), pa.array([v], pa.string()))
+            dictionary = _remember((str, v), strings([v]))
         return pa.DictionaryArray.from_arrays(_zero_indices(n), dictionary, safe=False)
     value_key = (type(v), repr(v) if isinstance(v, float) else v)  # repr: 0.0 and -0.0 differ
     key: tuple[type, Any] | None = value_key
@@ -287,11 +288,11 @@ def const_array(v: Any, n: int) -> pa.Array:
     if v is None:
         arr = pa.nulls(size)
     elif isinstance(v, bool):
-        arr = pa.array(np.full(size, v, np.bool_))
+        arr = from_numpy(np.full(size, v, np.bool_))
     elif isinstance(v, int):
-        arr = pa.array(np.full(size, v, np.int64))
+        arr = from_numpy(np.full(size, v, np.int64))
     elif isinstance(v, float):
-        arr = pa.array(np.full(size, v, np.float64))
+        arr = from_numpy(np.full(size, v, np.float64))
     else:
         arr = pa.array([v] * n)
     if key is not None:

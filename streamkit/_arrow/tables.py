@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from streamkit._arrow.build import from_numpy
 from streamkit._arrow.unify import concat_tables
 
 __all__ = ("ROW_FIELD", "concat_by_row", "sort_by_row", "empty_rows")
@@ -21,7 +22,7 @@ def empty_rows() -> pa.Table:
     >>> empty_rows().schema
     _row: int64
     """
-    return pa.table({ROW_FIELD: pa.array([], pa.int64())})
+    return pa.table({ROW_FIELD: pa.nulls(0, pa.int64())})
 
 
 def concat_by_row(tables: list[pa.Table]) -> pa.Table:
@@ -60,7 +61,7 @@ def sort_by_row(table: pa.Table) -> pa.Table:
     if _increasing(column):
         return table
     rows = column.to_numpy()
-    return table.take(pa.array(np.argsort(rows, kind="stable")))
+    return table.take(from_numpy(np.argsort(rows, kind="stable")))
 
 
 def _increasing(column: pa.ChunkedArray) -> bool:

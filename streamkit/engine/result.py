@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamkit._arrow.build import from_numpy
 from streamkit._arrow.tables import ROW_FIELD, concat_by_row, empty_rows, sort_by_row
 from streamkit.engine.tally import Tally
 from streamkit.io import Collector, open_source
@@ -164,7 +165,7 @@ class RunResult:
             return concat_by_row([self.output(s) for s in self.end_states])
         if self.index.count(as_status(status)):  # skipped / cancelled records are kept with the failed ones
             errors = self.errors()
-            rows = pa.array(self.ids(status))
+            rows = from_numpy(self.ids(status))
             return errors.filter(pc.is_in(errors.column(ROW_FIELD), value_set=rows))
         return empty_rows()
 

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.gather import add_offset, fill_range
+from streamkit._arrow.build import from_numpy, strings
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit._arrow.unify import unify_arrays
 from streamkit._memory import SLABS
@@ -199,8 +200,9 @@ def _take_sparse_together(
             rest += [(False, id(c.base), at, name, c) for name, c in cols]
             continue
         ix = cols[0][1].ix
+        assert ix is not None
         batch = pa.RecordBatch.from_arrays([c.arr for _, c in cols], names=[str(k) for k in range(len(cols))])
-        taken = batch.take(pa.array(ix))
+        taken = batch.take(from_numpy(ix))
         for (name, _), arr in zip(cols, taken.columns, strict=True):
             built[at][name] = arr
     return rest
@@ -249,13 +251,13 @@ def _end_table(
     else:
         all_rows = np.concatenate([r for r in row_arrays if r is not None])
         all_rows = all_rows + row_offset if row_ids is None else row_ids[all_rows]
-    data = {"_row": pa.array(all_rows)}
+    data = {"_row": from_numpy(all_rows)}
     for k, arrs in columns.items():
         arrs = unify_arrays(arrs)
         data[k] = arrs[0] if len(arrs) == 1 else pa.concat_arrays(arrs)
     table = pa.table(data)
     if len(pieces) > 1:
-        table = table.take(pa.array(np.argsort(all_rows, kind="stable")))
+        table = table.take(from_numpy(np.argsort(all_rows, kind="stable")))
     return table
 
 
@@ -298,12 +300,12 @@ def _error_table(
     order = np.argsort(rows, kind="stable")
     rows = rows[order]
     sel = order.tolist()
-    taken = batch.take(pa.array(rows))
+    taken = batch.take(from_numpy(rows))
     data: dict[str, Any] = {
-        "_row": pa.array(rows + row_offset if row_ids is None else row_ids[rows]),
-        "error_state": pa.array([states[i] for i in sel], pa.string()),
-        "error_type": pa.array([types[i] for i in sel], pa.string()),
-        "error_message": pa.array([msgs[i] for i in sel], pa.string()),
+        "_row": from_numpy(rows + row_offset if row_ids is None else row_ids[rows]),
+        "error_state": strings([states[i] for i in sel]),
+        "error_type": strings([types[i] for i in sel]),
+        "error_message": strings([msgs[i] for i in sel]),
     }
     for k in names:
         if k not in data:

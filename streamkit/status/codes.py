@@ -13,7 +13,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ("EventStatus", "StatusLike", "as_status", "status_code", "status_codes", "STATUS_NAMES", "N_STATUSES")
+__all__ = (
+    "EventStatus",
+    "StatusLike",
+    "as_status",
+    "status_code",
+    "status_codes",
+    "status_name_array",
+    "STATUS_NAMES",
+    "N_STATUSES",
+)
 
 
 class EventStatus(int, enum.Enum):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from streamkit._arrow.build import strings
 from streamkit._memory import ALIGN, SLABS, Slab
 from streamkit.expr.layout import Absent, Computed, ExitOutput, InputField, RecordEntry, RestOfInput, StateKernelSource
 from streamkit.fsm.columns import Col, ConstCol, NumCol, TextCol, ValuesCol
@@ -62,7 +63,7 @@ class KernelPlan:
     text_bytes: list[float] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.literals = pa.array(list(self.source.lits), pa.string())
+        self.literals = strings(list(self.source.lits))
         self.text_bytes = [float(TEXT_BYTES_PER_ROW)] * self.source.n_text
         bufs = self.literals.buffers()
         self._lit_offsets = np.frombuffer(bufs[1], np.int32, count=len(self.literals) + 1)
