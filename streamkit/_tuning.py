@@ -25,6 +25,12 @@ What is changed, and why (measured on this machine):
   chunks made mimalloc fault them in again as zeroed huge pages (1.1 s of a 1M
   record JSONL stream in the kernel, 0.6 s with jemalloc). The previous pool is
   put back; buffers keep the pool they came from.
+- **numpy's huge-page advice** is off: numpy asks for 2 MiB pages for every
+  array of 4 MiB or more, and a chunk's failure and escape positions are such
+  arrays written in a few places; each write then zeroes a whole huge page (the
+  seed kernel's first run on 500k-record chunks took 54 ms a chunk instead of 4;
+  a 2M-record ``process()`` in a fresh process 0.14 s instead of 0.12).
+  ``STREAMKIT_NUMPY_HUGEPAGE=1`` leaves numpy's setting alone.
 - **The cyclic garbage collector** skips the objects alive when the run started
   (imports, numba's typing tables: ~10^5 objects, ``gc.freeze``); they are
   unfrozen on release. A process that froze objects itself is left to manage
@@ -113,6 +119,7 @@ class _Tuning:
         self.mallopt = False  # thresholds and arenas were set: put glibc's values back
         self.pool: Any = None  # Arrow's pool before ours, to put back
         self.frozen = False
+        self.numpy_huge: bool | None = None  # numpy's huge-page advice before ours, to put back
         self.active = False
 
     def acquire(self, memory_limit_bytes: int, chunk_size: int) -> bool:
@@ -129,6 +136,8 @@ class _Tuning:
             if gc.get_freeze_count() == 0:  # frozen by someone else: theirs to manage
                 gc.freeze()
                 self.frozen = True
+            if not os.environ.get("STREAMKIT_NUMPY_HUGEPAGE"):
+                self.numpy_huge = _numpy_hugepage(False)
             self.active = True
             return True
 
@@ -154,7 +163,22 @@ class _Tuning:
             if self.frozen:
                 gc.unfreeze()
                 self.frozen = False
+            if self.numpy_huge is not None:
+                _numpy_hugepage(self.numpy_huge)
+                self.numpy_huge = None
             self.active = False
+
+
+def _numpy_hugepage(enabled: bool) -> bool | None:
+    """Set whether numpy advises huge pages for its large arrays; the setting before (``None``: not settable)."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:
+        try:
+            from numpy.core.multiarray import _set_madvise_hugepage  # numpy < 2
+        except ImportError:
+            return None
+    return bool(_set_madvise_hugepage(enabled))
 
 
 def _jemalloc_pool() -> Any:
