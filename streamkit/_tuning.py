@@ -137,7 +137,7 @@ class _Tuning:
                 gc.freeze()
                 self.frozen = True
             if not os.environ.get("STREAMKIT_NUMPY_HUGEPAGE"):
-                self.numpy_huge = _numpy_hugepage(False)
+                self.numpy_huge = _numpy_hugepage(enabled=False)
             self.active = True
             return True
 
@@ -164,12 +164,12 @@ class _Tuning:
                 gc.unfreeze()
                 self.frozen = False
             if self.numpy_huge is not None:
-                _numpy_hugepage(self.numpy_huge)
+                _numpy_hugepage(enabled=self.numpy_huge)
                 self.numpy_huge = None
             self.active = False
 
 
-def _numpy_hugepage(enabled: bool) -> bool | None:
+def _numpy_hugepage(*, enabled: bool) -> bool | None:
     """Set whether numpy advises huge pages for its large arrays; the setting before (``None``: not settable)."""
     try:
         from numpy._core.multiarray import _set_madvise_hugepage

@@ -80,18 +80,18 @@ def test_a_run_tunes_while_it_runs_and_puts_everything_back() -> None:
 
 def test_numpy_huge_page_advice_is_off_during_a_run_and_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STREAMKIT_NUMPY_HUGEPAGE", raising=False)
-    before = tuning._numpy_hugepage(True)  # a known setting, whatever it was
+    before = tuning._numpy_hugepage(enabled=True)  # a known setting, whatever it was
     try:
         with tuning.process_tuning():
-            during = tuning._numpy_hugepage(False)  # reading it means setting it: set what the run set
-        after = tuning._numpy_hugepage(True)
+            during = tuning._numpy_hugepage(enabled=False)  # reading it means setting it: set what the run set
+        after = tuning._numpy_hugepage(enabled=True)
         assert during is False and after is True
         monkeypatch.setenv("STREAMKIT_NUMPY_HUGEPAGE", "1")
         with tuning.process_tuning():
-            assert tuning._numpy_hugepage(True) is True  # left alone
+            assert tuning._numpy_hugepage(enabled=True) is True  # left alone
     finally:
         if before is not None:
-            tuning._numpy_hugepage(before)
+            tuning._numpy_hugepage(enabled=before)
 
 
 def test_overlapping_runs_share_one_tuning_and_the_last_restores() -> None:
