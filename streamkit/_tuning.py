@@ -171,14 +171,13 @@ class _Tuning:
 
 def _numpy_hugepage(*, enabled: bool) -> bool | None:
     """Set whether numpy advises huge pages for its large arrays; the setting before (``None``: not settable)."""
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:
-        try:
-            from numpy.core.multiarray import _set_madvise_hugepage  # numpy < 2
-        except ImportError:
-            return None
-    return bool(_set_madvise_hugepage(enabled))
+    import numpy as np
+
+    core = getattr(np, "_core", None) or getattr(np, "core", None)  # numpy 2, numpy 1
+    setter = getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
+    if setter is None:
+        return None
+    return bool(setter(enabled))
 
 
 def _jemalloc_pool() -> Any:
