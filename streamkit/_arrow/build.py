@@ -1,9 +1,10 @@
-"""Arrow arrays built from buffers, without ``pa.array``.
+"""Arrow arrays to and from numpy through their buffers, without ``pa.array`` or ``Array.to_numpy``.
 
-``pa.array`` imports pandas the first time it runs in a process when pandas is
-installed (to check whether its input is a pandas object): ~0.25 s, paid by the
-first run that builds a literal, an index or an error table. The arrays streamkit
-builds itself are made here from numpy buffers instead.
+``pa.array``, ``Array.to_numpy`` and ``Schema.empty_table`` import pandas the
+first time they run in a process when pandas is installed (to check whether
+their input or output is a pandas object): ~0.2 s, paid by the first run that
+builds a literal, an index or an error table. The arrays streamkit builds or
+reads itself go through their buffers here instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("from_numpy", "strings")
+__all__ = ("empty_table", "from_numpy", "strings", "to_numpy")
 
 _TYPES = {
     np.dtype(np.int64): pa.int64(),
@@ -63,3 +64,51 @@ def strings(values: Sequence[str | None]) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=len(nulls)
     )
+
+
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """A table of ``schema`` with no rows (``Schema.empty_table`` imports pandas).
+
+    Examples
+    --------
+    >>> empty_table(pa.schema([("x", pa.int64())])).num_rows
+    0
+    """
+    return pa.Table.from_batches([], schema)
+
+
+def to_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A numeric or boolean Arrow array without nulls as numpy (a view when it is one primitive chunk).
+
+    Anything else (nulls, other types) goes through ``to_numpy(zero_copy_only=False)``.
+
+    Examples
+    --------
+    >>> to_numpy(pa.chunked_array([from_numpy(np.arange(3)), from_numpy(np.arange(2))])).tolist()
+    [0, 1, 2, 0, 1]
+    >>> to_numpy(from_numpy(np.arange(5)).slice(2)).tolist(), to_numpy(from_numpy(np.array([True, False]))).tolist()
+    ([2, 3, 4], [True, False])
+    """
+    if isinstance(values, pa.ChunkedArray):
+        parts = [to_numpy(c) for c in values.chunks]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return np.empty(0, values.type.to_pandas_dtype() if _numeric(values.type) else object)
+        return np.concatenate(parts)
+    t = values.type
+    if values.null_count == 0 and _numeric(t):
+        data = values.buffers()[1]
+        n, off = len(values), values.offset
+        if data is None:
+            return np.empty(0, t.to_pandas_dtype())
+        if pa.types.is_boolean(t):
+            bits = np.frombuffer(data, np.uint8)
+            return np.unpackbits(bits, count=off + n, bitorder="little")[off:].astype(np.bool_)
+        dtype = np.dtype(t.to_pandas_dtype())
+        return np.frombuffer(data, dtype, count=n, offset=off * dtype.itemsize)
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from streamkit._arrow.build import from_numpy
+from streamkit._arrow.build import from_numpy, to_numpy
 from streamkit._arrow.unify import concat_tables
 
 __all__ = ("ROW_FIELD", "concat_by_row", "sort_by_row", "empty_rows")
@@ -60,7 +60,7 @@ def sort_by_row(table: pa.Table) -> pa.Table:
     column = table.column(ROW_FIELD)
     if _increasing(column):
         return table
-    rows = column.to_numpy()
+    rows = to_numpy(column)
     return table.take(from_numpy(np.argsort(rows, kind="stable")))
 
 
@@ -70,7 +70,7 @@ def _increasing(column: pa.ChunkedArray) -> bool:
     for chunk in column.chunks:
         if not len(chunk):
             continue
-        rows = chunk.to_numpy(zero_copy_only=False)  # int64 without nulls: a view
+        rows = to_numpy(chunk)  # int64 without nulls: a view
         if last is not None and rows[0] <= last:
             return False
         if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from streamkit._arrow.build import to_numpy
 from streamkit._arrow.tables import concat_by_row
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
@@ -118,7 +119,7 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
         chunk.parts = []
         chunk.outputs = outputs
     else:
-        chunk.parts = [(t.drop_columns(["_row"]), t.column("_row").to_numpy()) for ts in outputs.values() for t in ts]
+        chunk.parts = [(t.drop_columns(["_row"]), to_numpy(t.column("_row"))) for ts in outputs.values() for t in ts]
     return chunk
 
 
@@ -151,7 +152,7 @@ def prepare_writes(
 
 
 def _row_ids(tables: list[pa.Table]) -> np.ndarray:
-    rows = [t.column("_row").to_numpy() for t in tables]
+    rows = [to_numpy(t.column("_row")) for t in tables]
     return rows[0] if len(rows) == 1 else np.concatenate(rows)
 
 

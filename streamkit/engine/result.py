@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from streamkit._arrow.build import from_numpy
+from streamkit._arrow.build import from_numpy, to_numpy
 from streamkit._arrow.tables import ROW_FIELD, concat_by_row, empty_rows, sort_by_row
 from streamkit.engine.tally import Tally
 from streamkit.io import Collector, open_source
@@ -171,7 +171,7 @@ class RunResult:
 
     def _end_state_ids(self, state: str) -> np.ndarray:
         if self._end_state_id_parts is None:
-            return self.output(state).column(ROW_FIELD).to_numpy()
+            return to_numpy(self.output(state).column(ROW_FIELD))
         parts = self._end_state_id_parts.get(state, [])
         return np.sort(np.concatenate(parts)) if parts else np.empty(0, np.int64)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from streamkit._arrow.build import to_numpy
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit.engine.chunks import Chunk
 from streamkit.engine.progress import ErrorLog
@@ -76,7 +77,7 @@ class Tally:
         errors = chunk.error_table
         n_failed = 0
         if errors is not None:
-            failed = errors.column(ROW_FIELD).to_numpy()
+            failed = to_numpy(errors.column(ROW_FIELD))
             codes[failed - chunk.start] = _FAILED
             n_failed = failed.size
             self.errors.add_table(errors)

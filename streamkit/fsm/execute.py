@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from kernels.gather import add_offset, fill_range
-from streamkit._arrow.build import from_numpy, strings
+from streamkit._arrow.build import empty_table, from_numpy, strings
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit._arrow.unify import unify_arrays
 from streamkit._memory import SLABS
@@ -274,7 +274,7 @@ def _empty_errors(net: CompiledNetwork, schema: pa.Schema) -> pa.Table:
         ]
         names = {f.name for f in fields}
         fields += [f for f in schema if f.name not in names]
-        t = pa.schema(fields).empty_table()
+        t = empty_table(pa.schema(fields))
         if len(cache) > 64:
             cache.clear()
         cache[schema] = t

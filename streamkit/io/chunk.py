@@ -9,6 +9,8 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from streamkit._arrow.build import to_numpy
+
 __all__ = (
     "SourceChunk",
     "RawChunk",
@@ -155,7 +157,7 @@ class SourceChunk:
         """Every position the chunk holds (parts and malformed), sorted; ``count`` of them when valid."""
         ids = [np.asarray(i, np.int64) for _, i in self.parts]
         if self.malformed is not None:
-            ids.append(self.malformed.column("_row").to_numpy())
+            ids.append(to_numpy(self.malformed.column("_row")))
         return np.sort(np.concatenate(ids)) if ids else np.empty(0, np.int64)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from streamkit._arrow.build import empty_table
 from streamkit._arrow.unify import concat_tables
 from streamkit.io._types import without_unions
 from streamkit.io.base import Sink
@@ -57,7 +58,7 @@ class Collector(Sink):
         Differing types are unified keeping every value (see :mod:`streamkit._arrow.unify`).
         """
         if not self.batches:
-            return (self._schema or pa.schema([])).empty_table()
+            return empty_table(self._schema or pa.schema([]))
         return concat_tables([pa.Table.from_batches([b]) for b in self.batches])
 
     def to_polars(self) -> Any:

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from streamkit._arrow.build import empty_table
 from streamkit.io._files import commit, compress_file, compression_of
 from streamkit.io._pqjoin import JoinedFile, ParquetBlock, encode_block
 from streamkit.io._types import _safe_cast, cast_to, conform, to_text, unify_schemas
@@ -211,7 +212,7 @@ class _PartedSink(FileSink):
         part = _Part(self._new_temp(), self._empty_schema or pa.schema([]))
         if part.schema.names or not isinstance(self, CsvSink):
             self._start(part)
-            self._append(part, part.schema.empty_table())
+            self._append(part, empty_table(part.schema))
             self._finish(part)
         else:
             part.path.write_bytes(b"")

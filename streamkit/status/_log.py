@@ -65,7 +65,7 @@ class TransitionLog:
         """Every logged change, oldest first."""
         self._flush()
         if not self._parts:
-            return LOG_SCHEMA.empty_table()
+            return pa.Table.from_batches([], LOG_SCHEMA)  # not Schema.empty_table: that imports pandas
         ids = np.concatenate([p[0] for p in self._parts])
         frm = np.concatenate([np.broadcast_to(np.asarray(p[1], np.uint8), p[0].shape) for p in self._parts])
         to = np.concatenate([np.broadcast_to(np.asarray(p[2], np.uint8), p[0].shape) for p in self._parts])
