@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
+import anyio._backends._asyncio  # anyio loads its backend at the first run: 12-20 ms of a first stream
 
 from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamOptions, Unpack, check_options, resolve_stream_config
