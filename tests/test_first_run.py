@@ -30,6 +30,8 @@ r = fsm.process(table)
 r.output("output"), r.errors()
 fsm.process_stream({src!r}, {out!r}, chunk_size=4096)
 s = fsm.process_stream({src!r}, {jsonl!r}, chunk_size=4096)
+j = fsm.process_stream({src_jsonl!r}, {out!r}, chunk_size=4096)  # JSON lines read by the flat path
+assert j.total_records == s.total_records
 divide = "lambda state: {{'y': 7 // state.data['value']}}"
 state = {{"name": "a", "is_start": True, "functions": {{"transform": divide}}}}
 net = {{"name": "m", "states": [state, {{"name": "b", "is_end": True}}], "arcs": [{{"from": "a", "to": "b"}}]}}
@@ -40,12 +42,16 @@ print(json.dumps([s.total_records, r.end_state_counts, f.failed, "pandas" in sys
 
 
 def test_runs_of_arrow_data_never_import_pandas(tmp_path: Path) -> None:
-    pq.write_table(generate_records(20_000, seed=3), tmp_path / "in.parquet")  # with nulls and negatives
+    table = generate_records(20_000, seed=3)  # with nulls and negatives
+    pq.write_table(table, tmp_path / "in.parquet")
+    with (tmp_path / "in.jsonl").open("w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in table.to_pylist())
     code = PROBE.format(
         root=str(ROOT),
         src=str(tmp_path / "in.parquet"),
         out=str(tmp_path / "out.parquet"),
         jsonl=str(tmp_path / "out.jsonl"),
+        src_jsonl=str(tmp_path / "in.jsonl"),
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     total, counts, failed, pandas_loaded = json.loads(done.stdout.strip().splitlines()[-1])
