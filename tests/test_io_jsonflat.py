@@ -22,17 +22,19 @@ def block_of(text: bytes) -> LineBlock:
     return next(iter_line_blocks(io.BytesIO(text), 1 << 20))
 
 
-def usual(block: LineBlock, as_text: dict[str, pa.DataType]) -> tuple[pa.Table | None, int]:
-    """What the source gives for ``block`` without the flat path: one table (or ``None``), malformed lines."""
+def usual(block: LineBlock, as_text: dict[str, pa.DataType]) -> tuple[pa.Table | None, int, list[str]]:
+    """What the source gives for ``block`` without the flat path: one table (or ``None``), malformed lines,
+    the fields it learned to keep as text."""
     src = JsonlSource("unused.jsonl", 1 << 20)
     src._as_text = dict(as_text)
     src._flat_misses = FLAT_MISSES  # the flat path off
     chunk = src.parse_block(block, 0, threads=False)
     bad = 0 if chunk.malformed is None else chunk.malformed.num_rows
+    learned = [k for k in src._as_text if k not in as_text]
     if len(chunk.parts) != 1:
-        return None, bad
+        return None, bad, learned
     batch, _ = chunk.parts[0]
-    return pa.Table.from_batches([batch]), bad
+    return pa.Table.from_batches([batch]), bad, learned
 
 
 KEYS = st.sampled_from(["a", "b", "c", "", "é", "key with space", "日付", "x1"])
@@ -80,11 +82,12 @@ def test_the_flat_path_gives_the_usual_table_or_steps_aside(data: bytes, dates_k
     flat = parse_flat(block, as_text)
     if flat is None:
         return
-    expected, bad = usual(block, as_text)
+    expected, bad, learned = usual(block, as_text)
     assert bad == 0  # whatever the usual path calls malformed, the flat path never reads
     assert expected is not None
-    assert flat.schema == expected.schema
-    assert flat.to_pylist() == expected.to_pylist()
+    assert flat.table.schema == expected.schema
+    assert flat.table.to_pylist() == expected.to_pylist()
+    assert flat.learned == learned
 
 
 def test_flights_like_lines_take_the_flat_path_once_dates_are_known() -> None:
@@ -93,12 +96,13 @@ def test_flights_like_lines_take_the_flat_path_once_dates_are_known() -> None:
         for d in (2, None, -4)
     )
     block = block_of(text)
-    assert parse_flat(block, {}) is None  # time_hour would be typed as timestamps: the usual path learns it
-    flat = parse_flat(block, {"time_hour": pa.string()})
-    expected, _ = usual(block, {"time_hour": pa.string()})
-    assert flat is not None and expected is not None
-    assert flat.schema == expected.schema and flat.schema.names[0] == "time_hour"
-    assert flat.to_pylist() == expected.to_pylist()
+    for known in ({}, {"time_hour": pa.string()}):  # learned here (as the usual path learns it), or before
+        flat = parse_flat(block, known)
+        expected, _, learned = usual(block, known)
+        assert flat is not None and expected is not None
+        assert flat.learned == learned == ([] if known else ["time_hour"])
+        assert flat.table.schema == expected.schema and flat.table.schema.names[0] == "time_hour"
+        assert flat.table.to_pylist() == expected.to_pylist()
 
 
 def test_exact_values_at_the_edges() -> None:
@@ -109,8 +113,9 @@ def test_exact_values_at_the_edges() -> None:
         {"i": None, "f": 1.7976931348623157e308, "m": -7, "s": None, "b": True},
     ]
     block = block_of(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows))
-    flat = parse_flat(block, {})
-    assert flat is not None
+    result = parse_flat(block, {})
+    assert result is not None
+    flat = result.table
     assert flat.schema == pa.schema(
         [("i", pa.int64()), ("f", pa.float64()), ("m", pa.float64()), ("s", pa.string()), ("b", pa.bool_())]
     )

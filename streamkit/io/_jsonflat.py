@@ -14,12 +14,13 @@ and column for column:
   ``bool``; a column of nulls only is ``null``;
 - columns come in order of first appearance, after the fields the source has
   learned to keep as text (dates: those come first, as an explicit schema puts
-  them, even when no line has them).
+  them, even when no line has them); a text column the reader would have typed
+  as timestamps is learned here as the reader's path learns it, and put after
+  them.
 
 Whenever the answer could differ — a nested value, an escape in a string, a
 key twice in one object, an integer of 19 digits or more, a column mixing kinds
-(text and numbers), a text column Arrow would read as timestamps, text that is
-not UTF-8, anything that is not strict JSON — it returns ``None`` and the block
+(text and numbers), text that is not UTF-8, anything that is not strict JSON — it returns ``None`` and the block
 goes the usual way.
 """
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +38,7 @@ from kernels.jsonflat import FALSE, FLOAT, INT, MORE_COLUMNS, NULL, OK, STRING, 
 from streamkit._arrow.build import from_numpy
 from streamkit.io._lines import LineBlock
 
-__all__ = ("parse_flat",)
+__all__ = ("FlatBlock", "parse_flat")
 
 #: Columns made room for at first (more when a block has more).
 FIRST_COLUMNS = 32
@@ -48,17 +50,26 @@ _ISO_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SCRATCH = threading.local()
 
 
-def parse_flat(block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: int = FIRST_COLUMNS) -> pa.Table | None:
+class FlatBlock(NamedTuple):
+    """A block read by the flat path: its table, and the fields it found to keep as text from now on."""
+
+    table: pa.Table
+    learned: list[str]
+
+
+def parse_flat(block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: int = FIRST_COLUMNS) -> FlatBlock | None:
     """The block's records as the Arrow reader would give them, or ``None`` if they are not all flat.
 
-    ``as_text`` are the fields the source keeps as text, in order (see the module).
+    ``as_text`` are the fields the source keeps as text, in order (see the module);
+    text fields whose every value the reader would have read as a timestamp are
+    kept as text too, after them, and named in :attr:`FlatBlock.learned`.
 
     Examples
     --------
     >>> import numpy as np
     >>> data = np.frombuffer(b'{"a": 1, "b": "x"}\\n{"b": null, "a": 2.5}\\n', np.uint8)
     >>> block = LineBlock(data, np.array([0, 19]), np.array([18, 40]), np.array([1, 2]))
-    >>> parse_flat(block, {}).to_pylist()
+    >>> parse_flat(block, {}).table.to_pylist()
     [{'a': 1.0, 'b': 'x'}, {'a': 2.5, 'b': None}]
     >>> parse_flat(LineBlock(data[:9], np.array([0]), np.array([9]), np.array([1])), {}) is None  # not JSON
     True
@@ -85,21 +96,20 @@ def parse_flat(block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: 
         found = [bytes(names[name_off[c] : name_off[c + 1]]).decode("utf-8") for c in range(n_cols)]
     except UnicodeDecodeError:
         return None
-    column_of = {name: c for c, name in enumerate(found)}
-    arrays: list[pa.Array] = []
-    order = [*as_text, *(name for name in found if name not in as_text)]
-    if not order:  # a table of no columns has no rows either
-        return None
-    for name in order:
-        c = column_of.get(name)
-        if c is None:  # a learned text field no line of the block has
-            arrays.append(pa.nulls(n, pa.string()))
-            continue
-        arr = _column(data, kinds[c], vals[c], ends[c], text=name in as_text)
+    columns: dict[str, pa.Array] = {}
+    learned: list[str] = []  # text fields the reader would have typed as timestamps, kept as text from now on
+    for c, name in enumerate(found):
+        arr, dates = _column(data, kinds[c], vals[c], ends[c], text=name in as_text)
         if arr is None:
             return None
-        arrays.append(arr)
-    return pa.Table.from_arrays(arrays, names=order)
+        columns[name] = arr
+        if dates:
+            learned.append(name)
+    order = [*as_text, *learned, *(name for name in found if name not in as_text and name not in learned)]
+    if not order:  # a table of no columns has no rows either
+        return None
+    arrays = [columns[name] if name in columns else pa.nulls(n, pa.string()) for name in order]
+    return FlatBlock(pa.Table.from_arrays(arrays, names=order), learned)
 
 
 def _cells(cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -114,8 +124,14 @@ def _cells(cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kinds, vals, ends
 
 
-def _column(data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndarray, *, text: bool) -> pa.Array | None:
-    """One column from its cells, typed as the Arrow reader would, or ``None`` where that is not certain."""
+def _column(
+    data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndarray, *, text: bool
+) -> tuple[pa.Array | None, bool]:
+    """One column from its cells as the Arrow reader would type it (``None`` where that is not certain).
+
+    The flag says the column is text the reader would have read as timestamps
+    (unless ``text``: a field already kept as text).
+    """
     n = len(kinds)
     counts = np.bincount(kinds, minlength=7)
     n_num = int(counts[INT] + counts[FLOAT])
@@ -123,39 +139,37 @@ def _column(data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndar
     n_bool = int(counts[TRUE] + counts[FALSE])
     present = n_num + n_str + n_bool
     if present == 0:
-        return pa.nulls(n, pa.string()) if text else pa.nulls(n)
+        return (pa.nulls(n, pa.string()) if text else pa.nulls(n)), False
     if (n_num > 0) + (n_str > 0) + (n_bool > 0) > 1 or (text and n_str != present):
-        return None  # kinds mixed: the reader refuses the block
+        return None, False  # kinds mixed: the reader refuses the block
     valid = None if present == n else kinds > NULL
     if n_str:
         arr = _spans(data, kinds, vals, ends, STRING, valid)
         try:
             arr.validate(full=True)  # the bytes must be UTF-8
         except pa.ArrowInvalid:
-            return None
+            return None, False
         first = int(np.argmax(kinds == STRING))
-        if not text and _reads_as_timestamps(arr, bytes(data[vals[first] : ends[first]])):
-            return None  # the reader would type it: the source learns such fields the usual way
-        return arr
+        return arr, not text and _reads_as_timestamps(arr, bytes(data[vals[first] : ends[first]]))
     if n_bool:
-        return _with_validity(from_numpy(kinds == TRUE), valid)
+        return _with_validity(from_numpy(kinds == TRUE), valid), False
     if not counts[FLOAT]:
-        return _with_validity(from_numpy(np.where(kinds == INT, vals, 0)), valid)
+        return _with_validity(from_numpy(np.where(kinds == INT, vals, 0)), valid), False
     floats = _spans(data, kinds, vals, ends, FLOAT, kinds == FLOAT)
     try:
         as_double = pc.cast(floats, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
+        return None, False
     values = np.frombuffer(as_double.buffers()[1], np.float64, count=n, offset=as_double.offset * 8)
     is_int = kinds == INT
     if counts[INT]:
         ints = vals[is_int]
         if ints.size and int(np.abs(ints).max()) > _EXACT:
-            return None
+            return None, False
         values = np.where(is_int, vals.astype(np.float64), values)
     else:
         values = np.where(kinds == FLOAT, values, 0.0)
-    return _with_validity(from_numpy(values), valid)
+    return _with_validity(from_numpy(values), valid), False
 
 
 def _spans(

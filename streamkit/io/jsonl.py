@@ -145,13 +145,18 @@ class JsonlSource(Source):
         """The block by the flat path, unless a schema is given or the path gave up on the last blocks."""
         if self.schema is not None or self._flat_misses >= FLAT_MISSES:
             return None
-        table = parse_flat(block, dict(self._as_text), self._flat_columns)
-        if table is None:
+        flat = parse_flat(block, dict(self._as_text), self._flat_columns)
+        if flat is None:
             self._flat_misses += 1  # (threads may lose an update: it only decides when to stop trying)
             return None
         self._flat_misses = 0
-        self._flat_columns = max(table.num_columns, FIRST_COLUMNS)
-        return table
+        self._flat_columns = max(flat.table.num_columns, FIRST_COLUMNS)
+        if flat.learned:  # dates, from now on read as text (as _learn_text_fields does)
+            with self._lock:
+                for name in flat.learned:
+                    old = self._as_text.get(name)
+                    self._as_text[name] = pa.string() if old is None else _merge_text_types(old, pa.string())
+        return flat.table
 
     def _parse_fast(self, block: LineBlock, threads: bool) -> pa.Table | None:  # noqa: FBT001
         block_size = max(1 << 20, 2 * block.max_line_length + 64)
