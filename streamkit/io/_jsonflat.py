@@ -57,7 +57,9 @@ class FlatBlock(NamedTuple):
     learned: list[str]
 
 
-def parse_flat(block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: int = FIRST_COLUMNS) -> FlatBlock | None:
+def parse_flat(
+    block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: int = FIRST_COLUMNS
+) -> FlatBlock | None:
     """The block's records as the Arrow reader would give them, or ``None`` if they are not all flat.
 
     ``as_text`` are the fields the source keeps as text, in order (see the module);
