@@ -6,10 +6,10 @@ seen twice in one object, an integer of more than 18 digits, bytes that are not
 strict JSON) makes the parse give up, and the caller reads the block another way:
 this is a fast path, never a second opinion on what JSON means.
 
-Cells are column-major: ``kinds[c, r]`` says what row ``r`` holds in column
+Cells are row-major (one row's cells side by side): ``kinds[r, c]`` says what row ``r`` holds in column
 ``c`` (:data:`ABSENT`, :data:`NULL`, :data:`INT`, :data:`FLOAT`, :data:`STRING`,
-:data:`TRUE`, :data:`FALSE`); ``vals[c, r]`` is an integer's value, or where a
-float's or string's text starts, and ``ends[c, r]`` where it ends (a string's
+:data:`TRUE`, :data:`FALSE`); ``vals[r, c]`` is an integer's value, or where a
+float's or string's text starts, and ``ends[r, c]`` where it ends (a string's
 span excludes its quotes). Column names are kept in order of first appearance.
 """
 
@@ -43,6 +43,8 @@ _QUOTE, _BACKSLASH, _LBRACE, _RBRACE, _COMMA, _COLON = 34, 92, 123, 125, 44, 58
 
 @jit
 def _skip_ws(data, i, end):
+    """The first byte from ``i`` that is not JSON whitespace (callers look at one byte before calling:
+    a call per token was half the parse)."""
     while i < end:
         b = data[i]
         if b != 32 and b != 9 and b != 13 and b != 10:
@@ -105,19 +107,23 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
     ``kinds`` must be zero (:data:`ABSENT`) on entry. Returns ``(status,
     n_cols)``: :data:`OK`; :data:`GIVE_UP` (the block is not flat JSON as this
     parser takes it); or :data:`MORE_COLUMNS` (the arrays have no room for
-    another column: call again with more).
+    another column: call again with more). The arrays are ``(rows, columns)``.
     """
     true_w = np.array([116, 114, 117, 101], np.uint8)
     false_w = np.array([102, 97, 108, 115, 101], np.uint8)
     null_w = np.array([110, 117, 108, 108], np.uint8)
-    cap = kinds.shape[0]
+    cap = kinds.shape[1]
     order = np.full(cap, -1, np.int64)  # the columns of the previous line, in its order: the likely next keys
     for r in range(starts.shape[0]):
-        i = _skip_ws(data, starts[r], ends_in[r])
+        i = starts[r]
+        if i < ends_in[r] and data[i] <= 32:  # whitespace (every token starts above it)
+            i = _skip_ws(data, i, ends_in[r])
         end = ends_in[r]
         if i >= end or data[i] != _LBRACE:
             return GIVE_UP, n_cols
-        i = _skip_ws(data, i + 1, end)
+        i = i + 1
+        if i < end and data[i] <= 32:  # whitespace (every token starts above it)
+            i = _skip_ws(data, i, end)
         j = 0
         if i < end and data[i] == _RBRACE:
             i += 1
@@ -129,7 +135,19 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
                 ke = _string_end(data, ks, end)
                 if ke < 0:
                     return GIVE_UP, n_cols
-                c = _find_column(data, ks, ke, names, name_off, n_cols, order[j] if j < cap else -1)
+                c = order[j] if j < cap else -1  # the key the previous line had here: compared in place
+                if c >= 0:
+                    a = name_off[c]
+                    if name_off[c + 1] - a == ke - ks:
+                        k = 0
+                        while k < ke - ks and names[a + k] == data[ks + k]:
+                            k += 1
+                        if k != ke - ks:
+                            c = -1
+                    else:
+                        c = -1
+                if c < 0:
+                    c = _find_column(data, ks, ke, names, name_off, n_cols, -1)
                 if c < 0:
                     size = ke - ks
                     if n_cols == cap or name_off[n_cols] + size > names.shape[0]:
@@ -140,15 +158,19 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
                     name_off[n_cols + 1] = a + size
                     c = n_cols
                     n_cols += 1
-                if kinds[c, r] != ABSENT:  # a key twice in one object
+                if kinds[r, c] != ABSENT:  # a key twice in one object
                     return GIVE_UP, n_cols
                 if j < cap:
                     order[j] = c
                 j += 1
-                i = _skip_ws(data, ke + 1, end)
+                i = ke + 1
+                if i < end and data[i] <= 32:  # whitespace (every token starts above it)
+                    i = _skip_ws(data, i, end)
                 if i >= end or data[i] != _COLON:
                     return GIVE_UP, n_cols
-                i = _skip_ws(data, i + 1, end)
+                i = i + 1
+                if i < end and data[i] <= 32:  # whitespace (every token starts above it)
+                    i = _skip_ws(data, i, end)
                 if i >= end:
                     return GIVE_UP, n_cols
                 b = data[i]
@@ -156,9 +178,9 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
                     se = _string_end(data, i + 1, end)
                     if se < 0:
                         return GIVE_UP, n_cols
-                    kinds[c, r] = STRING
-                    vals[c, r] = i + 1
-                    ends[c, r] = se
+                    kinds[r, c] = STRING
+                    vals[r, c] = i + 1
+                    ends[r, c] = se
                     i = se + 1
                 elif b == 45 or (48 <= b <= 57):  # '-' or a digit: strict JSON number syntax
                     s = i
@@ -195,31 +217,35 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
                             i += 1
                         is_float = True
                     if is_float:
-                        kinds[c, r] = FLOAT
-                        vals[c, r] = s
-                        ends[c, r] = i
+                        kinds[r, c] = FLOAT
+                        vals[r, c] = s
+                        ends[r, c] = i
                     else:
                         if digits > 18:
                             return GIVE_UP, n_cols
-                        kinds[c, r] = INT
-                        vals[c, r] = -v if neg else v
-                        ends[c, r] = i
+                        kinds[r, c] = INT
+                        vals[r, c] = -v if neg else v
+                        ends[r, c] = i
                 elif b == 116 and _literal(data, i, end, true_w):
-                    kinds[c, r] = TRUE
+                    kinds[r, c] = TRUE
                     i += 4
                 elif b == 102 and _literal(data, i, end, false_w):
-                    kinds[c, r] = FALSE
+                    kinds[r, c] = FALSE
                     i += 5
                 elif b == 110 and _literal(data, i, end, null_w):
-                    kinds[c, r] = NULL
+                    kinds[r, c] = NULL
                     i += 4
                 else:  # a nested value, or not JSON
                     return GIVE_UP, n_cols
-                i = _skip_ws(data, i, end)
+                i = i
+                if i < end and data[i] <= 32:  # whitespace (every token starts above it)
+                    i = _skip_ws(data, i, end)
                 if i >= end:
                     return GIVE_UP, n_cols
                 if data[i] == _COMMA:
-                    i = _skip_ws(data, i + 1, end)
+                    i = i + 1
+                    if i < end and data[i] <= 32:  # whitespace (every token starts above it)
+                        i = _skip_ws(data, i, end)
                     continue
                 if data[i] == _RBRACE:
                     i += 1

@@ -101,7 +101,7 @@ def parse_flat(
     columns: dict[str, pa.Array] = {}
     learned: list[str] = []  # text fields the reader would have typed as timestamps, kept as text from now on
     for c, name in enumerate(found):
-        arr, dates = _column(data, kinds[c], vals[c], ends[c], text=name in as_text)
+        arr, dates = _column(data, kinds[:, c], vals[:, c], ends[:, c], text=name in as_text)
         if arr is None:
             return None
         columns[name] = arr
@@ -121,7 +121,7 @@ def _cells(cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         size = max(cap * n, 0 if have is None else have[0].size)
         have = (np.empty(size, np.uint8), np.empty(size, np.int64), np.empty(size, np.int32))
         _SCRATCH.cells = have
-    kinds, vals, ends = (a[: cap * n].reshape(cap, n) for a in have)
+    kinds, vals, ends = (a[: cap * n].reshape(n, cap) for a in have)
     kinds[:] = 0
     return kinds, vals, ends
 
