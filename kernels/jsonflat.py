@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernels._bytes import append_span, load8
 from kernels._jit import jit
 
 __all__ = (
@@ -31,6 +32,8 @@ __all__ = (
     "GIVE_UP",
     "MORE_COLUMNS",
     "parse_flat_lines",
+    "column_stats",
+    "take_ints",
     "gather_spans",
 )
 
@@ -138,14 +141,24 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
                 c = order[j] if j < cap else -1  # the key the previous line had here: compared in place
                 if c >= 0:
                     a = name_off[c]
-                    if name_off[c + 1] - a == ke - ks:
+                    size = ke - ks
+                    if name_off[c + 1] - a != size:
+                        c = -1
+                    elif size >= 8:  # a word at a time, the last word overlapping
                         k = 0
-                        while k < ke - ks and names[a + k] == data[ks + k]:
-                            k += 1
-                        if k != ke - ks:
+                        while k + 8 < size and load8(data, ks + k) == load8(names, a + k):
+                            k += 8
+                        if k + 8 < size or load8(data, ks + size - 8) != load8(names, a + size - 8):
+                            c = -1
+                    elif ks + 8 <= data.shape[0] and a + 8 <= names.shape[0]:  # one masked word
+                        mask = (np.uint64(1) << np.uint64(8 * size)) - np.uint64(1)
+                        if (load8(data, ks) ^ load8(names, a)) & mask != 0:
                             c = -1
                     else:
-                        c = -1
+                        for k in range(size):
+                            if names[a + k] != data[ks + k]:
+                                c = -1
+                                break
                 if c < 0:
                     c = _find_column(data, ks, ke, names, name_off, n_cols, -1)
                 if c < 0:
@@ -257,6 +270,27 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
 
 
 @jit
+def column_stats(kinds, vals, ends, n_cols, counts, span_bytes):
+    """Per column ``c < n_cols``: ``counts[c, kind]`` cells of each kind, ``span_bytes[c]`` bytes of its texts.
+
+    One pass over the cells in row order; ``counts`` and ``span_bytes`` must be zero.
+    """
+    for r in range(kinds.shape[0]):
+        for c in range(n_cols):
+            k = kinds[r, c]
+            counts[c, k] += 1
+            if k == STRING or k == FLOAT:
+                span_bytes[c] += ends[r, c] - vals[r, c]
+
+
+@jit
+def take_ints(kinds, vals, out):
+    """``out[r]`` the integer of row ``r``, 0 where the row holds none."""
+    for r in range(kinds.shape[0]):
+        out[r] = vals[r] if kinds[r] == INT else 0
+
+
+@jit
 def gather_spans(data, kinds, vals, ends, want, offsets, out):
     """Copy the spans of the cells of kind ``want`` into ``out``, one string per row (empty elsewhere).
 
@@ -267,9 +301,6 @@ def gather_spans(data, kinds, vals, ends, want, offsets, out):
     offsets[0] = 0
     for r in range(kinds.shape[0]):
         if kinds[r] == want:
-            a = vals[r]
-            for k in range(ends[r] - a):
-                out[pos + k] = data[a + k]
-            pos += ends[r] - a
+            pos = append_span(out, pos, data, vals[r], ends[r])
         offsets[r + 1] = pos
     return pos

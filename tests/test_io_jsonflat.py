@@ -37,7 +37,22 @@ def usual(block: LineBlock, as_text: dict[str, pa.DataType]) -> tuple[pa.Table |
     return pa.Table.from_batches([batch]), bad, learned
 
 
-KEYS = st.sampled_from(["a", "b", "c", "", "é", "key with space", "日付", "x1"])
+KEYS = st.sampled_from(
+    [
+        "a",
+        "b",
+        "",
+        "é",
+        "日付",
+        "x1",
+        "x2",
+        "dep_time",
+        "arr_time",
+        "sched_dep_time",
+        "sched_arr_time",
+        "key with space",
+    ]
+)  # keys of one length that differ in one byte: compared a word at a time
 INTS = st.one_of(
     st.integers(-1000, 1000),
     st.integers(-(2**63), 2**63 - 1),

@@ -34,7 +34,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kernels.jsonflat import FALSE, FLOAT, INT, MORE_COLUMNS, NULL, OK, STRING, TRUE, gather_spans, parse_flat_lines
+from kernels.jsonflat import (
+    FALSE,
+    FLOAT,
+    INT,
+    MORE_COLUMNS,
+    NULL,
+    OK,
+    STRING,
+    TRUE,
+    column_stats,
+    gather_spans,
+    parse_flat_lines,
+    take_ints,
+)
 from streamkit._arrow.build import from_numpy
 from streamkit.io._lines import LineBlock
 
@@ -85,7 +98,7 @@ def parse_flat(
     cap = max(columns_hint, 1)
     while True:
         kinds, vals, ends = _cells(cap, n)
-        names = np.empty(len(data) + 1, np.uint8)
+        names = np.empty(len(data) + 8, np.uint8)  # room for a word past the last name
         name_off = np.zeros(cap + 1, np.int64)
         status, n_cols = parse_flat_lines(data, block.starts, block.ends, names, name_off, 0, kinds, vals, ends)
         if status == MORE_COLUMNS:
@@ -98,10 +111,14 @@ def parse_flat(
         found = [bytes(names[name_off[c] : name_off[c + 1]]).decode("utf-8") for c in range(n_cols)]
     except UnicodeDecodeError:
         return None
+    counts = np.zeros((n_cols, 7), np.int64)
+    span_bytes = np.zeros(n_cols, np.int64)
+    column_stats(kinds, vals, ends, n_cols, counts, span_bytes)
     columns: dict[str, pa.Array] = {}
     learned: list[str] = []  # text fields the reader would have typed as timestamps, kept as text from now on
     for c, name in enumerate(found):
-        arr, dates = _column(data, kinds[:, c], vals[:, c], ends[:, c], text=name in as_text)
+        cells = (kinds[:, c], vals[:, c], ends[:, c])
+        arr, dates = _column(data, *cells, counts[c], int(span_bytes[c]), text=name in as_text)
         if arr is None:
             return None
         columns[name] = arr
@@ -127,7 +144,14 @@ def _cells(cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _column(
-    data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndarray, *, text: bool
+    data: np.ndarray,
+    kinds: np.ndarray,
+    vals: np.ndarray,
+    ends: np.ndarray,
+    counts: np.ndarray,
+    span_bytes: int,
+    *,
+    text: bool,
 ) -> tuple[pa.Array | None, bool]:
     """One column from its cells as the Arrow reader would type it (``None`` where that is not certain).
 
@@ -135,7 +159,6 @@ def _column(
     (unless ``text``: a field already kept as text).
     """
     n = len(kinds)
-    counts = np.bincount(kinds, minlength=7)
     n_num = int(counts[INT] + counts[FLOAT])
     n_str = int(counts[STRING])
     n_bool = int(counts[TRUE] + counts[FALSE])
@@ -146,7 +169,7 @@ def _column(
         return None, False  # kinds mixed: the reader refuses the block
     valid = None if present == n else kinds > NULL
     if n_str:
-        arr = _spans(data, kinds, vals, ends, STRING, valid)
+        arr = _spans(data, kinds, vals, ends, STRING, valid, span_bytes)
         try:
             arr.validate(full=True)  # the bytes must be UTF-8
         except pa.ArrowInvalid:
@@ -156,8 +179,10 @@ def _column(
     if n_bool:
         return _with_validity(from_numpy(kinds == TRUE), valid), False
     if not counts[FLOAT]:
-        return _with_validity(from_numpy(np.where(kinds == INT, vals, 0)), valid), False
-    floats = _spans(data, kinds, vals, ends, FLOAT, kinds == FLOAT)
+        ints = np.empty(n, np.int64)
+        take_ints(kinds, vals, ints)
+        return _with_validity(from_numpy(ints), valid), False
+    floats = _spans(data, kinds, vals, ends, FLOAT, kinds == FLOAT, span_bytes)
     try:
         as_double = pc.cast(floats, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -175,12 +200,16 @@ def _column(
 
 
 def _spans(
-    data: np.ndarray, kinds: np.ndarray, vals: np.ndarray, ends: np.ndarray, want: int, valid: np.ndarray | None
+    data: np.ndarray,
+    kinds: np.ndarray,
+    vals: np.ndarray,
+    ends: np.ndarray,
+    want: int,
+    valid: np.ndarray | None,
+    size: int,
 ) -> pa.Array:
-    """The text of the cells of kind ``want`` as a string array (null where ``valid`` is false)."""
+    """The text of the cells of kind ``want`` (``size`` bytes) as a string array (null where ``valid`` is false)."""
     n = len(kinds)
-    sel = kinds == want
-    size = int((ends[sel] - vals[sel]).sum())
     offsets = np.empty(n + 1, np.int32)
     out = np.empty(max(size, 1), np.uint8)
     gather_spans(data, kinds, vals, ends, want, offsets, out)
