@@ -9,14 +9,23 @@ has no span, but it is counted in the line numbers.
 
 Measured on 64k-line blocks of seed records (~65 bytes a line): ~40 ms per
 million lines with numpy's ``==`` and ``flatnonzero`` plus per-line fix-ups,
-against a few ms for this loop.
+against a few ms for this loop. Newlines are looked for 8 bytes at a time
+(a word holds one when ``x ^ 0x0a..`` has a zero byte): 0.5 ns a byte a byte at
+a time, the serial part of reading a file of long lines.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from kernels._bytes import load8
 from kernels._jit import jit
 
 __all__ = ("scan_lines",)
+
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
 
 
 @jit
@@ -35,6 +44,11 @@ def scan_lines(data, pos, final, starts, ends, lines, found, lineno):
     cap = starts.shape[0]
     while found < cap and pos < size:
         e = pos
+        while e + 8 <= size:  # a word at a time: does it hold a newline (exact for the first one)?
+            x = load8(data, e) ^ _NEWLINES
+            if (x - _ONES) & ~x & _HIGHS:
+                break
+            e += 8
         while e < size and data[e] != 10:
             e += 1
         if e == size and not final:
