@@ -150,7 +150,7 @@ class JsonlSource(Source):
             self._flat_misses += 1  # (threads may lose an update: it only decides when to stop trying)
             return None
         self._flat_misses = 0
-        self._flat_columns = max(flat.table.num_columns, FIRST_COLUMNS)
+        self._flat_columns = max(flat.table.num_columns, 1)
         if flat.learned:  # dates, from now on read as text (as _learn_text_fields does)
             with self._lock:
                 for name in flat.learned:
