@@ -70,6 +70,16 @@ def _string_end(data, i, end):
 
 
 @jit
+def _digit_run(data, i, end):
+    """Just past the digits from ``i`` on (there must be one), or -1."""
+    if i >= end or not (48 <= data[i] <= 57):
+        return -1
+    while i < end and 48 <= data[i] <= 57:
+        i += 1
+    return i
+
+
+@jit
 def _literal(data, i, end, word):
     n = word.shape[0]
     if i + n > end:
@@ -214,20 +224,17 @@ def parse_flat_lines(data, starts, ends_in, names, name_off, n_cols, kinds, vals
                             i += 1
                     is_float = False
                     if i < end and data[i] == 46:  # '.'
-                        i += 1
-                        if i >= end or not (48 <= data[i] <= 57):
+                        i = _digit_run(data, i + 1, end)
+                        if i < 0:
                             return GIVE_UP, n_cols
-                        while i < end and 48 <= data[i] <= 57:
-                            i += 1
                         is_float = True
                     if i < end and (data[i] == 101 or data[i] == 69):  # 'e' / 'E'
                         i += 1
                         if i < end and (data[i] == 43 or data[i] == 45):
                             i += 1
-                        if i >= end or not (48 <= data[i] <= 57):
+                        i = _digit_run(data, i, end)
+                        if i < 0:
                             return GIVE_UP, n_cols
-                        while i < end and 48 <= data[i] <= 57:
-                            i += 1
                         is_float = True
                     if is_float:
                         kinds[r, c] = FLOAT
