@@ -61,7 +61,19 @@ INTS = st.one_of(
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)
 TEXT = st.one_of(
     st.text(max_size=8),  # controls, quotes and backslashes come out escaped
-    st.sampled_from(["2013-01-01 05:00:00", "2013-01-01T05:00", "2013-01-01", "12:30", "2013-01-01T05:00:00.5Z"]),
+    st.sampled_from(
+        [
+            "2013-01-01 05:00:00",
+            "2013-01-01T05:00",
+            "2013-01-01",
+            "12:30",
+            "2013-01-01T05:00:00.5Z",
+            "2013-01-01T05:00:00Z",
+            "2013-01-01 05:00:00+01:00",
+            "2013-01-01T05-0800",
+            "2013-02-30",
+        ]
+    ),
 )
 SCALARS = st.one_of(INTS, FLOATS, TEXT, st.booleans(), st.none())
 VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=2), st.dictionaries(KEYS, SCALARS, max_size=2))
@@ -107,7 +119,8 @@ def test_the_flat_path_gives_the_usual_table_or_steps_aside(data: bytes, dates_k
 
 def test_flights_like_lines_take_the_flat_path_once_dates_are_known() -> None:
     text = b"".join(
-        json.dumps({"year": 2013, "dep_delay": d, "carrier": "UA", "time_hour": "2013-01-01 05:00:00"}).encode() + b"\n"
+        json.dumps({"year": 2013, "dep_delay": d, "carrier": "UA", "time_hour": "2013-01-01T10:00:00Z"}).encode()
+        + b"\n"
         for d in (2, None, -4)
     )
     block = block_of(text)

