@@ -8,6 +8,7 @@ the config is rejected up front).
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -112,7 +113,8 @@ class CompiledNetwork:
         if problems and not allow_python:
             hint = "allow_python=False runs only the compiled subset; pass allow_python=True to run these as Python"
             raise ConfigError([*problems, ConfigProblem("", hint)])
-        self.py = PyNetwork(net, allow_python=allow_python)
+        self._py: PyNetwork | None = None  # built at first use: a compiled network may never need it
+        self._py_lock = threading.Lock()
         #: Whether a record can visit a state twice.
         self.is_cyclic = _has_cycle(self.states, self.index)
         #: Whether state visits must be counted: a cycle, or a limit below the number of states.
@@ -142,6 +144,20 @@ class CompiledNetwork:
                     for f in ir.fields_read(node):
                         read.setdefault(f, info.name)
         return {f: s for f, s in read.items() if f not in produced}
+
+    @property
+    def py(self) -> PyNetwork:
+        """The network as a per-record Python interpreter (the fallback's engine), built at first use.
+
+        Its lambdas were checked when the config loaded; building it evaluates
+        them (~2 ms for the flights network in a fresh process), which a
+        network whose records all run compiled never has to pay.
+        """
+        if self._py is None:
+            with self._py_lock:
+                if self._py is None:
+                    self._py = PyNetwork(self.network, allow_python=self.allow_python)
+        return self._py
 
     def plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> StatePlan:
         """The plan for ``state`` given the kinds of the incoming record's fields."""

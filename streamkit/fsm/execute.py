@@ -77,7 +77,7 @@ def run_batch(
     transform's ``_row`` key is replaced by the position in the outputs.
     """
     n = batch.num_rows
-    ctx = BatchContext(net.index, net.state_names, net.py, {}, n)
+    ctx = BatchContext(net.index, net.state_names, lambda: net.py, {}, n)
     run = _Run(net, ctx, n, np.zeros(n if net.counts_steps else 0, np.int32))
     frame: Frame = {}
     for name, col in zip(batch.schema.names, batch.columns):

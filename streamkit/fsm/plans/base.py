@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -128,9 +129,15 @@ class BatchContext:
 
     index: dict[str, int]
     state_names: list[str]
-    py: PyNetwork
+    #: The network's Python twin, got when a plan first needs it (most batches never do).
+    python: Callable[[], PyNetwork]
     views: Views
     n: int
+
+    @property
+    def py(self) -> PyNetwork:
+        """The network's per-record twin (:class:`~streamkit.fsm.interpret.PyNetwork`)."""
+        return self.python()
 
 
 class StatePlan(Protocol):
