@@ -1,4 +1,4 @@
-"""Helpers shared by the config tests."""
+"""Config builders and checks shared by the tests."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ def small(states: list[Any] | None = None, arcs: list[Any] | None = None, **top:
     if arcs is None:
         arcs = [{"from": "a", "to": "b"}, {"from": "b", "to": "end"}]
     return {"networks": [{"name": "main", "states": states, "arcs": arcs}], **top}
+
+
+def a_to_b(transform: str | None = None) -> dict:
+    """A one-network config: ``a`` (start; ``transform`` if given) → ``b`` (end)."""
+    start: dict[str, Any] = {"name": "a", "is_start": True}
+    if transform is not None:
+        start["functions"] = {"transform": transform}
+    states = [start, {"name": "b", "is_end": True}]
+    return {"networks": [{"name": "m", "states": states, "arcs": [{"from": "a", "to": "b"}]}]}
 
 
 def problems(raw: Any, **functions: Any) -> list[str]:

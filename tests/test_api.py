@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from config_helpers import a_to_b
 
 from streamkit import SimpleFSM
 from streamkit.status import EventStatus
@@ -48,22 +49,7 @@ def test_process_batch_is_the_seam() -> None:
 
 
 def test_result_dict_access_polars_and_warnings() -> None:
-    cfg = {
-        "networks": [
-            {
-                "name": "m",
-                "states": [
-                    {
-                        "name": "a",
-                        "is_start": True,
-                        "functions": {"transform": "lambda state: {**state.data, 'z': state.data.get('q', 1)}"},
-                    },
-                    {"name": "b", "is_end": True},
-                ],
-                "arcs": [{"from": "a", "to": "b"}],
-            }
-        ]
-    }
+    cfg = a_to_b("lambda state: {**state.data, 'z': state.data.get('q', 1)}")
     r = SimpleFSM(cfg).process(pl.DataFrame({"x": [1, 2, 3]}))
     assert (r["total_records"], r.get("successful"), r.get("failed"), r.get("nope", -1)) == (3, 3, 0, -1)
     assert r.warnings == ["field 'q' is read in state 'a' but never appears in the input"]

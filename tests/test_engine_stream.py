@@ -14,6 +14,7 @@ import anyio
 import numpy as np
 import pyarrow as pa
 import pytest
+from config_helpers import a_to_b
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -61,24 +62,7 @@ def test_stream_equals_process(seed_fsm, n, chunk, par, order):
 
 
 def test_failed_records_kept_in_memory_and_indexed():
-    fsm = SimpleFSM(
-        {
-            "networks": [
-                {
-                    "name": "m",
-                    "states": [
-                        {
-                            "name": "a",
-                            "is_start": True,
-                            "functions": {"transform": "lambda state: {'y': 10 // state.data['x']}"},
-                        },
-                        {"name": "b", "is_end": True},
-                    ],
-                    "arcs": [{"from": "a", "to": "b"}],
-                }
-            ]
-        }
-    )
+    fsm = SimpleFSM(a_to_b("lambda state: {'y': 10 // state.data['x']}"))
     data = [{"x": i % 4} for i in range(40)]
     r = fsm.process_stream(data, chunk_size=7)
     check_run(r, 40)
@@ -142,24 +126,7 @@ def test_empty_input(tmp_path, seed_fsm):
 
 
 def test_type_drift_between_chunks(tmp_path):
-    fsm = SimpleFSM(
-        {
-            "networks": [
-                {
-                    "name": "m",
-                    "states": [
-                        {
-                            "name": "a",
-                            "is_start": True,
-                            "functions": {"transform": "lambda state: {**state.data, 'y': state.data['x'] * 2}"},
-                        },
-                        {"name": "b", "is_end": True},
-                    ],
-                    "arcs": [{"from": "a", "to": "b"}],
-                }
-            ]
-        }
-    )
+    fsm = SimpleFSM(a_to_b("lambda state: {**state.data, 'y': state.data['x'] * 2}"))
     lines = [json.dumps({"x": i}) for i in range(50)] + [json.dumps({"x": f"s{i}"}) for i in range(50)]
     write_jsonl(tmp_path / "in.jsonl", lines)
     for sink in ("out.jsonl", "out.parquet"):
@@ -254,18 +221,7 @@ def slow_network(cls=SimpleFSM):
         time.sleep(0.05 if x < 5000 and x % 1000 == 0 else 0)
         return {"x": x}
 
-    cfg = {
-        "networks": [
-            {
-                "name": "m",
-                "states": [
-                    {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-                    {"name": "b", "is_end": True},
-                ],
-                "arcs": [{"from": "a", "to": "b"}],
-            }
-        ]
-    }
+    cfg = a_to_b("work")
     return cls(cfg, functions={"work": work})
 
 
@@ -280,18 +236,7 @@ def test_preserve_order_false_writes_chunks_as_they_finish():
         return {"x": x}
 
     fsm = SimpleFSM(
-        {
-            "networks": [
-                {
-                    "name": "m",
-                    "states": [
-                        {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-                        {"name": "b", "is_end": True},
-                    ],
-                    "arcs": [{"from": "a", "to": "b"}],
-                }
-            ]
-        },
+        a_to_b("work"),
         functions={"work": work},
     )
     data = pa.table({"x": np.arange(10_000)})
@@ -324,18 +269,7 @@ def _jittery_network(seed: int):
             time.sleep(naps[x // 500])
         return {"x": x}
 
-    cfg = {
-        "networks": [
-            {
-                "name": "m",
-                "states": [
-                    {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-                    {"name": "b", "is_end": True},
-                ],
-                "arcs": [{"from": "a", "to": "b"}],
-            }
-        ]
-    }
+    cfg = a_to_b("work")
     return SimpleFSM(cfg, functions={"work": work})
 
 
@@ -401,18 +335,7 @@ def test_parallelism_runs_chunks_on_several_threads():
                 active[0] -= 1
         return {"x": x}
 
-    cfg = {
-        "networks": [
-            {
-                "name": "m",
-                "states": [
-                    {"name": "a", "is_start": True, "functions": {"transform": "work"}},
-                    {"name": "b", "is_end": True},
-                ],
-                "arcs": [{"from": "a", "to": "b"}],
-            }
-        ]
-    }
+    cfg = a_to_b("work")
     fsm = SimpleFSM(cfg, functions={"work": work})
     data = pa.table({"x": np.arange(40_000)})
     check_run(fsm.process_stream(data, chunk_size=5000, parallelism=1), 40_000)

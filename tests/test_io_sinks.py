@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from config_helpers import a_to_b
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_io_helpers import read_all, records
@@ -428,17 +429,7 @@ def test_jsonl_sink_keeps_every_byte_with_and_without_direct_io(
 def test_text_sinks_compress_by_suffix_issue_15(tmp_path: Path, fmt: str, suffix: str) -> None:
     from streamkit import SimpleFSM
 
-    fsm = SimpleFSM(
-        {
-            "networks": [
-                {
-                    "name": "m",
-                    "states": [{"name": "a", "is_start": True}, {"name": "b", "is_end": True}],
-                    "arcs": [{"from": "a", "to": "b"}],
-                }
-            ]
-        }
-    )
+    fsm = SimpleFSM(a_to_b())
     out = tmp_path / f"out.{fmt}{suffix}"
     records = [{"id": i, "name": f"n{i}"} for i in range(2500)]
     r = fsm.process_stream(records, sink=str(out), chunk_size=1000)

@@ -12,19 +12,12 @@ from unittest import mock
 
 import pyarrow as pa
 import pytest
+from config_helpers import a_to_b
 
 import streamkit._tuning as tuning
 from streamkit import SimpleFSM
 
-PASS = {
-    "networks": [
-        {
-            "name": "m",
-            "states": [{"name": "a", "is_start": True}, {"name": "b", "is_end": True}],
-            "arcs": [{"from": "a", "to": "b"}],
-        }
-    ]
-}
+PASS = a_to_b()
 
 
 def test_import_changes_nothing_in_the_process_issue_14() -> None:
