@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from examples.flights import FLIGHTS_SCHEMA
 from examples.reference import REFERENCES, run_polars
 
 if TYPE_CHECKING:  # imported by the polars jobs only: the streamkit job's process does not load it
@@ -114,49 +115,13 @@ class Workload:
         return tuple(k for k in REFERENCES[self.name].destinations if k != "failed")
 
 
-_FLIGHT_INTS = (
-    "year",
-    "month",
-    "day",
-    "dep_time",
-    "sched_dep_time",
-    "dep_delay",
-    "arr_time",
-    "sched_arr_time",
-    "arr_delay",
-    "flight",
-    "air_time",
-    "distance",
-    "hour",
-    "minute",
-)
-_FLIGHT_COLUMNS = (
-    "year",
-    "month",
-    "day",
-    "dep_time",
-    "sched_dep_time",
-    "dep_delay",
-    "arr_time",
-    "sched_arr_time",
-    "arr_delay",
-    "carrier",
-    "flight",
-    "tailnum",
-    "origin",
-    "dest",
-    "air_time",
-    "distance",
-    "hour",
-    "minute",
-    "time_hour",
-)
-
 #: The workloads by name.
 WORKLOADS = {
     "seed": Workload("seed", {"id": "Int64", "value": "Int64", "category": "String", "status": "String"}),
     "flights": Workload(
-        "flights", {c: "Int64" if c in _FLIGHT_INTS else "String" for c in _FLIGHT_COLUMNS}, out_fmt="parquet"
+        "flights",
+        {f.name: "Int64" if pa.types.is_integer(f.type) else "String" for f in FLIGHTS_SCHEMA},
+        out_fmt="parquet",
     ),
 }
 
