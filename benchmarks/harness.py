@@ -77,19 +77,7 @@ def bench_steady(
 
     result = benchmark.pedantic(timed, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1)
     measured = timings[-rounds:]  # disabled mode makes exactly one call, no warm-up
-    median = statistics.median(measured)
-    benchmark.extra_info.update(
-        job=job,
-        impl=impl,
-        call="steady",
-        n_records=n_records,
-        median_s=median,
-        min_s=min(measured),
-        ns_per_record=median / n_records * 1e9,
-        records_per_s=n_records / median,
-        rounds=len(measured),
-        **info,
-    )
+    _record(benchmark, job=job, impl=impl, call="steady", n_records=n_records, seconds=measured, **info)
     return result
 
 
@@ -123,18 +111,26 @@ def bench_first_call(
     for run in runs:
         assert run["counts"] == want_counts, f"{impl} first call on {job}: {run['counts']} != {want_counts}"
     seconds = [r["first_s"] for r in runs]
+    construct_s = statistics.median(r["construct_s"] for r in runs)
+    _record(benchmark, job=job, impl=impl, call="first", n_records=n, seconds=seconds, construct_s=construct_s)
+
+
+def _record(
+    benchmark: Any, *, job: str, impl: str, call: str, n_records: int, seconds: list[float], **info: Any
+) -> None:
+    """Put a job's timings in the benchmark's ``extra_info``: median, best, per record, rounds."""
     median = statistics.median(seconds)
     benchmark.extra_info.update(
         job=job,
         impl=impl,
-        call="first",
-        n_records=n,
+        call=call,
+        n_records=n_records,
         median_s=median,
         min_s=min(seconds),
-        ns_per_record=median / n * 1e9,
-        records_per_s=n / median,
-        rounds=len(runs),
-        construct_s=statistics.median(r["construct_s"] for r in runs),
+        ns_per_record=median / n_records * 1e9,
+        records_per_s=n_records / median,
+        rounds=len(seconds),
+        **info,
     )
 
 
