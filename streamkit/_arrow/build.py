@@ -10,11 +10,12 @@ reads itself go through their buffers here instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ("empty_table", "from_numpy", "strings", "to_numpy")
+__all__ = ("empty_table", "from_numpy", "strings", "to_numpy", "unpack_bits", "values_view")
 
 _TYPES = {
     np.dtype(np.int64): pa.int64(),
@@ -98,17 +99,25 @@ def to_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return np.concatenate(parts)
     t = values.type
     if values.null_count == 0 and _numeric(t):
-        data = values.buffers()[1]
-        n, off = len(values), values.offset
-        if data is None:
+        if values.buffers()[1] is None:
             return np.empty(0, t.to_pandas_dtype())
         if pa.types.is_boolean(t):
-            bits = np.frombuffer(data, np.uint8)
-            return np.unpackbits(bits, count=off + n, bitorder="little")[off:].astype(np.bool_)
-        dtype = np.dtype(t.to_pandas_dtype())
-        return np.frombuffer(data, dtype, count=n, offset=off * dtype.itemsize)
+            return unpack_bits(values.buffers()[1], values.offset, len(values)).view(np.bool_)
+        return values_view(values, t.to_pandas_dtype())
     return values.to_numpy(zero_copy_only=False)
 
 
 def _numeric(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+
+def unpack_bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """Bits ``offset .. offset + n`` of an Arrow bitmap (validity or boolean values), one uint8 each."""
+    bits = np.frombuffer(buf, np.uint8)[offset >> 3 : (offset + n + 7) >> 3]
+    return np.unpackbits(bits, bitorder="little")[offset & 7 : (offset & 7) + n]
+
+
+def values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
+    """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
+    buf = arr.buffers()[1]
+    return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset :]

@@ -29,13 +29,11 @@ from kernels.gather import (
     take_string_offsets,
     take_values,
 )
-from streamkit._arrow.build import from_numpy, strings
+from streamkit._arrow.build import from_numpy, strings, unpack_bits
 from streamkit._memory import SLABS
 
 __all__ = (
     "valid_flags",
-    "unpack_bits",
-    "values_view",
     "take_arrow",
     "np_array",
     "num_array",
@@ -95,18 +93,6 @@ def valid_flags(arr: pa.Array) -> np.ndarray | None:
     if pa.types.is_null(arr.type) or arr.buffers()[0] is None:
         return np.asarray(arr.is_valid(), dtype=np.bool_)
     return unpack_bits(arr.buffers()[0], arr.offset, len(arr)).view(np.bool_)
-
-
-def unpack_bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
-    """Bits ``offset .. offset + n`` of an Arrow bitmap (validity or boolean values), one uint8 each."""
-    bits = np.frombuffer(buf, np.uint8)[offset >> 3 : (offset + n + 7) >> 3]
-    return np.unpackbits(bits, bitorder="little")[offset & 7 : (offset & 7) + n]
-
-
-def values_view(arr: pa.Array, dtype: Any) -> np.ndarray:
-    """Zero-copy numpy view of a primitive array's values (nulls hold garbage)."""
-    buf = arr.buffers()[1]
-    return np.frombuffer(buf, dtype=dtype, count=len(arr) + arr.offset)[arr.offset :]
 
 
 def _runs_of(ix: np.ndarray, n_src: int, cache: dict | None) -> np.ndarray | None:

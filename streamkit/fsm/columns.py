@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from streamkit._arrow.build import values_view
 from streamkit._arrow.gather import (
     codes_array,
     const_array,
@@ -24,7 +25,6 @@ from streamkit._arrow.gather import (
     take_arrow,
     text_array,
     valid_flags,
-    values_view,
 )
 
 __all__ = (

@@ -31,7 +31,8 @@ from kernels.jsonwrite import (
     text_slices,
     write_lines,
 )
-from streamkit._arrow.gather import unpack_bits, valid_flags, values_view
+from streamkit._arrow.build import unpack_bits, values_view
+from streamkit._arrow.gather import valid_flags
 from streamkit.io._buffers import BufferPool
 from streamkit.io._jsontext import dumps
 
