@@ -49,7 +49,7 @@ from kernels.jsonflat import (
     parse_flat_lines,
     take_ints,
 )
-from streamkit._arrow.build import from_numpy
+from streamkit._arrow.gather import np_array, text_array
 from streamkit.io._lines import LineBlock
 
 __all__ = ("FlatBlock", "parse_flat")
@@ -182,11 +182,11 @@ def _column(
         first = int(np.argmax(kinds == STRING))
         return arr, not text and _reads_as_timestamps(arr, bytes(data[vals[first] : ends[first]]))
     if n_bool:
-        return _with_validity(from_numpy(kinds == TRUE), valid), False
+        return np_array(kinds == TRUE, valid, None, n), False
     if not counts[FLOAT]:
-        buf, ints = _arrow_memory(n, np.int64)
+        ints = _arrow_memory(n, np.int64)
         take_ints(kinds, vals, ints)
-        return _with_validity(pa.Array.from_buffers(pa.int64(), n, [None, buf]), valid), False
+        return np_array(ints, valid, None, n), False
     floats = _spans(data, kinds, vals, ends, FLOAT, kinds == FLOAT, span_bytes)
     try:
         as_double = pc.cast(floats, pa.float64())
@@ -201,7 +201,7 @@ def _column(
         values = np.where(is_int, vals.astype(np.float64), values)
     else:
         values = np.where(kinds == FLOAT, values, 0.0)
-    return _with_validity(from_numpy(values), valid), False
+    return np_array(values, valid, None, n), False
 
 
 def _spans(
@@ -214,13 +214,10 @@ def _spans(
     size: int,
 ) -> pa.Array:
     """The text of the cells of kind ``want`` (``size`` bytes) as a string array (null where ``valid`` is false)."""
-    n = len(kinds)
-    offsets_buf, offsets = _arrow_memory(n + 1, np.int32)
-    out_buf, out = _arrow_memory(size, np.uint8)
+    offsets = _arrow_memory(len(kinds) + 1, np.int32)
+    out = _arrow_memory(size, np.uint8)
     gather_spans(data, kinds, vals, ends, want, offsets, out)
-    bufs = [None if valid is None else _bitmap(valid), offsets_buf, out_buf]
-    nulls = 0 if valid is None else n - int(np.count_nonzero(valid))
-    return pa.Array.from_buffers(pa.string(), n, bufs, null_count=nulls)
+    return text_array(offsets, out, valid, None, len(kinds))
 
 
 def _reads_as_timestamps(arr: pa.Array, first: bytes) -> bool:
@@ -245,24 +242,12 @@ def _reads_as_timestamps(arr: pa.Array, first: bytes) -> bool:
     return True
 
 
-def _with_validity(arr: pa.Array, valid: np.ndarray | None) -> pa.Array:
-    if valid is None:
-        return arr
-    bufs = [_bitmap(valid), *arr.buffers()[1:]]
-    return pa.Array.from_buffers(arr.type, len(arr), bufs, null_count=len(arr) - int(valid.sum()))
-
-
-def _arrow_memory(n: int, dtype: type) -> tuple[pa.Buffer, np.ndarray]:
-    """``n`` items of ``dtype`` from Arrow's memory pool, as the buffer and a writable numpy view of it.
+def _arrow_memory(n: int, dtype: type) -> np.ndarray:
+    """``n`` items of ``dtype`` from Arrow's memory pool, as a writable numpy view (it keeps the buffer alive).
 
     The columns are Arrow's from then on: their memory comes from Arrow's pool, as
     the Arrow reader's would, and goes back to it (peak RSS of a 10M-record JSONL
     stream at ``memory_limit_mb=256``: 378-387 MB, against 381-407 through numpy).
     """
     size = n * np.dtype(dtype).itemsize
-    buf = pa.allocate_buffer(size)
-    return buf, np.frombuffer(buf, dtype, count=n) if size else np.empty(0, dtype)
-
-
-def _bitmap(valid: np.ndarray) -> pa.Buffer:
-    return pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return np.frombuffer(pa.allocate_buffer(size), dtype, count=n) if size else np.empty(0, dtype)
