@@ -151,11 +151,8 @@ class JsonlSource(Source):
             return None
         self._flat_misses = 0
         self._flat_columns = max(flat.table.num_columns, 1)
-        if flat.learned:  # dates, from now on read as text (as _learn_text_fields does)
-            with self._lock:
-                for name in flat.learned:
-                    old = self._as_text.get(name)
-                    self._as_text[name] = pa.string() if old is None else _merge_text_types(old, pa.string())
+        if flat.learned:  # dates, from now on read as text
+            self._keep_as_text(dict.fromkeys(flat.learned, pa.string()))
         return flat.table
 
     def _parse_fast(self, block: LineBlock, threads: bool) -> pa.Table | None:  # noqa: FBT001
@@ -210,11 +207,15 @@ class JsonlSource(Source):
                 new = new or merged != old
                 as_text[f.name] = merged
         if new:
-            with self._lock:
-                for name, t in as_text.items():
-                    old = self._as_text.get(name)
-                    self._as_text[name] = t if old is None else _merge_text_types(old, t)
+            self._keep_as_text(as_text)
         return new if found else None
+
+    def _keep_as_text(self, fields: dict[str, pa.DataType]) -> None:
+        """Read these fields as text in later blocks too (merged with what other blocks learned)."""
+        with self._lock:
+            for name, t in fields.items():
+                old = self._as_text.get(name)
+                self._as_text[name] = t if old is None else _merge_text_types(old, t)
 
     def _parse_lines(self, block: LineBlock, start: int) -> SourceChunk:
         records, keep, bad = [], [], []
