@@ -28,7 +28,6 @@ it returns ``None`` and the block goes the usual way.
 from __future__ import annotations
 
 import re
-import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -50,6 +49,7 @@ from kernels.jsonflat import (
     take_ints,
 )
 from streamkit._arrow.gather import np_array, text_array
+from streamkit.io._buffers import BufferPool
 from streamkit.io._lines import LineBlock
 
 __all__ = ("FlatBlock", "parse_flat")
@@ -64,8 +64,6 @@ _EXACT = 2**53
 _ISO_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: A timestamp with a zone: a date, a time, then ``Z`` or an offset.
 _ZONED = r"^.{10}[T ].*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
-#: Each thread's cell arrays, kept for its next block (13 bytes a cell: 16 MB for 19 columns of 64k rows).
-_SCRATCH = threading.local()
 
 
 class FlatBlock(NamedTuple):
@@ -76,13 +74,17 @@ class FlatBlock(NamedTuple):
 
 
 def parse_flat(
-    block: LineBlock, as_text: dict[str, pa.DataType], columns_hint: int = FIRST_COLUMNS
+    block: LineBlock,
+    as_text: dict[str, pa.DataType],
+    columns_hint: int = FIRST_COLUMNS,
+    pool: BufferPool | None = None,
 ) -> FlatBlock | None:
     """The block's records as the Arrow reader would give them, or ``None`` if they are not all flat.
 
     ``as_text`` are the fields the source keeps as text, in order (see the module);
     text fields whose every value the reader would have read as a timestamp are
-    kept as text too, after them, and named in :attr:`FlatBlock.learned`.
+    kept as text too, after them, and named in :attr:`FlatBlock.learned`. The
+    cells are carved from a buffer of ``pool`` (13 bytes a cell) and given back.
 
     Examples
     --------
@@ -100,18 +102,36 @@ def parse_flat(
     data = np.frombuffer(block.data, np.uint8)
     if len(data) >= 2**31:  # spans are int32
         return None
+    pool = pool if pool is not None else BufferPool(keep=0)
     cap = max(columns_hint, 1)
     while True:
-        kinds, vals, ends = _cells(cap, n)
+        buf, kinds, vals, ends = _cells(pool, cap, n)
         names = np.empty(len(data) + 8, np.uint8)  # room for a word past the last name
         name_off = np.zeros(cap + 1, np.int64)
         status, n_cols = parse_flat_lines(data, block.starts, block.ends, names, name_off, 0, kinds, vals, ends)
         if status == MORE_COLUMNS:
+            pool.give(buf)
             cap *= 2
             continue
-        if status != OK:
-            return None
         break
+    try:
+        return None if status != OK else _table(data, kinds, vals, ends, names, name_off, n_cols, as_text)
+    finally:
+        pool.give(buf)  # the table holds copies: the cells are written again by the next block
+
+
+def _table(
+    data: np.ndarray,
+    kinds: np.ndarray,
+    vals: np.ndarray,
+    ends: np.ndarray,
+    names: np.ndarray,
+    name_off: np.ndarray,
+    n_cols: int,
+    as_text: dict[str, pa.DataType],
+) -> FlatBlock | None:
+    """The block's columns from its cells (see :func:`parse_flat`)."""
+    n = len(kinds)
     try:
         found = [bytes(names[name_off[c] : name_off[c + 1]]).decode("utf-8") for c in range(n_cols)]
     except UnicodeDecodeError:
@@ -136,16 +156,15 @@ def parse_flat(
     return FlatBlock(pa.Table.from_arrays(arrays, names=order), learned)
 
 
-def _cells(cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """This thread's cell arrays for ``cap`` columns of ``n`` rows, kinds zeroed (reused: fresh pages fault)."""
-    have = getattr(_SCRATCH, "cells", None)
-    if have is None or have[0].size < cap * n:
-        size = max(cap * n, 0 if have is None else have[0].size)
-        have = (np.empty(size, np.uint8), np.empty(size, np.int64), np.empty(size, np.int32))
-        _SCRATCH.cells = have
-    kinds, vals, ends = (a[: cap * n].reshape(n, cap) for a in have)
+def _cells(pool: BufferPool, cap: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A buffer from ``pool`` and, carved from it, ``(n, cap)`` cell arrays: kinds (zeroed), values, ends."""
+    cells = cap * n
+    buf = pool.take(13 * cells)  # 8 bytes a value, then 4 an end, then 1 a kind: each view aligned
+    vals = buf[: 8 * cells].view(np.int64).reshape(n, cap)
+    ends = buf[8 * cells : 12 * cells].view(np.int32).reshape(n, cap)
+    kinds = buf[12 * cells : 13 * cells].reshape(n, cap)
     kinds[:] = 0
-    return kinds, vals, ends
+    return buf, kinds, vals, ends
 
 
 def _column(

@@ -105,9 +105,11 @@ class JsonlSource(Source):
         self._lock = threading.Lock()
         # buffers of the blocks read: those parsed are read into again (two idle ones kept)
         self._buffers = BufferPool(keep=2)
-        # the flat path: columns the last flat block had, blocks it gave up on since it last read one
+        # the flat path: columns the last flat block had, blocks it gave up on since it last read one,
+        # buffers its cells are carved from (reused: one per worker parsing at once)
         self._flat_columns = FIRST_COLUMNS
         self._flat_misses = 0
+        self._cells = BufferPool(keep=2)
 
     def _generate(self) -> Generator[SourceChunk, None, None]:
         for raw in self._generate_raw():
@@ -145,7 +147,7 @@ class JsonlSource(Source):
         """The block by the flat path, unless a schema is given or the path gave up on the last blocks."""
         if self.schema is not None or self._flat_misses >= FLAT_MISSES:
             return None
-        flat = parse_flat(block, dict(self._as_text), self._flat_columns)
+        flat = parse_flat(block, dict(self._as_text), self._flat_columns, self._cells)
         if flat is None:
             self._flat_misses += 1  # (threads may lose an update: it only decides when to stop trying)
             return None
