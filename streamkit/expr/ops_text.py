@@ -84,17 +84,24 @@ class Text:
         """
         g = self.g
         if a.sb == SCRATCH:
-            start = g.temp("ts")
-            with g.block(f"if {a.se} == scn"):
-                g.write(f"{start} = {a.ss}")
-            with g.block("else"):
-                g.write(f"{start} = scn")
-                g.text_call(f"t_put(sc, scn, {pa})")
+            start = self._start_with(a, pa)
         else:
             start = g.text_start()
             g.text_call(f"t_put(sc, scn, {pa})")
         g.text_call(f"t_put(sc, scn, {pb})")
         g.assign_text(out, g.text_end(start))
+
+    def _start_with(self, head: Val, put: str) -> str:
+        """Start a text with ``head``, a scratch text: where it is if the row wrote it last (what
+        follows is appended to it), else a copy (``put``: its ``t_put`` span) at the end of scratch."""
+        g = self.g
+        start = g.temp("ts")
+        with g.block(f"if {head.se} == scn"):
+            g.write(f"{start} = {head.ss}")
+        with g.block("else"):
+            g.write(f"{start} = scn")
+            g.text_call(f"t_put(sc, scn, {put})")
+        return start
 
     def format(self, n: ir.Format) -> Val:
         """An f-string, or ``str(x)``: its literal text and each value formatted as ``format(value, spec)``."""
@@ -120,12 +127,7 @@ class Text:
             and not head.may_be_none
             and head.sb == SCRATCH
         ):  # f"{s.upper()}{n}": the first text is where the row wrote it last, so the rest goes after it
-            start = g.temp("ts")
-            with g.block(f"if {head.se} == scn"):
-                g.write(f"{start} = {head.ss}")
-            with g.block("else"):
-                g.write(f"{start} = scn")
-                g.text_call(f"t_put(sc, scn, {head.sb}, {head.ss}, {head.se})")
+            start = self._start_with(head, f"{head.sb}, {head.ss}, {head.se}")
             parts, values = n.parts[1:], vals[1:]
         else:
             start = g.text_start()
