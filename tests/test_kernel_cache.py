@@ -132,3 +132,24 @@ def test_cache_dir_is_created_when_missing(tmp_path: Path, monkeypatch: pytest.M
     assert result.output("output").to_pylist() == [{"_row": 0, "id": 1, "probe": 15838}]
     assert target.is_dir()
     assert list(target.glob("sk_*.py"))
+
+
+def test_generated_kernels_import_only_the_helpers_they_call() -> None:
+    """A numeric network's kernel does not import the text helpers (each module costs numba dispatchers)."""
+    from examples.seed_network import create_streaming_fsm_config, generate_records
+    from streamkit import SimpleFSM
+    from streamkit.expr.codegen import HELPER_MODULES, helper_imports, helper_names
+
+    fsm = SimpleFSM(create_streaming_fsm_config())
+    fsm.process(generate_records(100, seed=3))
+    sources = [p.source.source for p in fsm.network._plans.values() if hasattr(p, "source")]
+    assert sources
+    for src in sources:
+        assert "from kernels.text import" not in src
+        assert "import *" not in src
+    assert helper_imports("r = mul_i(a, b)\nt_len(x, 0, 1)") == (
+        "from kernels.arith import mul_i\nfrom kernels.text import t_len\n"
+    )
+    for module in HELPER_MODULES:  # read from source, they are the module's own __all__
+        mod = __import__(f"kernels.{module}", fromlist=["__all__"])
+        assert helper_names(module) == tuple(mod.__all__)

@@ -49,8 +49,11 @@ def concat_by_row(tables: list[pa.Table]) -> pa.Table:
     return sort_by_row(concat_tables(nonempty))
 
 
-def sort_by_row(table: pa.Table) -> pa.Table:
+def sort_by_row(table: pa.Table, *, chunks_sorted: bool = False) -> pa.Table:
     """``table`` ordered by its ``_row`` column (unchanged when it already is).
+
+    ``chunks_sorted``: the caller knows each chunk of the column is in order (as
+    every batch the engine writes is), so only where chunks meet is compared.
 
     Examples
     --------
@@ -58,14 +61,17 @@ def sort_by_row(table: pa.Table) -> pa.Table:
     [0, 1, 2]
     """
     column = table.column(ROW_FIELD)
-    if _increasing(column):
+    if _increasing(column, within=not chunks_sorted):
         return table
     rows = to_numpy(column)
     return table.take(from_numpy(np.argsort(rows, kind="stable")))
 
 
-def _increasing(column: pa.ChunkedArray) -> bool:
-    """Whether the row ids increase, checked chunk by chunk in place (no copy of the column)."""
+def _increasing(column: pa.ChunkedArray, *, within: bool = True) -> bool:
+    """Whether the row ids increase, checked chunk by chunk in place (no copy of the column).
+
+    ``within=False``: each chunk is known to increase; only where chunks meet is checked.
+    """
     last = None
     for chunk in column.chunks:
         if not len(chunk):
@@ -73,7 +79,7 @@ def _increasing(column: pa.ChunkedArray) -> bool:
         rows = to_numpy(chunk)  # int64 without nulls: a view
         if last is not None and rows[0] <= last:
             return False
-        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
+        if within and len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
             return False
         last = rows[-1]
     return True

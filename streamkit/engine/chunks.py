@@ -101,7 +101,7 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
     for batch, ids in chunk.parts:
         contiguous = ids.size == 0 or int(ids[-1]) - int(ids[0]) == ids.size - 1
         if contiguous:
-            r = run_batch(stage.network, batch, row_offset=int(ids[0]) if ids.size else 0)
+            r = run_batch(stage.network, batch, row_offset=int(ids[0]) if ids.size else 0, range_ids=ids)
         else:
             r = run_batch(stage.network, batch, row_ids=ids)
         for state, table in r.outputs.items():

@@ -34,7 +34,7 @@ from typing import TypeAlias
 from streamkit._typing import ExitKind
 from streamkit.errors import UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.codegen import HEADER, CodeGen, Env, FieldRef
+from streamkit.expr.codegen import HEADER, CodeGen, Env, FieldRef, helper_imports
 from streamkit.expr.layout import (
     ABSENT,
     REST_OF_INPUT,
@@ -366,9 +366,9 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
     body = "\n".join(g.lines)
     src = (
         HEADER
-        + "import math\nimport numpy as np\nfrom kernels._jit import jit\nfrom kernels.arith import *\n"
-        + "from kernels.text import *\n"
-        + "from kernels.textnum import *\n\n\n"
+        + "import math\nimport numpy as np\nfrom kernels._jit import jit\n"
+        + helper_imports(body)
+        + "\n\n"
         + f"@jit\ndef {name}({', '.join(params)}):\n"
         + "".join(f"    nc{k} = np.uint64(0)\n" for k in range(len(exits) + 2))
         + "".join(f"    dn{k} = True\n" for k in range(len(exits)))

@@ -66,13 +66,21 @@ class _Run:
 
 
 def run_batch(
-    net: CompiledNetwork, batch: pa.RecordBatch | pa.Table, *, row_offset: int = 0, row_ids: np.ndarray | None = None
+    net: CompiledNetwork,
+    batch: pa.RecordBatch | pa.Table,
+    *,
+    row_offset: int = 0,
+    row_ids: np.ndarray | None = None,
+    range_ids: np.ndarray | None = None,
 ) -> BatchResult:
     """Run every record of ``batch`` to an end state or to failure.
 
     ``row_offset`` is the position of the batch's first record in the stream; it
     is added to the ``_row`` column of every output. ``row_ids`` (int64, one per
-    record) gives the positions explicitly instead. ``_row`` is the position
+    record) gives the positions explicitly instead. ``range_ids``, when given,
+    holds ``row_offset, row_offset + 1, ...`` (int64, one per record, never
+    written): the ``_row`` of an end state every record reached is that array
+    rather than a new one. ``_row`` is the position
     only: an input field of that name is not part of the record, and a
     transform's ``_row`` key is replaced by the position in the outputs.
     """
@@ -90,7 +98,9 @@ def run_batch(
         run.work.append(Group(net.start, None, frame, n))
     while run.work:
         _visit(run, run.work.popleft())
-    return _assemble(run, batch, row_offset, row_ids)
+    if range_ids is not None and (row_ids is not None or len(range_ids) != n):
+        range_ids = None
+    return _assemble(run, batch, row_offset, row_ids, range_ids)
 
 
 def _visit(run: _Run, group: Group) -> None:
@@ -125,7 +135,13 @@ def _count_step(run: _Run, group: Group) -> Group:
     return group.subset(np.flatnonzero(~over))
 
 
-def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, row_ids: np.ndarray | None) -> BatchResult:
+def _assemble(
+    run: _Run,
+    batch: pa.RecordBatch | pa.Table,
+    row_offset: int,
+    row_ids: np.ndarray | None,
+    range_ids: np.ndarray | None,
+) -> BatchResult:
     net = run.net
     n = run.n
     status = np.full(n, COMPLETED, np.uint8)
@@ -148,11 +164,11 @@ def _assemble(run: _Run, batch: pa.RecordBatch | pa.Table, row_offset: int, row_
             if rows is not big:
                 end_state[slice(None) if rows is None else rows] = s
         if len(pieces) != 1:
-            built[s] = _end_table(pieces, n, row_offset, row_ids)
+            built[s] = _end_table(pieces, n, row_offset, row_ids if range_ids is None else range_ids)
             continue
         # records reached this end state through one exit: already in order
         rows, fr = pieces[0]
-        data: dict[str, Any] = {ROW_FIELD: _row_array(rows, n, row_offset, row_ids)}
+        data: dict[str, Any] = {ROW_FIELD: _row_array(rows, n, row_offset, row_ids, range_ids)}
         data.update(dict.fromkeys(k for k in fr if k != ROW_FIELD))
         built[s] = data
         jobs += [(c.written, id(c.base), s, k, c) for k, c in fr.items() if k != ROW_FIELD]
@@ -208,10 +224,14 @@ def _take_sparse_together(
     return rest
 
 
-def _row_array(rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.ndarray | None) -> pa.Array:
+def _row_array(
+    rows: np.ndarray | None, n: int, row_offset: int, row_ids: np.ndarray | None, range_ids: np.ndarray | None
+) -> pa.Array:
     """The ``_row`` column of records at positions ``rows`` of the batch (all if ``None``)."""
     if row_ids is not None:
         ids = np.ascontiguousarray(row_ids if rows is None else row_ids[rows], dtype=np.int64)
+    elif rows is None and range_ids is not None:
+        ids = range_ids
     elif rows is None:
         ids = SLABS.empty(n, np.int64)
         fill_range(ids, row_offset)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 
 import kernels
 
@@ -48,12 +49,15 @@ def _ready_numba() -> None:
     numba builds its typing and lowering registries (~0.17 s) the first time any
     compiled function runs or loads from a cache; done at import, as polars and
     pyarrow set themselves up, a first run costs what the next one does (a first
-    stream was 0.25 s slower than the second for it). It changes nothing outside numba.
+    stream was 0.25 s slower than the second for it). Typing an array the first
+    time also imports ``numpy.ma`` (~11 ms), so one array is typed here too. It
+    changes nothing outside numba.
     """
     try:
         from numba.core.registry import cpu_target
 
         cpu_target.target_context.refresh()
+        numba.typeof(np.empty(1, np.int64))
     except (ImportError, AttributeError):  # another numba: the first kernel call does it
         pass
 
