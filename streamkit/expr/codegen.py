@@ -134,6 +134,8 @@ class CodeGen:
         self.lit_spans: list[tuple[int, int]] = []  # bytes of each literal in the literal array
         self._lit_bytes = 0
         self.n_text = 0  # text outputs written so far (each has a cursor in ``tc``)
+        #: per settled output (see ExitOutput.settled), the names of its int and float views
+        self.settled: list[tuple[str, str]] = []
         self.field_vals: dict[str, Val] = {}
         self.field_order: list[tuple[str, ColumnKind]] = []
         self.env: Env | None = None  # the record as the current state sees it (None: the input)

@@ -8,7 +8,7 @@ computed fields.
 
 Kernel signature::
 
-    kernel(m, cnt, fpos, ferr, ferra, epos, lb, sc, tc, <per field: ix, has_valid, valid, data...>,
+    kernel(m, cnt, fpos, ferr, ferra, epos, lb, sc, tc, sf, <per field: ix, has_valid, valid, data...>,
            <per exit: positions, then per output: null, value...>)
 
 ``cnt`` counts failed rows, escaped rows (they need Python for an exact answer,
@@ -23,7 +23,10 @@ the literals, ``sc`` is scratch space for the text a row builds (its cursor
 ``codes, offsets, bytes`` (codes empty unless the column is dictionary-encoded).
 A text output is written as offsets and bytes, with its cursor in ``tc``; when
 its bytes run out the kernel returns 1 and the runtime calls it again with more
-room. :class:`~streamkit.expr.layout.StateKernelSource` describes it all.
+room. An int-or-float field of an end state is written in its final type
+(:attr:`~streamkit.expr.layout.ExitOutput.settled`): ``sf`` gets, per such
+field, the exit position of its first float (-1 if none: the field is int64).
+:class:`~streamkit.expr.layout.StateKernelSource` describes it all.
 """
 
 from __future__ import annotations
@@ -207,7 +210,8 @@ class _Writer:
             t = len(outs)
             nullable = val.may_be_none and val.nn not in g.facts
             text = src.rep == "str" and not val.lit
-            outs.append(ExitOutput(fname, src.rep, nullable, text))
+            settled = kind == "end" and src.rep == "num"
+            outs.append(ExitOutput(fname, src.rep, nullable, text, settled))
             if nullable:
                 g.write(f"x{k}n{t}[{c}] = not {val.nn}")
             if text:  # the bytes, appended to the exit's text; a null is an empty string there
@@ -225,6 +229,18 @@ class _Writer:
                 g.write(f"tc[{j}] = {r}")
             elif src.rep == "str":  # always a literal: its number
                 g.write(f"x{k}v{t}[{c}] = {val.lit}")
+            elif settled:
+                # ints until the first float, then floats (as Python builds a column of both)
+                f = f"ff{len(g.settled)}"
+                g.settled.append((f"x{k}i{t}", f"x{k}f{t}"))
+                with g.block(f"if {val.isf}"):
+                    with g.block(f"if {f} < 0"):
+                        g.write(f"{f} = np.int64({c})")
+                    g.write(f"x{k}f{t}[{c}] = {val.vf}")
+                with g.block(f"elif {f} >= 0"):
+                    g.write(f"x{k}f{t}[{c}] = np.float64({val.vi})")
+                with g.block("else"):
+                    g.write(f"x{k}i{t}[{c}] = {val.vi}")
             elif src.rep == "num":
                 # int-or-float: one flag byte, then the value in one 8-byte slot (the int and
                 # float arguments are two views of one buffer): 9 bytes per row, not 17
@@ -341,7 +357,7 @@ def _compose(before: tuple[RecordEntry, ...], items: tuple[_TransformItem, ...])
 
 
 def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) -> StateKernelSource:
-    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lb", "sc", "tc"]
+    params = ["m", "cnt", "fpos", "ferr", "ferra", "epos", "lb", "sc", "tc", "sf"]
     for j, (_, kind) in enumerate(g.field_order):
         if kind == "null":
             continue
@@ -354,12 +370,15 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
             params.append(f"d{j}")
     for k, ex in enumerate(exits):
         params.append(f"x{k}p")
-        for t, (_, rep, nullable, text) in enumerate(ex.outputs):
-            if nullable:
+        for t, out in enumerate(ex.outputs):
+            rep = out.rep
+            if out.nullable:
                 params.append(f"x{k}n{t}")
-            if rep == "num":
+            if out.settled:
+                params += [f"x{k}i{t}", f"x{k}f{t}"]
+            elif rep == "num":
                 params += [f"x{k}q{t}", f"x{k}i{t}", f"x{k}f{t}"]
-            elif text:
+            elif out.text:
                 params += [f"x{k}o{t}", f"x{k}b{t}"]
             else:
                 params.append(f"x{k}v{t}")
@@ -372,10 +391,12 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
         + f"@jit\ndef {name}({', '.join(params)}):\n"
         + "".join(f"    nc{k} = np.uint64(0)\n" for k in range(len(exits) + 2))
         + "".join(f"    dn{k} = True\n" for k in range(len(exits)))
+        + "".join(f"    ff{j} = np.int64(-1)\n" for j in range(len(g.settled)))
         + "    for i in range(m):\n"
         + "        scn = np.int64(0)\n"
         + "        while True:\n"
         + (body + "\n" if body else "")
+        + "".join(_settle(j, ints, floats) for j, (ints, floats) in enumerate(g.settled))
         + "".join(f"    cnt[{k}] = np.int64(nc{k})\n" for k in range(len(exits) + 2))
         + "".join(f"    cnt[{len(exits) + 2 + k}] = 1 if dn{k} else 0\n" for k in range(len(exits)))
         + "    return 0\n"
@@ -387,5 +408,16 @@ def _assemble(g: CodeGen, exits: list[Exit], name: str, order: tuple[str, ...]) 
         sites=tuple(g.sites),
         lits=tuple(g.lits),
         n_text=g.n_text,
+        n_settled=len(g.settled),
         states=order,
+    )
+
+
+def _settle(j: int, ints: str, floats: str) -> str:
+    """After the loop: the rows before settled output ``j``'s first float become floats; ``sf[j]`` says where."""
+    return (
+        f"    if ff{j} > 0:\n"
+        f"        for r_ in range(ff{j}):\n"
+        f"            {floats}[r_] = np.float64({ints}[r_])\n"
+        f"    sf[{j}] = ff{j}\n"
     )

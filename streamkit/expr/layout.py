@@ -96,6 +96,10 @@ class ExitOutput(NamedTuple):
     nullable: bool
     #: a string written as text (else a literal's number)
     text: bool = False
+    #: an int-or-float field of an end state, whose Arrow type the kernel settles: written as
+    #: int64 until its first float, as float64 from then on (the ints before it converted when
+    #: the kernel ends), with no per-row flag; the kernel reports where floats began
+    settled: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,5 +132,7 @@ class StateKernelSource:
     lits: tuple[str, ...]
     #: how many text outputs the kernel writes (their cursors are one array)
     n_text: int = 0
+    #: how many settled outputs it writes (where each one's floats began is one array)
+    n_settled: int = 0
     #: the states the kernel runs, root first
     states: tuple[str, ...] = ()

@@ -83,7 +83,8 @@ class KernelPlan:
         cnt = np.zeros(2 * len(src.exits) + 2, np.int64)
         fpos, ferr, ferra, epos = (np.empty(m, np.int64) for _ in range(4))
         tc = np.zeros(max(src.n_text, 1), np.int64)
-        head = [m, cnt, fpos, ferr, ferra, epos, self._lit_bytes, np.empty(SCRATCH_BYTES, np.uint8), tc]
+        sf = np.full(max(src.n_settled, 1), -1, np.int64)
+        head = [m, cnt, fpos, ferr, ferra, epos, self._lit_bytes, np.empty(SCRATCH_BYTES, np.uint8), tc, sf]
         for name, kind in src.fields:
             if kind != "null":
                 head += frame[name].kernel_args(ctx.views)
@@ -115,6 +116,7 @@ class KernelPlan:
 
         exits = Exits()
         n_failed, n_escaped = int(cnt[0]), int(cnt[1])
+        floats_from = iter(sf.tolist())  # per settled output in exit order: where its floats began
         self.records += m  # (threads may lose an update: counts for people, not for accounting)
         self.escaped += n_escaped
         if n_escaped:
@@ -123,11 +125,16 @@ class KernelPlan:
             exits.failures.append(_failure(src, rows_at(group.rows, fpos[:n_failed].copy()), ferr[:n_failed]))
         for k, ex in enumerate(src.exits):
             c = int(cnt[k + 2])
+            settled = [next(floats_from) >= 0 for out in ex.outputs if out.settled]
             if c == 0:
                 continue
             # few records left here: copy what they need, so as not to keep whole-chunk buffers alive
             compact = 4 * c < m
-            computed = [self._computed(out, col, c, copy=compact) for out, col in zip(ex.outputs, exit_arrays[k])]
+            floats = iter(settled)
+            computed = [
+                self._computed(out, col, c, copy=compact, floats=next(floats) if out.settled else False)
+                for out, col in zip(ex.outputs, exit_arrays[k])
+            ]
             if c == m:
                 pos = None
             elif cnt[len(src.exits) + 2 + k]:  # the first c rows: positions never written
@@ -149,8 +156,13 @@ class KernelPlan:
                 exits.moves.append(Move(ctx.index[ex.target], end=False, rows=sub_rows, frame=sub))
         return exits
 
-    def _computed(self, out: ExitOutput, arrs: list[np.ndarray | None], m: int, *, copy: bool) -> Col:
-        """A column the kernel wrote for ``m`` records: ``arrs`` is its validity (or ``None``), then its arrays."""
+    def _computed(
+        self, out: ExitOutput, arrs: list[np.ndarray | None], m: int, *, copy: bool, floats: bool = False
+    ) -> Col:
+        """A column the kernel wrote for ``m`` records: ``arrs`` is its validity (or ``None``), then its arrays.
+
+        ``floats``: a settled output whose values the kernel wrote as floats.
+        """
 
         def cut(a: np.ndarray | None, n: int) -> np.ndarray:
             assert a is not None
@@ -159,6 +171,10 @@ class KernelPlan:
         valid = arrs[0]
         if valid is not None:
             valid = None if valid[:m].all() else cut(valid, m)
+        if out.settled:
+            if floats:
+                return ValuesCol("float", None, m, values=cut(arrs[2], m), valid=valid)
+            return ValuesCol("int", None, m, values=cut(arrs[1], m), valid=valid)
         if out.rep == "num":
             return NumCol(
                 "num", None, m, isf=cut(arrs[1], m), ints=cut(arrs[2], m), floats=cut(arrs[3], m), valid=valid
@@ -183,6 +199,8 @@ class KernelPlan:
 def _output_parts(out: ExitOutput) -> list[tuple[int, Any]]:
     """``(items per row, dtype)`` of each array the kernel writes one computed field into."""
     parts: list[tuple[int, Any]] = [(1, np.bool_)] if out.nullable else []
+    if out.settled:
+        return [*parts, (1, np.int64)]
     if out.rep == "num":
         return [*parts, (1, np.bool_), (1, np.int64)]
     if out.text:
@@ -193,6 +211,9 @@ def _output_parts(out: ExitOutput) -> list[tuple[int, Any]]:
 def _output_arrays(out: ExitOutput, m: int, slab: Slab) -> list[np.ndarray | None]:
     """The arrays the kernel writes one computed field into: validity (or ``None``), then the values."""
     valid = slab.carve(m, np.bool_) if out.nullable else None
+    if out.settled:  # one buffer seen as ints and as floats
+        slot = slab.carve(m, np.int64)
+        return [valid, slot, slot.view(np.float64)]
     if out.rep == "num":  # flags, then one buffer seen as ints and as floats (see expr/kernel.py)
         slot = slab.carve(m, np.int64)
         return [valid, slab.carve(m, np.bool_), slot, slot.view(np.float64)]
