@@ -14,13 +14,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from streamkit.errors import SourceError
 from streamkit.io.base import Source
-from streamkit.io.chunk import RawChunk, SourceChunk, malformed_table
+from streamkit.io.chunk import RawChunk, SourceChunk, malformed_table, range_ids
 from streamkit.io.records import apply_schema
 
 __all__ = ("ArrowSource", "ParquetSource", "IpcSource", "rechunk", "slices", "arrow_batches", "batch_chunk")
@@ -162,7 +161,7 @@ def batch_chunk(
 ) -> SourceChunk:
     """A chunk of one batch at positions ``start ..`` (cast to ``schema`` when given)."""
     n = batch.num_rows
-    ids = np.arange(start, start + n, dtype=np.int64)
+    ids = range_ids(start, n)
     if schema is None:
         return SourceChunk([(batch, ids)], start, n)
     batch, ids, bad = apply_schema(batch, ids, schema)

@@ -9,7 +9,9 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from kernels.gather import fill_range
 from streamkit._arrow.build import to_numpy
+from streamkit._memory import SLABS
 
 __all__ = (
     "SourceChunk",
@@ -20,12 +22,32 @@ __all__ = (
     "RAW_LIMIT",
     "malformed_table",
     "DEFAULT_CHUNK_SIZE",
+    "range_ids",
 )
 
 #: Records per chunk unless told otherwise, everywhere (sources, streams, ``process()``): per-chunk
 #: Python costs ~45 µs whatever the size, so 64k-256k rows keep it small while a chunk's columns
 #: stay in cache (DESIGN.md §10).
 DEFAULT_CHUNK_SIZE = 65_536
+
+
+def range_ids(start: int, n: int) -> np.ndarray:
+    """The row ids ``start .. start + n - 1`` (int64) of a chunk read in one piece.
+
+    They become the ``_row`` column of an end state that every record of the
+    chunk reached, so they are carved from the memory results give back
+    (:data:`~streamkit._memory.SLABS`): ``np.arange`` into fresh pages each
+    chunk made the seed job's 2M records 5 ms slower.
+
+    Examples
+    --------
+    >>> range_ids(5, 3).tolist()
+    [5, 6, 7]
+    """
+    ids = SLABS.empty(n, np.int64)
+    fill_range(ids, start)
+    return ids
+
 
 #: ``error_state`` of a record that failed while it was read (before any FSM state saw it).
 READ_STATE = "<read>"

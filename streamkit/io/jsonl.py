@@ -49,7 +49,7 @@ from streamkit.io._jsonflat import FIRST_COLUMNS, parse_flat
 from streamkit.io._jsontext import json_kind, loads_line
 from streamkit.io._lines import LineBlock, iter_line_blocks
 from streamkit.io.base import Source
-from streamkit.io.chunk import Malformed, RawChunk, SourceChunk, malformed_table
+from streamkit.io.chunk import Malformed, RawChunk, SourceChunk, malformed_table, range_ids
 from streamkit.io.records import records_to_parts, table_to_batch
 
 __all__ = ("JsonlSource",)
@@ -140,7 +140,7 @@ class JsonlSource(Source):
         if table is None and _arrow_can_parse(block):
             table = self._parse_fast(block, threads)
         if table is not None:
-            return SourceChunk([(table_to_batch(table), np.arange(start, start + n, dtype=np.int64))], start, n)
+            return SourceChunk([(table_to_batch(table), range_ids(start, n))], start, n)
         return self._parse_lines(block, start)
 
     def _parse_flat(self, block: LineBlock) -> pa.Table | None:
