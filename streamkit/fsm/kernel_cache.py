@@ -64,6 +64,13 @@ def _ready_numba() -> None:
 
 _ready_numba()
 
+# The helper modules generated kernels call, imported with the cache rather than by the first
+# kernel (their numba dispatchers take ~15 ms to create; the flights network's first plan waited
+# on them). Nothing is compiled or loaded: a helper loads with the first kernel that calls it.
+import kernels.arith  # noqa: E402
+import kernels.text  # noqa: E402
+import kernels.textnum  # noqa: E402
+
 
 def cache_dir() -> Path:
     """Where generated kernels and their machine code are kept."""
