@@ -153,3 +153,43 @@ def test_generated_kernels_import_only_the_helpers_they_call() -> None:
     for module in HELPER_MODULES:  # read from source, they are the module's own __all__
         mod = __import__(f"kernels.{module}", fromlist=["__all__"])
         assert helper_names(module) == tuple(mod.__all__)
+
+
+def test_generated_source_is_kept_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state's generated source is kept on disk; a broken or stale entry is generated again."""
+    from streamkit.expr.kernel import StateCode
+    from streamkit.expr.parse import parse_expression
+    from streamkit.fsm import kernel_cache
+
+    monkeypatch.setenv("STREAMKIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(kernel_cache, "_sources", {})
+    calls: list[str] = []
+    real = kernel_cache.generate_kernel
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kernel_cache, "generate_kernel", counting)
+    code = parse_expression("lambda state: {'y': state.data['x'] * 2}")
+    states = {"a": StateCode("a", is_end=True, transform=code, conditions=(), targets=())}
+    first = kernel_cache.kernel_source(states, "a", {"x": "int"})
+    assert calls == ["a"]
+    (kept,) = tmp_path.glob("plan_*.pkl")
+
+    kernel_cache._sources.clear()  # as a new process: read from disk, nothing generated
+    assert kernel_cache.kernel_source(states, "a", {"x": "int"}) == first
+    assert calls == ["a"]
+
+    assert kernel_cache.kernel_source(states, "a", {"x": "float"}).source != first.source  # other kinds
+    assert len(calls) == 2
+
+    kernel_cache._sources.clear()
+    kept.write_bytes(b"not a pickle")
+    assert kernel_cache.kernel_source(states, "a", {"x": "int"}) == first
+    assert len(calls) == 3
+
+    kernel_cache._sources.clear()  # the generator changed: its fingerprint is part of the key
+    monkeypatch.setattr(kernel_cache, "_generator_fingerprint", lambda: "another generator")
+    kernel_cache.kernel_source(states, "a", {"x": "int"})
+    assert len(calls) == 4

@@ -17,10 +17,10 @@ from typing import Any
 from streamkit.config import FSMConfig, load_config
 from streamkit.errors import ConfigError, ConfigProblem, PerformanceWarning, UnsupportedExpressionError
 from streamkit.expr import ir
-from streamkit.expr.kernel import StateCode, generate_kernel
+from streamkit.expr.kernel import StateCode
 from streamkit.expr.parse import parse_expression
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
-from streamkit.fsm.kernel_cache import load_kernel
+from streamkit.fsm.kernel_cache import kernel_source, load_kernel
 from streamkit.fsm.plans.base import StatePlan
 from streamkit.fsm.plans.kernel import KernelPlan
 from streamkit.fsm.plans.python import PythonPlan
@@ -180,12 +180,12 @@ class CompiledNetwork:
             return self._python(info, info.python_reason)
         codes = {n: self._code(n) for n in info.region}
         try:
-            src = generate_kernel(codes, info.name, dict(kinds))
+            src = kernel_source(codes, info.name, dict(kinds))
         except UnsupportedExpressionError as exc:
             if len(codes) == 1:
                 return self._python(info, f"{exc} (for input fields {_kinds_text(kinds)})")
             try:  # something downstream does not compile for these inputs: this state alone
-                src = generate_kernel({info.name: codes[info.name]}, info.name, dict(kinds))
+                src = kernel_source({info.name: codes[info.name]}, info.name, dict(kinds))
             except UnsupportedExpressionError as exc2:
                 return self._python(info, f"{exc2} (for input fields {_kinds_text(kinds)})")
         fallback = PythonPlan("rows whose exact result needs Python (escaped by the kernel)")

@@ -5,14 +5,21 @@ the source is written to ``<cache>/sk_<sha256>.py`` (atomic rename) and imported
 from there; ``cache=True`` then stores the machine code beside it, and a second
 process loads it in ~3 ms instead of compiling (~130 ms; DESIGN.md §10).
 
+Generating the source costs time too (5-12 ms a kernel, a third of a first
+call's fixed cost), so :func:`kernel_source` keeps what the code generator made
+for a state and the kinds of its input, keyed by the states' IR, the kinds and
+a hash of the generator's own code, in ``<cache>/plan_<sha256>.pkl``.
+
 The cache directory is ``$STREAMKIT_CACHE_DIR`` or ``~/.cache/streamkit/kernels``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
+import pickle
 import sys
 import tempfile
 import threading
@@ -24,8 +31,10 @@ import numba
 import numpy as np
 
 import kernels
+from streamkit.expr.kernel import StateCode, generate_kernel
+from streamkit.expr.layout import StateKernelSource
 
-__all__ = ("cache_dir", "load_kernel")
+__all__ = ("cache_dir", "kernel_source", "load_kernel")
 
 _lock = threading.Lock()
 _loaded: dict[str, Callable[..., Any]] = {}
@@ -78,6 +87,46 @@ def cache_dir() -> Path:
     path = Path(env) if env else Path.home() / ".cache" / "streamkit" / "kernels"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@functools.cache
+def _generator_fingerprint() -> str:
+    """Hash of the code generator's sources and the helpers (a change makes every kept source stale)."""
+    h = hashlib.sha256(_FINGERPRINT.encode())
+    root = Path(__file__).resolve().parent.parent / "expr"
+    for path in sorted(root.glob("**/*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+_sources: dict[str, StateKernelSource] = {}
+
+
+def kernel_source(states: dict[str, StateCode], root: str, kinds: dict[str, str]) -> StateKernelSource:
+    """:func:`~streamkit.expr.kernel.generate_kernel` for these states and input kinds, kept on disk.
+
+    Raises what ``generate_kernel`` raises (nothing is kept for code outside the compiled subset).
+    """
+    text = repr((sorted(states.items()), root, sorted(kinds.items()), _generator_fingerprint()))
+    key = hashlib.sha256(text.encode()).hexdigest()[:32]
+    src = _sources.get(key)
+    if src is not None:
+        return src
+    path = cache_dir() / f"plan_{key}.pkl"
+    try:
+        with path.open("rb") as f:
+            src = pickle.load(f)  # our own cache, beside the kernels it imports
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        src = None
+    if not isinstance(src, StateKernelSource):
+        src = generate_kernel(states, root, kinds)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(src, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    _sources[key] = src
+    return src
 
 
 def load_kernel(source: str, name: str = "kernel") -> Callable[..., Any]:
