@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.errors", "streamkit._typing"),
     ("streamkit.status", "streamkit._tuning", "streamkit._memory"),
     ("streamkit._arrow",),
+    ("streamkit.events",),
     ("streamkit.record", "streamkit.config"),
     ("streamkit.expr",),
     ("streamkit.fsm",),
