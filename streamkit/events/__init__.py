@@ -1,11 +1,21 @@
-"""Events (seed 003): units of Python work inside networks, with executors and retries.
+"""Events (seed 003): units of Python work that states of a network run per record.
 
-This package holds how an event is run: its :class:`RetryPolicy`, its
-executor's :class:`ExecutorInitializerConfig` and the
-:class:`EventExecutionEvaluationState` of a parallel group
-(:mod:`streamkit.events.policy`).
+- :class:`EventBase`, :func:`event`, :class:`DefaultExecutor`
+  (:mod:`streamkit.events.base`): what an event is and how ``process`` takes a record;
+- :class:`RetryPolicy`, :class:`ExecutorInitializerConfig`,
+  :class:`EventExecutionEvaluationState` (:mod:`streamkit.events.policy`): how it runs;
+- :mod:`streamkit.events.runner`: attempts over a group of records, with retries
+  that never hold a thread asleep, inline or in a pool.
 """
 
+from streamkit.events.base import DefaultExecutor, EventBase, event
 from streamkit.events.policy import EventExecutionEvaluationState, ExecutorInitializerConfig, RetryPolicy
 
-__all__ = ("EventExecutionEvaluationState", "ExecutorInitializerConfig", "RetryPolicy")
+__all__ = (
+    "DefaultExecutor",
+    "EventBase",
+    "EventExecutionEvaluationState",
+    "ExecutorInitializerConfig",
+    "RetryPolicy",
+    "event",
+)

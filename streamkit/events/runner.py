@@ -1,0 +1,255 @@
+"""Running a state's events over a group of records: attempts, retries with backoff, executors.
+
+:func:`run_events` gives one :class:`Outcome` per record. Each record's
+attempts follow the event's :class:`~streamkit.events.RetryPolicy`; a record
+waiting for its backoff is held in a queue by due time, never by a sleeping
+thread, so the other records' attempts go on meanwhile (the caller's thread
+sleeps only when nothing but waiting retries is left). Inline events run in
+the caller's thread; a thread pool runs up to its ``max_workers`` attempts at
+once. A parallel group runs every event on every record and merges the
+results in list order; its :class:`~streamkit.events.EventExecutionEvaluationState`
+decides each record's outcome.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from typing import Any
+
+from streamkit.events.base import Binding, EventBase, ExecutionContext, Goto
+from streamkit.events.policy import EventExecutionEvaluationState
+
+__all__ = ("Outcome", "run_events", "merge_result", "NO_GOTO")
+
+#: ``Outcome.goto`` of a record that did not call ``goto``.
+NO_GOTO: Any = object()
+
+
+@dataclass
+class Outcome:
+    """What a state's events did to one record.
+
+    Attributes
+    ----------
+    ok:
+        Whether the record succeeded (for a group: as its evaluation state says).
+    data:
+        The record with the results merged (``None`` when it is to fail).
+    error_type, message:
+        Why it did not succeed: ``"EventFailed"`` and ``str(result)`` for ``(False, result)``,
+        or the last exception's type name and message.
+    attempts:
+        Calls of ``process`` made for the record (over the group's events: the most any one made).
+    retries:
+        Calls beyond each event's first.
+    goto:
+        The descriptor passed to ``goto`` (:data:`NO_GOTO` when none was).
+    """
+
+    ok: bool
+    data: dict[str, Any]
+    error_type: str | None = None
+    message: str | None = None
+    attempts: int = 0
+    retries: int = 0
+    goto: Any = NO_GOTO
+    raised: bool = False
+
+
+def merge_result(record: Mapping[str, Any], result: Any, result_field: str) -> dict[str, Any]:
+    """The record after an event: a mapping result merged in (``{**record, **result}``), any other kept in
+    ``result_field`` (``None``: the field is left out, as a null field is)."""
+    out = dict(record)
+    if isinstance(result, Mapping):
+        out.update(result)
+        return {k: v for k, v in out.items() if v is not None}
+    if result is None:
+        out.pop(result_field, None)
+    else:
+        out[result_field] = result
+    return out
+
+
+@dataclass
+class _One:
+    """One event's result for one record."""
+
+    ok: bool
+    result: Any
+    error_type: str | None = None
+    message: str | None = None
+    goto: Any = NO_GOTO
+    raised: bool = False
+
+
+def _attempt(ev: EventBase, binding: Binding, record: dict[str, Any], state: str | None, row: int | None) -> _One:
+    """One call of the event on one record; an exception that may be retried propagates."""
+    ev._execution_context = ExecutionContext(record, state=state, row=row)
+    try:
+        skip, data = ev.can_bypass_current_event()
+        if skip:
+            return _One(ok=True, result=data)
+        if binding.missing is not None:
+            msg = f"{type(ev).__name__}.process() missing required argument {binding.missing!r} (no field of that name)"
+            raise TypeError(msg)
+        out = ev.process(*binding.args(record), **binding.kwargs(record))
+    except Goto as g:
+        return _One(g.result_status, g.result, None if g.result_status else "EventFailed", None, g.descriptor)
+    finally:
+        ev._execution_context = ExecutionContext({})
+    if not (isinstance(out, tuple) and len(out) == 2):
+        msg = f"{type(ev).__name__}.process() must return (ok, result), got {type(out).__name__}"
+        return _One(ok=False, result=None, error_type="TypeError", message=msg, raised=True)
+    ok, result = out
+    if ok:
+        return _One(ok=True, result=result)
+    return _One(ok=False, result=result, error_type="EventFailed", message=str(result))
+
+
+def run_events(
+    events: Sequence[EventBase],
+    records: Sequence[dict[str, Any]],
+    fields: Sequence[str],
+    *,
+    state: str | None = None,
+    rows: Sequence[int] | None = None,
+    pools: Mapping[int, Any] | None = None,
+    evaluation: EventExecutionEvaluationState | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    """Run ``events`` (one, or a parallel group) on every record; one :class:`Outcome` per record, in order.
+
+    ``fields`` are the names of the records' schema (they decide how ``process``
+    takes its arguments); ``pools`` maps an event's index to the executor that
+    runs it (absent: inline). ``rows`` are the records' positions, shown in the
+    execution context.
+    """
+    n = len(records)
+    if not events:
+        msg = "a state runs at least one event"
+        raise ValueError(msg)
+    per_event: list[list[_One]] = []
+    attempts_per_event: list[list[int]] = []
+    for j, ev in enumerate(events):
+        binding = Binding.of(ev.process, fields)
+        pool = None if pools is None else pools.get(j)
+        results, attempts = _run_one(ev, binding, records, state, rows, pool, clock, sleep)
+        per_event.append(results)
+        attempts_per_event.append(attempts)
+    if len(events) == 1:
+        res = per_event[0]
+        field = events[0].result_field
+        out = []
+        for i, r in enumerate(res):
+            data = records[i] if r.raised else merge_result(records[i], r.result, field)
+            a = attempts_per_event[0][i]
+            out.append(Outcome(r.ok, data, r.error_type, r.message, a, max(a - 1, 0), r.goto, r.raised))
+        return out
+    how = evaluation or events[0].evaluation()
+    out = []
+    for i in range(n):
+        data = dict(records[i])
+        oks = []
+        failures = []
+        goto = NO_GOTO
+        for j, ev in enumerate(events):
+            r = per_event[j][i]
+            oks.append(r.ok)
+            if not r.raised:
+                data = merge_result(data, r.result, ev.result_field)
+            if not r.ok:
+                failures.append(r)
+            if r.goto is not NO_GOTO and goto is NO_GOTO:
+                goto = r.goto
+        ok = how.succeeds(oks)
+        most = max(a[i] for a in attempts_per_event)
+        retries = sum(max(a[i] - 1, 0) for a in attempts_per_event)
+        first = failures[0] if failures else None
+        error_type = None if ok or first is None else first.error_type
+        message = None if ok or first is None else "; ".join(f.message or "" for f in failures)
+        out.append(Outcome(ok, data, error_type, message, most, retries, goto, bool(first and first.raised)))
+    return out
+
+
+def _run_one(
+    ev: EventBase,
+    binding: Binding,
+    records: Sequence[dict[str, Any]],
+    state: str | None,
+    rows: Sequence[int] | None,
+    pool: Any,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> tuple[list[_One], list[int]]:
+    """One event on every record, retrying as its policy says; results and attempts per record."""
+    policy = type(ev).policy()
+    n = len(records)
+    results: list[_One | None] = [None] * n
+    attempts = [0] * n
+    ready: deque[int] = deque(range(n))
+    waiting: list[tuple[float, int, int]] = []  # (due, sequence, record): retries by due time
+    seq = itertools.count()
+
+    def call(i: int) -> _One:
+        return _attempt(ev, binding, records[i], state, None if rows is None else int(rows[i]))
+
+    def settle(i: int, got: _One | BaseException) -> None:
+        if isinstance(got, _One):
+            results[i] = got
+            return
+        if not isinstance(got, Exception):
+            raise got
+        wait_s = policy.retry_after(got, attempts[i])
+        if wait_s is None:
+            results[i] = _One(ok=False, result=None, error_type=type(got).__name__, message=str(got), raised=True)
+        else:
+            heapq.heappush(waiting, (clock() + wait_s, next(seq), i))
+
+    def due() -> None:
+        now = clock()
+        while waiting and waiting[0][0] <= now:
+            ready.append(heapq.heappop(waiting)[2])
+
+    if pool is None:
+        while ready or waiting:
+            if not ready:
+                sleep(max(0.0, waiting[0][0] - clock()))
+                due()
+                continue
+            i = ready.popleft()
+            attempts[i] += 1
+            try:
+                got: _One | BaseException = call(i)
+            except Exception as exc:  # noqa: BLE001 - the record's failure or retry, as the policy says
+                got = exc
+            settle(i, got)
+            due()
+    else:
+        limit = max(1, int(getattr(pool, "_max_workers", 1) or 1)) * 2
+        in_flight: dict[Future[_One], int] = {}
+        while ready or waiting or in_flight:
+            due()
+            while ready and len(in_flight) < limit:
+                i = ready.popleft()
+                attempts[i] += 1
+                in_flight[pool.submit(call, i)] = i
+            timeout = max(0.0, waiting[0][0] - clock()) if waiting else None
+            if not in_flight:
+                sleep(timeout or 0.0)
+                continue
+            done, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = in_flight.pop(fut)
+                err = fut.exception()
+                settle(i, err if err is not None else fut.result())
+    return [
+        r if r is not None else _One(ok=False, result=None, error_type="RuntimeError", message="not run")
+        for r in results
+    ], attempts
