@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 __all__ = (
     "FunctionSpec",
+    "EventSpec",
     "StateConfig",
     "ArcConfig",
     "NetworkConfig",
@@ -67,6 +68,33 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class EventSpec:
+    """The events a state runs per record (seed 003): one, or a parallel group.
+
+    Attributes
+    ----------
+    events:
+        The event instances, in the order their results merge.
+    evaluation:
+        How a group's outcome follows from its events' (an ``EventExecutionEvaluationState``).
+    result_field:
+        The field a result that is not a mapping is stored in (``None``: each event's own).
+    path:
+        Where the spec sits in the config.
+    """
+
+    events: tuple[Any, ...] = field(compare=False)
+    evaluation: Any
+    path: str
+    result_field: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """The events' class names."""
+        return [type(e).__name__ for e in self.events]
+
+
+@dataclass(frozen=True)
 class StateConfig:
     """One state of a network."""
 
@@ -75,6 +103,7 @@ class StateConfig:
     is_start: bool = False
     is_end: bool = False
     transform: FunctionSpec | None = None
+    event: EventSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +116,9 @@ class ArcConfig:
     index: int
     condition: FunctionSpec | None = None
     priority: int = 0
+    #: when the arc is taken after an event: ``"success"`` (also when absent), ``"failure"``,
+    #: or an int descriptor a ``goto`` names
+    on: str | int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,22 +18,27 @@ from __future__ import annotations
 
 import ast
 import difflib
+import importlib
 import re
 import sys
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
-from streamkit.config.model import ArcConfig, FSMConfig, FunctionSpec, NetworkConfig, StateConfig
+from streamkit.config.model import ArcConfig, EventSpec, FSMConfig, FunctionSpec, NetworkConfig, StateConfig
 from streamkit.errors import ConfigError, ConfigProblem
+from streamkit.events.base import DefaultExecutor, EventBase, is_event
+from streamkit.events.policy import EventExecutionEvaluationState
 
 __all__ = ("build_config",)
 
 _HARMLESS = frozenset({"description", "metadata", "data_mode", "resources", "settings"})
 _TOP_KEYS = ("name", "main_network", "networks")
 _NETWORK_KEYS = ("name", "states", "arcs")
-_STATE_KEYS = ("name", "is_start", "is_end", "functions", "transform")
+_STATE_KEYS = ("name", "is_start", "is_end", "functions", "transform", "event", "evaluation", "result_field")
 _FUNCTIONS_KEYS = ("transform",)
-_ARC_KEYS = ("from", "to", "condition", "priority")
+_ARC_KEYS = ("from", "to", "condition", "priority", "on")
+_ON_WORDS = ("success", "failure")
 _SPEC_KEYS = ("type", "code", "name")
 _SPEC_TYPES = ("inline", "registered", "function", "custom")
 _LAMBDA = "'lambda state: ...'"
@@ -247,6 +252,7 @@ class _Validator:
             arcs = [self.arc(a, f"{path}.arcs[{i}]", i, names) for i, a in enumerate(value)]
         if states is not None and arcs is not None and names and len(names) == len(states):
             self.graph(states, arcs)
+            self.arc_outcomes(states, arcs)
         return NetworkConfig(name, path, tuple(states or ()), tuple(a for a in arcs or () if a is not None))
 
     def states(self, value: list[Any] | tuple[Any, ...], path: str) -> list[Any]:
@@ -299,7 +305,105 @@ class _Validator:
             self.problem(f"{path}.transform", message)
         elif value is not _MISSING:
             transform = self.spec(value, f"{path}.transform")
-        return StateConfig(name, path, is_start, is_end, transform)
+        event = None
+        value = self.get(raw, "event", path)
+        if value is not _MISSING:
+            event = self.event_spec(raw, value, path)
+            if transform is not None:
+                self.problem(f"{path}.event", "a state runs an event or a transform, not both")
+        else:
+            for key in ("evaluation", "result_field"):
+                if self.get(raw, key, path) is not _MISSING:
+                    self.problem(f"{path}.{key}", "only a state with an event takes this key")
+        return StateConfig(name, path, is_start, is_end, transform, event)
+
+    def event_spec(self, raw: Mapping[Any, Any], value: Any, path: str) -> EventSpec | None:
+        """``event``: one event or a list of them (a parallel group), with ``evaluation`` and ``result_field``."""
+        group = isinstance(value, _LIST)
+        items = list(value) if group else [value]
+        if group and not items:
+            self.problem(f"{path}.event", "expected at least one event, got an empty list")
+            return None
+        events = [
+            self.one_event(item, f"{path}.event[{i}]" if group else f"{path}.event") for i, item in enumerate(items)
+        ]
+        evaluation = None
+        value = self.get(raw, "evaluation", path)
+        if value is not _MISSING:
+            try:
+                evaluation = EventExecutionEvaluationState.of(value)
+            except ValueError as exc:
+                self.problem(f"{path}.evaluation", str(exc))
+        elif events and events[0] is not None:
+            try:
+                evaluation = type(events[0]).evaluation()
+            except ValueError as exc:
+                self.problem(f"{path}.event", f"execution_evaluation_state: {exc}")
+        result_field = self.string(raw, "result_field", path, required=False)
+        if any(e is None for e in events):
+            return None
+        return EventSpec(
+            tuple(events), evaluation or EventExecutionEvaluationState.default(), f"{path}.event", result_field
+        )
+
+    def one_event(self, item: Any, path: str) -> EventBase | None:
+        """An event instance from a class, an instance, an ``@event`` function, a name or ``'module:name'``."""
+        obj = item
+        if isinstance(item, str):
+            obj = self.imported_event(item, path)
+            if obj is None:
+                return None
+        if isinstance(obj, EventBase):
+            ev = obj
+        elif is_event(obj):
+            try:
+                ev = obj()
+            except Exception as exc:  # noqa: BLE001 - reported as the config's problem
+                self.problem(path, f"cannot create event {obj.__name__}: {type(exc).__name__}: {exc}")
+                return None
+        else:
+            got = f"{_type_name(obj)} {getattr(obj, '__name__', '')}".strip()
+            hint = " (decorate the function with @event)" if callable(obj) else ""
+            expected = "an EventBase subclass or instance, an @event function or 'module:name'"
+            self.problem(path, f"expected {expected}, got {got}{hint}")
+            return None
+        cls = type(ev)
+        for what, check in (("retry_policy", cls.policy), ("executor_config", cls.pool_config)):
+            try:
+                check()
+            except (TypeError, ValueError) as exc:
+                self.problem(f"{path} {cls.__name__}.{what}", str(exc))
+        executor = cls.executor
+        if executor is None or executor is DefaultExecutor:
+            return ev
+        if isinstance(executor, type) and issubclass(executor, ProcessPoolExecutor):
+            self.problem(f"{path} {cls.__name__}.executor", "ProcessPoolExecutor events are not supported yet")
+        elif not (isinstance(executor, type) and issubclass(executor, ThreadPoolExecutor)):
+            expected = "DefaultExecutor, ThreadPoolExecutor or ProcessPoolExecutor (the class)"
+            self.problem(f"{path} {cls.__name__}.executor", f"expected {expected}, got {executor!r}")
+        return ev
+
+    def imported_event(self, name: str, path: str) -> Any:
+        """The object ``'module:name'`` (or a registered function's name) refers to, or ``None`` (a problem)."""
+        if ":" not in name:
+            if name in self.functions:
+                return self.functions[name]
+            self.problem(path, f"unknown event {name!r} (expected 'module:name' or a registered name)")
+            return None
+        module_name, _, attr = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # noqa: BLE001 - reported as the config's problem
+            self.problem(path, f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}")
+            return None
+        obj: Any = module
+        for part in attr.split("."):
+            if not hasattr(obj, part):
+                names = [n for n in dir(module) if not n.startswith("_")]
+                self.problem(path, f"module {module_name!r} has no {attr!r}{_did_you_mean(part, names)}")
+                return None
+            obj = getattr(obj, part)
+        return obj
 
     def arc(self, raw: Any, path: str, index: int, names: list[str] | None) -> ArcConfig | None:
         if not self.check_type(raw, path, Mapping, "a mapping"):
@@ -325,7 +429,29 @@ class _Validator:
         elif not isinstance(priority, int) or isinstance(priority, bool):
             self.problem(f"{path}.priority", f"expected an int, got {_type_name(priority)}")
             priority = 0
-        return ArcConfig(ends[0], ends[1], path, index, condition, priority)
+        on = self.get(raw, "on", path)
+        if on is _MISSING:
+            on = None
+        elif isinstance(on, bool) or not (on in _ON_WORDS or isinstance(on, int)):
+            hint = _did_you_mean(on, list(_ON_WORDS)) if isinstance(on, str) else ""
+            self.problem(f"{path}.on", f"expected 'success', 'failure' or an int descriptor, got {on!r}{hint}")
+            on = None
+        return ArcConfig(ends[0], ends[1], path, index, condition, priority, on)
+
+    def arc_outcomes(self, states: list[Any], arcs: list[Any]) -> None:
+        """``on`` only on arcs leaving a state with an event; a goto descriptor on one arc per state."""
+        by_name = {s.name: s for s in states}
+        seen: dict[tuple[str, int], str] = {}
+        for a in arcs:
+            if a is None or a.on is None or a.source not in by_name:
+                continue
+            if by_name[a.source].event is None:
+                self.problem(f"{a.path}.on", f"state {a.source!r} runs no event: an arc from it takes no 'on'")
+                continue
+            if isinstance(a.on, int):
+                first = seen.setdefault((a.source, a.on), a.path)
+                if first != a.path:
+                    self.problem(f"{a.path}.on", f"duplicate goto descriptor {a.on} (first at {first})")
 
     def graph(self, states: list[Any], arcs: list[Any]) -> None:
         """Reachability and outgoing arcs, over uniquely named states."""

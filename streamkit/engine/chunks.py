@@ -60,6 +60,7 @@ class Chunk:
     #: row ids of the failed records that ended skipped or cancelled, by status code
     ended: dict[int, np.ndarray] = field(default_factory=dict)
     peak_bytes: int = -1  # output bytes at their largest (before encoded tables were let go)
+    retries: dict[str, int] = field(default_factory=dict)  # retries event states made, by state
 
     def take(self, sc: SourceChunk) -> None:
         """Hold what a source read: its parsed records, and the records that failed to read."""
@@ -107,6 +108,9 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
         for state, table in r.outputs.items():
             if table.num_rows:
                 outputs.setdefault(state, []).append(table)
+        for state, k in r.retries.items():
+            key = f"{stage.name}.{state}" if label_errors else state
+            chunk.retries[key] = chunk.retries.get(key, 0) + k
         if r.errors.num_rows:
             chunk.errors.append(_label(r.errors, stage.name) if label_errors else r.errors)
             for code in _ENDED:

@@ -68,6 +68,8 @@ class RunResult:
         self.peak_bytes_in_flight = peak_bytes
         self.peak_records_in_flight = peak_records
         self.chunks_processed = tally.chunks
+        #: Retries event states made, by state (``"stage.state"`` in a pipeline); states without any are left out.
+        self.retries: dict[str, int] = dict(tally.retries)
         #: End state (or ``"errors"``) → the file its records were written to.
         self.paths = paths
         #: Things worth knowing about the run (fields read but never seen, ...).

@@ -52,6 +52,7 @@ class Tally:
         self.chunks = 0
         self.records = 0
         self.malformed = 0
+        self.retries: dict[str, int] = {}
         self.columns_seen: set[str] = set()
 
     def saw(self, chunk: Chunk) -> None:
@@ -93,6 +94,8 @@ class Tally:
         self.malformed += chunk.malformed
         self.chunks += 1
         self.records += chunk.count
+        for state, k in chunk.retries.items():
+            self.retries[state] = self.retries.get(state, 0) + k
 
     def warnings(self, network: CompiledNetwork) -> list[str]:
         """What is worth knowing about the input: fields the network reads that never came, a ``_row`` field."""

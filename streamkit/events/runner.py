@@ -121,6 +121,7 @@ def run_events(
     rows: Sequence[int] | None = None,
     pools: Mapping[int, Any] | None = None,
     evaluation: EventExecutionEvaluationState | None = None,
+    result_field: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Outcome]:
@@ -129,7 +130,7 @@ def run_events(
     ``fields`` are the names of the records' schema (they decide how ``process``
     takes its arguments); ``pools`` maps an event's index to the executor that
     runs it (absent: inline). ``rows`` are the records' positions, shown in the
-    execution context.
+    execution context. ``result_field`` (the state's) overrides each event's own.
     """
     n = len(records)
     if not events:
@@ -145,7 +146,7 @@ def run_events(
         attempts_per_event.append(attempts)
     if len(events) == 1:
         res = per_event[0]
-        field = events[0].result_field
+        field = result_field or events[0].result_field
         out = []
         for i, r in enumerate(res):
             data = records[i] if r.raised else merge_result(records[i], r.result, field)
@@ -163,7 +164,7 @@ def run_events(
             r = per_event[j][i]
             oks.append(r.ok)
             if not r.raised:
-                data = merge_result(data, r.result, ev.result_field)
+                data = merge_result(data, r.result, result_field or ev.result_field)
             if not r.ok:
                 failures.append(r)
             if r.goto is not NO_GOTO and goto is NO_GOTO:

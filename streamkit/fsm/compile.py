@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamkit.config import FSMConfig, load_config
+from streamkit.config.model import EventSpec
 from streamkit.errors import ConfigError, ConfigProblem, PerformanceWarning, UnsupportedExpressionError
+from streamkit.events.base import DefaultExecutor
 from streamkit.expr import ir
 from streamkit.expr.kernel import StateCode
 from streamkit.expr.parse import parse_expression
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
 from streamkit.fsm.kernel_cache import kernel_source, load_kernel
 from streamkit.fsm.plans.base import StatePlan
+from streamkit.fsm.plans.event import EventPlan, EventPools
 from streamkit.fsm.plans.kernel import KernelPlan
 from streamkit.fsm.plans.python import PythonPlan
 
@@ -39,12 +42,13 @@ class StateInfo:
     transform: ir.Node | None = None
     conditions: list[ir.Node | None] = field(default_factory=list)
     python_reason: str | None = None  # set when the state can never be compiled
+    event: EventSpec | None = None  # the events the state runs (seed 003): always its own plan
     region: list[str] = field(default_factory=list)  # states fused into this state's kernel, itself first
 
     @property
     def routing_only(self) -> bool:
         """No transform and nothing to decide: every record goes to the first arc (or stops)."""
-        if self.python_reason or self.transform is not None:
+        if self.python_reason or self.transform is not None or self.event is not None:
             return False
         return self.is_end or (bool(self.conditions) and self.conditions[0] is None)
 
@@ -96,6 +100,11 @@ class CompiledNetwork:
         for i, s in enumerate(net.states):
             arcs = net.arcs_from(s.name)
             info = StateInfo(s.name, i, s.is_end, [a.target for a in arcs])
+            if s.event is not None:  # events are Python by nature: their arcs' conditions run with them
+                info.event = s.event
+                info.conditions = [None] * len(arcs)
+                self.states.append(info)
+                continue
             info.transform, why = _parse(s.transform, "transform")
             reasons = [why] if why else []
             if s.transform is not None and why and s.transform.kind == "inline":
@@ -121,6 +130,8 @@ class CompiledNetwork:
         self.counts_steps = self.is_cyclic or self.max_steps < len(self.states)
         _plan_regions(self.states, self.index, self.start, fuse=not self.counts_steps)
         self._plans: dict[tuple[int, tuple[tuple[str, str], ...]], StatePlan] = {}
+        #: The executors of the network's event states, kept for its life.
+        self.event_pools = EventPools()
         # one thread makes a plan while the others wait for it (two making it at once take
         # twice as long each under the GIL: the flights network's first plan 30 ms, not 15)
         self._plan_lock = threading.Lock()
@@ -176,6 +187,8 @@ class CompiledNetwork:
 
     def _make_plan(self, state: int, kinds: tuple[tuple[str, str], ...]) -> StatePlan:
         info = self.states[state]
+        if info.event is not None:
+            return EventPlan(info.event, self.event_pools)
         if info.python_reason:
             return self._python(info, info.python_reason)
         codes = {n: self._code(n) for n in info.region}
@@ -218,7 +231,9 @@ class CompiledNetwork:
             role = " [start]" if info.index == self.start else ""
             role += " [end]" if info.is_end else ""
             variants = [p for (s, _), p in self._plans.items() if s == info.index]
-            if info.python_reason:
+            if info.event is not None:
+                line = f"events  - {_events_text(info.event)}"
+            elif info.python_reason:
                 line = f"python  - {info.python_reason}"
             elif info.routing_only and len(info.region) == 1:
                 line = "numba   - routing only (no transform, no condition)"
@@ -239,6 +254,8 @@ class CompiledNetwork:
                 ran = f"    ran: {p.backend} over {p.records:,} records (input fields {_kinds_text(kinds)})"
                 if isinstance(p, KernelPlan) and p.escaped:
                     ran += f"; {p.escaped:,} escaped to Python for an exact answer"
+                if isinstance(p, EventPlan) and p.retries:
+                    ran += f"; {p.retries:,} retries"
                 lines.append(ran)
         return "\n".join(lines)
 
@@ -256,7 +273,7 @@ def _plan_regions(states: list[StateInfo], index: dict[str, int], start: int, *,
                 indegree[index[t]] += 1
     for info in states:
         info.region = [info.name]
-        if not fuse or info.python_reason:
+        if not fuse or info.python_reason or info.event is not None:
             continue
         for name in info.region:
             st = states[index[name]]
@@ -264,7 +281,8 @@ def _plan_regions(states: list[StateInfo], index: dict[str, int], start: int, *,
                 continue
             for t in st.targets:
                 j = index[t]
-                if j != start and indegree[j] == 1 and not states[j].python_reason and t not in info.region:
+                fusable = not states[j].python_reason and states[j].event is None
+                if j != start and indegree[j] == 1 and fusable and t not in info.region:
                     info.region.append(t)
 
 
@@ -282,6 +300,19 @@ def _has_cycle(states: list[StateInfo], index: dict[str, int]) -> bool:
         return False
 
     return any(color[i] == 0 and visit(i) for i in range(len(states)))
+
+
+def _events_text(spec: EventSpec) -> str:
+    """``Check (inline), Notify (ThreadPoolExecutor)``, with the group's evaluation state when there are several."""
+    parts = []
+    for ev in spec.events:
+        ex = type(ev).executor
+        how = "inline" if ex is None or ex is DefaultExecutor else getattr(ex, "__name__", str(ex))
+        parts.append(f"{type(ev).__name__} ({how})")
+    text = ", ".join(parts)
+    if len(spec.events) > 1:
+        text = f"parallel group {text}; {spec.evaluation.name}"
+    return text + ": per-record Python"
 
 
 def _kinds_text(kinds: tuple[tuple[str, str], ...]) -> str:

@@ -42,6 +42,8 @@ class BatchResult:
     status: np.ndarray  # uint8 per input record
     end_state: np.ndarray  # int16 per input record: index of its end state, -1 if failed
     end_state_counts: dict[str, int] = field(default_factory=dict)
+    #: retries event states made, by state name
+    retries: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,7 +192,7 @@ def _assemble(
         for f in run.failures:
             end_state[f.rows] = -1
     errors = _error_table(run, batch, row_offset, status, row_ids)
-    return BatchResult(n, outputs, errors, status, end_state, counts)
+    return BatchResult(n, outputs, errors, status, end_state, counts, dict(run.ctx.retries))
 
 
 #: An end state that keeps at most this share of a batch's rows gathers its input columns in one
@@ -312,10 +314,15 @@ def _error_table(
     states: list[str] = []
     types: list[str] = []
     msgs: list[str] = []
+    attempts: list[int | None] | None = None
+    if any(f.attempts is not None for f in run.failures):
+        attempts = []
     for f in run.failures:
         states += f.state if isinstance(f.state, list) else [run.net.state_names[f.state]] * len(f.rows)
         types += f.types
         msgs += f.messages
+        if attempts is not None:
+            attempts += f.attempts if f.attempts is not None else [None] * len(f.rows)
         status[f.rows] = f.status
     order = np.argsort(rows, kind="stable")
     rows = rows[order]
@@ -327,6 +334,8 @@ def _error_table(
         "error_type": strings([types[i] for i in sel]),
         "error_message": strings([msgs[i] for i in sel]),
     }
+    if attempts is not None:  # failures of event states: how many calls each record had
+        data["attempts"] = pa.array([attempts[i] for i in sel], pa.int64())
     for k in names:
         if k not in data:
             data[k] = taken.column(k)

@@ -11,7 +11,15 @@ This is the definition the compiled engine must agree with (DESIGN.md §3):
 5. a transform or condition that raises, no matching arc, or more than
    ``max_steps`` state visits fail the record with the state, error type and message.
 
-It also runs states that the compiler hands to Python.
+It also runs states that the compiler hands to Python, and states that run
+events (seed 003): the events run first (:func:`~streamkit.events.runner.run_events`),
+then the arcs their outcome allows are tried as in 4 (:meth:`PyNetwork.route`):
+
+- after ``goto(d)``: the arcs whose ``on`` is ``d`` (none: ``GotoError``);
+- after a success: the arcs without ``on`` or with ``on: success``;
+- after a failure: the arcs with ``on: failure``; when there are none the record
+  fails with the event's error (``EventFailed`` and the result, or the exception);
+- an end state completes a record its events succeeded on, and fails the others.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamkit.config import FSMConfig, NetworkConfig, load_config
+from streamkit.events.runner import NO_GOTO, Outcome, merge_result, run_events
 from streamkit.expr.ints import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
 from streamkit.fsm.pyfunc import make_callable
 from streamkit.record import RecordData, State
@@ -149,9 +158,83 @@ class PyNetwork:
             ]
             for s in network.states
         }
+        #: per state, each arc's ``on`` (in the order the arcs are tried)
+        self.arc_on: dict[str, list[str | int | None]] = {
+            s.name: [a.on for a in network.arcs_from(s.name)] for s in network.states
+        }
+        self.events = {s.name: s.event for s in network.states if s.event is not None}
+
+    def route(self, name: str, outcome: Outcome, result_field: str) -> StateStep:
+        """Where a record goes after state ``name``'s events gave ``outcome`` (see the module docstring)."""
+        data = outcome.data
+        if outcome.goto is not NO_GOTO:
+            wanted: Any = outcome.goto
+        elif outcome.ok:
+            wanted = "success"
+        else:
+            wanted = "failure"
+        if self.is_end[name]:
+            if outcome.ok and outcome.goto is NO_GOTO:
+                return StateStep(data)
+            if outcome.goto is not NO_GOTO:
+                return StateStep(None, None, "GotoError", f"state {name!r} is an end state: goto {outcome.goto!r}")
+            return StateStep(None, None, outcome.error_type, outcome.message)
+        arcs = [
+            (t, c)
+            for (t, c), on in zip(self.arcs[name], self.arc_on[name], strict=True)
+            if on == wanted or (wanted == "success" and on is None)
+        ]
+        if not arcs:
+            if outcome.goto is not NO_GOTO:
+                msg = f"no arc from state {name!r} has on: {outcome.goto!r} (goto)"
+                return StateStep(None, None, "GotoError", msg)
+            if not outcome.ok:
+                return StateStep(None, None, outcome.error_type, outcome.message)
+            return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
+        if outcome.raised and wanted == "failure":  # the failure arc sees why
+            data = merge_result(data, outcome.message, result_field)
+        try:
+            st = State(RecordData._wrap(data), name)
+            for target, cond in arcs:
+                if cond is None or cond(st):
+                    return StateStep(data, target)
+        except Exception as exc:  # noqa: BLE001 - a record's failure, reported with its type
+            return StateStep(None, None, type(exc).__name__, str(exc))
+        return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
+
+    def run_events(
+        self,
+        name: str,
+        records: list[dict[str, Any]],
+        *,
+        fields: list[str] | None = None,
+        rows: Any = None,
+        pools: Any = None,
+    ) -> list[tuple[Outcome, StateStep]]:
+        """State ``name``'s events on ``records``, and where each record goes after them.
+
+        ``fields``: the names of the records' schema (default: every key the records have).
+        """
+        spec = self.events[name]
+        if fields is None:
+            fields = list(dict.fromkeys(k for r in records for k in r))
+        outcomes = run_events(
+            list(spec.events),
+            records,
+            fields,
+            state=name,
+            rows=rows,
+            pools=pools,
+            evaluation=spec.evaluation,
+            result_field=spec.result_field,
+        )
+        field = spec.result_field or spec.events[0].result_field
+        return [(o, self.route(name, o, field)) for o in outcomes]
 
     def step(self, name: str, data: dict[str, Any]) -> StateStep:
         """Run state ``name`` on one record: its transform, then (unless an end state) its arcs."""
+        if name in self.events:
+            return self.run_events(name, [data])[0][1]
         fn = self.transforms[name]
         try:
             if fn is not None:

@@ -108,6 +108,8 @@ class Failure:
     types: list[str]
     messages: list[str]
     status: int = FAILED
+    #: per record, the calls an event state made for it (``None``: a state that runs no event)
+    attempts: list[int] | None = None
 
 
 @dataclass(eq=False)
@@ -133,6 +135,8 @@ class BatchContext:
     python: Callable[[], PyNetwork]
     views: Views
     n: int
+    #: retries event states made while this batch ran, by state name
+    retries: dict[str, int] = field(default_factory=dict)
 
     @property
     def py(self) -> PyNetwork:

@@ -13,7 +13,7 @@ from streamkit.fsm.columns import from_arrow
 from streamkit.fsm.interpret import normalize_result
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move
 
-__all__ = ("PythonPlan",)
+__all__ = ("PythonPlan", "exits_of")
 
 _PLAIN = frozenset({int, float, bool, str, type(None)})
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -44,28 +44,48 @@ class PythonPlan:
         self.records += group.n  # (threads may lose an update: a count for people, not for accounting)
         inputs = group.records()
         moved, failed, raw = ctx.py.step_many(ctx.state_names[group.state], inputs)
-        rows = np.arange(group.n) if group.rows is None else group.rows
-        by_target: dict[str | None, list[tuple[int, Any, str | None]]] = {}
-        for item in moved:
-            by_target.setdefault(item[2], []).append(item)
-        exits = Exits()
-        for target, items in by_target.items():
-            k = group.state if target is None else ctx.index[target]
-            ts = [t for t, _, _ in items]
-            records = [d for _, d, _ in items]
-            frame = _uniform_frame(records)  # the usual case: every result has the same fields, plainly typed
-            if frame is not None:
-                exits.moves.append(Move(k, target is None, rows[np.array(ts, np.int64)], frame))
-                continue
-            if raw and not _plain(records):  # some result breaks a rule: find them, record by record
-                ts, records = _checked(ts, records, inputs, failed)
-            for g_ts, g_frame in _frames(ts, records):
-                exits.moves.append(Move(k, target is None, rows[np.array(g_ts, np.int64)], g_frame))
-        if failed:
-            failed.sort()
-            at = np.array([t for t, _, _ in failed], np.int64)
-            exits.failures.append(Failure(rows[at], group.state, [e for _, e, _ in failed], [m for _, _, m in failed]))
-        return exits
+        return exits_of(group, ctx, moved, failed, inputs, raw=raw)
+
+
+def exits_of(
+    group: Group,
+    ctx: BatchContext,
+    moved: list[tuple[int, Any, str | None]],
+    failed: list[tuple[int, str, str]],
+    inputs: list[dict[str, Any]],
+    *,
+    raw: bool,
+    attempts: list[int] | None = None,
+) -> Exits:
+    """The exits of records a state ran in Python: ``moved`` ``(record number, data, next state or None at an
+    end state)`` as columns, one group per target (and per typing of its fields), and ``failed`` ``(record
+    number, error type, message)``. ``raw``: results not yet checked (see ``PyNetwork.step_many``);
+    ``attempts``: per record, the calls an event state made (kept with the failed ones)."""
+    rows = np.arange(group.n) if group.rows is None else group.rows
+    by_target: dict[str | None, list[tuple[int, Any, str | None]]] = {}
+    for item in moved:
+        by_target.setdefault(item[2], []).append(item)
+    exits = Exits()
+    for target, items in by_target.items():
+        k = group.state if target is None else ctx.index[target]
+        ts = [t for t, _, _ in items]
+        records = [d for _, d, _ in items]
+        frame = _uniform_frame(records)  # the usual case: every result has the same fields, plainly typed
+        if frame is not None:
+            exits.moves.append(Move(k, target is None, rows[np.array(ts, np.int64)], frame))
+            continue
+        if raw and not _plain(records):  # some result breaks a rule: find them, record by record
+            ts, records = _checked(ts, records, inputs, failed)
+        for g_ts, g_frame in _frames(ts, records):
+            exits.moves.append(Move(k, target is None, rows[np.array(g_ts, np.int64)], g_frame))
+    if failed:
+        failed.sort()
+        at = np.array([t for t, _, _ in failed], np.int64)
+        tries = None if attempts is None else [attempts[t] for t, _, _ in failed]
+        exits.failures.append(
+            Failure(rows[at], group.state, [e for _, e, _ in failed], [m for _, _, m in failed], attempts=tries)
+        )
+    return exits
 
 
 def _uniform_frame(records: list[dict[str, Any]]) -> Frame | None:

@@ -1,0 +1,338 @@
+"""Events as states of a network (seed 003 in streamkit, SEED-APIS.md § 003): routing, failures, retries,
+goto, bypass, groups, executors, config errors, streams, and agreement with the reference interpreter."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamkit import ConfigError, SimpleFSM, interpret
+from streamkit.events import EventBase
+
+pytestmark = pytest.mark.usefixtures("kernel_cache_dir")
+
+
+def net(states: list[dict[str, Any]], arcs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": "t", "networks": [{"name": "main", "states": states, "arcs": arcs}]}
+
+
+def charge_net(ev: Any, **state_keys: Any) -> dict[str, Any]:
+    """start -> charge (event) -> ok on success, declined on failure."""
+    return net(
+        [
+            {"name": "start", "is_start": True},
+            {"name": "charge", "event": ev, **state_keys},
+            {"name": "ok", "is_end": True},
+            {"name": "declined", "is_end": True},
+        ],
+        [
+            {"from": "start", "to": "charge"},
+            {"from": "charge", "to": "ok", "on": "success"},
+            {"from": "charge", "to": "declined", "on": "failure"},
+        ],
+    )
+
+
+class Charge(EventBase):
+    retry_policy = {"max_attempts": 3, "backoff_factor": 0.0, "retry_on_exceptions": [ConnectionError]}
+
+    def process(self, amount, record):
+        if amount is None:
+            raise ValueError("no amount")
+        if amount > 100:
+            return False, "over limit"
+        if record.get("flaky") and self.execution_context.row is not None:
+            raise ConnectionError("gateway down")
+        return True, {"charged": amount * 2}
+
+
+def test_success_and_failure_arcs() -> None:
+    r = SimpleFSM(charge_net(Charge)).process([{"id": 1, "amount": 5}, {"id": 2, "amount": 500}, {"id": 3}])
+    assert r.end_state_counts == {"ok": 1, "declined": 2}
+    assert r.output("ok").to_pylist() == [{"_row": 0, "id": 1, "amount": 5, "charged": 10}]
+    declined = r.output("declined").to_pylist()
+    assert [(d["id"], d["result"]) for d in declined] == [(2, "over limit"), (3, "no amount")]
+
+
+def test_without_a_failure_arc_the_record_fails_with_attempts_and_retries_counted() -> None:
+    cfg = net(
+        [{"name": "start", "is_start": True, "event": Charge}, {"name": "ok", "is_end": True}],
+        [{"from": "start", "to": "ok"}],
+    )
+    records = [{"amount": 5}, {"amount": 500}, {"amount": 7, "flaky": True}, {}]
+    r = SimpleFSM(cfg).process(records)
+    assert (r.successful, r.failed) == (1, 3)
+    errors = {e["_row"]: e for e in r.errors().to_pylist()}
+    assert (errors[1]["error_state"], errors[1]["error_type"], errors[1]["error_message"]) == (
+        "start",
+        "EventFailed",
+        "over limit",
+    )
+    assert (errors[2]["error_type"], errors[2]["error_message"], errors[2]["attempts"]) == (
+        "ConnectionError",
+        "gateway down",
+        3,
+    )
+    assert (errors[3]["error_type"], errors[3]["attempts"]) == ("ValueError", 1)  # not retried
+    assert r.retries == {"start": 2}
+    assert r.index.counts()["failed"] == 3
+
+
+def test_conditions_still_choose_among_the_arcs_an_outcome_allows() -> None:
+    cfg = net(
+        [
+            {"name": "start", "is_start": True, "event": Charge},
+            {"name": "big", "is_end": True},
+            {"name": "small", "is_end": True},
+            {"name": "declined", "is_end": True},
+        ],
+        [
+            {"from": "start", "to": "declined", "on": "failure"},
+            {"from": "start", "to": "big", "condition": "lambda state: state.data['charged'] > 50"},
+            {"from": "start", "to": "small"},
+        ],
+    )
+    r = SimpleFSM(cfg).process([{"amount": 40}, {"amount": 10}, {"amount": 400}])
+    assert r.end_state_counts == {"big": 1, "small": 1, "declined": 1}
+
+
+class Router(EventBase):
+    def process(self, data):
+        if data.get("type") == "premium":
+            self.goto(descriptor=101, result_status=True, result={"tier": "premium"}, reason="premium user")
+        if data.get("type") == "lost":
+            self.goto(descriptor=7, result_status=True, result=None)
+        return True, {"tier": "regular"}
+
+
+def test_goto_takes_the_arc_with_its_descriptor_and_an_unknown_one_fails() -> None:
+    cfg = net(
+        [
+            {"name": "start", "is_start": True, "event": Router},
+            {"name": "premium", "is_end": True},
+            {"name": "regular", "is_end": True},
+        ],
+        [{"from": "start", "to": "premium", "on": 101}, {"from": "start", "to": "regular"}],
+    )
+    r = SimpleFSM(cfg).process([{"type": "premium"}, {"type": "basic"}, {"type": "lost"}])
+    assert r.output("premium").column("tier").to_pylist() == ["premium"]
+    assert r.output("regular").column("tier").to_pylist() == ["regular"]
+    (err,) = r.errors().to_pylist()
+    assert err["error_type"] == "GotoError" and "7" in err["error_message"]
+
+
+def test_bypass_needs_no_flag() -> None:
+    class Validate(EventBase):
+        def can_bypass_current_event(self):
+            if self._execution_context.user_role == "admin":
+                return True, {"bypass_reason": "Admin users skip validation"}
+            return False, None
+
+        def process(self, user_data):
+            return bool(user_data.get("email")), {"validated": True}
+
+    r = SimpleFSM(charge_net(Validate)).process([{"user_role": "admin"}, {"email": "a@b"}, {"user_role": "x"}])
+    assert r.output("ok").to_pylist() == [
+        {
+            "_row": 0,
+            "user_role": "admin",
+            "email": None,
+            "bypass_reason": "Admin users skip validation",
+            "validated": None,
+        },
+        {"_row": 1, "user_role": None, "email": "a@b", "bypass_reason": None, "validated": True},
+    ]
+    assert r.end_state_counts["declined"] == 1
+
+
+class _A(EventBase):
+    def process(self, x):
+        return x >= 1, {"a": x}
+
+
+class _B(EventBase):
+    def process(self, x):
+        return x >= 2, {"b": x}
+
+
+@pytest.mark.parametrize(
+    ("evaluation", "ok_rows"),
+    [(None, [0]), ("SUCCESS_FOR_PARTIAL_SUCCESS", [0, 1]), ("FAILURE_FOR_ALL_EVENTS_FAILURE", [0, 1])],
+)
+def test_a_parallel_group_and_its_evaluation_state(evaluation: str | None, ok_rows: list[int]) -> None:
+    keys = {} if evaluation is None else {"evaluation": evaluation}
+    r = SimpleFSM(charge_net([_A, _B], **keys)).process([{"x": 2}, {"x": 1}, {"x": 0}])
+    assert r.output("ok").column("_row").to_pylist() == ok_rows
+    assert r.output("ok").to_pylist()[0] == {"_row": 0, "x": 2, "a": 2, "b": 2}
+
+
+def test_a_thread_pool_event_runs_records_at_once_in_one_pool_for_the_whole_run() -> None:
+    seen: set[int] = set()
+    lock = threading.Lock()
+
+    class Lookup(EventBase):
+        executor = ThreadPoolExecutor
+        executor_config = {"max_workers": 8, "thread_name_prefix": "lookup_"}
+
+        def process(self, k):
+            import time
+
+            time.sleep(0.005)
+            with lock:
+                seen.add(threading.get_ident())
+            return True, {"thread": threading.current_thread().name}
+
+    fsm = SimpleFSM(charge_net(Lookup), chunk_size=50)
+    r = fsm.process([{"k": k} for k in range(400)])
+    out = r.output("ok")
+    assert out.num_rows == 400 and out.column("k").to_pylist() == list(range(400))
+    assert all(name.startswith("lookup_") for name in out.column("thread").to_pylist())
+    assert 1 < len(seen) <= 8  # one pool of 8 threads served all 8 chunks
+    fsm.network.event_pools.shutdown()
+
+
+def test_events_named_module_colon_name_as_yaml_writes_them(tmp_path: Path) -> None:
+    cfg = net(
+        [
+            {"name": "start", "is_start": True, "event": "tests.events_fixtures:Double"},
+            {"name": "tagged", "event": "tests.events_fixtures:tag", "result_field": "note"},
+            {"name": "done", "is_end": True},
+        ],
+        [{"from": "start", "to": "tagged"}, {"from": "tagged", "to": "done"}],
+    )
+    r = SimpleFSM(cfg).process([{"x": 2}])
+    assert r.output("done").to_pylist() == [{"_row": 0, "x": 4, "tag": "seen"}]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"event": "tests.events_fixtures:Dubble"}, "has no 'Dubble' (did you mean 'Double'?)"),
+        ({"event": "no_such_module_x:Thing"}, "cannot import module 'no_such_module_x'"),
+        ({"event": "tests.events_fixtures:not_an_event"}, "decorate the function with @event"),
+        ({"event": []}, "expected at least one event"),
+        ({"event": Charge, "transform": "lambda state: state.data"}, "an event or a transform, not both"),
+        ({"event": Charge, "evaluation": "SUCCESS_FOR_PARTIAL_SUCESS"}, "did you mean 'SUCCESS_FOR_PARTIAL_SUCCESS'"),
+    ],
+)
+def test_bad_event_states_are_config_errors_with_a_path(change: dict[str, Any], message: str) -> None:
+    state = {"name": "charge", **change}
+    cfg = net(
+        [{"name": "start", "is_start": True}, state, {"name": "ok", "is_end": True}],
+        [{"from": "start", "to": "charge"}, {"from": "charge", "to": "ok"}],
+    )
+    with pytest.raises(ConfigError) as err:
+        SimpleFSM(cfg)
+    assert "networks[0].states[1] 'charge'" in str(err.value)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("arcs", "message"),
+    [
+        ([{"from": "charge", "to": "ok", "on": "sucess"}], "(did you mean 'success'?)"),
+        ([{"from": "charge", "to": "ok", "on": True}], "expected 'success', 'failure' or an int descriptor"),
+        (
+            [{"from": "charge", "to": "ok", "on": 3}, {"from": "charge", "to": "ok", "on": 3}],
+            "duplicate goto descriptor 3",
+        ),
+        ([{"from": "start", "to": "charge", "on": "success"}, {"from": "charge", "to": "ok"}], "runs no event"),
+    ],
+)
+def test_bad_on_values_are_config_errors(arcs: list[dict[str, Any]], message: str) -> None:
+    if not any(a["from"] == "start" for a in arcs):
+        arcs = [{"from": "start", "to": "charge"}, *arcs]
+    cfg = net(
+        [{"name": "start", "is_start": True}, {"name": "charge", "event": Charge}, {"name": "ok", "is_end": True}],
+        arcs,
+    )
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        SimpleFSM(cfg)
+
+
+def test_a_stream_runs_events_and_counts_their_retries(tmp_path: Path) -> None:
+    calls: dict[int, int] = {}
+    lock = threading.Lock()
+
+    class Flaky(EventBase):
+        retry_policy = {"max_attempts": 3, "backoff_factor": 0.001}
+
+        def process(self, k):
+            with lock:
+                calls[k] = calls.get(k, 0) + 1
+                n = calls[k]
+            if k % 10 == 0 and n < 3:
+                raise OSError("flaky")
+            return True, {"k2": k * k}
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(f'{{"k": {k}}}\n' for k in range(200)))
+    out = tmp_path / "out.jsonl"
+    r = SimpleFSM(charge_net(Flaky)).process_stream(src, sinks={"ok": str(out), "declined": str(tmp_path / "d.jsonl")})
+    assert r.end_state_counts == {"ok": 200, "declined": 0}
+    assert r.retries == {"charge": 40}
+
+
+# --------------------------------------------------------------------------- against the reference interpreter
+
+
+class Classify(EventBase):
+    retry_policy = {"max_attempts": 2, "backoff_factor": 0.0}
+
+    def process(self, v, label=None):
+        if v is None:
+            raise KeyError("v")
+        if v % 5 == 0:
+            return False, f"multiple of five: {v}"
+        if v % 7 == 0:
+            self.goto(7, True, {"seven": True})
+        return True, {"half": v / 2} if v % 2 else "even"
+
+
+_CLASSIFY = net(
+    [
+        {"name": "start", "is_start": True, "event": Classify},
+        {"name": "odd", "is_end": True},
+        {"name": "even", "is_end": True},
+        {"name": "sevens", "is_end": True},
+        {"name": "bad", "is_end": True},
+    ],
+    [
+        {"from": "start", "to": "sevens", "on": 7},
+        {
+            "from": "start",
+            "to": "bad",
+            "on": "failure",
+            "condition": "lambda state: 'multiple' in state.data['result']",
+        },
+        {"from": "start", "to": "odd", "condition": "lambda state: state.data.get('half') is not None"},
+        {"from": "start", "to": "even"},
+    ],
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-50, 50)), max_size=40), st.sampled_from([1, 3, 16]))
+def test_the_engine_agrees_with_the_interpreter(values: list[int | None], chunk: int) -> None:
+    records = [{"v": v, "label": "x"} if v is not None else {"label": "y"} for v in values]
+    expected = interpret(_CLASSIFY, records)
+    r = SimpleFSM(_CLASSIFY, chunk_size=chunk).process(records)
+    got: dict[int, tuple] = {}
+    for state in r.end_states:
+        for row in r.output(state).to_pylist():
+            at = row.pop("_row")
+            got[at] = ("completed", state, {k: v for k, v in row.items() if v is not None})
+    for row in r.errors().to_pylist():
+        got[row["_row"]] = ("failed", row["error_state"], row["error_type"])
+    assert len(got) == len(records)
+    for i, o in enumerate(expected):
+        if o.status == "completed":
+            assert got[i] == ("completed", o.end_state, o.data), i
+        else:
+            assert got[i] == ("failed", o.error_state, o.error_type), i
