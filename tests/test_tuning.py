@@ -139,3 +139,18 @@ def test_thresholds_follow_the_budget_and_the_chunk_size() -> None:
         json.dumps([32 << 20, 64 << 20]),  # both at their ceilings
         json.dumps([4 << 20, 8 << 20]),  # and floors
     ]
+
+
+def test_the_collector_runs_less_often_during_a_run_and_as_before_after() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with tuning.process_tuning():
+            assert gc.get_threshold() == (tuning._GC_YOUNG, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(0, 10, 10)  # a process that turned collection off keeps it off
+        with tuning.process_tuning():
+            assert gc.get_threshold() == (0, 10, 10)
+        assert gc.get_threshold() == (0, 10, 10)
+    finally:
+        gc.set_threshold(*before)

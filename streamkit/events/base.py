@@ -132,13 +132,20 @@ class EventBase:
         if stop_on_error is not None:
             self.stop_on_error = bool(stop_on_error)
 
-    # the record being processed, per thread: a thread pool runs one instance on many records at once
+    # the record being processed, per thread (a thread pool runs one instance on many records at
+    # once): kept as (record, state, row) and made an ExecutionContext only when code asks for it
     _contexts: ClassVar[threading.local] = threading.local()
 
     @property
     def _execution_context(self) -> ExecutionContext:
-        ctx = getattr(EventBase._contexts, "current", None)
-        return ctx if ctx is not None else ExecutionContext({})
+        cur = getattr(EventBase._contexts, "current", None)
+        if cur is None:
+            return ExecutionContext({})
+        if isinstance(cur, ExecutionContext):
+            return cur
+        ctx = ExecutionContext(cur[0], state=cur[1], row=cur[2])
+        EventBase._contexts.current = ctx
+        return ctx
 
     @_execution_context.setter
     def _execution_context(self, ctx: ExecutionContext) -> None:
@@ -163,6 +170,11 @@ class EventBase:
         raise Goto(descriptor, result_status, result, reason)
 
     # -- settings, resolved once ---------------------------------------------------------------
+    @classmethod
+    def bypasses(cls) -> bool:
+        """Whether the class defines its own ``can_bypass_current_event`` (else it is never called)."""
+        return cls.can_bypass_current_event is not EventBase.can_bypass_current_event
+
     @classmethod
     def policy(cls) -> RetryPolicy:
         """The event's retry policy."""
@@ -264,6 +276,8 @@ class Binding:
     rest: bool
     named: frozenset[str]
     missing: str | None
+    #: the fields passed by position when every argument is one (the fast, usual case), else ``None``
+    only_fields: tuple[str, ...] | None = None
 
     @classmethod
     def of(cls, process: Callable[..., Any], fields: Sequence[str]) -> Binding:
@@ -301,7 +315,10 @@ class Binding:
                 keywords.append((p.name, *how))
             else:
                 positional.append(how)
-        return cls(tuple(positional), tuple(keywords), rest, frozenset(named), missing)
+        only = None
+        if not keywords and not rest and missing is None and all(how == "field" for how, _ in positional):
+            only = tuple(name for _, name in positional)
+        return cls(tuple(positional), tuple(keywords), rest, frozenset(named), missing, only)
 
     def args(self, record: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for ``record``."""

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
-from streamkit.events.base import Binding, EventBase, ExecutionContext, Goto
+from streamkit.events.base import Binding, EventBase, Goto
 from streamkit.events.policy import EventExecutionEvaluationState
 
 __all__ = ("Outcome", "run_events", "merge_result", "NO_GOTO")
@@ -31,7 +31,7 @@ __all__ = ("Outcome", "run_events", "merge_result", "NO_GOTO")
 NO_GOTO: Any = object()
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What a state's events did to one record.
 
@@ -65,6 +65,9 @@ class Outcome:
 def merge_result(record: Mapping[str, Any], result: Any, result_field: str) -> dict[str, Any]:
     """The record after an event: a mapping result merged in (``{**record, **result}``), any other kept in
     ``result_field`` (``None``: the field is left out, as a null field is)."""
+    if type(result) is dict:
+        out = {**record, **result}
+        return {k: v for k, v in out.items() if v is not None} if None in result.values() else out
     out = dict(record)
     if isinstance(result, Mapping):
         out.update(result)
@@ -76,7 +79,7 @@ def merge_result(record: Mapping[str, Any], result: Any, result_field: str) -> d
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class _One:
     """One event's result for one record."""
 
@@ -88,22 +91,30 @@ class _One:
     raised: bool = False
 
 
-def _attempt(ev: EventBase, binding: Binding, record: dict[str, Any], state: str | None, row: int | None) -> _One:
+def _attempt(
+    ev: EventBase, binding: Binding, record: dict[str, Any], state: str | None, row: int | None, *, bypass: bool
+) -> _One:
     """One call of the event on one record; an exception that may be retried propagates."""
-    ev._execution_context = ExecutionContext(record, state=state, row=row)
+    EventBase._contexts.current = (record, state, row)
     try:
-        skip, data = ev.can_bypass_current_event()
-        if skip:
-            return _One(ok=True, result=data)
+        if bypass:
+            skip, data = ev.can_bypass_current_event()
+            if skip:
+                return _One(ok=True, result=data)
         if binding.missing is not None:
             msg = f"{type(ev).__name__}.process() missing required argument {binding.missing!r} (no field of that name)"
             raise TypeError(msg)
-        out = ev.process(*binding.args(record), **binding.kwargs(record))
+        only = binding.only_fields
+        if only is not None:
+            out = ev.process(*[record.get(name) for name in only])
+        else:
+            out = ev.process(*binding.args(record), **binding.kwargs(record))
     except Goto as g:
-        return _One(g.result_status, g.result, None if g.result_status else "EventFailed", None, g.descriptor)
+        ok = g.result_status
+        return _One(ok=ok, result=g.result, error_type=None if ok else "EventFailed", goto=g.descriptor)
     finally:
-        ev._execution_context = ExecutionContext({})
-    if not (isinstance(out, tuple) and len(out) == 2):
+        EventBase._contexts.current = None
+    if type(out) is not tuple or len(out) != 2:
         msg = f"{type(ev).__name__}.process() must return (ok, result), got {type(out).__name__}"
         return _One(ok=False, result=None, error_type="TypeError", message=msg, raised=True)
     ok, result = out
@@ -198,8 +209,10 @@ def _run_one(
     waiting: list[tuple[float, int, int]] = []  # (due, sequence, record): retries by due time
     seq = itertools.count()
 
+    bypass = type(ev).bypasses()
+
     def call(i: int) -> _One:
-        return _attempt(ev, binding, records[i], state, None if rows is None else int(rows[i]))
+        return _attempt(ev, binding, records[i], state, None if rows is None else rows[i], bypass=bypass)
 
     def settle(i: int, got: _One | BaseException) -> None:
         if isinstance(got, _One):
@@ -219,6 +232,23 @@ def _run_one(
             ready.append(heapq.heappop(waiting)[2])
 
     if pool is None:
+        ready.clear()  # first attempts in one pass; retries come back through the queue
+        for i in range(n):
+            attempts[i] = 1
+            try:
+                results[i] = call(i)
+            except Exception as exc:  # noqa: BLE001 - the record's failure or retry, as the policy says
+                settle(i, exc)
+            if waiting and waiting[0][0] <= clock():
+                due()
+                while ready:
+                    j = ready.popleft()
+                    attempts[j] += 1
+                    try:
+                        got: _One | BaseException = call(j)
+                    except Exception as exc:  # noqa: BLE001 - as above
+                        got = exc
+                    settle(j, got)
         while ready or waiting:
             if not ready:
                 sleep(max(0.0, waiting[0][0] - clock()))
@@ -227,7 +257,7 @@ def _run_one(
             i = ready.popleft()
             attempts[i] += 1
             try:
-                got: _One | BaseException = call(i)
+                got = call(i)
             except Exception as exc:  # noqa: BLE001 - the record's failure or retry, as the policy says
                 got = exc
             settle(i, got)

@@ -163,6 +163,13 @@ class PyNetwork:
             s.name: [a.on for a in network.arcs_from(s.name)] for s in network.states
         }
         self.events = {s.name: s.event for s in network.states if s.event is not None}
+        #: per event state, the arcs each outcome may take: "success", "failure" and each goto descriptor
+        self._by_outcome: dict[str, dict[Any, list[tuple[str, Callable[[State], Any] | None]]]] = {}
+        for name in self.events:
+            table: dict[Any, list[tuple[str, Callable[[State], Any] | None]]] = {"success": [], "failure": []}
+            for arc, on in zip(self.arcs[name], self.arc_on[name], strict=True):
+                table.setdefault("success" if on is None else on, []).append(arc)
+            self._by_outcome[name] = table
 
     def route(self, name: str, outcome: Outcome, result_field: str) -> StateStep:
         """Where a record goes after state ``name``'s events gave ``outcome`` (see the module docstring)."""
@@ -179,11 +186,7 @@ class PyNetwork:
             if outcome.goto is not NO_GOTO:
                 return StateStep(None, None, "GotoError", f"state {name!r} is an end state: goto {outcome.goto!r}")
             return StateStep(None, None, outcome.error_type, outcome.message)
-        arcs = [
-            (t, c)
-            for (t, c), on in zip(self.arcs[name], self.arc_on[name], strict=True)
-            if on == wanted or (wanted == "success" and on is None)
-        ]
+        arcs = self._by_outcome[name].get(wanted)
         if not arcs:
             if outcome.goto is not NO_GOTO:
                 msg = f"no arc from state {name!r} has on: {outcome.goto!r} (goto)"
@@ -193,6 +196,8 @@ class PyNetwork:
             return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
         if outcome.raised and wanted == "failure":  # the failure arc sees why
             data = merge_result(data, outcome.message, result_field)
+        if arcs[0][1] is None:  # the first arc has no condition: taken
+            return StateStep(data, arcs[0][0])
         try:
             st = State(RecordData._wrap(data), name)
             for target, cond in arcs:
