@@ -13,6 +13,7 @@ from streamkit.engine.local import run_local
 from streamkit.engine.pipeline import Pipeline
 from streamkit.engine.result import RunResult
 from streamkit.engine.stream import run_blocking, stream_stages
+from streamkit.events.base import network_of, set_runner
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
@@ -110,3 +111,11 @@ class SimpleFSM:
 
     def __repr__(self) -> str:
         return f"SimpleFSM({self.config.name!r}, states={len(self.network.states)})"
+
+
+def _run_event(ev: Any, records: Any, options: dict[str, Any]) -> RunResult:
+    """``EventBase.run``: the event as a network of one state, run by :meth:`SimpleFSM.process`."""
+    return SimpleFSM(network_of(ev), **options).process(records)
+
+
+set_runner("sync", _run_event)

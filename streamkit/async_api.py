@@ -12,6 +12,7 @@ from streamkit.engine.config import StreamOptions, Unpack
 from streamkit.engine.pipeline import AsyncPipeline
 from streamkit.engine.result import RunResult
 from streamkit.engine.stream import stream_stages
+from streamkit.events.base import network_of, set_runner
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
 
 __all__ = ("AsyncSimpleFSM",)
@@ -108,3 +109,11 @@ class AsyncSimpleFSM:
 
     def __repr__(self) -> str:
         return f"AsyncSimpleFSM({self.config.name!r}, states={len(self.network.states)})"
+
+
+async def _run_event_async(ev: Any, records: Any, options: dict[str, Any]) -> RunResult:
+    """``EventBase.run_async``: the event as a network of one state, run by :meth:`AsyncSimpleFSM.process`."""
+    return await AsyncSimpleFSM(network_of(ev), **options).process(records)
+
+
+set_runner("async", _run_event_async)

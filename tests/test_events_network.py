@@ -336,3 +336,22 @@ def test_the_engine_agrees_with_the_interpreter(values: list[int | None], chunk:
             assert got[i] == ("completed", o.end_state, o.data), i
         else:
             assert got[i] == ("failed", o.error_state, o.error_type), i
+
+
+def test_events_run_outside_networks() -> None:
+    import anyio
+
+    class Check(EventBase):
+        def process(self, amount):
+            return amount > 0, {"ok_amount": amount}
+
+    r = Check().run([{"amount": 5}, {"amount": -1}])
+    assert (r.successful, r.failed) == (1, 1)
+    assert r.output("Check").column("ok_amount").to_pylist() == [5]
+    (err,) = r.errors().to_pylist()
+    assert (err["error_state"], err["error_type"], err["attempts"]) == ("Check", "EventFailed", 1)
+
+    async def main() -> Any:
+        return await Check().run_async([{"amount": 1}, {"amount": 2}], chunk_size=1)
+
+    assert anyio.run(main).successful == 2

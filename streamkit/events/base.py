@@ -29,7 +29,17 @@ from typing import Any, ClassVar
 
 from streamkit.events.policy import EventExecutionEvaluationState, ExecutorInitializerConfig, RetryPolicy
 
-__all__ = ("EventBase", "DefaultExecutor", "event", "Binding", "Goto", "ExecutionContext", "is_event")
+__all__ = (
+    "EventBase",
+    "DefaultExecutor",
+    "event",
+    "Binding",
+    "Goto",
+    "ExecutionContext",
+    "is_event",
+    "network_of",
+    "set_runner",
+)
 
 
 class DefaultExecutor:
@@ -165,6 +175,26 @@ class EventBase:
         """``(True, data)`` skips ``process`` for the current record (``data`` is merged like a result)."""
         return False, None
 
+    def run(self, records: Any, **options: Any) -> Any:
+        """Run this event over ``records`` as a network of one state (named after the class).
+
+        ``records`` is anything ``SimpleFSM.process`` reads; ``options`` are
+        ``SimpleFSM``'s (``chunk_size``, ``parallelism``, ...). Returns the run's
+        :class:`~streamkit.RunResult`: the records the event succeeded on are the
+        state's output, the others its failed records (``errors()``, with ``attempts``).
+        """
+        if _RUNNERS["sync"] is None:
+            msg = "events run through the engine: import streamkit first"
+            raise RuntimeError(msg)
+        return _RUNNERS["sync"](self, records, options)
+
+    async def run_async(self, records: Any, **options: Any) -> Any:
+        """:meth:`run` for async code (the engine's work runs off the event loop)."""
+        if _RUNNERS["async"] is None:
+            msg = "events run through the engine: import streamkit first"
+            raise RuntimeError(msg)
+        return await _RUNNERS["async"](self, records, options)
+
     def goto(self, descriptor: Any, result_status: bool = True, result: Any = None, reason: str = "manual") -> None:  # noqa: FBT001, FBT002
         """Leave ``process`` now: the record takes the arc whose ``on`` is ``descriptor``, with ``result`` merged."""
         raise Goto(descriptor, result_status, result, reason)
@@ -189,6 +219,28 @@ class EventBase:
     def evaluation(cls) -> EventExecutionEvaluationState:
         """How a parallel group this event leads decides its outcome."""
         return EventExecutionEvaluationState.of(cls.execution_evaluation_state)
+
+
+#: How :meth:`EventBase.run` reaches the engine, which sits above this module (set by ``streamkit.api``
+#: and ``streamkit.async_api`` when they load; nothing else changes it).
+_RUNNERS: dict[str, Any] = {"sync": None, "async": None}
+
+
+def set_runner(kind: str, fn: Callable[..., Any]) -> None:
+    """Register the engine's way to run an event over records (``kind``: ``"sync"`` or ``"async"``)."""
+    if kind not in _RUNNERS:
+        msg = f"kind must be 'sync' or 'async', got {kind!r}"
+        raise ValueError(msg)
+    _RUNNERS[kind] = fn
+
+
+def network_of(ev: EventBase) -> dict[str, Any]:
+    """The config of a network of one state that runs ``ev`` (start and end: its successes complete)."""
+    name = type(ev).__name__
+    return {
+        "name": name,
+        "networks": [{"name": name, "states": [{"name": name, "is_start": True, "is_end": True, "event": ev}]}],
+    }
 
 
 def is_event(obj: Any) -> bool:
