@@ -355,3 +355,82 @@ def test_events_run_outside_networks() -> None:
         return await Check().run_async([{"amount": 1}, {"amount": 2}], chunk_size=1)
 
     assert anyio.run(main).successful == 2
+
+
+# --------------------------------------------------------------------------- per-batch events
+
+
+class Score(EventBase):
+    def process_batch(self, batch):
+        import polars as pl
+
+        return batch.with_columns(score=pl.col("x") * 10, _ok=pl.col("x") >= 0)
+
+
+def test_a_batch_event_gets_the_chunk_as_a_frame_and_marks_failures_with_ok() -> None:
+    records = [{"x": 1}, {"x": -2}, {"x": 3}, {"x": None}]
+    r = SimpleFSM(charge_net(Score), chunk_size=2).process(records)
+    assert r.output("ok").to_pylist() == [
+        {"_row": 0, "x": 1, "score": 10},
+        {"_row": 2, "x": 3, "score": 30},
+        {"_row": 3, "x": None, "score": None},  # a null _ok counts as success
+    ]  # -2 takes the failure arc
+    assert r.output("declined").to_pylist() == [{"_row": 1, "x": -2, "score": -20}]
+    cfg = net(
+        [{"name": "s", "is_start": True, "event": Score}, {"name": "ok", "is_end": True}], [{"from": "s", "to": "ok"}]
+    )
+    r = SimpleFSM(cfg).process(records)
+    (err,) = r.errors().to_pylist()
+    assert (err["_row"], err["error_type"], err["error_state"]) == (1, "EventFailed", "s")
+    assert r.output("ok").num_rows == 3
+
+
+def test_a_batch_event_with_conditions_on_its_arcs_routes_record_by_record() -> None:
+    cfg = net(
+        [
+            {"name": "s", "is_start": True, "event": Score},
+            {"name": "big", "is_end": True},
+            {"name": "small", "is_end": True},
+            {"name": "neg", "is_end": True},
+        ],
+        [
+            {"from": "s", "to": "neg", "on": "failure"},
+            {"from": "s", "to": "big", "condition": "lambda state: state.data['score'] >= 30"},
+            {"from": "s", "to": "small"},
+        ],
+    )
+    r = SimpleFSM(cfg).process([{"x": 1}, {"x": -2}, {"x": 3}])
+    assert r.end_state_counts == {"big": 1, "small": 1, "neg": 1}
+
+
+def test_a_batch_event_that_raises_is_retried_then_fails_every_record_of_the_chunk() -> None:
+    calls = []
+
+    class Down(EventBase):
+        retry_policy = {"max_attempts": 3, "backoff_factor": 0.0}
+
+        def process_batch(self, batch):
+            calls.append(batch.height)
+            raise ConnectionError("warehouse down")
+
+    cfg = net(
+        [{"name": "s", "is_start": True, "event": Down}, {"name": "ok", "is_end": True}], [{"from": "s", "to": "ok"}]
+    )
+    r = SimpleFSM(cfg, chunk_size=2).process([{"x": k} for k in range(3)])
+    assert calls == [2, 2, 2, 1, 1, 1]
+    assert r.failed == 3 and r.retries == {"s": 4}
+    assert {e["error_type"] for e in r.errors().to_pylist()} == {"ConnectionError"}
+    assert {e["attempts"] for e in r.errors().to_pylist()} == {3}
+
+
+def test_a_batch_event_must_keep_the_height() -> None:
+    class Shrink(EventBase):
+        def process_batch(self, batch):
+            return batch.head(1)
+
+    cfg = net(
+        [{"name": "s", "is_start": True, "event": Shrink}, {"name": "ok", "is_end": True}], [{"from": "s", "to": "ok"}]
+    )
+    r = SimpleFSM(cfg).process([{"x": 1}, {"x": 2}])
+    assert r.failed == 2
+    assert "must return a DataFrame of 2 rows, got 1 rows" in r.errors().column("error_message")[0].as_py()

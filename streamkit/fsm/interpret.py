@@ -171,6 +171,20 @@ class PyNetwork:
                 table.setdefault("success" if on is None else on, []).append(arc)
             self._by_outcome[name] = table
 
+    def routes_by_outcome_only(self, name: str) -> tuple[str | None, str | None, bool] | None:
+        """``(success target, failure target, is end)`` when an event state's outcome alone picks its arc
+        (the first arc for each outcome has no condition; ``None``: no arc for it), else ``None``."""
+        if self.is_end[name]:  # arcs leaving an end state are never followed
+            return None, None, True
+        table = self._by_outcome[name]
+        picked: list[str | None] = []
+        for key in ("success", "failure"):
+            arcs = table.get(key) or []
+            if arcs and arcs[0][1] is not None:
+                return None
+            picked.append(arcs[0][0] if arcs else None)
+        return picked[0], picked[1], self.is_end[name]
+
     def route(self, name: str, outcome: Outcome, result_field: str) -> StateStep:
         """Where a record goes after state ``name``'s events gave ``outcome`` (see the module docstring)."""
         data = outcome.data

@@ -14,6 +14,7 @@ is made the first time an event needs it, not per chunk.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,9 @@ import numpy as np
 
 from streamkit.config.model import EventSpec
 from streamkit.events.base import DefaultExecutor
-from streamkit.fsm.plans.base import BatchContext, Exits, Group
+from streamkit.events.runner import Outcome
+from streamkit.fsm.columns import from_arrow
+from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, take
 from streamkit.fsm.plans.python import exits_of
 
 __all__ = ("EventPlan", "EventPools")
@@ -80,6 +83,8 @@ class EventPlan:
 
     def run(self, group: Group, ctx: BatchContext) -> Exits:
         """Run the state's events on every record of the group; route each by its outcome."""
+        if batch_event(self.spec) is not None:
+            return self._run_batch(group, ctx)
         name = ctx.state_names[group.state]
         inputs = group.records()
         rows = np.arange(group.n) if group.rows is None else group.rows
@@ -103,3 +108,112 @@ class EventPlan:
         if retries:
             ctx.retries[name] = ctx.retries.get(name, 0) + retries
         return exits_of(group, ctx, moved, failed, inputs, raw=True, attempts=attempts)
+
+    def _run_batch(self, group: Group, ctx: BatchContext) -> Exits:
+        """A ``process_batch`` event: the group as one polars DataFrame in, one of the same height out."""
+        import polars as pl
+
+        name = ctx.state_names[group.state]
+        ev = self.spec.events[0]
+        policy = type(ev).policy()
+        frame = pl.from_arrow(group.table())
+        assert isinstance(frame, pl.DataFrame)
+        attempt = 0
+        out: Any = None
+        error: tuple[str, str] | None = None
+        while True:
+            attempt += 1
+            try:
+                out = ev.process_batch(frame)
+            except Exception as exc:  # noqa: BLE001 - the batch's failure or retry, as the policy says
+                wait = policy.retry_after(exc, attempt)
+                if wait is None:
+                    error = (type(exc).__name__, str(exc))
+                    break
+                time.sleep(wait)
+                continue
+            break
+        rows = np.arange(group.n) if group.rows is None else group.rows
+        with self._lock:
+            self.records += group.n
+            self.retries += attempt - 1
+        if attempt > 1:
+            ctx.retries[name] = ctx.retries.get(name, 0) + attempt - 1
+        if error is None and not (isinstance(out, pl.DataFrame) and out.height == group.n):
+            got = f"{out.height} rows" if isinstance(out, pl.DataFrame) else type(out).__name__
+            error = (
+                "TypeError",
+                f"{type(ev).__name__}.process_batch() must return a DataFrame of {group.n} rows, got {got}",
+            )
+        if error is not None:  # every record of the batch: the failure arc, or failed
+            outcomes = [
+                Outcome(ok=False, data=r, error_type=error[0], message=error[1], attempts=attempt, raised=True)
+                for r in group.records()
+            ]
+        else:
+            ok = np.ones(group.n, np.bool_)
+            if "_ok" in out.columns:
+                flags = out.get_column("_ok")
+                ok = flags.fill_null(value=True).cast(pl.Boolean).to_numpy().astype(np.bool_, copy=False)
+                out = out.drop("_ok")
+            merged = {**group.frame, **{c: from_arrow(out.get_column(c).to_arrow()) for c in out.columns}}
+            merged = {k: c for k, c in merged.items() if c.kind != "null"}
+            simple = ctx.py.routes_by_outcome_only(name)
+            if simple is not None:
+                return _columnar_exits(group, ctx, merged, ok, rows, simple, attempt, name)
+            records = Group(group.state, group.rows, merged, group.n).records()
+            outcomes = [
+                Outcome(
+                    bool(k), r, None if k else "EventFailed", None if k else "marked failed by process_batch", attempt
+                )
+                for k, r in zip(ok.tolist(), records, strict=True)
+            ]
+        field = self.spec.result_field or ev.result_field
+        moved: list[tuple[int, Any, str | None]] = []
+        failed: list[tuple[int, str, str]] = []
+        for t, o in enumerate(outcomes):
+            step = ctx.py.route(name, o, field)
+            if step.data is None:
+                failed.append((t, step.error_type or "EventFailed", step.error_message or ""))
+            else:
+                moved.append((t, step.data, step.next_state))
+        inputs = [o.data for o in outcomes]
+        return exits_of(group, ctx, moved, failed, inputs, raw=True, attempts=[attempt] * group.n)
+
+
+def _columnar_exits(
+    group: Group,
+    ctx: BatchContext,
+    frame: Frame,
+    ok: np.ndarray,
+    rows: np.ndarray,
+    routes: tuple[str | None, str | None, bool],
+    attempts: int,
+    name: str,
+) -> Exits:
+    """Exits of a batch event whose outcome alone picks the arc (no condition): moves cut from the columns."""
+    success, failure, is_end = routes
+    exits = Exits()
+    for mask, target, bad in ((ok, success, False), (~ok, failure, True)):
+        pos = np.flatnonzero(mask)
+        if not pos.size:
+            continue
+        if target is None and (bad or not is_end):
+            reason = "marked failed by process_batch" if bad else f"no arc from state {name!r} matched"
+            kind = "EventFailed" if bad else "NoArcMatched"
+            exits.failures.append(
+                Failure(rows[pos], group.state, [kind] * pos.size, [reason] * pos.size, attempts=[attempts] * pos.size)
+            )
+            continue
+        k = group.state if target is None else ctx.index[target]
+        sub = take(frame, None if pos.size == group.n else pos)
+        exits.moves.append(Move(k, target is None, rows[pos], sub))
+    return exits
+
+
+def batch_event(spec: EventSpec) -> Any:
+    """The state's event when it is one event that defines ``process_batch`` (``None`` otherwise)."""
+    if len(spec.events) != 1:
+        return None
+    ev = spec.events[0]
+    return ev if callable(getattr(ev, "process_batch", None)) else None
