@@ -434,3 +434,60 @@ def test_a_batch_event_must_keep_the_height() -> None:
     r = SimpleFSM(cfg).process([{"x": 1}, {"x": 2}])
     assert r.failed == 2
     assert "must return a DataFrame of 2 rows, got 1 rows" in r.errors().column("error_message")[0].as_py()
+
+
+# --------------------------------------------------------------------------- stop flags
+
+
+class StopOnError(EventBase):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, stop_on_error=True, **kwargs)  # the seed's own pattern
+
+    def process(self, *args, **kwargs):
+        if kwargs.get("fail", False):
+            return False, "Something went wrong"
+        return True, "Event processed successfully"
+
+
+def _stop_net(ev: Any) -> dict[str, Any]:
+    return net(
+        [{"name": "s", "is_start": True, "event": ev}, {"name": "ok", "is_end": True}], [{"from": "s", "to": "ok"}]
+    )
+
+
+def test_a_stop_flag_stops_the_run_and_every_record_is_accounted_for() -> None:
+    records = [{"id": i, "fail": i == 25} for i in range(100)]
+    r = SimpleFSM(_stop_net(StopOnError), chunk_size=10, parallelism=1).process(records)
+    assert r.stopped_by == {"state": "s", "row": 25, "reason": "stop_on_error: Something went wrong"}
+    # the chunk in flight finishes; the chunks after it are cancelled, written with the failed records
+    assert (r.successful, r.failed, r.cancelled) == (29, 1, 70)
+    assert r.successful + r.failed + r.cancelled == len(records)
+    errors = r.errors().to_pylist()
+    assert [e["_row"] for e in errors] == [25, *range(30, 100)]
+    assert {e["error_type"] for e in errors[1:]} == {"Cancelled"} and errors[1]["id"] == 30
+    assert sorted(r.ids("cancelled").tolist()) == list(range(30, 100))
+
+
+def test_stop_flags_as_class_attributes_and_no_stop_without_one() -> None:
+    class StopOnSuccess(EventBase):
+        stop_on_success = True
+
+        def process(self, x):
+            return x > 5, None
+
+    r = SimpleFSM(charge_net(StopOnSuccess), chunk_size=4, parallelism=1).process([{"x": k} for k in range(20)])
+    assert r.stopped_by is not None and r.stopped_by["row"] == 6 and r.stopped_by["reason"] == "stop_on_success"
+    assert r.cancelled == 12
+    r = SimpleFSM(charge_net(Charge)).process([{"amount": 500}])
+    assert r.stopped_by is None and r.cancelled == 0
+
+
+def test_a_stream_stops_reading_when_an_event_stops_it(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    n = 5000
+    src.write_text("".join(f'{{"id": {k}, "fail": {str(k == 120).lower()}}}\n' for k in range(n)))
+    r = SimpleFSM(_stop_net(StopOnError)).process_stream(src, chunk_size=100, parallelism=1)
+    assert r.stopped_by is not None and r.stopped_by["row"] == 120
+    assert r.total_records < n  # it stopped reading
+    assert r.successful + r.failed + r.cancelled == r.total_records
+    assert r.failed == 1

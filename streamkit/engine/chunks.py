@@ -13,6 +13,7 @@ from streamkit._arrow.build import to_numpy
 from streamkit._arrow.tables import concat_by_row
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import run_batch
+from streamkit.fsm.plans.base import StopSignal
 from streamkit.io.base import Encoded
 from streamkit.io.chunk import RawChunk, SourceChunk
 from streamkit.status import EventStatus
@@ -32,6 +33,8 @@ class Stage:
     network: CompiledNetwork
     name: str
     parallelism: int | None = None
+    #: raised by an event's stop flag; the run then starts no more chunks (see :func:`cancel_chunk`)
+    stop: StopSignal = field(default_factory=StopSignal)
 
     @property
     def end_states(self) -> list[str]:
@@ -102,9 +105,11 @@ def run_stage(chunk: Chunk, stage: Stage, *, last: bool, label_errors: bool) -> 
     for batch, ids in chunk.parts:
         contiguous = ids.size == 0 or int(ids[-1]) - int(ids[0]) == ids.size - 1
         if contiguous:
-            r = run_batch(stage.network, batch, row_offset=int(ids[0]) if ids.size else 0, range_ids=ids)
+            r = run_batch(
+                stage.network, batch, row_offset=int(ids[0]) if ids.size else 0, range_ids=ids, stop=stage.stop
+            )
         else:
-            r = run_batch(stage.network, batch, row_ids=ids)
+            r = run_batch(stage.network, batch, row_ids=ids, stop=stage.stop)
         for state, table in r.outputs.items():
             if table.num_rows:
                 outputs.setdefault(state, []).append(table)
@@ -158,6 +163,50 @@ def prepare_writes(
 def _row_ids(tables: list[pa.Table]) -> np.ndarray:
     rows = [to_numpy(t.column("_row")) for t in tables]
     return rows[0] if len(rows) == 1 else np.concatenate(rows)
+
+
+def stopped(stages: list[Stage]) -> dict[str, Any] | None:
+    """Why the run stopped early (``{"state", "row", "reason"}``), or ``None``."""
+    return next((dict(s.stop.info) for s in stages if s.stop.info is not None), None)
+
+
+def cancel_chunk(chunk: Chunk, why: dict[str, Any], *, threads: bool = False) -> Chunk:
+    """Mark every record still to run in ``chunk`` cancelled: the run stopped before it ran them.
+
+    They are written with the failed records (``error_type`` ``"Cancelled"``), with
+    their input fields, so nothing is lost.
+    """
+    if chunk.pending is not None:
+        chunk.decode(threads=threads)
+    message = f"the run stopped before this record ran ({why['reason']}, state {why['state']!r}, row {why['row']})"
+    cancelled: list[np.ndarray] = []
+    for batch, ids in chunk.parts:
+        n = len(ids)
+        if not n:
+            continue
+        data: dict[str, Any] = {
+            "_row": pa.array(ids, pa.int64()),
+            "error_state": pa.array([_STOPPED] * n, pa.string()),
+            "error_type": pa.array(["Cancelled"] * n, pa.string()),
+            "error_message": pa.array([message] * n, pa.string()),
+        }
+        for name, col in zip(batch.schema.names, batch.columns, strict=True):
+            if name not in data:
+                data[name] = col
+        chunk.errors.append(pa.table(data))
+        cancelled.append(np.asarray(ids, np.int64))
+    if cancelled:
+        code = int(EventStatus.CANCELLED)
+        have = chunk.ended.get(code)
+        got = np.concatenate(cancelled)
+        chunk.ended[code] = got if have is None else np.concatenate([have, got])
+    chunk.parts = []
+    chunk.outputs = {}
+    return chunk
+
+
+#: ``error_state`` of a record a stopped run never ran.
+_STOPPED = "<stopped>"
 
 
 def _label(errors: pa.Table, stage: str) -> pa.Table:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from streamkit._tuning import process_tuning
-from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
+from streamkit.engine.chunks import Chunk, Stage, cancel_chunk, prepare_writes, run_stage, stopped
 from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
 from streamkit.engine.tally import Tally
@@ -68,6 +68,10 @@ def run_local(
         c.decode(threads=False)
         tally.saw(c)
         for k, stage in enumerate(stages):
+            why = stopped(stages)
+            if why is not None:  # an event stopped the run: what has not run is cancelled
+                cancel_chunk(c, why)
+                break
             run_stage(c, stage, last=k == len(stages) - 1, label_errors=label)
         return prepare_writes(c, groups, routes.errors, measure=False)
 
@@ -96,6 +100,7 @@ def run_local(
         collected_errors=routes.collected_errors,
         paths={},
         warnings=tally.warnings(stages[0].network),
+        stopped_by=stopped(stages),
     )
 
 

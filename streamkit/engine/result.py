@@ -58,6 +58,7 @@ class RunResult:
         warnings: list[str],
         peak_bytes: int = 0,
         peak_records: int = 0,
+        stopped_by: dict[str, Any] | None = None,
     ) -> None:
         self.end_states = list(tally.end_states)
         self.end_state_counts = dict(tally.end_state_counts)
@@ -68,6 +69,8 @@ class RunResult:
         self.peak_bytes_in_flight = peak_bytes
         self.peak_records_in_flight = peak_records
         self.chunks_processed = tally.chunks
+        #: Why the run stopped early (an event's stop flag): ``{"state", "row", "reason"}``, else ``None``.
+        self.stopped_by = stopped_by
         #: Retries event states made, by state (``"stage.state"`` in a pipeline); states without any are left out.
         self.retries: dict[str, int] = dict(tally.retries)
         #: End state (or ``"errors"``) → the file its records were written to.

@@ -34,7 +34,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from streamkit._tuning import process_tuning, refreeze
 from streamkit.engine.budget import Budget, FootprintEstimate
-from streamkit.engine.chunks import Chunk, Stage, prepare_writes, run_stage
+from streamkit.engine.chunks import Chunk, Stage, cancel_chunk, prepare_writes, run_stage, stopped
 from streamkit.engine.config import StreamConfig
 from streamkit.engine.progress import Progress
 from streamkit.engine.result import RunResult
@@ -183,6 +183,8 @@ class StreamRun:
                 seq += 1
                 self._read_records += sc.count
                 await send.send(chunk)
+                if stopped(self.stages) is not None:  # an event stopped the run: read no more
+                    break
 
     # -- the workers ---------------------------------------------------------------------------
     async def _work(self, k: int, recv: ObjectReceiveStream[Chunk], send: ObjectSendStream[Chunk]) -> None:
@@ -199,7 +201,11 @@ class StreamRun:
             if c.pending is not None:
                 c.decode(threads=parse_threads)
                 self.tally.saw(c)
-            c = run_stage(c, stage, last=last, label_errors=label)
+            why = stopped(self.stages)
+            if why is not None:  # an event stopped the run: what has not run is cancelled
+                c = cancel_chunk(c, why)
+            else:
+                c = run_stage(c, stage, last=last, label_errors=label)
             return prepare_writes(c, groups, self.routes.errors) if last else c
 
         writes = last and self._workers_write
@@ -398,6 +404,7 @@ class StreamRun:
             warnings=warnings,
             peak_bytes=self.budget.peak_bytes,
             peak_records=self.budget.peak_records,
+            stopped_by=stopped(self.stages),
         )
 
 

@@ -24,7 +24,7 @@ from streamkit._memory import SLABS
 from streamkit.fsm.columns import ArrowCol, Col, from_arrow
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.interpret import step_limit_message
-from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, rows_at
+from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, StopSignal, rows_at
 from streamkit.status.codes import EventStatus
 
 __all__ = ("BatchResult", "run_batch")
@@ -74,6 +74,7 @@ def run_batch(
     row_offset: int = 0,
     row_ids: np.ndarray | None = None,
     range_ids: np.ndarray | None = None,
+    stop: StopSignal | None = None,
 ) -> BatchResult:
     """Run every record of ``batch`` to an end state or to failure.
 
@@ -82,12 +83,15 @@ def run_batch(
     record) gives the positions explicitly instead. ``range_ids``, when given,
     holds ``row_offset, row_offset + 1, ...`` (int64, one per record, never
     written): the ``_row`` of an end state every record reached is that array
-    rather than a new one. ``_row`` is the position
+    rather than a new one. ``stop`` is the run's stop signal, which event states
+    with stop flags raise. ``_row`` is the position
     only: an input field of that name is not part of the record, and a
     transform's ``_row`` key is replaced by the position in the outputs.
     """
     n = batch.num_rows
-    ctx = BatchContext(net.index, net.state_names, lambda: net.py, {}, n)
+    ctx = BatchContext(
+        net.index, net.state_names, lambda: net.py, {}, n, stop=stop, row_offset=row_offset, row_ids=row_ids
+    )
     run = _Run(net, ctx, n, np.zeros(n if net.counts_steps else 0, np.int32))
     frame: Frame = {}
     for name, col in zip(batch.schema.names, batch.columns):

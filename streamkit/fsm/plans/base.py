@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,7 +16,18 @@ from streamkit.status.codes import EventStatus
 if TYPE_CHECKING:
     from streamkit.fsm.interpret import PyNetwork
 
-__all__ = ("Frame", "Group", "Move", "Failure", "Exits", "StatePlan", "BatchContext", "rows_at", "take")
+__all__ = (
+    "Frame",
+    "Group",
+    "Move",
+    "Failure",
+    "Exits",
+    "StatePlan",
+    "BatchContext",
+    "StopSignal",
+    "rows_at",
+    "take",
+)
 
 Frame = dict[str, Col]
 """The fields of a group of records, by name."""
@@ -125,6 +137,33 @@ class Exits:
         self.failures += other.failures
 
 
+class StopSignal:
+    """A run's request to stop, raised by an event's stop flag (seed 003); the first one is kept.
+
+    Examples
+    --------
+    >>> s = StopSignal()
+    >>> s.fire("charge", 12, "stop_on_error: declined"); s.fire("charge", 13, "later")
+    >>> s.fired, s.info
+    (True, {'state': 'charge', 'row': 12, 'reason': 'stop_on_error: declined'})
+    """
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def fired(self) -> bool:
+        """Whether the run was asked to stop."""
+        return self.info is not None
+
+    def fire(self, state: str, row: int, reason: str) -> None:
+        """Ask the run to stop (only the first request counts)."""
+        with self._lock:
+            if self.info is None:
+                self.info = {"state": state, "row": int(row), "reason": reason}
+
+
 @dataclass(eq=False)
 class BatchContext:
     """What plans share while one batch runs: the network's names, its Python twin, the batch's input views."""
@@ -137,6 +176,15 @@ class BatchContext:
     n: int
     #: retries event states made while this batch ran, by state name
     retries: dict[str, int] = field(default_factory=dict)
+    #: the run's stop signal (``None``: nothing can stop it)
+    stop: StopSignal | None = None
+    #: the stream position of the batch's first record, or each record's (``row_ids``)
+    row_offset: int = 0
+    row_ids: np.ndarray | None = None
+
+    def row_of(self, pos: int) -> int:
+        """The stream position of the record at batch position ``pos``."""
+        return int(self.row_ids[pos]) if self.row_ids is not None else self.row_offset + int(pos)
 
     @property
     def py(self) -> PyNetwork:

@@ -95,9 +95,14 @@ class EventPlan:
         failed: list[tuple[int, str, str]] = []
         attempts: list[int] = []
         retries = 0
+        stops = _stop_flags(self.spec)
         for t, (outcome, step) in enumerate(results):
             attempts.append(outcome.attempts)
             retries += outcome.retries
+            if stops and ctx.stop is not None and not ctx.stop.fired:
+                why = _stop_reason(stops, ok=outcome.ok, raised=outcome.raised, message=outcome.message)
+                if why is not None:
+                    ctx.stop.fire(name, ctx.row_of(int(rows[t])), why)
             if step.data is None:
                 failed.append((t, step.error_type or "EventFailed", step.error_message or ""))
             else:
@@ -145,6 +150,21 @@ class EventPlan:
                 "TypeError",
                 f"{type(ev).__name__}.process_batch() must return a DataFrame of {group.n} rows, got {got}",
             )
+        stops = _stop_flags(self.spec)
+        if stops and ctx.stop is not None and not ctx.stop.fired:
+            if error is not None:
+                why = _stop_reason(stops, ok=False, raised=True, message=error[1])
+                if why is not None:
+                    ctx.stop.fire(name, ctx.row_of(int(rows[0])), why)
+            elif isinstance(out, pl.DataFrame) and "_ok" in out.columns:
+                flags = out.get_column("_ok").fill_null(value=True).to_list()
+                for t, k in enumerate(flags):
+                    why = _stop_reason(stops, ok=bool(k), raised=False, message="marked failed by process_batch")
+                    if why is not None:
+                        ctx.stop.fire(name, ctx.row_of(int(rows[t])), why)
+                        break
+            elif "success" in stops and group.n:
+                ctx.stop.fire(name, ctx.row_of(int(rows[0])), "stop_on_success")
         if error is not None:  # every record of the batch: the failure arc, or failed
             outcomes = [
                 Outcome(ok=False, data=r, error_type=error[0], message=error[1], attempts=attempt, raised=True)
@@ -209,6 +229,30 @@ def _columnar_exits(
         sub = take(frame, None if pos.size == group.n else pos)
         exits.moves.append(Move(k, target is None, rows[pos], sub))
     return exits
+
+
+def _stop_flags(spec: EventSpec) -> frozenset[str]:
+    """Which outcomes stop the run: ``"exception"``, ``"success"``, ``"error"`` (any event of the state's)."""
+    out = set()
+    for ev in spec.events:
+        if ev.stop_on_exception:
+            out.add("exception")
+        if ev.stop_on_success:
+            out.add("success")
+        if ev.stop_on_error:
+            out.add("error")
+    return frozenset(out)
+
+
+def _stop_reason(stops: frozenset[str], *, ok: bool, raised: bool, message: str | None) -> str | None:
+    """The reason a record with this outcome stops the run, or ``None``."""
+    if raised and "exception" in stops:
+        return f"stop_on_exception: {message}"
+    if not ok and "error" in stops:
+        return f"stop_on_error: {message}"
+    if ok and "success" in stops:
+        return "stop_on_success"
+    return None
 
 
 def batch_event(spec: EventSpec) -> Any:
