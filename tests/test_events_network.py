@@ -491,3 +491,47 @@ def test_a_stream_stops_reading_when_an_event_stops_it(tmp_path: Path) -> None:
     assert r.total_records < n  # it stopped reading
     assert r.successful + r.failed + r.cancelled == r.total_records
     assert r.failed == 1
+
+
+# --------------------------------------------------------------------------- process pools
+
+
+def test_a_process_pool_event_runs_sub_batches_in_worker_processes() -> None:
+    from tests.events_fixtures import Spin
+
+    fsm = SimpleFSM(charge_net(Spin))
+    try:
+        r = fsm.process([{"n": k} for k in range(200)])
+        expected = [sum(j * j % 7 for j in range(k)) for k in range(200)]
+        assert r.output("ok").column("total").to_pylist() == expected
+    finally:
+        fsm.network.event_pools.shutdown()
+
+
+def test_a_worker_process_that_dies_fails_its_sub_batch_and_nothing_is_lost() -> None:
+    from tests.events_fixtures import DieOn13
+
+    fsm = SimpleFSM(_stop_net(DieOn13))
+    try:
+        r = fsm.process([{"x": k} for k in range(40)])
+        assert r.successful + r.failed == 40
+        failed = r.errors().to_pylist()
+        assert 13 in [e["x"] for e in failed]
+        assert {e["error_type"] for e in failed} == {"BrokenProcessPool"}
+        r2 = fsm.process([{"x": k} for k in range(20, 30)])  # the pool was made again
+        assert r2.successful == 10
+    finally:
+        fsm.network.event_pools.shutdown()
+
+
+def test_an_event_a_process_pool_cannot_pickle_is_a_config_error() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    class Local(EventBase):  # defined in a function: pickle cannot find it
+        executor = ProcessPoolExecutor
+
+        def process(self, x):
+            return True, None
+
+    with pytest.raises(ConfigError, match=r"states\[0\] 's'.*must pickle"):
+        SimpleFSM(_stop_net(Local))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib
+import pickle
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -377,7 +378,12 @@ class _Validator:
         if executor is None or executor is DefaultExecutor:
             return ev
         if isinstance(executor, type) and issubclass(executor, ProcessPoolExecutor):
-            self.problem(f"{path} {cls.__name__}.executor", "ProcessPoolExecutor events are not supported yet")
+            try:  # a process pool receives the event by pickle: find out now, not mid-run
+                pickle.dumps(ev)
+            except Exception as exc:  # noqa: BLE001 - reported as the config's problem
+                why = f"{type(exc).__name__}: {exc}"
+                hint = "define the event at module level, with picklable attributes"
+                self.problem(f"{path} {cls.__name__}", f"a ProcessPoolExecutor event must pickle ({why}); {hint}")
         elif not (isinstance(executor, type) and issubclass(executor, ThreadPoolExecutor)):
             expected = "DefaultExecutor, ThreadPoolExecutor or ProcessPoolExecutor (the class)"
             self.problem(f"{path} {cls.__name__}.executor", f"expected {expected}, got {executor!r}")

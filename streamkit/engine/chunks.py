@@ -18,7 +18,7 @@ from streamkit.io.base import Encoded
 from streamkit.io.chunk import RawChunk, SourceChunk
 from streamkit.status import EventStatus
 
-__all__ = ("Stage", "Chunk", "run_stage", "prepare_writes")
+__all__ = ("Stage", "Chunk", "run_stage", "prepare_writes", "cancel_chunk", "stopped")
 
 Part = tuple[pa.RecordBatch | pa.Table, np.ndarray]
 

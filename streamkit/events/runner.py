@@ -18,17 +18,51 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 from streamkit.events.base import Binding, EventBase, Goto
 from streamkit.events.policy import EventExecutionEvaluationState
 
-__all__ = ("Outcome", "run_events", "merge_result", "NO_GOTO")
+__all__ = ("Outcome", "run_events", "merge_result", "NO_GOTO", "ProcessPool")
+
+
+class _NoGoto:
+    """The one value of ``goto`` for a record that did not call ``goto`` (the same after pickling)."""
+
+    def __reduce__(self) -> str:
+        return "NO_GOTO"
+
+    def __repr__(self) -> str:
+        return "NO_GOTO"
+
 
 #: ``Outcome.goto`` of a record that did not call ``goto``.
-NO_GOTO: Any = object()
+NO_GOTO: Any = _NoGoto()
+
+
+class ProcessPool:
+    """A process pool an event runs in, made again when a worker process dies (``make`` builds one).
+
+    Records go to it in sub-batches, a few per worker: one pickle of the event and
+    the records there, one of the results back, never a round trip per record.
+    """
+
+    def __init__(self, make: Callable[[], Any], workers: int) -> None:
+        self._make = make
+        self.workers = workers
+        self.pool = make()
+
+    def renew(self) -> None:
+        """Replace a broken pool with a new one."""
+        old, self.pool = self.pool, self._make()
+        old.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the pool's processes."""
+        self.pool.shutdown(wait=wait)
 
 
 @dataclass(slots=True)
@@ -147,14 +181,22 @@ def run_events(
     if not events:
         msg = "a state runs at least one event"
         raise ValueError(msg)
-    per_event: list[list[_One]] = []
-    attempts_per_event: list[list[int]] = []
-    for j, ev in enumerate(events):
+
+    def one(j: int) -> tuple[list[_One], list[int]]:
+        ev = events[j]
         binding = Binding.of(ev.process, fields)
         pool = None if pools is None else pools.get(j)
-        results, attempts = _run_one(ev, binding, records, state, rows, pool, clock, sleep)
-        per_event.append(results)
-        attempts_per_event.append(attempts)
+        if isinstance(pool, ProcessPool):
+            return _in_processes(ev, binding, records, state, rows, pool)
+        return _run_one(ev, binding, records, state, rows, pool, clock, sleep)
+
+    if len(events) > 1 and pools:  # a group's events in pools run at the same time, each under its own
+        with ThreadPoolExecutor(len(events), thread_name_prefix="streamkit-group") as group:
+            done = list(group.map(one, range(len(events))))
+    else:
+        done = [one(j) for j in range(len(events))]
+    per_event = [d[0] for d in done]
+    attempts_per_event = [d[1] for d in done]
     if len(events) == 1:
         res = per_event[0]
         field = result_field or events[0].result_field
@@ -188,6 +230,70 @@ def run_events(
         message = None if ok or first is None else "; ".join(f.message or "" for f in failures)
         out.append(Outcome(ok, data, error_type, message, most, retries, goto, bool(first and first.raised)))
     return out
+
+
+def _sub_batch(
+    ev: EventBase, binding: Binding, records: list[dict[str, Any]], state: str | None, rows: list[int] | None
+) -> tuple[list[_One], list[int]]:
+    """In a worker process: one event over a sub-batch of records, with its retries."""
+    return _run_one(ev, binding, records, state, rows, None, time.monotonic, time.sleep)
+
+
+def _in_processes(
+    ev: EventBase,
+    binding: Binding,
+    records: Sequence[dict[str, Any]],
+    state: str | None,
+    rows: Sequence[int] | None,
+    pool: ProcessPool,
+) -> tuple[list[_One], list[int]]:
+    """One event over records in a process pool, a few sub-batches per worker.
+
+    A sub-batch whose worker process died is run again in a new pool while the
+    event's retry policy allows (the death counts as an attempt of each of its
+    records), else its records fail with ``BrokenProcessPool``.
+    """
+    n = len(records)
+    policy = type(ev).policy()
+    size = max(1, -(-n // (pool.workers * 4)))
+    pieces = [(a, min(a + size, n)) for a in range(0, n, size)]
+    results: list[_One | None] = [None] * n
+    attempts = [0] * n
+    tries = dict.fromkeys(range(len(pieces)), 0)
+    todo = list(range(len(pieces)))
+    while todo:
+        futures: dict[Future[tuple[list[_One], list[int]]], int] = {}
+        for k in todo:
+            a, b = pieces[k]
+            tries[k] += 1
+            sub_rows = None if rows is None else [int(r) for r in rows[a:b]]
+            futures[pool.pool.submit(_sub_batch, ev, binding, list(records[a:b]), state, sub_rows)] = k
+        todo = []
+        broken = False
+        for fut in list(futures):
+            k = futures[fut]
+            a, b = pieces[k]
+            try:
+                got, tried = fut.result()
+            except BrokenProcessPool as exc:
+                broken = True
+                if policy.retry_after(exc, tries[k]) is not None:
+                    todo.append(k)
+                    continue
+                msg = f"a worker process died: {exc}"
+                got = [_One(ok=False, result=None, error_type="BrokenProcessPool", message=msg, raised=True)] * (b - a)
+                tried = [1] * (b - a)
+            results[a:b] = got
+            for t in range(b - a):
+                attempts[a + t] = tried[t] + tries[k] - 1
+        if broken:
+            pool.renew()
+        if todo:  # the backoff before the next attempt of the sub-batches that died
+            time.sleep(min(policy.wait(tries[k]) for k in todo))
+    return [
+        r if r is not None else _One(ok=False, result=None, error_type="RuntimeError", message="not run")
+        for r in results
+    ], attempts
 
 
 def _run_one(

@@ -13,9 +13,10 @@ is made the first time an event needs it, not per chunk.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +24,23 @@ import numpy as np
 
 from streamkit.config.model import EventSpec
 from streamkit.events.base import DefaultExecutor
-from streamkit.events.runner import Outcome
+from streamkit.events.runner import Outcome, ProcessPool
 from streamkit.fsm.columns import from_arrow
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, take
 from streamkit.fsm.plans.python import exits_of
 
-__all__ = ("EventPlan", "EventPools")
+__all__ = ("EventPlan", "EventPools", "batch_event")
+
+
+def _make_pool(executor: type, config: Any, state: str) -> Any:
+    """A thread pool, or a process pool (forkserver processes, made again if one dies) for ``executor``."""
+    kwargs = config.pool_kwargs(executor)
+    if issubclass(executor, ProcessPoolExecutor):
+        context = multiprocessing.get_context("forkserver")
+        return ProcessPool(lambda: executor(mp_context=context, **kwargs), kwargs["max_workers"])
+    if "thread_name_prefix" not in kwargs:
+        kwargs["thread_name_prefix"] = f"streamkit-{state}"
+    return executor(**kwargs)
 
 
 class EventPools:
@@ -51,10 +63,7 @@ class EventPools:
                 with self._lock:
                     pool = self._pools.get(key)
                     if pool is None:
-                        kwargs = cls.pool_config().pool_kwargs(cls.executor)
-                        if "thread_name_prefix" not in kwargs and issubclass(cls.executor, ThreadPoolExecutor):
-                            kwargs["thread_name_prefix"] = f"streamkit-{state}"
-                        pool = cls.executor(**kwargs)
+                        pool = _make_pool(cls.executor, cls.pool_config(), state)
                         self._pools[key] = pool
             out[j] = pool
         return out
