@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-core bench-stream bench-status clean
+.PHONY: demo test lint bench bench-core bench-stream bench-status bench-events clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,14 +28,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# `make bench` prints all three reports; each one alone with its own target.
+# `make bench` prints all four reports; each one alone with its own target.
 # bench-core: in memory, one table per job (seed 002 on a 2M-row table, the flights
 #   ETL, text building): streamkit first call and steady state vs polars' one query
 #   and per-record Python loops, compile times, targets.
 # bench-stream: file to file (seed JSONL/Parquet at 3M and 10M, flights JSONL ->
 #   Parquet): streamkit with default settings vs polars' fastest form.
 # bench-status: the status index.
-bench: bench-core bench-status bench-stream
+# bench-events: events (seed 003) in networks against the same work without the engine.
+bench: bench-core bench-status bench-stream bench-events
 
 bench-core: $(STAMP)
 	$(BIN)/python benchmarks/report.py
@@ -45,6 +46,9 @@ bench-stream: $(STAMP)
 
 bench-status: $(STAMP)
 	$(BIN)/python benchmarks/status_report.py
+
+bench-events: $(STAMP)
+	$(BIN)/python benchmarks/events_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks
