@@ -26,7 +26,7 @@ from streamkit.config.model import EventSpec
 from streamkit.events.base import DefaultExecutor
 from streamkit.events.runner import Outcome, ProcessPool
 from streamkit.fsm.columns import from_arrow
-from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, take
+from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, rows_at, take
 from streamkit.fsm.plans.python import exits_of
 
 __all__ = ("EventPlan", "EventPools", "batch_event")
@@ -147,7 +147,6 @@ class EventPlan:
                 time.sleep(wait)
                 continue
             break
-        rows = np.arange(group.n) if group.rows is None else group.rows
         with self._lock:
             self.records += group.n
             self.retries += attempt - 1
@@ -164,16 +163,16 @@ class EventPlan:
             if error is not None:
                 why = _stop_reason(stops, ok=False, raised=True, message=error[1])
                 if why is not None:
-                    ctx.stop.fire(name, ctx.row_of(int(rows[0])), why)
+                    ctx.stop.fire(name, ctx.row_of(_pos(group, 0)), why)
             elif isinstance(out, pl.DataFrame) and "_ok" in out.columns:
                 flags = out.get_column("_ok").fill_null(value=True).to_list()
                 for t, k in enumerate(flags):
                     why = _stop_reason(stops, ok=bool(k), raised=False, message="marked failed by process_batch")
                     if why is not None:
-                        ctx.stop.fire(name, ctx.row_of(int(rows[t])), why)
+                        ctx.stop.fire(name, ctx.row_of(_pos(group, t)), why)
                         break
             elif "success" in stops and group.n:
-                ctx.stop.fire(name, ctx.row_of(int(rows[0])), "stop_on_success")
+                ctx.stop.fire(name, ctx.row_of(_pos(group, 0)), "stop_on_success")
         if error is not None:  # every record of the batch: the failure arc, or failed
             outcomes = [
                 Outcome(ok=False, data=r, error_type=error[0], message=error[1], attempts=attempt, raised=True)
@@ -189,7 +188,7 @@ class EventPlan:
             merged = {k: c for k, c in merged.items() if c.kind != "null"}
             simple = ctx.py.routes_by_outcome_only(name)
             if simple is not None:
-                return _columnar_exits(group, ctx, merged, ok, rows, simple, attempt, name)
+                return _columnar_exits(group, ctx, merged, ok, simple, attempt, name)
             records = Group(group.state, group.rows, merged, group.n).records()
             outcomes = [
                 Outcome(
@@ -215,7 +214,6 @@ def _columnar_exits(
     ctx: BatchContext,
     frame: Frame,
     ok: np.ndarray,
-    rows: np.ndarray,
     routes: tuple[str | None, str | None, bool],
     attempts: int,
     name: str,
@@ -223,20 +221,24 @@ def _columnar_exits(
     """Exits of a batch event whose outcome alone picks the arc (no condition): moves cut from the columns."""
     success, failure, is_end = routes
     exits = Exits()
-    for mask, target, bad in ((ok, success, False), (~ok, failure, True)):
-        pos = np.flatnonzero(mask)
-        if not pos.size:
+    n_ok = int(np.count_nonzero(ok))
+    for good, target in ((True, success), (False, failure)):
+        count = n_ok if good else group.n - n_ok
+        if not count:
             continue
-        if target is None and (bad or not is_end):
-            reason = "marked failed by process_batch" if bad else f"no arc from state {name!r} matched"
-            kind = "EventFailed" if bad else "NoArcMatched"
+        whole = count == group.n  # every record of the group: its rows and columns as they are
+        pos = None if whole else np.flatnonzero(ok if good else ~ok)
+        at = group.rows if pos is None else rows_at(group.rows, pos)
+        if target is None and (not good or not is_end):
+            reason = "marked failed by process_batch" if not good else f"no arc from state {name!r} matched"
+            kind = "EventFailed" if not good else "NoArcMatched"
+            failed_rows = np.arange(group.n) if at is None else at
             exits.failures.append(
-                Failure(rows[pos], group.state, [kind] * pos.size, [reason] * pos.size, attempts=[attempts] * pos.size)
+                Failure(failed_rows, group.state, [kind] * count, [reason] * count, attempts=[attempts] * count)
             )
             continue
         k = group.state if target is None else ctx.index[target]
-        sub = take(frame, None if pos.size == group.n else pos)
-        exits.moves.append(Move(k, target is None, rows[pos], sub))
+        exits.moves.append(Move(k, target is None, at, take(frame, pos)))
     return exits
 
 
@@ -262,6 +264,11 @@ def _stop_reason(stops: frozenset[str], *, ok: bool, raised: bool, message: str 
     if ok and "success" in stops:
         return "stop_on_success"
     return None
+
+
+def _pos(group: Group, t: int) -> int:
+    """The batch position of the group's ``t``-th record."""
+    return t if group.rows is None else int(group.rows[t])
 
 
 def batch_event(spec: EventSpec) -> Any:
