@@ -535,3 +535,78 @@ def test_an_event_a_process_pool_cannot_pickle_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"states\[0\] 's'.*must pickle"):
         SimpleFSM(_stop_net(Local))
+
+
+class Mixed(EventBase):
+    """No retry policy, arguments that are fields, unconditional arcs: the plan's plain loop runs it."""
+
+    def process(self, v):
+        if v is None:
+            raise KeyError("v")
+        if v % 11 == 0:
+            return "not a pair"
+        if v % 5 == 0:
+            return False, f"multiple of five: {v}"
+        if v % 7 == 0:
+            self.goto(7, True, {"seven": True})
+        if v % 3 == 0:
+            return True, {"v": None, "third": v // 3}  # a null drops the field
+        if v % 2 == 0:
+            return True, "even"  # not a mapping: the result field
+        return True, {"half": v / 2}
+
+
+_MIXED = net(
+    [
+        {"name": "start", "is_start": True, "event": Mixed},
+        {"name": "done", "is_end": True},
+        {"name": "sevens", "is_end": True},
+        {"name": "bad", "is_end": True},
+    ],
+    [
+        {"from": "start", "to": "sevens", "on": 7},
+        {"from": "start", "to": "bad", "on": "failure"},
+        {"from": "start", "to": "done"},
+    ],
+)
+
+
+def _outcomes(cfg: dict[str, Any], records: list[dict[str, Any]], chunk: int) -> tuple[dict, list]:
+    expected = interpret(cfg, records)
+    r = SimpleFSM(cfg, chunk_size=chunk).process(records)
+    got: dict[int, tuple] = {}
+    for state in r.end_states:
+        for row in r.output(state).to_pylist():
+            at = row.pop("_row")
+            got[at] = ("completed", state, {k: v for k, v in row.items() if v is not None})
+    for row in r.errors().to_pylist():
+        got[row["_row"]] = ("failed", row["error_state"], row["error_type"])
+    want = [
+        ("completed", o.end_state, o.data) if o.status == "completed" else ("failed", o.error_state, o.error_type)
+        for o in expected
+    ]
+    return got, want
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-60, 60)), max_size=40), st.sampled_from([1, 4, 64]))
+def test_the_plain_loop_agrees_with_the_interpreter(values: list[int | None], chunk: int) -> None:
+    # every record has the field `v` (null or not): binding follows the chunk's schema, and a chunk of
+    # records without the key at all would have no `v` to bind (the whole record goes to the parameter)
+    records = [{"v": v, "label": "x" if v is not None else "y"} for v in values]
+    got, want = _outcomes(_MIXED, records, chunk)
+    assert [got[i] for i in range(len(records))] == want
+
+
+def test_the_plain_loop_is_what_runs_a_simple_event() -> None:
+    from streamkit.fsm.plans.event import EventPlan
+
+    fsm = SimpleFSM(_MIXED)
+    fsm.process([{"v": 1}])
+    (plan,) = [p for p in fsm.network._plans.values() if isinstance(p, EventPlan)]
+    ctx_py = fsm.network.py
+    from streamkit.fsm.plans.base import BatchContext
+
+    ctx = BatchContext(fsm.network.index, fsm.network.state_names, lambda: ctx_py, {}, 1)
+    assert plan._fast_path("start", ["v"], ctx) is not None
+    assert SimpleFSM(charge_net(Charge)).network is not None  # (Charge retries: the general path)

@@ -90,7 +90,15 @@ def run_batch(
     """
     n = batch.num_rows
     ctx = BatchContext(
-        net.index, net.state_names, lambda: net.py, {}, n, stop=stop, row_offset=row_offset, row_ids=row_ids
+        net.index,
+        net.state_names,
+        lambda: net.py,
+        {},
+        n,
+        stop=stop,
+        row_offset=row_offset,
+        row_ids=row_ids,
+        schema_fields=tuple(k for k in batch.schema.names if k != ROW_FIELD),
     )
     run = _Run(net, ctx, n, np.zeros(n if net.counts_steps else 0, np.int32))
     frame: Frame = {}

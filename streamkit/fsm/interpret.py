@@ -163,6 +163,9 @@ class PyNetwork:
             s.name: [a.on for a in network.arcs_from(s.name)] for s in network.states
         }
         self.events = {s.name: s.event for s in network.states if s.event is not None}
+        #: the input's field names (the union of its records' keys, as the engine's schema holds them): an
+        #: event parameter named like one gets the field's value, ``None`` where a record lacks it
+        self.schema_fields: tuple[str, ...] = ()
         #: per event state, the arcs each outcome may take: "success", "failure" and each goto descriptor
         self._by_outcome: dict[str, dict[Any, list[tuple[str, Callable[[State], Any] | None]]]] = {}
         for name in self.events:
@@ -232,11 +235,11 @@ class PyNetwork:
     ) -> list[tuple[Outcome, StateStep]]:
         """State ``name``'s events on ``records``, and where each record goes after them.
 
-        ``fields``: the names of the records' schema (default: every key the records have).
+        ``fields``: the names of the records' schema (default: the input's fields and every key the records have).
         """
         spec = self.events[name]
         if fields is None:
-            fields = list(dict.fromkeys(k for r in records for k in r))
+            fields = list(dict.fromkeys([*self.schema_fields, *(k for r in records for k in r)]))
         outcomes = run_events(
             list(spec.events),
             records,
@@ -360,4 +363,6 @@ def interpret(
     """
     cfg = load_config(config, functions=functions)
     net = PyNetwork(cfg.main)
+    records = list(records)
+    net.schema_fields = tuple(dict.fromkeys(k for r in records for k in r))
     return [net.run(r, max_steps=max_steps) for r in records]

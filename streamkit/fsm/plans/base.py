@@ -178,6 +178,8 @@ class BatchContext:
     retries: dict[str, int] = field(default_factory=dict)
     #: the run's stop signal (``None``: nothing can stop it)
     stop: StopSignal | None = None
+    #: the batch's field names, null columns included (an event parameter named like one gets its value)
+    schema_fields: tuple[str, ...] = ()
     #: the stream position of the batch's first record, or each record's (``row_ids``)
     row_offset: int = 0
     row_ids: np.ndarray | None = None

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from streamkit.config.model import EventSpec
-from streamkit.events.base import DefaultExecutor
-from streamkit.events.runner import Outcome, ProcessPool
+from streamkit.events.base import Binding, DefaultExecutor, EventBase, Goto
+from streamkit.events.runner import Outcome, ProcessPool, merge_result
 from streamkit.fsm.columns import from_arrow
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move, rows_at, take
-from streamkit.fsm.plans.python import exits_of
+from streamkit.fsm.plans.python import exits_of, uniform_frame
 
 __all__ = ("EventPlan", "EventPools", "batch_event")
 
@@ -96,9 +96,13 @@ class EventPlan:
             return self._run_batch(group, ctx)
         name = ctx.state_names[group.state]
         inputs = group.records()
+        fields = list(dict.fromkeys([*ctx.schema_fields, *group.frame]))
+        fast = self._fast_path(name, fields, ctx)
+        if fast is not None:
+            return self._run_fast(group, ctx, name, inputs, *fast)
         rows = np.arange(group.n) if group.rows is None else group.rows
         results = ctx.py.run_events(
-            name, inputs, fields=list(group.frame), rows=rows.tolist(), pools=self.pools.for_state(name, self.spec)
+            name, inputs, fields=fields, rows=rows.tolist(), pools=self.pools.for_state(name, self.spec)
         )
         moved: list[tuple[int, Any, str | None]] = []
         failed: list[tuple[int, str, str]] = []
@@ -122,6 +126,112 @@ class EventPlan:
         if retries:
             ctx.retries[name] = ctx.retries.get(name, 0) + retries
         return exits_of(group, ctx, moved, failed, inputs, raw=True, attempts=attempts)
+
+    def _fast_path(
+        self, name: str, fields: list[str], ctx: BatchContext
+    ) -> tuple[Any, tuple[str, ...], str | None] | None:
+        """``(event, fields it takes, where successes go)`` when the state can run its records in one plain loop:
+        one inline event, no retry policy, no bypass, no stop flag, arguments that are fields, and successes
+        that leave by an arc without a condition (or end here). ``None`` otherwise."""
+        if len(self.spec.events) != 1:
+            return None
+        ev = self.spec.events[0]
+        cls = type(ev)
+        if cls.executor not in (None, DefaultExecutor) or cls.bypasses() or _stop_flags(self.spec):
+            return None
+        if cls.policy().max_attempts != 1:
+            return None
+        binding = Binding.of(ev.process, fields)
+        if binding.only_fields is None:
+            return None
+        py = ctx.py
+        if py.is_end[name]:
+            return ev, binding.only_fields, None
+        routes = py.routes_by_outcome_only(name)
+        if routes is None or routes[0] is None:
+            return None
+        return ev, binding.only_fields, routes[0]
+
+    def _run_fast(
+        self,
+        group: Group,
+        ctx: BatchContext,
+        name: str,
+        inputs: list[dict[str, Any]],
+        ev: Any,
+        only: tuple[str, ...],
+        target: str | None,
+    ) -> Exits:
+        """The plain loop of :meth:`_fast_path`: successes move on at once; any other outcome takes the general
+        route (one attempt each: there is no retry policy)."""
+        field = self.spec.result_field or ev.result_field
+        current = EventBase._contexts
+        process = ev.process
+        rows = group.rows
+        succ: list[tuple[int, Any]] = []  # successes: (record number, result)
+        plain = True  # every success's result a dict without a null: merged column by column
+        others: list[tuple[int, Outcome]] = []
+        for t, rec in enumerate(inputs):
+            current.current = (rec, name, t if rows is None else rows[t])
+            try:
+                out = process(*[rec.get(f) for f in only])
+            except Goto as g:
+                ok_g = g.result_status
+                o = Outcome(
+                    ok=ok_g,
+                    data=merge_result(rec, g.result, field),
+                    attempts=1,
+                    goto=g.descriptor,
+                    error_type=None if ok_g else "EventFailed",
+                )
+                others.append((t, o))
+                continue
+            except Exception as exc:  # noqa: BLE001 - the record's failure, as the interpreter gives it
+                o = Outcome(
+                    ok=False, data=rec, error_type=type(exc).__name__, message=str(exc), attempts=1, raised=True
+                )
+                others.append((t, o))
+                continue
+            if type(out) is tuple and len(out) == 2 and out[0] is True:
+                result = out[1]
+                if plain and (type(result) is not dict or None in result.values()):
+                    plain = False
+                succ.append((t, result))
+                continue
+            if type(out) is not tuple or len(out) != 2:
+                msg = f"{type(ev).__name__}.process() must return (ok, result), got {type(out).__name__}"
+                o = Outcome(ok=False, data=rec, error_type="TypeError", message=msg, attempts=1, raised=True)
+                others.append((t, o))
+                continue
+            ok, result = out
+            data = merge_result(rec, result, field)
+            err = None if ok else "EventFailed"
+            others.append(
+                (t, Outcome(ok=bool(ok), data=data, error_type=err, message=None if ok else str(result), attempts=1))
+            )
+        current.current = None
+        with self._lock:
+            self.records += group.n
+        if plain and not others and succ:  # all succeeded with dict results: the input columns, and the results'
+            results = uniform_frame([r for _, r in succ])
+            if results is not None:
+                k = group.state if target is None else ctx.index[target]
+                return Exits(moves=[Move(k, target is None, group.rows, {**group.frame, **results})])
+        moved: list[tuple[int, Any, str | None]] = []
+        for t, result in succ:
+            rec = inputs[t]
+            merged = {**rec, **result} if type(result) is dict and None not in result.values() else None
+            moved.append((t, merged if merged is not None else merge_result(rec, result, field), target))
+        failed: list[tuple[int, str, str]] = []
+        for t, o in others:
+            step = ctx.py.route(name, o, field)
+            if step.data is None:
+                failed.append((t, step.error_type or "EventFailed", step.error_message or ""))
+            else:
+                moved.append((t, step.data, step.next_state))
+        if others:
+            moved.sort(key=lambda m: m[0])
+        return exits_of(group, ctx, moved, failed, inputs, raw=True, attempts=[1] * group.n)
 
     def _run_batch(self, group: Group, ctx: BatchContext) -> Exits:
         """A ``process_batch`` event: the group as one polars DataFrame in, one of the same height out."""

@@ -13,7 +13,7 @@ from streamkit.fsm.columns import from_arrow
 from streamkit.fsm.interpret import normalize_result
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move
 
-__all__ = ("PythonPlan", "exits_of")
+__all__ = ("PythonPlan", "exits_of", "uniform_frame")
 
 _PLAIN = frozenset({int, float, bool, str, type(None)})
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -70,7 +70,7 @@ def exits_of(
         k = group.state if target is None else ctx.index[target]
         ts = [t for t, _, _ in items]
         records = [d for _, d, _ in items]
-        frame = _uniform_frame(records)  # the usual case: every result has the same fields, plainly typed
+        frame = uniform_frame(records)  # the usual case: every result has the same fields, plainly typed
         if frame is not None:
             exits.moves.append(Move(k, target is None, rows[np.array(ts, np.int64)], frame))
             continue
@@ -88,7 +88,7 @@ def exits_of(
     return exits
 
 
-def _uniform_frame(records: list[dict[str, Any]]) -> Frame | None:
+def uniform_frame(records: list[dict[str, Any]]) -> Frame | None:
     """Columns of results that all have the same fields in the same order, each of one plain type and
     within int64 (what a dict literal returns); ``None`` for anything else (checked the long way)."""
     if not records:
