@@ -610,3 +610,26 @@ def test_the_plain_loop_is_what_runs_a_simple_event() -> None:
     ctx = BatchContext(fsm.network.index, fsm.network.state_names, lambda: ctx_py, {}, 1)
     assert plan._fast_path("start", ["v"], ctx) is not None
     assert SimpleFSM(charge_net(Charge)).network is not None  # (Charge retries: the general path)
+
+
+def test_a_yaml_config_names_events_as_module_colon_name(tmp_path: Path) -> None:
+    path = tmp_path / "events.yaml"
+    path.write_text(
+        """
+name: yaml-events
+networks:
+  - name: main
+    states:
+      - {name: start, is_start: true, event: "tests.events_fixtures:Double"}
+      - {name: group, event: ["tests.events_fixtures:tag", "tests.events_fixtures:Double"],
+         evaluation: SUCCESS_FOR_PARTIAL_SUCCESS}
+      - {name: done, is_end: true}
+      - {name: failed, is_end: true}
+    arcs:
+      - {from: start, to: group}
+      - {from: group, to: done, on: success}
+      - {from: group, to: failed, on: failure}
+"""
+    )
+    r = SimpleFSM(str(path)).process([{"x": 1}, {"x": 5}])
+    assert r.output("done").to_pylist() == [{"_row": 0, "x": 4, "tag": "seen"}, {"_row": 1, "x": 20, "tag": "seen"}]
