@@ -633,3 +633,17 @@ networks:
     )
     r = SimpleFSM(str(path)).process([{"x": 1}, {"x": 5}])
     assert r.output("done").to_pylist() == [{"_row": 0, "x": 4, "tag": "seen"}, {"_row": 1, "x": 20, "tag": "seen"}]
+
+
+@pytest.mark.parametrize("retrying", [False, True])
+def test_the_context_row_is_the_records_position_in_the_input(retrying: bool) -> None:
+    class Where(EventBase):
+        retry_policy = {"max_attempts": 2, "backoff_factor": 0.0} if retrying else None
+
+        def process(self, x):
+            return True, {"row_seen": self.execution_context.row, "state_seen": self.execution_context.state}
+
+    r = SimpleFSM(_stop_net(Where), chunk_size=7).process([{"x": k} for k in range(30)])
+    out = r.output("ok")
+    assert out.column("row_seen").to_pylist() == out.column("_row").to_pylist() == list(range(30))
+    assert set(out.column("state_seen").to_pylist()) == {"s"}

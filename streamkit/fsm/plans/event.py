@@ -101,8 +101,9 @@ class EventPlan:
         if fast is not None:
             return self._run_fast(group, ctx, name, inputs, *fast)
         rows = np.arange(group.n) if group.rows is None else group.rows
+        stream_rows = [ctx.row_of(p) for p in rows.tolist()]  # what the execution context shows as .row
         results = ctx.py.run_events(
-            name, inputs, fields=fields, rows=rows.tolist(), pools=self.pools.for_state(name, self.spec)
+            name, inputs, fields=fields, rows=stream_rows, pools=self.pools.for_state(name, self.spec)
         )
         moved: list[tuple[int, Any, str | None]] = []
         failed: list[tuple[int, str, str]] = []
@@ -115,7 +116,7 @@ class EventPlan:
             if stops and ctx.stop is not None and not ctx.stop.fired:
                 why = _stop_reason(stops, ok=outcome.ok, raised=outcome.raised, message=outcome.message)
                 if why is not None:
-                    ctx.stop.fire(name, ctx.row_of(int(rows[t])), why)
+                    ctx.stop.fire(name, stream_rows[t], why)
             if step.data is None:
                 failed.append((t, step.error_type or "EventFailed", step.error_message or ""))
             else:
@@ -167,12 +168,16 @@ class EventPlan:
         field = self.spec.result_field or ev.result_field
         current = EventBase._contexts
         process = ev.process
-        rows = group.rows
+        positions = range(group.n) if group.rows is None else group.rows.tolist()
+        if ctx.row_ids is None:  # the stream row of each record, as the execution context shows it
+            stream_rows: Any = range(ctx.row_offset, ctx.row_offset + ctx.n)
+        else:
+            stream_rows = ctx.row_ids.tolist()
         succ: list[tuple[int, Any]] = []  # successes: (record number, result)
         plain = True  # every success's result a dict without a null: merged column by column
         others: list[tuple[int, Outcome]] = []
         for t, rec in enumerate(inputs):
-            current.current = (rec, name, t if rows is None else rows[t])
+            current.current = (rec, name, stream_rows[positions[t]])
             try:
                 out = process(*[rec.get(f) for f in only])
             except Goto as g:
