@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.io",),
     ("streamkit.engine",),
     ("streamkit.api", "streamkit.async_api", "streamkit.warm"),
+    ("streamkit.runtime",),
     ("streamkit",),
 )
 

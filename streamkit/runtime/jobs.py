@@ -1,0 +1,101 @@
+"""Jobs (seed 001): one request's work, tracked from post to the moment all it caused has drained.
+
+:class:`JobContext` is what a job carries (metadata, data, a trace, its status);
+:func:`get_current_job` returns the job whose data the running activation
+consumes (a context variable, carried into executor threads by the engine).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ("JobContext", "get_current_job", "JOB_STATUSES")
+
+#: A job's statuses, in the order it can pass through them.
+JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+
+_CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("streamkit_job", default=None)
+
+
+def get_current_job() -> JobContext | None:
+    """The job whose data the running activation consumes (``None`` outside one)."""
+    return _CURRENT.get()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobContext:
+    """One job: ``job_id``, ``worker_id``, ``flow_id``, its times, ``status``, ``error``, metadata, data, trace.
+
+    Examples
+    --------
+    >>> job = JobContext("j1", "w1", "flow", metadata={"user_id": 7})
+    >>> job.set_data("seq", 1); job.get_data("seq"), job.get_data("missing", 0), job.metadata["user_id"]
+    (1, 0, 7)
+    >>> job.trace("router", "matched", {"rule": 3}); job.trace_log[0]["action"]
+    'matched'
+    """
+
+    def __init__(self, job_id: str, worker_id: str, flow_id: str, *, metadata: dict[str, Any] | None = None) -> None:
+        self.job_id = job_id
+        self.worker_id = worker_id
+        self.flow_id = flow_id
+        self.created_at: datetime = _now()
+        self.completed_at: datetime | None = None
+        #: ``"pending"`` → ``"running"`` → ``"completed"`` / ``"failed"`` / ``"cancelled"``
+        self.status = "pending"
+        self.error: str | None = None
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.data: dict[str, Any] = {}
+        self.trace_log: list[dict[str, Any]] = []
+        #: a network flow's result for this job's records (``None`` for routine flows)
+        self.result: Any = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def set_data(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key`` for the job."""
+        with self._lock:
+            self.data[key] = value
+
+    def get_data(self, key: str, default: Any = None) -> Any:
+        """The job's value under ``key``, or ``default``."""
+        return self.data.get(key, default)
+
+    def trace(self, routine_id: str, action: str, details: dict[str, Any] | None = None) -> None:
+        """Add an entry to the job's trace (with an ISO timestamp, UTC)."""
+        entry = {"timestamp": _now().isoformat(), "routine_id": routine_id, "action": action, "details": details or {}}
+        with self._lock:
+            self.trace_log.append(entry)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job completed, failed or was cancelled."""
+        return self.status in ("completed", "failed", "cancelled")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the job finishes; whether it did within ``timeout``."""
+        return self._done.wait(timeout)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as plain data."""
+        return {
+            "job_id": self.job_id,
+            "worker_id": self.worker_id,
+            "flow_id": self.flow_id,
+            "created_at": self.created_at.isoformat(),
+            "completed_at": None if self.completed_at is None else self.completed_at.isoformat(),
+            "status": self.status,
+            "error": self.error,
+            "metadata": dict(self.metadata),
+            "data": dict(self.data),
+            "trace_log": list(self.trace_log),
+        }
+
+    def __repr__(self) -> str:
+        return f"JobContext({self.job_id!r}, flow={self.flow_id!r}, status={self.status!r})"

@@ -1,0 +1,222 @@
+"""The runtime (seed 001): long-lived workers that run posted jobs, tracked in a status index.
+
+``Runtime`` hosts flows as workers (:meth:`Runtime.exec`), takes jobs posted into
+them (:meth:`Runtime.post`), and answers how many jobs are in each status in
+O(1) from a :class:`~streamkit.status.StatusIndex`. A runtime holds the
+process tuning for its whole life (one holder, so runs inside it never undo
+each other's settings). The newest ``keep_finished`` finished jobs stay
+inspectable; older ones leave memory, their counts kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+import time
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+
+from streamkit._tuning import process_tuning
+from streamkit.runtime.jobs import JOB_STATUSES, JobContext
+from streamkit.runtime.routine import Flow, FlowRegistry
+from streamkit.runtime.state import WorkerState
+from streamkit.runtime.worker import RuntimeClosedError, Worker
+from streamkit.status import EventStatus, StatusIndex
+
+__all__ = ("Runtime",)
+
+_CODES = {
+    "pending": EventStatus.PENDING,
+    "running": EventStatus.PROCESSING,
+    "completed": EventStatus.COMPLETED,
+    "failed": EventStatus.FAILED,
+    "cancelled": EventStatus.CANCELLED,
+}
+
+
+class Runtime:
+    """Workers for flows, and the jobs posted into them (see the module docstring).
+
+    Parameters
+    ----------
+    keep_finished:
+        How many finished jobs stay inspectable (``get_job``, ``list_jobs``); older ones are dropped.
+    """
+
+    def __init__(self, keep_finished: int = 10_000) -> None:
+        if keep_finished < 0:
+            msg = f"keep_finished must be >= 0, got {keep_finished}"
+            raise ValueError(msg)
+        self.keep_finished = int(keep_finished)
+        self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._workers: dict[str, Worker] = {}
+        self._default: dict[str, Worker] = {}  # flow name -> the worker posts go to
+        self._jobs: dict[str, JobContext] = {}
+        self._number: dict[str, int] = {}  # job id -> its id in the status index
+        self._finished: deque[str] = deque()
+        self._unfinished = 0
+        self._index = StatusIndex(keep_ids=[])
+        self._ids = itertools.count()
+        self._closed = False
+        self._tuning = contextlib.ExitStack()
+        self._tuning.enter_context(process_tuning())
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=exc[0] is None)
+
+    # -- workers -------------------------------------------------------------------------------
+    def _flow(self, flow: Any) -> Flow:
+        return FlowRegistry.get_instance().get(flow) if isinstance(flow, str) else flow
+
+    def exec(self, flow: Any, new_worker: bool = False) -> WorkerState:  # noqa: FBT001, FBT002 - the seed's signature
+        """A worker for ``flow`` (a Flow or a registered name): the flow's worker, or a new one."""
+        self._open()
+        f = self._flow(flow)
+        with self._lock:
+            w = self._default.get(f.name)
+            if w is not None and not new_worker:
+                return w.state
+            worker = Worker(self, f, uuid.uuid4().hex[:12])
+            self._workers[worker.state.worker_id] = worker
+            self._default.setdefault(f.name, worker)
+        worker.start()
+        return worker.state
+
+    def workers(self, flow: Any = None) -> list[WorkerState]:
+        """The workers' states (of ``flow`` only, when given)."""
+        name = None if flow is None else self._flow(flow).name
+        return [w.state for w in self._workers.values() if name is None or w.flow.name == name]
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def post(
+        self,
+        flow: Any,
+        routine_id: str,
+        slot: str,
+        data: Any,
+        metadata: dict[str, Any] | None = None,
+        worker_id: str | None = None,
+        job_id: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[WorkerState, JobContext]:
+        """Queue ``data`` in a routine's slot as (part of) a job; ``(worker state, job)``.
+
+        The flow's worker takes it (made on first use), or ``worker_id``'s. With
+        ``job_id`` naming an unfinished job the data join it; otherwise a job of
+        that id (or a new one) starts. A full slot makes the post wait, then raise
+        :class:`~streamkit.runtime.QueueFullError` after ``timeout`` with nothing enqueued.
+        """
+        self._open()
+        if worker_id is not None:
+            worker = self._workers.get(worker_id)
+            if worker is None:
+                msg = f"no worker {worker_id!r}"
+                raise KeyError(msg)
+        else:
+            f = self._flow(flow)
+            worker = self._default.get(f.name) or self._workers[self.exec(f).worker_id]
+        with self._lock:
+            job = self._jobs.get(job_id) if job_id is not None else None
+            new = job is None or job.finished
+        if new:
+            job = JobContext(job_id or uuid.uuid4().hex, worker.state.worker_id, worker.flow.name, metadata=metadata)
+        assert job is not None
+        accepted = (lambda: self._register(job)) if new else None
+        worker.enqueue(routine_id, slot, job, data, timeout, accepted)  # a full slot raises: nothing is kept
+        return worker.state, job
+
+    def _register(self, job: JobContext) -> None:
+        with self._lock:
+            old = self._jobs.pop(job.job_id, None)
+            if old is not None and old.job_id in self._finished:
+                self._finished.remove(old.job_id)
+            number = next(self._ids)
+            self._jobs[job.job_id] = job
+            self._number[job.job_id] = number
+            self._unfinished += 1
+            self._index.add(number, status=EventStatus.PENDING)
+
+    def _job_running(self, job: JobContext) -> None:
+        with self._lock:
+            if job.status == "pending":
+                job.status = "running"
+                self._index.transition(self._number[job.job_id], EventStatus.PROCESSING)
+
+    def _job_finished(self, job: JobContext, error: str | None, *, status: str | None = None) -> None:
+        with self._lock:
+            if job.finished:
+                return
+            job.status = status or ("failed" if error else "completed")
+            job.error = error
+            job.completed_at = datetime.now(UTC)
+            number = self._number.get(job.job_id)
+            if number is not None:
+                self._index.transition(number, _CODES[job.status])
+            self._unfinished -= 1
+            self._finished.append(job.job_id)
+            while len(self._finished) > self.keep_finished:
+                gone = self._finished.popleft()
+                self._jobs.pop(gone, None)
+                self._number.pop(gone, None)
+            job._done.set()
+            self._done.notify_all()
+
+    def wait_until_all_jobs_finished(self, timeout: float | None = None) -> bool:
+        """Wait until every job posted so far has finished; whether they did within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._done:
+            while self._unfinished:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._done.wait(left)
+        return True
+
+    def get_job(self, job_id: str) -> JobContext | None:
+        """The job ``job_id`` (``None`` once it left memory, or never was)."""
+        return self._jobs.get(job_id)
+
+    def list_jobs(self, status: str | None = None) -> list[JobContext]:
+        """The jobs in memory (unfinished, and the newest finished), oldest first; of ``status`` only, when given."""
+        if status is not None and status not in JOB_STATUSES:
+            msg = f"unknown job status {status!r} (statuses: {', '.join(JOB_STATUSES)})"
+            raise ValueError(msg)
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return [j for j in jobs if status is None or j.status == status]
+
+    def job_counts(self) -> dict[str, int]:
+        """Jobs per status since the runtime started (finished jobs that left memory included), O(1)."""
+        counts = self._index.counts()
+        return {name: int(counts[code.name.lower()]) for name, code in _CODES.items()}
+
+    # -- the end -------------------------------------------------------------------------------
+    def _open(self) -> None:
+        if self._closed:
+            msg = "the runtime was shut down: it takes no more posts"
+            raise RuntimeClosedError(msg)
+
+    def shutdown(self, wait: bool = True) -> None:  # noqa: FBT001, FBT002 - the seed's signature
+        """Stop: with ``wait``, after every job finished; else cancel what is queued (jobs ``cancelled``)."""
+        if self._closed:
+            return
+        self._closed = True
+        if wait:
+            self.wait_until_all_jobs_finished()
+        for worker in list(self._workers.values()):
+            for job in worker.stop(cancel=not wait):
+                self._job_finished(job, None, status="cancelled")
+        for worker in self._workers.values():
+            worker.join()
+            worker.state.status = "stopped"
+        self._tuning.close()
+
+    def __repr__(self) -> str:
+        return f"Runtime(workers={len(self._workers)}, jobs={self.job_counts()})"

@@ -1,0 +1,258 @@
+"""A worker: one flow's queues and the thread that runs its activations (seed 001).
+
+Every activation takes data of one job from the front of its routine's slots
+(the policy decides how much) and runs the logic with that job current
+(:func:`~streamkit.runtime.jobs.get_current_job`). A job's work is counted: its
+queued items plus its running activation; when the count drains to zero the
+job finishes, failed if any of its logic raised. Items a policy leaves
+behind (a batch not yet full) run as one activation once nothing upstream can
+add to their job, so every job finishes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from streamkit.runtime.jobs import _CURRENT, JobContext
+from streamkit.runtime.policies import Policy
+from streamkit.runtime.routine import ACTIVE, Flow
+from streamkit.runtime.state import WorkerState
+
+__all__ = ("Worker", "QueueFullError", "RuntimeClosedError")
+
+
+class QueueFullError(Exception):
+    """A slot stayed full for the whole ``timeout`` of a ``post``: nothing was enqueued."""
+
+
+class RuntimeClosedError(RuntimeError):
+    """The runtime was shut down: it takes no more posts."""
+
+
+class Worker:
+    """One flow's queues and its thread (see the module docstring)."""
+
+    def __init__(self, runtime: Any, flow: Flow, worker_id: str) -> None:
+        self.runtime = runtime
+        self.flow = flow
+        self.state = WorkerState(worker_id, flow.name)
+        self.cond = threading.Condition()
+        self.queues: dict[tuple[str, str], deque[tuple[str, Any]]] = {
+            (rid, slot): deque() for rid, r in flow.routines.items() for slot in r.slots
+        }
+        #: per routine, its slots' queues by name: what policies look at
+        self.views = {rid: {slot: self.queues[(rid, slot)] for slot in r.slots} for rid, r in flow.routines.items()}
+        self.pending: dict[str, int] = {}  # job id -> queued items + running activation
+        self.jobs: dict[str, JobContext] = {}  # unfinished jobs with work here
+        self.errors: dict[str, str] = {}
+        self.order = list(flow.routines)
+        self.feeds = {
+            rid: [(dst, slot) for (src, _), dsts in flow.connections.items() if src == rid for dst, slot in dsts]
+            for rid in flow.routines
+        }
+        self.upstream = {rid: flow.upstream_of(rid) for rid in flow.routines}
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, name=f"streamkit-worker-{worker_id}", daemon=True)
+
+    def start(self) -> None:
+        """Start the worker's thread."""
+        self.thread.start()
+        self.state.status = "running"
+
+    # -- data in -------------------------------------------------------------------------------
+    def enqueue(
+        self,
+        routine_id: str,
+        slot: str,
+        job: JobContext,
+        data: Any,
+        timeout: float | None,
+        accepted: Callable[[], None] | None = None,
+    ) -> None:
+        """Queue ``data`` for ``job`` in a slot; wait while it is full (``QueueFullError`` after ``timeout``).
+
+        ``accepted`` is called once there is room, before the item is queued (the
+        runtime registers a new job there, so the worker never sees one it does not know).
+        """
+        routine = self.flow.routine(routine_id)
+        spec = routine.slots.get(slot)
+        if spec is None:
+            msg = f"routine {routine_id!r} has no slot {slot!r} (slots: {', '.join(routine.slots) or 'none'})"
+            raise KeyError(msg)
+        q = self.queues[(routine_id, slot)]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.cond:
+            while len(q) >= spec.max_queue_length:
+                if self.stopping:
+                    msg = "the runtime is shutting down"
+                    raise RuntimeClosedError(msg)
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    msg = f"slot {routine_id}.{slot} held {len(q)} items for {timeout} s: nothing was enqueued"
+                    raise QueueFullError(msg)
+                self.cond.wait(left)
+            if accepted is not None:
+                accepted()
+            q.append((job.job_id, data))
+            self.pending[job.job_id] = self.pending.get(job.job_id, 0) + 1
+            self.jobs[job.job_id] = job
+            self.cond.notify_all()
+
+    def emit(self, routine_id: str, event: str, data: Any, job: JobContext) -> None:
+        """What a routine emits, queued in the connected slots in the same job (never dropped).
+
+        The slots may go past their bound here: the worker runs no activation of a
+        routine whose connected slots are full until they drain, so an emit never
+        waits on its own thread.
+        """
+        dsts = self.flow.connections.get((routine_id, event))
+        if not dsts:
+            return
+        with self.cond:
+            for dst, slot in dsts:
+                self.queues[(dst, slot)].append((job.job_id, data))
+            self.pending[job.job_id] += len(dsts)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _blocked(self, routine_id: str) -> bool:
+        for dst, slot in self.feeds[routine_id]:
+            if len(self.queues[(dst, slot)]) >= self.flow.routines[dst].slots[slot].max_queue_length:
+                return True
+        return False
+
+    def _take(self, routine_id: str, counts: dict[str, int]) -> tuple[str, dict[str, list[Any]]] | None:
+        """Take ``counts`` items from the front of the routine's slots, all of the front item's job."""
+        views = self.views[routine_id]
+        job = None
+        for slot, k in counts.items():
+            if k and views[slot]:
+                job = views[slot][0][0]
+                break
+        if job is None:
+            return None
+        out: dict[str, list[Any]] = {}
+        for slot, k in counts.items():
+            q = views[slot]
+            got = []
+            while q and len(got) < k and q[0][0] == job:
+                got.append(q.popleft()[1])
+            if got:
+                out[slot] = got
+        return job, out
+
+    def _next(self) -> tuple[str, str, dict[str, list[Any]], Any] | None:
+        for rid in self.order:
+            views = self.views[rid]
+            if not any(views.values()) or self._blocked(rid):
+                continue
+            routine = self.flow.routines[rid]
+            policy = routine.policy
+            seen = views if isinstance(policy, Policy) else {k: tuple(q) for k, q in views.items()}
+            ok, data, message = policy(seen, self.state)
+            if not ok or not data:
+                continue
+            got = self._take(rid, {slot: len(items) for slot, items in data.items()})
+            if got is None:
+                continue
+            job, taken = got
+            self.pending[job] += 1 - sum(len(v) for v in taken.values())
+            return rid, job, taken, message
+        return None
+
+    def _flush(self) -> tuple[str, str, dict[str, list[Any]], Any] | None:
+        """Leftovers of a job that nothing upstream can add to, as one activation (the worker is idle)."""
+        for rid in self.order:
+            if hasattr(self.flow.routines[rid].policy, "due_in"):
+                continue  # a timed policy runs what is queued when its interval comes
+            views = self.views[rid]
+            jobs = {j for q in views.values() for j, _ in q}
+            for job in sorted(jobs, key=lambda j: self.jobs[j].created_at if j in self.jobs else 0):
+                if any(j == job for up in self.upstream[rid] for q in self.views[up].values() for j, _ in q):
+                    continue  # more may come from upstream
+                taken: dict[str, list[Any]] = {}
+                for slot, q in views.items():
+                    keep = deque(item for item in q if item[0] != job)
+                    mine = [d for j, d in q if j == job]
+                    if mine:
+                        taken[slot] = mine
+                        q.clear()
+                        q.extend(keep)
+                if taken:
+                    self.pending[job] += 1 - sum(len(v) for v in taken.values())
+                    return rid, job, taken, {"flush": True}
+        return None
+
+    def _timeout(self) -> float | None:
+        waits = [r.policy.due_in() for r in self.flow.routines.values() if hasattr(r.policy, "due_in")]
+        return min(waits) if waits else None
+
+    def _loop(self) -> None:
+        while True:
+            with self.cond:
+                act = self._next()
+                while act is None:
+                    if self.stopping and not self.pending:
+                        self.state.status = "stopped"
+                        self.cond.notify_all()
+                        return
+                    timeout = self._timeout()
+                    if timeout is None or timeout > 0:
+                        act = self._flush() if self._idle() else None
+                        if act is not None:
+                            break
+                        self.cond.wait(timeout if timeout is not None else 0.5)
+                    act = self._next()
+                self.cond.notify_all()  # room in the slots it took from: posts may go on
+            self._run(*act)
+
+    def _idle(self) -> bool:
+        """Whether something is queued that no policy will run now (then leftovers may be flushed)."""
+        return any(self.pending.values())
+
+    def _run(self, routine_id: str, job_id: str, data: dict[str, list[Any]], message: Any) -> None:
+        job = self.jobs[job_id]
+        routine = self.flow.routines[routine_id]
+        if job.status == "pending":
+            self.runtime._job_running(job)
+        a = ACTIVE.set((self, routine_id, job))
+        j = _CURRENT.set(job)
+        try:
+            if routine.logic is not None:
+                routine.logic(data, message, self.state)
+        except Exception as exc:  # noqa: BLE001 - the job's failure, kept with it
+            self.errors.setdefault(job_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            _CURRENT.reset(j)
+            ACTIVE.reset(a)
+        with self.cond:
+            left = self.pending[job_id] - 1
+            if left:
+                self.pending[job_id] = left
+                return
+            del self.pending[job_id]
+            del self.jobs[job_id]
+            error = self.errors.pop(job_id, None)
+        self.runtime._job_finished(job, error)
+
+    # -- stopping ------------------------------------------------------------------------------
+    def stop(self, *, cancel: bool) -> list[JobContext]:
+        """Stop after the queued work (or drop it with ``cancel``); the jobs whose work was dropped."""
+        with self.cond:
+            self.stopping = True
+            dropped: list[JobContext] = []
+            if cancel:
+                dropped = list(self.jobs.values())
+                for q in self.queues.values():
+                    q.clear()
+                self.pending.clear()
+                self.jobs.clear()
+            self.cond.notify_all()
+        return dropped
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker's thread to end."""
+        self.thread.join(timeout)
