@@ -55,13 +55,12 @@ class JobContext:
         self.trace_log: list[dict[str, Any]] = []
         #: a network flow's result for this job's records (``None`` for routine flows)
         self.result: Any = None
-        self._lock = threading.Lock()
-        self._done = threading.Event()
+        #: the runtime's condition, notified when a job finishes (set when the job is registered)
+        self._finished_cond: threading.Condition | None = None
 
     def set_data(self, key: str, value: Any) -> None:
         """Keep ``value`` under ``key`` for the job."""
-        with self._lock:
-            self.data[key] = value
+        self.data[key] = value
 
     def get_data(self, key: str, default: Any = None) -> Any:
         """The job's value under ``key``, or ``default``."""
@@ -70,8 +69,7 @@ class JobContext:
     def trace(self, routine_id: str, action: str, details: dict[str, Any] | None = None) -> None:
         """Add an entry to the job's trace (with an ISO timestamp, UTC)."""
         entry = {"timestamp": _now().isoformat(), "routine_id": routine_id, "action": action, "details": details or {}}
-        with self._lock:
-            self.trace_log.append(entry)
+        self.trace_log.append(entry)
 
     @property
     def finished(self) -> bool:
@@ -80,7 +78,11 @@ class JobContext:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the job finishes; whether it did within ``timeout``."""
-        return self._done.wait(timeout)
+        cond = self._finished_cond
+        if cond is None:
+            return self.finished
+        with cond:
+            return cond.wait_for(lambda: self.finished, timeout)
 
     def to_dict(self) -> dict[str, Any]:
         """The job as plain data."""

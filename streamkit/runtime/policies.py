@@ -63,8 +63,10 @@ def take_front(slots: Slots, count: Mapping[str, int] | None = None) -> tuple[st
 
 class _Immediate(Policy):
     def __call__(self, slots: Slots, worker_state: Any) -> Decision:
-        _, data = take_front(slots, dict.fromkeys(slots, 1))
-        return bool(data), data, None
+        for name, items in slots.items():
+            if items:
+                return True, {name: [items[0][1]]}, None
+        return False, {}, None
 
 
 def immediate_policy() -> Policy:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streamkit.runtime.jobs import _CURRENT, JobContext
-from streamkit.runtime.policies import Policy
+from streamkit.runtime.policies import Policy, _Immediate
 from streamkit.runtime.routine import ACTIVE, Flow
 from streamkit.runtime.state import WorkerState
 
@@ -56,6 +56,7 @@ class Worker:
         }
         self.upstream = {rid: flow.upstream_of(rid) for rid in flow.routines}
         self.stopping = False
+        self.sleeping = False  # the worker's thread waits for work (only then does a post wake it)
         self.thread = threading.Thread(target=self._loop, name=f"streamkit-worker-{worker_id}", daemon=True)
 
     def start(self) -> None:
@@ -100,7 +101,8 @@ class Worker:
             q.append((job.job_id, data))
             self.pending[job.job_id] = self.pending.get(job.job_id, 0) + 1
             self.jobs[job.job_id] = job
-            self.cond.notify_all()
+            if self.sleeping:
+                self.cond.notify_all()
 
     def emit(self, routine_id: str, event: str, data: Any, job: JobContext) -> None:
         """What a routine emits, queued in the connected slots in the same job (never dropped).
@@ -193,50 +195,84 @@ class Worker:
     def _loop(self) -> None:
         while True:
             with self.cond:
-                act = self._next()
-                while act is None:
+                acts = self._take_many()
+                while not acts:
                     if self.stopping and not self.pending:
                         self.state.status = "stopped"
                         self.cond.notify_all()
                         return
                     timeout = self._timeout()
                     if timeout is None or timeout > 0:
-                        act = self._flush() if self._idle() else None
-                        if act is not None:
+                        flushed = self._flush() if self._idle() else None
+                        if flushed is not None:
+                            acts = [flushed]
                             break
+                        self.sleeping = True
                         self.cond.wait(timeout if timeout is not None else 0.5)
-                    act = self._next()
+                        self.sleeping = False
+                    acts = self._take_many()
                 self.cond.notify_all()  # room in the slots it took from: posts may go on
-            self._run(*act)
+                jobs = [self.jobs[a[1]] for a in acts]
+            self._run_many(acts, jobs)
+
+    def _take_many(self, limit: int = 256) -> list[tuple[str, str, dict[str, list[Any]], Any]]:
+        """Up to ``limit`` activations ready now (taken under one hold of the lock)."""
+        acts: list[tuple[str, str, dict[str, list[Any]], Any]] = []
+        for rid in self.order:  # immediate routines: an item is an activation, taken without asking the policy
+            routine = self.flow.routines[rid]
+            if not isinstance(routine.policy, _Immediate) or self._blocked(rid):
+                continue
+            for slot, q in self.views[rid].items():
+                while q and len(acts) < limit:
+                    job, item = q.popleft()
+                    acts.append((rid, job, {slot: [item]}, None))  # its job's count: one item out, one activation in
+            if len(acts) >= limit:
+                return acts
+        if acts:
+            return acts
+        while len(acts) < limit:
+            act = self._next()
+            if act is None:
+                break
+            acts.append(act)
+        return acts
 
     def _idle(self) -> bool:
         """Whether something is queued that no policy will run now (then leftovers may be flushed)."""
         return any(self.pending.values())
 
-    def _run(self, routine_id: str, job_id: str, data: dict[str, list[Any]], message: Any) -> None:
-        job = self.jobs[job_id]
-        routine = self.flow.routines[routine_id]
-        if job.status == "pending":
-            self.runtime._job_running(job)
-        a = ACTIVE.set((self, routine_id, job))
-        j = _CURRENT.set(job)
-        try:
-            if routine.logic is not None:
-                routine.logic(data, message, self.state)
-        except Exception as exc:  # noqa: BLE001 - the job's failure, kept with it
-            self.errors.setdefault(job_id, f"{type(exc).__name__}: {exc}")
-        finally:
-            _CURRENT.reset(j)
-            ACTIVE.reset(a)
+    def _run_many(self, acts: list[tuple[str, str, dict[str, list[Any]], Any]], jobs: list[JobContext]) -> None:
+        """Run activations one after another, each under its job; then settle the jobs whose work drained."""
+        starting = [job for job in jobs if job.status == "pending"]
+        if starting:
+            self.runtime._jobs_running(starting)
+        routines = self.flow.routines
+        state = self.state
+        for (routine_id, job_id, data, message), job in zip(acts, jobs, strict=True):
+            logic = routines[routine_id].logic
+            a = ACTIVE.set((self, routine_id, job))
+            j = _CURRENT.set(job)
+            try:
+                if logic is not None:
+                    logic(data, message, state)
+            except Exception as exc:  # noqa: BLE001 - the job's failure, kept with it
+                self.errors.setdefault(job_id, f"{type(exc).__name__}: {exc}")
+            finally:
+                _CURRENT.reset(j)
+                ACTIVE.reset(a)
+        finished: list[tuple[JobContext, str | None]] = []
         with self.cond:
-            left = self.pending[job_id] - 1
-            if left:
-                self.pending[job_id] = left
-                return
-            del self.pending[job_id]
-            del self.jobs[job_id]
-            error = self.errors.pop(job_id, None)
-        self.runtime._job_finished(job, error)
+            pending = self.pending
+            for (_, job_id, _, _), job in zip(acts, jobs, strict=True):
+                left = pending[job_id] - 1
+                if left:
+                    pending[job_id] = left
+                    continue
+                del pending[job_id]
+                del self.jobs[job_id]
+                finished.append((job, self.errors.pop(job_id, None)))
+        if finished:
+            self.runtime._jobs_finished(finished)
 
     # -- stopping ------------------------------------------------------------------------------
     def stop(self, *, cancel: bool) -> list[JobContext]:
