@@ -10,6 +10,7 @@ the job (``flush``), so every job completes.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = (
     "time_interval_policy",
     "all_slots_ready_policy",
     "take_front",
+    "as_policy",
 )
 
 Slots = Mapping[str, Sequence[tuple[str, Any]]]
@@ -51,7 +53,7 @@ def take_front(slots: Slots, count: Mapping[str, int] | None = None) -> tuple[st
     out: dict[str, list[Any]] = {}
     for name, items in slots.items():
         limit = None if count is None else count.get(name)
-        got = []
+        got: list[Any] = []
         for j, d in items:
             if j != job or (limit is not None and len(got) >= limit):
                 break
@@ -85,9 +87,10 @@ class _BatchSize(Policy):
         for name, items in slots.items():
             if len(items) < self.n:
                 continue
-            job = items[0][0]
-            if all(j == job for j, _ in items[: self.n]):
-                return True, {name: [d for _, d in items[: self.n]]}, {"batch_size": self.n}
+            front = list(itertools.islice(items, self.n))
+            job = front[0][0]
+            if all(j == job for j, _ in front):
+                return True, {name: [d for _, d in front]}, {"batch_size": self.n}
         return False, {}, None
 
 

@@ -139,7 +139,7 @@ class Worker:
         out: dict[str, list[Any]] = {}
         for slot, k in counts.items():
             q = views[slot]
-            got = []
+            got: list[Any] = []
             while q and len(got) < k and q[0][0] == job:
                 got.append(q.popleft()[1])
             if got:
@@ -154,7 +154,11 @@ class Worker:
             routine = self.flow.routines[rid]
             policy = routine.policy
             seen = views if isinstance(policy, Policy) else {k: tuple(q) for k, q in views.items()}
-            ok, data, message = policy(seen, self.state)
+            try:
+                ok, data, message = policy(seen, self.state)
+            except Exception as exc:  # noqa: BLE001 - a broken policy fails the jobs waiting on it, not the worker
+                self._fail_waiting(rid, f"activation policy of {rid!r} raised {type(exc).__name__}: {exc}")
+                continue
             if not ok or not data:
                 continue
             got = self._take(rid, {slot: len(items) for slot, items in data.items()})
@@ -164,6 +168,20 @@ class Worker:
             self.pending[job] += 1 - sum(len(v) for v in taken.values())
             return rid, job, taken, message
         return None
+
+    def _fail_waiting(self, routine_id: str, error: str) -> None:
+        """Fail every job with items waiting in the routine's slots (they are taken out: nothing runs them)."""
+        finished: list[tuple[JobContext, str | None]] = []
+        for q in self.views[routine_id].values():
+            while q:
+                job_id, _ = q.popleft()
+                self.errors.setdefault(job_id, error)
+                self.pending[job_id] -= 1
+                if not self.pending[job_id]:
+                    del self.pending[job_id]
+                    finished.append((self.jobs.pop(job_id), self.errors.pop(job_id, None)))
+        if finished:  # called under the lock: the runtime's bookkeeping takes its own lock, never this one
+            self.runtime._jobs_finished(finished)
 
     def _flush(self) -> tuple[str, str, dict[str, list[Any]], Any] | None:
         """Leftovers of a job that nothing upstream can add to, as one activation (the worker is idle)."""
@@ -189,7 +207,11 @@ class Worker:
         return None
 
     def _timeout(self) -> float | None:
-        waits = [r.policy.due_in() for r in self.flow.routines.values() if hasattr(r.policy, "due_in")]
+        waits = [
+            r.policy.due_in()
+            for rid, r in self.flow.routines.items()
+            if hasattr(r.policy, "due_in") and any(self.views[rid].values())  # only routines with work queued
+        ]
         return min(waits) if waits else None
 
     def _loop(self) -> None:
@@ -264,6 +286,8 @@ class Worker:
         with self.cond:
             pending = self.pending
             for (_, job_id, _, _), job in zip(acts, jobs, strict=True):
+                if job_id not in pending:  # cancelled while it ran (shutdown without waiting)
+                    continue
                 left = pending[job_id] - 1
                 if left:
                     pending[job_id] = left
