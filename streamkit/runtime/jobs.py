@@ -53,10 +53,21 @@ class JobContext:
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.data: dict[str, Any] = {}
         self.trace_log: list[dict[str, Any]] = []
-        #: a network flow's result for this job's records (``None`` for routine flows)
-        self.result: Any = None
+        self._result: Any = None
+        self._result_factory: Any = None  # a network flow's result, built when first read
         #: the runtime's condition, notified when a job finishes (set when the job is registered)
         self._finished_cond: threading.Condition | None = None
+
+    @property
+    def result(self) -> Any:
+        """A network flow's :class:`~streamkit.RunResult` for this job's records (``None`` for routine flows)."""
+        if self._result is None and self._result_factory is not None:
+            self._result, self._result_factory = self._result_factory(), None
+        return self._result
+
+    @result.setter
+    def result(self, value: Any) -> None:
+        self._result = value
 
     def set_data(self, key: str, value: Any) -> None:
         """Keep ``value`` under ``key`` for the job."""

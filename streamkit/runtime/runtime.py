@@ -21,7 +21,8 @@ from typing import Any
 
 from streamkit._tuning import process_tuning
 from streamkit.runtime.jobs import JOB_STATUSES, JobContext
-from streamkit.runtime.routine import Flow, FlowRegistry
+from streamkit.runtime.network import NetworkFlow, NetworkWorker
+from streamkit.runtime.routine import FlowRegistry
 from streamkit.runtime.state import WorkerState
 from streamkit.runtime.worker import RuntimeClosedError, Worker
 from streamkit.status import EventStatus, StatusIndex
@@ -53,8 +54,8 @@ class Runtime:
         self.keep_finished = int(keep_finished)
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
-        self._workers: dict[str, Worker] = {}
-        self._default: dict[str, Worker] = {}  # flow name -> the worker posts go to
+        self._workers: dict[str, Worker | NetworkWorker] = {}
+        self._default: dict[str, Worker | NetworkWorker] = {}  # flow name -> the worker posts go to
         self._jobs: dict[str, JobContext] = {}
         self._number: dict[str, int] = {}  # job id -> its id in the status index
         self._finished: deque[str] = deque()
@@ -74,7 +75,7 @@ class Runtime:
         self.shutdown(wait=exc[0] is None)
 
     # -- workers -------------------------------------------------------------------------------
-    def _flow(self, flow: Any) -> Flow:
+    def _flow(self, flow: Any) -> Any:
         return FlowRegistry.get_instance().get(flow) if isinstance(flow, str) else flow
 
     def exec(self, flow: Any, new_worker: bool = False) -> WorkerState:  # noqa: FBT001, FBT002 - the seed's signature
@@ -85,7 +86,8 @@ class Runtime:
             w = self._default.get(f.name)
             if w is not None and not new_worker:
                 return w.state
-            worker = Worker(self, f, uuid.uuid4().hex[:12])
+            wid = uuid.uuid4().hex[:12]
+            worker: Any = NetworkWorker(self, f, wid) if isinstance(f, NetworkFlow) else Worker(self, f, wid)
             self._workers[worker.state.worker_id] = worker
             self._default.setdefault(f.name, worker)
         worker.start()
@@ -100,9 +102,9 @@ class Runtime:
     def post(
         self,
         flow: Any,
-        routine_id: str,
-        slot: str,
-        data: Any,
+        routine_id: Any,
+        slot: str | None = None,
+        data: Any = None,
         metadata: dict[str, Any] | None = None,
         worker_id: str | None = None,
         job_id: str | None = None,
@@ -114,15 +116,23 @@ class Runtime:
         ``job_id`` naming an unfinished job the data join it; otherwise a job of
         that id (or a new one) starts. A full slot makes the post wait, then raise
         :class:`~streamkit.runtime.QueueFullError` after ``timeout`` with nothing enqueued.
+
+        For a :class:`~streamkit.runtime.NetworkFlow`: ``post(flow, records, metadata=...,
+        job_id=..., timeout=...)``; the job's ``result`` is then its own ``RunResult``.
         """
         self._open()
+        f = self._flow(flow)
+        if isinstance(f, NetworkFlow):
+            if slot is not None:
+                msg = "a network flow takes records: post(flow, records, metadata=..., job_id=..., timeout=...)"
+                raise TypeError(msg)
+            return self._post_records(f, routine_id, metadata, worker_id, job_id, timeout)
         if worker_id is not None:
             worker = self._workers.get(worker_id)
             if worker is None:
                 msg = f"no worker {worker_id!r}"
                 raise KeyError(msg)
         else:
-            f = self._flow(flow)
             worker = self._default.get(f.name) or self._workers[self.exec(f).worker_id]
         with self._lock:
             job = self._jobs.get(job_id) if job_id is not None else None
@@ -131,8 +141,31 @@ class Runtime:
             jid = job_id if job_id is not None else f"{self._prefix}-{next(self._job_names):x}"
             job = JobContext(jid, worker.state.worker_id, worker.flow.name, metadata=metadata)
         assert job is not None
+        if slot is None or not isinstance(worker, Worker):
+            msg = f"post to flow {worker.flow.name!r} takes a routine id, a slot and the data"
+            raise TypeError(msg)
         accepted = (lambda: self._register(job)) if new else None
         worker.enqueue(routine_id, slot, job, data, timeout, accepted)  # a full slot raises: nothing is kept
+        return worker.state, job
+
+    def _post_records(
+        self,
+        flow: NetworkFlow,
+        records: Any,
+        metadata: dict[str, Any] | None,
+        worker_id: str | None,
+        job_id: str | None,
+        timeout: float | None,
+    ) -> tuple[WorkerState, JobContext]:
+        worker = self._workers.get(worker_id) if worker_id is not None else None
+        if worker is None:
+            worker = self._default.get(flow.name) or self._workers[self.exec(flow).worker_id]
+        if not isinstance(worker, NetworkWorker):
+            msg = f"worker {worker.state.worker_id!r} runs flow {worker.flow.name!r}, not network flow {flow.name!r}"
+            raise TypeError(msg)
+        jid = job_id if job_id is not None else f"{self._prefix}-{next(self._job_names):x}"
+        job = JobContext(jid, worker.state.worker_id, flow.name, metadata=metadata)
+        worker.enqueue_records(job, records, timeout, lambda: self._register(job))
         return worker.state, job
 
     def _register(self, job: JobContext) -> None:
