@@ -337,6 +337,7 @@ def test_a_network_flow_runs_many_jobs_together_and_splits_results_exactly() -> 
         _, messy = rt.post(flow, [{"id": 1, "value": 5, "category": "a"}, {"id": 2, "value": "x", "category": 3}])
         assert rt.wait_until_all_jobs_finished(60)
         assert rt.job_counts()["completed"] == 241
+
     def rows(table: Any) -> list[dict[str, Any]]:  # null == missing (the record model): a null column is no field
         return [{k: v for k, v in r.items() if v is not None} for r in table.to_pylist()]
 
