@@ -323,3 +323,21 @@ def test_a_parallel_group_merges_in_order_and_decides_by_its_state(
     out = run_events([A(), B()], [{"x": 2}, {"x": 1}, {"x": 0}], ["x"], evaluation=state)
     assert [o.ok for o in out] == expected
     assert out[0].data == {"x": 2, "a": 2, "b": 2, "who": "b"}  # later events' fields win
+
+
+def test_a_thread_pool_attempt_sees_the_callers_context_variables() -> None:
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+    class Who(EventBase):
+        def process(self, x):
+            return True, {"who": var.get()}
+
+    token = var.set("job-7")
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            out = run_events([Who()], [{"x": k} for k in range(20)], ["x"], pools={0: pool})
+    finally:
+        var.reset(token)
+    assert {o.data["who"] for o in out} == {"job-7"}

@@ -13,6 +13,7 @@ decides each record's outcome.
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import itertools
 import time
@@ -376,7 +377,8 @@ def _run_one(
             while ready and len(in_flight) < limit:
                 i = ready.popleft()
                 attempts[i] += 1
-                in_flight[pool.submit(call, i)] = i
+                # the caller's context variables go with the attempt (the runtime's current job among them)
+                in_flight[pool.submit(contextvars.copy_context().run, call, i)] = i
             timeout = max(0.0, waiting[0][0] - clock()) if waiting else None
             if not in_flight:
                 sleep(timeout or 0.0)
