@@ -199,7 +199,10 @@ def _rss_child(n: int) -> None:
 
 def peak_rss_mb(n: int) -> float:
     """Peak RSS (MB) of a fresh interpreter that runs ``n`` jobs."""
-    code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.runtime_report import _rss_child; _rss_child({n})"
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        f"from benchmarks.runtime_report import _rss_child; _rss_child({n})"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=1800)
     return float(out.stdout.strip().splitlines()[-1])
 
