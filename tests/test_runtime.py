@@ -359,3 +359,27 @@ def test_a_network_flow_post_takes_records_only() -> None:
     flow = NetworkFlow(create_streaming_fsm_config(), "seed-args")
     with Runtime() as rt, pytest.raises(TypeError, match="a network flow takes records"):
         rt.post(flow, "r", "input", {"x": 1})
+
+
+def test_a_job_stays_on_its_worker() -> None:
+    gate = threading.Event()
+
+    class Gate(Routine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.add_slot("input")
+            self.set_logic(lambda d, m, s: gate.wait(10))
+
+    flow = one_routine("stay", Gate())
+    with Runtime() as rt:
+        first = rt.exec(flow)
+        other = rt.exec(flow, new_worker=True)
+        ws, job = rt.post(flow, "r", "input", 1, worker_id=other.worker_id, job_id="J")
+        assert ws is other and not job.finished  # held at the gate
+        ws, same = rt.post(flow, "r", "input", 2, job_id="J")  # joins J where J runs, not the flow's first worker
+        assert ws is other and same is job and first is not other
+        with pytest.raises(ValueError, match="runs on worker"):
+            rt.post(flow, "r", "input", 3, worker_id=first.worker_id, job_id="J")
+        gate.set()
+        assert rt.wait_until_all_jobs_finished(10)
+        assert job.status == "completed" and rt.job_counts()["completed"] == 1

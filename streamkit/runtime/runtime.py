@@ -140,6 +140,11 @@ class Runtime:
         if new:
             jid = job_id if job_id is not None else f"{self._prefix}-{next(self._job_names):x}"
             job = JobContext(jid, worker.state.worker_id, worker.flow.name, metadata=metadata)
+        elif job is not None and job.worker_id != worker.state.worker_id:
+            if worker_id is not None:  # a job's work stays on one worker: that is where it is counted
+                msg = f"job {job_id!r} runs on worker {job.worker_id!r}, not {worker_id!r}"
+                raise ValueError(msg)
+            worker = self._workers[job.worker_id]
         assert job is not None
         if slot is None or not isinstance(worker, Worker):
             msg = f"post to flow {worker.flow.name!r} takes a routine id, a slot and the data"
