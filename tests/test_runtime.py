@@ -383,3 +383,26 @@ def test_a_job_stays_on_its_worker() -> None:
         gate.set()
         assert rt.wait_until_all_jobs_finished(10)
         assert job.status == "completed" and rt.job_counts()["completed"] == 1
+
+
+def test_counts_add_up_under_posts_from_many_threads() -> None:
+    flow = one_routine("many", Collect())
+    with Runtime() as rt:
+        rt.exec(flow)
+        seen: list[int] = []
+
+        def poster() -> None:
+            for k in range(500):
+                rt.post(flow, "r", "input", k)
+                if k % 100 == 0:
+                    c = rt.job_counts()
+                    seen.append(sum(c.values()))
+
+        threads = [threading.Thread(target=poster) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert rt.wait_until_all_jobs_finished(30)
+        assert rt.job_counts() == {"pending": 0, "running": 0, "completed": 4000, "failed": 0, "cancelled": 0}
+        assert all(0 < s <= 4000 for s in seen)

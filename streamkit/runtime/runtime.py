@@ -19,6 +19,8 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from streamkit._tuning import process_tuning
 from streamkit.runtime.jobs import JOB_STATUSES, JobContext
 from streamkit.runtime.network import NetworkFlow, NetworkWorker
@@ -60,6 +62,10 @@ class Runtime:
         self._number: dict[str, int] = {}  # job id -> its id in the status index
         self._finished: deque[str] = deque()
         self._unfinished = 0
+        # jobs posted but not yet in the status index: a post appends here without taking the lock
+        # (a post and a worker settling jobs under one lock handed the GIL back and forth every job);
+        # whoever takes the lock next files them, several at once
+        self._new: deque[JobContext] = deque()
         self._index = StatusIndex(keep_ids=[])
         self._ids = itertools.count()
         self._job_names = itertools.count()
@@ -174,20 +180,31 @@ class Runtime:
         return worker.state, job
 
     def _register(self, job: JobContext) -> None:
-        with self._lock:
-            old = self._jobs.pop(job.job_id, None)
-            if old is not None and old.job_id in self._finished:
-                self._finished.remove(old.job_id)
+        """A new job, seen at once by ``get_job`` and filed in the status index at the next :meth:`_file`."""
+        job._finished_cond = self._done
+        self._jobs[job.job_id] = job  # one dict store and one deque append: atomic, no lock
+        self._new.append(job)
+
+    def _file(self) -> None:
+        """File the jobs posted since the last time in the status index (the caller holds the lock)."""
+        if not self._new:
+            return
+        numbers = []
+        while self._new:
+            job = self._new.popleft()
+            if self._number.pop(job.job_id, None) is not None:  # an id used again after its job finished
+                with contextlib.suppress(ValueError):
+                    self._finished.remove(job.job_id)
             number = next(self._ids)
-            self._jobs[job.job_id] = job
             self._number[job.job_id] = number
-            job._finished_cond = self._done
+            numbers.append(number)
             self._unfinished += 1
-            self._index.add(number, status=EventStatus.PENDING)
+        self._index.add(np.asarray(numbers, np.int64), status=EventStatus.PENDING)
 
     def _jobs_running(self, jobs: list[JobContext]) -> None:
         """Jobs whose first activation starts now: ``running``."""
         with self._lock:
+            self._file()
             numbers = []
             for job in jobs:
                 if job.status == "pending":
@@ -200,6 +217,7 @@ class Runtime:
         """Jobs whose work drained (failed when an error is given), or ``status`` (``cancelled``)."""
         now = datetime.now(UTC)
         with self._lock:
+            self._file()
             by_status: dict[str, list[int]] = {}
             for job, error in done:
                 if job.finished:
@@ -224,7 +242,11 @@ class Runtime:
         """Wait until every job posted so far has finished; whether they did within ``timeout``."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._done:
-            while self._unfinished:
+            self._file()
+            while self._unfinished or self._new:
+                self._file()
+                if not self._unfinished:
+                    break
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -246,7 +268,9 @@ class Runtime:
 
     def job_counts(self) -> dict[str, int]:
         """Jobs per status since the runtime started (finished jobs that left memory included), O(1)."""
-        counts = self._index.counts()
+        with self._lock:
+            self._file()
+            counts = self._index.counts()
         return {name: int(counts[code.name.lower()]) for name, code in _CODES.items()}
 
     # -- the end -------------------------------------------------------------------------------
