@@ -406,3 +406,19 @@ def test_counts_add_up_under_posts_from_many_threads() -> None:
         assert rt.wait_until_all_jobs_finished(30)
         assert rt.job_counts() == {"pending": 0, "running": 0, "completed": 4000, "failed": 0, "cancelled": 0}
         assert all(0 < s <= 4000 for s in seen)
+
+
+def test_retention_by_age() -> None:
+    flow = one_routine("aged", Collect())
+    with Runtime(keep_finished=1000, keep_for=0.2) as rt:
+        first = [rt.post(flow, "r", "input", k)[1] for k in range(5)]
+        assert rt.wait_until_all_jobs_finished(10)
+        assert rt.get_job(first[0].job_id) is first[0]
+        time.sleep(0.3)
+        later = rt.post(flow, "r", "input", 9)[1]
+        assert rt.wait_until_all_jobs_finished(10)
+        assert rt.get_job(first[0].job_id) is None and rt.get_job(later.job_id) is later
+        assert [j.job_id for j in rt.list_jobs()] == [later.job_id]
+        assert rt.job_counts()["completed"] == 6
+    with pytest.raises(ValueError, match="keep_for must be"):
+        Runtime(keep_for=-1)

@@ -5,7 +5,8 @@ them (:meth:`Runtime.post`), and answers how many jobs are in each status in
 O(1) from a :class:`~streamkit.status.StatusIndex`. A runtime holds the
 process tuning for its whole life (one holder, so runs inside it never undo
 each other's settings). The newest ``keep_finished`` finished jobs stay
-inspectable; older ones leave memory, their counts kept.
+inspectable (and, with ``keep_for``, only those finished in the last so many
+seconds); older ones leave memory, their counts kept.
 """
 
 from __future__ import annotations
@@ -47,13 +48,20 @@ class Runtime:
     ----------
     keep_finished:
         How many finished jobs stay inspectable (``get_job``, ``list_jobs``); older ones are dropped.
+    keep_for:
+        Seconds a finished job stays inspectable (``None``: no limit by age); with both bounds,
+        whichever drops a job first does. Counts are kept for every job either way.
     """
 
-    def __init__(self, keep_finished: int = 10_000) -> None:
+    def __init__(self, keep_finished: int = 10_000, *, keep_for: float | None = None) -> None:
         if keep_finished < 0:
             msg = f"keep_finished must be >= 0, got {keep_finished}"
             raise ValueError(msg)
+        if keep_for is not None and keep_for < 0:
+            msg = f"keep_for must be >= 0 seconds, got {keep_for}"
+            raise ValueError(msg)
         self.keep_finished = int(keep_finished)
+        self.keep_for = keep_for
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
         self._workers: dict[str, Worker | NetworkWorker] = {}
@@ -232,11 +240,25 @@ class Runtime:
                 self._finished.append(job.job_id)
             for name, numbers in by_status.items():
                 self._index.transition(numbers, _CODES[name])
-            while len(self._finished) > self.keep_finished:
-                gone = self._finished.popleft()
-                self._jobs.pop(gone, None)
-                self._number.pop(gone, None)
+            self._forget(now)
             self._done.notify_all()
+
+    def _forget(self, now: datetime) -> None:
+        """Drop finished jobs beyond ``keep_finished`` or older than ``keep_for`` (the caller holds the lock)."""
+        finished = self._finished
+        while finished:
+            oldest = self._jobs.get(finished[0])
+            too_old = (
+                self.keep_for is not None
+                and oldest is not None
+                and oldest.completed_at is not None
+                and (now - oldest.completed_at).total_seconds() > self.keep_for
+            )
+            if len(finished) <= self.keep_finished and not too_old:
+                break
+            gone = finished.popleft()
+            self._jobs.pop(gone, None)
+            self._number.pop(gone, None)
 
     def wait_until_all_jobs_finished(self, timeout: float | None = None) -> bool:
         """Wait until every job posted so far has finished; whether they did within ``timeout``."""
@@ -255,6 +277,9 @@ class Runtime:
 
     def get_job(self, job_id: str) -> JobContext | None:
         """The job ``job_id`` (``None`` once it left memory, or never was)."""
+        if self.keep_for is not None:
+            with self._lock:
+                self._forget(datetime.now(UTC))
         return self._jobs.get(job_id)
 
     def list_jobs(self, status: str | None = None) -> list[JobContext]:
@@ -263,6 +288,8 @@ class Runtime:
             msg = f"unknown job status {status!r} (statuses: {', '.join(JOB_STATUSES)})"
             raise ValueError(msg)
         with self._lock:
+            if self.keep_for is not None:
+                self._forget(datetime.now(UTC))
             jobs = list(self._jobs.values())
         return [j for j in jobs if status is None or j.status == status]
 
