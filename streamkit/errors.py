@@ -7,6 +7,8 @@ catches the builtin keeps working.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = (
@@ -18,7 +20,20 @@ __all__ = (
     "SchemaError",
     "SourceError",
     "PerformanceWarning",
+    "did_you_mean",
 )
+
+
+def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or ``""`` when none is close (every error says it so).
+
+    Examples
+    --------
+    >>> did_you_mean("paralelism", ["parallelism", "chunk_size"]), did_you_mean("zzz", ["a"])
+    (" (did you mean 'parallelism'?)", '')
+    """
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class StreamkitError(Exception):

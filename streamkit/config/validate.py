@@ -17,7 +17,6 @@ config without problems is built.
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib
 import pickle
 import re
@@ -27,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from streamkit.config.model import ArcConfig, EventSpec, FSMConfig, FunctionSpec, NetworkConfig, StateConfig
-from streamkit.errors import ConfigError, ConfigProblem
+from streamkit.errors import ConfigError, ConfigProblem, did_you_mean
 from streamkit.events.base import DefaultExecutor, EventBase, is_event
 from streamkit.events.policy import EventExecutionEvaluationState
 
@@ -92,12 +91,6 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _did_you_mean(word: str, candidates: list[str], cutoff: float = 0.6) -> str:
-    """`` (did you mean 'x'?)`` for the closest candidate, or ``""`` when none is close."""
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _is_polars_expr(value: Any) -> bool:
     """Whether ``value`` is a polars expression; never imports polars itself."""
     expr_type = getattr(sys.modules.get("polars"), "Expr", None)
@@ -146,9 +139,9 @@ class _Validator:
         for key in raw:
             if not isinstance(key, str) or key in known or key in _HARMLESS:
                 continue
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-            if close:
-                self.problem(_join(path, key), f"unknown key (did you mean {close[0]!r}?)")
+            hint = did_you_mean(key, known, cutoff=0.8)
+            if hint:
+                self.problem(_join(path, key), f"unknown key{hint}")
 
     def get(self, raw: Mapping[Any, Any], key: str, path: str, *, required: bool = False) -> Any:
         """The value at ``key``; ``_MISSING`` if absent (or ``None`` and optional)."""
@@ -229,7 +222,7 @@ class _Validator:
         if networks is not None and all(n is not None and n.name is not None for n in networks):
             names = [n.name for n in networks]
             if value not in names:
-                hint = _did_you_mean(value, names)
+                hint = did_you_mean(value, names)
                 self.problem("main_network", f"unknown network {value!r}{hint}")
         return value
 
@@ -406,7 +399,7 @@ class _Validator:
         for part in attr.split("."):
             if not hasattr(obj, part):
                 names = [n for n in dir(module) if not n.startswith("_")]
-                self.problem(path, f"module {module_name!r} has no {attr!r}{_did_you_mean(part, names)}")
+                self.problem(path, f"module {module_name!r} has no {attr!r}{did_you_mean(part, names)}")
                 return None
             obj = getattr(obj, part)
         return obj
@@ -422,7 +415,7 @@ class _Validator:
         for key in ("from", "to"):
             ref = self.string(raw, key, path)
             if ref is not None and names is not None and ref not in names:
-                hint = _did_you_mean(ref, names)
+                hint = did_you_mean(ref, names)
                 self.problem(f"{path}.{key}", f"unknown state {ref!r}{hint}")
             ends.append(ref)
         condition = None
@@ -439,7 +432,7 @@ class _Validator:
         if on is _MISSING:
             on = None
         elif isinstance(on, bool) or not (on in _ON_WORDS or isinstance(on, int)):
-            hint = _did_you_mean(on, list(_ON_WORDS)) if isinstance(on, str) else ""
+            hint = did_you_mean(on, list(_ON_WORDS)) if isinstance(on, str) else ""
             self.problem(f"{path}.on", f"expected 'success', 'failure' or an int descriptor, got {on!r}{hint}")
             on = None
         return ArcConfig(ends[0], ends[1], path, index, condition, priority, on)
@@ -528,13 +521,13 @@ class _Validator:
             elif name is not None:
                 return self.registered(name, path)
             return None
-        hint = _did_you_mean(kind, list(_SPEC_TYPES))
+        hint = did_you_mean(kind, list(_SPEC_TYPES))
         hint = hint or " (expected 'inline', 'registered', 'function' or 'custom')"
         self.problem(f"{path}.type", f"unknown function type {kind!r}{hint}")
         return None
 
     def unknown_function(self, name: str, path: str) -> None:
-        hint = _did_you_mean(name, [k for k in self.functions if isinstance(k, str)])
+        hint = did_you_mean(name, [k for k in self.functions if isinstance(k, str)])
         self.problem(path, f"unknown function {name!r}{hint}")
 
     def registered(self, name: str, path: str) -> FunctionSpec | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from streamkit.engine.progress import Progress
+from streamkit.errors import did_you_mean
 from streamkit.io.chunk import DEFAULT_CHUNK_SIZE
 
 if sys.version_info >= (3, 11):
@@ -87,8 +87,7 @@ def check_options(options: Mapping[str, Any]) -> None:
     known = StreamOptions.__annotations__
     for name in options:
         if name not in known:
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; options: {', '.join(known)}"
+            hint = did_you_mean(name, known) or f"; options: {', '.join(known)}"
             msg = f"process_stream() got an unexpected keyword argument {name!r}{hint}"
             raise TypeError(msg)
 

@@ -18,7 +18,6 @@ The behaviour is fixed where the seed is silent or its library is wrong
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,15 +27,15 @@ from typing import Any
 
 import numpy as np
 
+from streamkit.errors import did_you_mean
+
 __all__ = ("RetryPolicy", "ExecutorInitializerConfig", "EventExecutionEvaluationState")
 
 
 def _unknown_keys(kind: str, given: Mapping[str, Any], known: Sequence[str]) -> None:
     for key in given:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            msg = f"{kind}: unknown option {key!r}{hint}; options are {', '.join(known)}"
+            msg = f"{kind}: unknown option {key!r}{did_you_mean(str(key), known)}; options are {', '.join(known)}"
             raise ValueError(msg)
 
 
@@ -244,9 +243,7 @@ class EventExecutionEvaluationState(enum.Enum):
         if isinstance(value, str) and value in cls.__members__:
             return cls[value]
         names = list(cls.__members__)
-        close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        msg = f"unknown evaluation state {value!r}{hint}; states are {', '.join(names)}"
+        msg = f"unknown evaluation state {value!r}{did_you_mean(str(value), names)}; states are {', '.join(names)}"
         raise ValueError(msg)
 
     @property

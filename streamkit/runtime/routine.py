@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from streamkit.errors import did_you_mean
 from streamkit.runtime.policies import as_policy
 
 __all__ = ("Routine", "Flow", "FlowRegistry", "SlotSpec")
@@ -111,11 +112,7 @@ class Flow:
         try:
             return self.routines[routine_id]
         except KeyError:
-            import difflib
-
-            close = difflib.get_close_matches(routine_id, list(self.routines), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            msg = f"flow {self.name!r} has no routine {routine_id!r}{hint}"
+            msg = f"flow {self.name!r} has no routine {routine_id!r}{did_you_mean(routine_id, self.routines)}"
             raise KeyError(msg) from None
 
     def upstream_of(self, routine_id: str) -> set[str]:
@@ -160,9 +157,5 @@ class FlowRegistry:
         try:
             return self.flows[name]
         except KeyError:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(self.flows), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            msg = f"no flow registered as {name!r}{hint}"
+            msg = f"no flow registered as {name!r}{did_you_mean(name, self.flows)}"
             raise KeyError(msg) from None
