@@ -31,7 +31,7 @@ from streamkit.engine.tally import Tally
 from streamkit.io import Collector
 from streamkit.runtime.jobs import _CURRENT, JobContext
 from streamkit.runtime.state import WorkerState
-from streamkit.runtime.worker import QueueFullError, RuntimeClosedError
+from streamkit.runtime.worker import wait_for_room
 
 __all__ = ("NetworkFlow", "NetworkWorker")
 
@@ -106,17 +106,14 @@ class NetworkWorker:
     def enqueue_records(self, job: JobContext, records: Any, timeout: float | None, accepted: Any) -> None:
         """Queue a job's records; wait while ``max_queue_jobs`` jobs wait (``QueueFullError`` after ``timeout``)."""
         table = _as_table(records)
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self.cond:
-            while len(self.queue) >= self.flow.max_queue_jobs:
-                if self.stopping:
-                    msg = "the runtime is shutting down"
-                    raise RuntimeClosedError(msg)
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    msg = f"{len(self.queue)} jobs wait for flow {self.flow.name!r}: nothing was enqueued"
-                    raise QueueFullError(msg)
-                self.cond.wait(left)
+            wait_for_room(
+                self.cond,
+                lambda: len(self.queue) >= self.flow.max_queue_jobs,
+                lambda: self.stopping,
+                timeout,
+                lambda: f"{len(self.queue)} jobs wait for flow {self.flow.name!r}: nothing was enqueued",
+            )
             if accepted is not None:
                 accepted()
             self.queue.append((job, records, table))

@@ -22,7 +22,7 @@ from streamkit.runtime.policies import Policy, _Immediate
 from streamkit.runtime.routine import ACTIVE, Flow
 from streamkit.runtime.state import WorkerState
 
-__all__ = ("Worker", "QueueFullError", "RuntimeClosedError")
+__all__ = ("Worker", "QueueFullError", "RuntimeClosedError", "wait_for_room")
 
 
 class QueueFullError(Exception):
@@ -31,6 +31,26 @@ class QueueFullError(Exception):
 
 class RuntimeClosedError(RuntimeError):
     """The runtime was shut down: it takes no more posts."""
+
+
+def wait_for_room(
+    cond: threading.Condition,
+    full: Callable[[], bool],
+    stopping: Callable[[], bool],
+    timeout: float | None,
+    refused: Callable[[], str],
+) -> None:
+    """Wait (holding ``cond``) while ``full()``: ``RuntimeClosedError`` once the worker stops, ``QueueFullError``
+    with the message ``refused()`` after ``timeout`` seconds (nothing has been enqueued then)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while full():
+        if stopping():
+            msg = "the runtime is shutting down"
+            raise RuntimeClosedError(msg)
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise QueueFullError(refused())
+        cond.wait(left)
 
 
 class Worker:
@@ -85,17 +105,14 @@ class Worker:
             msg = f"routine {routine_id!r} has no slot {slot!r} (slots: {', '.join(routine.slots) or 'none'})"
             raise KeyError(msg)
         q = self.queues[(routine_id, slot)]
-        deadline = None if timeout is None else time.monotonic() + timeout
         with self.cond:
-            while len(q) >= spec.max_queue_length:
-                if self.stopping:
-                    msg = "the runtime is shutting down"
-                    raise RuntimeClosedError(msg)
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    msg = f"slot {routine_id}.{slot} held {len(q)} items for {timeout} s: nothing was enqueued"
-                    raise QueueFullError(msg)
-                self.cond.wait(left)
+            wait_for_room(
+                self.cond,
+                lambda: len(q) >= spec.max_queue_length,
+                lambda: self.stopping,
+                timeout,
+                lambda: f"slot {routine_id}.{slot} held {len(q)} items for {timeout} s: nothing was enqueued",
+            )
             if accepted is not None:
                 accepted()
             q.append((job.job_id, data))
