@@ -422,3 +422,65 @@ def test_retention_by_age() -> None:
         assert rt.job_counts()["completed"] == 6
     with pytest.raises(ValueError, match="keep_for must be"):
         Runtime(keep_for=-1)
+
+
+def test_get_current_job_per_record_inside_a_network_flow_run_of_many_jobs() -> None:
+    """Records of many jobs run as one batch; Python transforms and events (inline and in a thread pool)
+    each see the job of the record they run on, and so does the event's execution context."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamkit.events import EventBase
+    from streamkit.runtime import NetworkFlow
+
+    def tag(state: Any) -> dict[str, Any]:
+        job = get_current_job()
+        return {**state.data, "py_job": None if job is None else job.job_id}
+
+    class Inline(EventBase):
+        def process(self, id: int) -> tuple[bool, Any]:
+            job = get_current_job()
+            ctx_job = self.execution_context.job
+            return True, {"ev_job": job.job_id, "ctx_job": ctx_job.job_id}
+
+    class Pooled(EventBase):
+        executor = ThreadPoolExecutor
+        executor_config = {"max_workers": 3}
+
+        def process(self, id: int) -> tuple[bool, Any]:
+            return True, {"pool_job": get_current_job().job_id}
+
+    cfg = {
+        "name": "whose",
+        "networks": [
+            {
+                "name": "main",
+                "states": [
+                    {"name": "start", "is_start": True, "functions": {"transform": tag}},
+                    {"name": "inline", "event": Inline},
+                    {"name": "pooled", "event": Pooled},
+                    {"name": "done", "is_end": True},
+                ],
+                "arcs": [
+                    {"from": "start", "to": "inline"},
+                    {"from": "inline", "to": "pooled"},
+                    {"from": "pooled", "to": "done"},
+                ],
+            }
+        ],
+    }
+    flow = NetworkFlow(cfg, "whose", linger=0.05)
+    posted = []
+    with Runtime() as rt:
+        for k in range(40):
+            _, job = rt.post(flow, [{"id": k * 100 + i} for i in range(1 + k % 7)])
+            posted.append(job)
+        assert rt.wait_until_all_jobs_finished(60)
+    batched = 0
+    for job in posted:
+        out = job.result.output("done").to_pylist()
+        assert len(out) == job.result.total_records and job.result.failed == 0
+        for r in out:
+            assert r["py_job"] == r["ev_job"] == r["ctx_job"] == r["pool_job"] == job.job_id, r
+        batched += len(out)
+    assert batched == sum(1 + k % 7 for k in range(40))
+    assert get_current_job() is None

@@ -11,6 +11,7 @@ threads, kept by the same in-memory sinks and counted by the same
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -86,8 +87,10 @@ def run_local(
         n = sum(c.count for c in chunks)
         tally.index.reserve(0, n)  # the status column in one piece, not grown chunk by chunk
         if parallelism > 1 and len(chunks) > 1 and n >= THREAD_MIN_RECORDS:
+            # each chunk runs in the caller's context (a runtime's job, say): one copy per chunk
+            contexts = [contextvars.copy_context() for _ in chunks]
             with ThreadPoolExecutor(min(parallelism, len(chunks)), thread_name_prefix="streamkit") as pool:
-                for c in pool.map(step, chunks):
+                for c in pool.map(lambda cx, ch: cx.run(step, ch), contexts, chunks):
                     commit(c)
         else:
             for c in chunks:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from streamkit._owner import RECORD, current_owner
 from streamkit.events.policy import EventExecutionEvaluationState, ExecutorInitializerConfig, RetryPolicy
 
 __all__ = (
@@ -59,6 +60,8 @@ class Goto(Exception):  # a signal raised by EventBase.goto, never an error the 
 
 class ExecutionContext(Mapping[str, Any]):
     """What ``self._execution_context`` shows inside ``process``: the record's fields, its state and row.
+
+    ``job`` is the runtime job the record belongs to (``None`` outside a runtime job).
 
     Fields read as attributes or keys; a missing field reads ``None``.
 
@@ -144,7 +147,8 @@ class EventBase:
 
     # the record being processed, per thread (a thread pool runs one instance on many records at
     # once): kept as (record, state, row) and made an ExecutionContext only when code asks for it
-    _contexts: ClassVar[threading.local] = threading.local()
+    # (the same per-thread record the runtime reads to tell whose record it is)
+    _contexts: ClassVar[threading.local] = RECORD
 
     @property
     def _execution_context(self) -> ExecutionContext:
@@ -154,6 +158,7 @@ class EventBase:
         if isinstance(cur, ExecutionContext):
             return cur
         ctx = ExecutionContext(cur[0], state=cur[1], row=cur[2])
+        ctx.job = current_owner()
         EventBase._contexts.current = ctx
         return ctx
 

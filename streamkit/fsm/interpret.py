@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamkit._owner import RECORD
 from streamkit.config import FSMConfig, NetworkConfig, load_config
 from streamkit.events.runner import NO_GOTO, Outcome, merge_result, run_events
 from streamkit.expr.ints import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
@@ -272,7 +273,7 @@ class PyNetwork:
         return StateStep(None, None, "NoArcMatched", f"no arc from state {name!r} matched")
 
     def step_many(
-        self, name: str, records: list[dict[str, Any]]
+        self, name: str, records: list[dict[str, Any]], *, rows: list[int] | None = None
     ) -> tuple[list[tuple[int, Any, str | None]], list[tuple[int, str, str]], bool]:
         """:meth:`step` for many records at once, without an object per record (the Python plan's loop).
 
@@ -281,7 +282,15 @@ class PyNetwork:
         condition reads a transform's result (an end state, or a first arc without one),
         plain dict results are not normalized here (``raw``): the caller checks them a
         column at a time and gives :func:`normalize_result`'s error to any that fails.
+
+        With ``rows`` (each record's stream row), the record being run is kept in
+        :data:`streamkit._owner.RECORD` meanwhile, so code can ask whose record it is.
         """
+        if rows is not None:
+            try:
+                return self._step_many_tracked(name, records, rows)
+            finally:
+                RECORD.current = None
         fn = self.transforms[name]
         arcs = self.arcs[name]
         end = self.is_end[name]
@@ -310,6 +319,20 @@ class PyNetwork:
                     failed.append((t, "NoArcMatched", no_arc))
             except Exception as exc:  # noqa: BLE001 - a record's failure, reported with its type
                 failed.append((t, type(exc).__name__, str(exc)))
+        return moved, failed, raw
+
+    def _step_many_tracked(
+        self, name: str, records: list[dict[str, Any]], rows: list[int]
+    ) -> tuple[list[tuple[int, Any, str | None]], list[tuple[int, str, str]], bool]:
+        """:meth:`step_many` one record at a time, each kept in :data:`~streamkit._owner.RECORD` while it runs."""
+        moved: list[tuple[int, Any, str | None]] = []
+        failed: list[tuple[int, str, str]] = []
+        raw = False
+        for t, data in enumerate(records):
+            RECORD.current = (data, name, rows[t])
+            m, f, raw = self.step_many(name, [data])
+            moved.extend((t, d, target) for _, d, target in m)
+            failed.extend((t, e, msg) for _, e, msg in f)
         return moved, failed, raw
 
     def run(

@@ -7,22 +7,32 @@ consumes (a context variable, carried into executor threads by the engine).
 
 from __future__ import annotations
 
-import contextvars
 import threading
 from datetime import UTC, datetime
 from typing import Any
+
+from streamkit._owner import OWNER, current_owner
 
 __all__ = ("JobContext", "get_current_job", "JOB_STATUSES")
 
 #: A job's statuses, in the order it can pass through them.
 JOB_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
-_CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("streamkit_job", default=None)
+#: the running activation's job (the engine carries it into its worker threads and event pools)
+_CURRENT = OWNER
 
 
 def get_current_job() -> JobContext | None:
-    """The job whose data the running activation consumes (``None`` outside one)."""
-    return _CURRENT.get()
+    """The job whose data the running code consumes (``None`` outside one).
+
+    In a routine, the activation's job. In a network flow, which runs the records
+    of many jobs in one batch, the job of the record the code runs on: inside an
+    inline transform or condition run in Python, and inside an event's
+    ``process`` (also in a thread pool). Kernels run no user code; a per-batch
+    event (``process_batch``) sees records of many jobs and gets ``None``.
+    """
+    owner = current_owner()
+    return owner if isinstance(owner, JobContext) else None
 
 
 def _now() -> datetime:

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from streamkit._arrow.build import from_numpy, to_numpy
 from streamkit._arrow.unify import concat_tables
+from streamkit._owner import ByRow
 from streamkit.api import SimpleFSM
 from streamkit.engine.chunks import Chunk
 from streamkit.engine.result import RunResult
@@ -188,7 +189,12 @@ class NetworkWorker:
         starts = np.concatenate([[0], np.cumsum(sizes)])
         combined = tables[0] if len(tables) == 1 else concat_tables([t for t in tables if t is not None])
         t0 = time.perf_counter()
-        result = self.flow.fsm.process(combined)
+        # each record's job, for get_current_job() in user code run per record
+        token = _CURRENT.set(ByRow(starts[:-1].tolist(), [job for job, _, _ in batch]))
+        try:
+            result = self.flow.fsm.process(combined)
+        finally:
+            _CURRENT.reset(token)
         duration = time.perf_counter() - t0
         end_states = result.end_states
         parts = {s: _Split(result.output(s), starts) for s in end_states}

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from streamkit._arrow.records import add_to_type_group
+from streamkit._owner import by_row
 from streamkit.fsm.columns import from_arrow
 from streamkit.fsm.interpret import normalize_result
 from streamkit.fsm.plans.base import BatchContext, Exits, Failure, Frame, Group, Move
@@ -43,7 +44,11 @@ class PythonPlan:
         """Run every record of the group through the state in Python."""
         self.records += group.n  # (threads may lose an update: a count for people, not for accounting)
         inputs = group.records()
-        moved, failed, raw = ctx.py.step_many(ctx.state_names[group.state], inputs)
+        rows = None
+        if by_row():  # records of many owners (a network flow's jobs): keep each record's row for the loop
+            positions = range(group.n) if group.rows is None else group.rows.tolist()
+            rows = [ctx.row_of(p) for p in positions]
+        moved, failed, raw = ctx.py.step_many(ctx.state_names[group.state], inputs, rows=rows)
         return exits_of(group, ctx, moved, failed, inputs, raw=raw)
 
 
