@@ -23,6 +23,8 @@ from streamkit.errors import UnsupportedExpressionError as UnsupportedExpression
 from streamkit.fsm.compile import CompiledNetwork as CompiledNetwork
 from streamkit.fsm.compile import compile_network as compile_network
 from streamkit.fsm.interpret import interpret as interpret
+from streamkit.handle import RunHandle as RunHandle
+from streamkit.handle import StreamHandle as StreamHandle
 from streamkit.io import Collector as Collector
 from streamkit.io import Sink as Sink
 from streamkit.io import Source as Source
@@ -48,6 +50,8 @@ __all__ = (
     "StreamOptions",
     "StreamResult",
     "Progress",
+    "RunHandle",
+    "StreamHandle",
     "ErrorLog",
     "Pipeline",
     "AsyncPipeline",

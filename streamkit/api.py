@@ -12,11 +12,12 @@ from streamkit.engine.config import StreamOptions, Unpack, usable_cores
 from streamkit.engine.local import run_local
 from streamkit.engine.pipeline import Pipeline
 from streamkit.engine.result import RunResult
-from streamkit.engine.stream import run_blocking, stream_stages
+from streamkit.engine.stream import run_blocking, start_stages, stream_stages
 from streamkit.events.base import network_of, set_runner
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.execute import BatchResult, run_batch
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
+from streamkit.handle import StreamHandle
 
 __all__ = ("SimpleFSM",)
 
@@ -97,6 +98,14 @@ class SimpleFSM:
         event loop (a notebook) it runs the stream on a helper thread.
         """
         return run_blocking(lambda: stream_stages([self.stage()], source, sink, **options))
+
+    def start_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> StreamHandle:
+        """Start :meth:`process_stream` in the background; a :class:`~streamkit.StreamHandle` at once.
+
+        The handle tells the stream's ``status`` and ``progress``, ``cancel()`` stops
+        it, ``wait()`` waits for it, and ``result`` is its ``RunResult`` once completed.
+        """
+        return start_stages([self.stage()], source, sink, **options)
 
     def stage(self, parallelism: int | None = None) -> Stage:
         """This network as a pipeline stage, optionally with its own number of workers."""

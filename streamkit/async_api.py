@@ -11,9 +11,10 @@ from streamkit.api import SimpleFSM
 from streamkit.engine.config import StreamOptions, Unpack
 from streamkit.engine.pipeline import AsyncPipeline
 from streamkit.engine.result import RunResult
-from streamkit.engine.stream import stream_stages
+from streamkit.engine.stream import start_stages, stream_stages
 from streamkit.events.base import network_of, set_runner
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS
+from streamkit.handle import StreamHandle
 
 __all__ = ("AsyncSimpleFSM",)
 
@@ -95,6 +96,11 @@ class AsyncSimpleFSM:
             status index (``status_counts()``, ``ids("failed")``, ``records("failed")``).
         """
         return await stream_stages([self._fsm.stage()], source, sink, **options)
+
+    def start_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> StreamHandle:
+        """Start the stream on its own thread and event loop; a :class:`~streamkit.StreamHandle` at once
+        (``await handle.wait_async()`` waits without blocking this loop)."""
+        return start_stages([self._fsm.stage()], source, sink, **options)
 
     def stage(self, parallelism: int | None = None) -> Any:
         """This network as a pipeline stage, optionally with its own number of workers."""

@@ -11,7 +11,8 @@ from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamOptions, Unpack, usable_cores
 from streamkit.engine.local import run_local
 from streamkit.engine.result import RunResult
-from streamkit.engine.stream import run_blocking, stream_stages
+from streamkit.engine.stream import run_blocking, start_stages, stream_stages
+from streamkit.handle import StreamHandle
 
 __all__ = ("Pipeline", "AsyncPipeline", "as_stages")
 
@@ -88,6 +89,10 @@ class Pipeline:
     def process_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> RunResult:
         """Stream ``source`` through every stage into the sinks (blocking); options as ``SimpleFSM.process_stream``."""
         return run_blocking(lambda: stream_stages(self.stages, source, sink, **options))
+
+    def start_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> StreamHandle:
+        """Start :meth:`process_stream` in the background; a :class:`~streamkit.StreamHandle` at once."""
+        return start_stages(self.stages, source, sink, **options)
 
     async def aprocess_stream(
         self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]

@@ -15,9 +15,10 @@ from streamkit.engine.config import StreamOptions, Unpack, check_options, resolv
 from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
 from streamkit.engine.runner import StreamRun
+from streamkit.handle import StreamHandle
 from streamkit.io import open_source
 
-__all__ = ("stream_stages", "run_blocking")
+__all__ = ("stream_stages", "start_stages", "run_blocking")
 
 T = TypeVar("T")
 """What a blocking call returns."""
@@ -64,6 +65,25 @@ async def stream_stages(
     keep_ids = (sink is None and not sinks) if keep is None else keep
     run = StreamRun(stages, cfg, routes, options.get("on_progress"), keep_end_state_ids=keep_ids)
     return await run.run(src)
+
+
+def start_stages(stages: list[Stage], source: Any, sink: Any = None, **options: Unpack[StreamOptions]) -> StreamHandle:
+    """:func:`stream_stages` on its own thread and event loop; a :class:`~streamkit.StreamHandle` at once.
+
+    The options are checked here, so a bad option raises in the caller, not later in the handle.
+    """
+    check_options(options)
+    user = options.get("on_progress")
+
+    def run(hook: Callable[[Any], None]) -> Awaitable[RunResult]:
+        def on_progress(p: Any) -> Any:
+            hook(p)
+            return None if user is None else user(p)
+
+        opts: dict[str, Any] = {**options, "on_progress": on_progress}
+        return stream_stages(stages, source, sink, **opts)
+
+    return StreamHandle(run, name=stages[-1].name)._begin()
 
 
 def run_blocking(fn: Callable[[], Awaitable[T]]) -> T:

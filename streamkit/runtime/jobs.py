@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from streamkit._owner import OWNER, current_owner
+from streamkit.handle import RunHandle
 
 __all__ = ("JobContext", "get_current_job", "JOB_STATUSES")
 
@@ -39,8 +40,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class JobContext:
+class JobContext(RunHandle):
     """One job: ``job_id``, ``worker_id``, ``flow_id``, its times, ``status``, ``error``, metadata, data, trace.
+
+    A job is a :class:`~streamkit.RunHandle`, like a stream or a submitted run:
+    ``id`` (its ``job_id``), ``progress``, ``cancel()``, ``wait()``, ``result``.
 
     Examples
     --------
@@ -51,11 +55,14 @@ class JobContext:
     'matched'
     """
 
+    kind: ClassVar[str] = "job"
+
     def __init__(self, job_id: str, worker_id: str, flow_id: str, *, metadata: dict[str, Any] | None = None) -> None:
         self.job_id = job_id
         self.worker_id = worker_id
         self.flow_id = flow_id
         self.created_at: datetime = _now()
+        self.started_at: datetime | None = None
         self.completed_at: datetime | None = None
         #: ``"pending"`` → ``"running"`` → ``"completed"`` / ``"failed"`` / ``"cancelled"``
         self.status = "pending"
@@ -65,8 +72,19 @@ class JobContext:
         self.trace_log: list[dict[str, Any]] = []
         self._result: Any = None
         self._result_factory: Any = None  # a network flow's result, built when first read
-        #: the runtime's condition, notified when a job finishes (set when the job is registered)
-        self._finished_cond: threading.Condition | None = None
+        #: the runtime that runs it, and the worker it is queued on (set when the job is registered)
+        self._runtime: Any = None
+        self._worker: Any = None
+        #: a network flow job's records
+        self._records: int | None = None
+
+    @property
+    def id(self) -> str:
+        """The job's id (``job_id``)."""
+        return self.job_id
+
+    def _condition(self) -> threading.Condition | None:
+        return None if self._runtime is None else self._runtime._done
 
     @property
     def result(self) -> Any:
@@ -93,25 +111,32 @@ class JobContext:
         self.trace_log.append(entry)
 
     @property
-    def finished(self) -> bool:
-        """Whether the job completed, failed or was cancelled."""
-        return self.status in ("completed", "failed", "cancelled")
+    def progress(self) -> dict[str, Any]:
+        """``status``, ``elapsed`` seconds, and ``work_left`` (queued items and running activations of a
+        routine flow's job) or ``records`` (a network flow job's)."""
+        out = super().progress
+        if self._records is not None:
+            out["records"] = self._records
+        elif self._worker is not None:
+            out["work_left"] = self._worker.work_left(self.job_id)
+        return out
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the job finishes; whether it did within ``timeout``."""
-        cond = self._finished_cond
-        if cond is None:
-            return self.finished
-        with cond:
-            return cond.wait_for(lambda: self.finished, timeout)
+    def cancel(self) -> bool:
+        """Cancel the job: its queued work is dropped and it ends ``cancelled`` once its running activation (if
+        any) returns; what that activation emits is dropped too. ``False`` when it already finished, or (a
+        network flow's job) when its records already run."""
+        return False if self._runtime is None else bool(self._runtime.cancel_job(self.job_id))
 
     def to_dict(self) -> dict[str, Any]:
         """The job as plain data."""
         return {
+            "id": self.job_id,
+            "kind": self.kind,
             "job_id": self.job_id,
             "worker_id": self.worker_id,
             "flow_id": self.flow_id,
             "created_at": self.created_at.isoformat(),
+            "started_at": None if self.started_at is None else self.started_at.isoformat(),
             "completed_at": None if self.completed_at is None else self.completed_at.isoformat(),
             "status": self.status,
             "error": self.error,

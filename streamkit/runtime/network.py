@@ -87,6 +87,13 @@ def _as_table(records: Any) -> pa.Table | None:
     return None
 
 
+def _length(records: Any) -> int | None:
+    try:
+        return len(records)
+    except TypeError:
+        return None
+
+
 class NetworkWorker:
     """The worker of a :class:`NetworkFlow`: a queue of jobs and the thread that runs them in batches."""
 
@@ -117,8 +124,23 @@ class NetworkWorker:
             )
             if accepted is not None:
                 accepted()
+            job._worker = self
+            job._records = table.num_rows if table is not None else _length(records)
             self.queue.append((job, records, table))
             self.cond.notify_all()
+
+    def cancel(self, job: JobContext) -> bool:
+        """Take the job out of the queue (it ends ``cancelled``); ``False`` once its records run."""
+        with self.cond:
+            for k, item in enumerate(self.queue):
+                if item[0] is job:
+                    del self.queue[k]
+                    self.cond.notify_all()
+                    break
+            else:
+                return False
+        self.runtime._jobs_finished([(job, None)], status="cancelled")
+        return True
 
     def stop(self, *, cancel: bool) -> list[JobContext]:
         """Stop after the queued jobs (or drop them with ``cancel``); the jobs dropped."""

@@ -189,7 +189,7 @@ class Runtime:
 
     def _register(self, job: JobContext) -> None:
         """A new job, seen at once by ``get_job`` and filed in the status index at the next :meth:`_file`."""
-        job._finished_cond = self._done
+        job._runtime = self
         self._jobs[job.job_id] = job  # one dict store and one deque append: atomic, no lock
         self._new.append(job)
 
@@ -211,12 +211,14 @@ class Runtime:
 
     def _jobs_running(self, jobs: list[JobContext]) -> None:
         """Jobs whose first activation starts now: ``running``."""
+        now = datetime.now(UTC)
         with self._lock:
             self._file()
             numbers = []
             for job in jobs:
                 if job.status == "pending":
                     job.status = "running"
+                    job.started_at = now
                     numbers.append(self._number[job.job_id])
             if numbers:
                 self._index.transition(numbers, EventStatus.PROCESSING)
@@ -274,6 +276,14 @@ class Runtime:
                     return False
                 self._done.wait(left)
         return True
+
+    def cancel_job(self, job_id: str) -> bool:
+        """Cancel a job (see :meth:`JobContext.cancel`); whether it will end ``cancelled``."""
+        job = self._jobs.get(job_id)
+        if job is None or job.finished:
+            return False
+        worker = self._workers.get(job.worker_id)
+        return worker is not None and worker.cancel(job)
 
     def get_job(self, job_id: str) -> JobContext | None:
         """The job ``job_id`` (``None`` once it left memory, or never was)."""

@@ -69,6 +69,7 @@ class Worker:
         self.pending: dict[str, int] = {}  # job id -> queued items + running activation
         self.jobs: dict[str, JobContext] = {}  # unfinished jobs with work here
         self.errors: dict[str, str] = {}
+        self.cancelled: set[str] = set()  # jobs cancelled while an activation of theirs runs
         self.order = list(flow.routines)
         self.feeds = {
             rid: [(dst, slot) for (src, _), dsts in flow.connections.items() if src == rid for dst, slot in dsts]
@@ -115,6 +116,7 @@ class Worker:
             )
             if accepted is not None:
                 accepted()
+            job._worker = self
             q.append((job.job_id, data))
             self.pending[job.job_id] = self.pending.get(job.job_id, 0) + 1
             self.jobs[job.job_id] = job
@@ -132,6 +134,8 @@ class Worker:
         if not dsts:
             return
         with self.cond:
+            if job.job_id in self.cancelled or job.job_id not in self.pending:
+                return  # the job was cancelled (or dropped at shutdown): the work it would cause is not done
             for dst, slot in dsts:
                 self.queues[(dst, slot)].append((job.job_id, data))
             self.pending[job.job_id] += len(dsts)
@@ -287,7 +291,10 @@ class Worker:
             self.runtime._jobs_running(starting)
         routines = self.flow.routines
         state = self.state
+        skip = self.cancelled
         for (routine_id, job_id, data, message), job in zip(acts, jobs, strict=True):
+            if skip and job_id in skip:
+                continue  # cancelled after it was taken, before it started
             logic = routines[routine_id].logic
             a = ACTIVE.set((self, routine_id, job))
             j = _CURRENT.set(job)
@@ -300,6 +307,7 @@ class Worker:
                 _CURRENT.reset(j)
                 ACTIVE.reset(a)
         finished: list[tuple[JobContext, str | None]] = []
+        cancelled: list[tuple[JobContext, str | None]] = []
         with self.cond:
             pending = self.pending
             for (_, job_id, _, _), job in zip(acts, jobs, strict=True):
@@ -311,9 +319,46 @@ class Worker:
                     continue
                 del pending[job_id]
                 del self.jobs[job_id]
-                finished.append((job, self.errors.pop(job_id, None)))
+                error = self.errors.pop(job_id, None)
+                if self.cancelled and job_id in self.cancelled:
+                    self.cancelled.discard(job_id)
+                    cancelled.append((job, None))
+                else:
+                    finished.append((job, error))
         if finished:
             self.runtime._jobs_finished(finished)
+        if cancelled:
+            self.runtime._jobs_finished(cancelled, status="cancelled")
+
+    # -- one job -------------------------------------------------------------------------------
+    def work_left(self, job_id: str) -> int:
+        """The job's queued items and running activations."""
+        return self.pending.get(job_id, 0)
+
+    def cancel(self, job: JobContext) -> bool:
+        """Drop the job's queued items; it ends ``cancelled`` now, or when its running activation returns."""
+        job_id = job.job_id
+        with self.cond:
+            if job_id not in self.jobs or job_id in self.cancelled:
+                return job_id in self.cancelled
+            removed = 0
+            for q in self.queues.values():
+                if any(j == job_id for j, _ in q):
+                    keep = [item for item in q if item[0] != job_id]
+                    removed += len(q) - len(keep)
+                    q.clear()
+                    q.extend(keep)
+            left = self.pending[job_id] - removed
+            self.cond.notify_all()  # room in the slots: posts may go on
+            if left:
+                self.pending[job_id] = left
+                self.cancelled.add(job_id)
+                return True
+            del self.pending[job_id]
+            del self.jobs[job_id]
+            self.errors.pop(job_id, None)
+        self.runtime._jobs_finished([(job, None)], status="cancelled")
+        return True
 
     # -- stopping ------------------------------------------------------------------------------
     def stop(self, *, cancel: bool) -> list[JobContext]:
