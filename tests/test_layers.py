@@ -30,8 +30,8 @@ import streamkit
 ROOT = Path(streamkit.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("streamkit.errors", "streamkit._typing"),
-    ("streamkit.status", "streamkit._tuning", "streamkit._memory"),
+    ("streamkit.errors", "streamkit._typing", "streamkit._owner"),
+    ("streamkit.status", "streamkit._tuning", "streamkit._memory", "streamkit.handle"),
     ("streamkit._arrow",),
     ("streamkit.events",),
     ("streamkit.record", "streamkit.config"),
@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.engine",),
     ("streamkit.api", "streamkit.async_api", "streamkit.warm"),
     ("streamkit.runtime",),
+    ("streamkit.executor", "streamkit.submit"),
     ("streamkit",),
 )
 
