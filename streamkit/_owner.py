@@ -8,6 +8,10 @@ record's stream row to its job. The code that runs user Python one record at a
 time (the Python plan, event states) keeps the record it is on in
 :data:`RECORD`, per thread, so :func:`current_owner` answers per record.
 
+A cancelled stream gives up the chunks in hand: the batch a thread runs
+keeps its run's stop signal in :data:`WORK`, and record loops that run user
+Python call :func:`check_abandoned` now and then.
+
 This module sits below the engine, the events and the runtime; it imports
 none of them.
 """
@@ -20,7 +24,17 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ("OWNER", "RECORD", "ByRow", "current_owner", "current_row", "by_row")
+__all__ = (
+    "OWNER",
+    "RECORD",
+    "WORK",
+    "ByRow",
+    "RunAbandoned",
+    "current_owner",
+    "current_row",
+    "by_row",
+    "check_abandoned",
+)
 
 #: The owner of the running code: a job, a :class:`ByRow`, or ``None``.
 OWNER: contextvars.ContextVar[Any] = contextvars.ContextVar("streamkit_owner", default=None)
@@ -78,3 +92,19 @@ def current_owner() -> Any:
 def by_row() -> bool:
     """Whether the running code belongs to many owners by row (then record loops keep :data:`RECORD`)."""
     return type(OWNER.get()) is ByRow
+
+
+#: Per thread, the work it runs: ``stop`` is the stop signal of its batch (an object with ``abandoned``).
+WORK = threading.local()
+
+
+class RunAbandoned(BaseException):
+    """Raised inside a chunk of a cancelled run; the chunk's results are never used."""
+
+
+def check_abandoned() -> None:
+    """Raise :class:`RunAbandoned` when the run of this thread's batch was cancelled."""
+    stop = getattr(WORK, "stop", None)
+    if stop is not None and stop.abandoned:
+        msg = "the run was cancelled"
+        raise RunAbandoned(msg)

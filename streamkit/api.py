@@ -76,15 +76,19 @@ class SimpleFSM:
         self.parallelism = usable_cores() if parallelism is None else int(parallelism)
         self.end_states = [s.name for s in self.network.states if s.is_end]
 
-    def process(self, data: Any) -> RunResult:
+    def process(self, data: Any, *, progress: bool | str = False) -> RunResult:
         """Run records through the network and return where each one went; everything is kept in memory.
 
         ``data`` is anything a stream reads (:func:`~streamkit.open_source`): a list
         of dicts, a ``pyarrow.Table`` or ``RecordBatch``, a ``polars.DataFrame``,
         anything exposing ``__arrow_c_stream__``, even a file path. Items that are
         not records fail at read time (``error_state`` ``<read>``) with a reason.
+        ``progress=True`` shows a progress bar (a terminal bar, or a widget in
+        Jupyter); ``"lines"`` prints plain lines.
         """
-        return run_local([self.stage()], data, chunk_size=self.chunk_size, parallelism=self.parallelism)
+        return run_local(
+            [self.stage()], data, chunk_size=self.chunk_size, parallelism=self.parallelism, progress=progress
+        )
 
     def process_batch(self, batch: pa.RecordBatch | pa.Table, *, row_offset: int = 0) -> BatchResult:
         """Run one batch: the engine's building block (one table per end state, failed records, statuses)."""

@@ -61,9 +61,9 @@ class AsyncSimpleFSM:
         self.config = self._fsm.config
         self.end_states = self._fsm.end_states
 
-    async def process(self, data: Any) -> RunResult:
+    async def process(self, data: Any, *, progress: bool | str = False) -> RunResult:
         """Run in-memory records (as :meth:`SimpleFSM.process`), in a worker thread."""
-        return await anyio.to_thread.run_sync(self._fsm.process, data)
+        return await anyio.to_thread.run_sync(lambda: self._fsm.process(data, progress=progress))
 
     async def process_stream(self, source: Any = None, sink: Any = None, **options: Unpack[StreamOptions]) -> RunResult:
         """Stream records from ``source`` through the network into sinks, in bounded memory.

@@ -498,3 +498,33 @@ def test_cancelling_stops_at_the_sink_call_in_progress_issue_15(caplog):
     assert returned - cancelled_at < 0.2 + 0.05 + 0.3  # 0.2 s + one sink call (+ slack for a loaded machine)
     assert returned - t0 < 2
     assert "records in full" in caplog.text
+
+
+def test_a_pipeline_stopped_by_an_event_runs_in_full_the_next_time():
+    """A stop flag fired in one run of a pipeline does not stop its next run (each run has its own signal)."""
+    from streamkit.events import EventBase
+
+    class StopAtThree(EventBase):
+        stop_on_error = True
+
+        def process(self, x):
+            return (x != 3), {"x": x}
+
+    stopper = SimpleFSM(
+        {
+            "name": "s",
+            "networks": [
+                {
+                    "name": "m",
+                    "states": [{"name": "a", "is_start": True, "event": StopAtThree}, {"name": "b", "is_end": True}],
+                    "arcs": [{"from": "a", "to": "b"}],
+                }
+            ],
+        }
+    )
+    pipe = stopper | SimpleFSM(a_to_b())
+    first = pipe.process_stream([{"x": i} for i in range(10)], chunk_size=1)
+    assert first.stopped_by is not None
+    again = pipe.process_stream([{"x": i} for i in range(3)], chunk_size=1)
+    assert again.stopped_by is None and again.successful == 3
+    assert pipe.process([{"x": i} for i in range(3)]).successful == 3

@@ -200,3 +200,27 @@ def test_shutdown_without_waiting_while_an_activation_runs_drops_what_it_emits()
     assert not stopper.is_alive() and job.status == "cancelled"
     assert ran == [(job.job_id, "hold")] and rt.job_counts()["cancelled"] == 1
     assert all(w.status == "stopped" for w in rt.workers())
+
+
+def test_cancelling_gives_up_a_slow_chunk_in_hand_within_a_few_records() -> None:
+    """A chunk of per-record Python that would take many seconds stops within a few records of the cancel:
+    the stream ends at once, and no thread goes on running the chunk."""
+    calls = [0]
+
+    def crawl(state: Any) -> dict[str, Any]:
+        calls[0] += 1
+        time.sleep(0.001)
+        return state.data
+
+    fsm = SimpleFSM(a_to_b("crawl"), functions={"crawl": crawl})
+    h = fsm.start_stream(pa.table({"x": np.arange(100_000)}), chunk_size=50_000, parallelism=2)
+    deadline = time.monotonic() + 10
+    while calls[0] < 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t0 = time.perf_counter()
+    assert h.cancel()
+    assert h.wait(10) and h.status == "cancelled"
+    assert time.perf_counter() - t0 < 3  # not the ~25 s the chunks in hand would take
+    ran = calls[0]
+    time.sleep(0.3)
+    assert calls[0] == ran < 10_000  # nothing still runs them

@@ -41,6 +41,10 @@ class Stage:
         """Names of the network's end states."""
         return [s.name for s in self.network.states if s.is_end]
 
+    def for_run(self) -> Stage:
+        """This stage with a stop signal of its own, for one run (a pipeline's stages serve many runs)."""
+        return Stage(self.network, self.name, self.parallelism)
+
 
 @dataclass(eq=False)
 class Chunk:

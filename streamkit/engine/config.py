@@ -43,6 +43,9 @@ class StreamOptions(TypedDict, total=False):
     on_progress:
         Called (sync or async) after every chunk is written, with a
         :class:`~streamkit.Progress`.
+    progress:
+        ``True`` shows a progress bar (``tqdm.auto``: a terminal bar, or a
+        widget in Jupyter); ``"lines"`` prints plain lines to standard error.
     format:
         The source's file format when its suffix does not say (``"jsonl"``,
         ``"csv"``, ``"parquet"``, ``"ipc"``).
@@ -67,6 +70,7 @@ class StreamOptions(TypedDict, total=False):
     preserve_order: bool | None
     use_streaming: bool
     on_progress: Callable[[Progress], Any] | None
+    progress: bool | str
     format: str | None
     sink_format: str | None
     schema: Any

@@ -19,6 +19,8 @@ from typing import Any
 
 from streamkit._tuning import process_tuning
 from streamkit.engine.chunks import Chunk, Stage, cancel_chunk, prepare_writes, run_stage, stopped
+from streamkit.engine.progress import Progress
+from streamkit.engine.progressbar import progress_reporter
 from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
 from streamkit.engine.tally import Tally
@@ -41,6 +43,7 @@ def run_local(
     parallelism: int = 1,
     format: str | None = None,  # noqa: A002 - the name process_stream uses
     schema: Any = None,
+    progress: bool | str = False,
 ) -> RunResult:
     """Run ``data`` through ``stages`` to the end and keep every record in the result.
 
@@ -54,8 +57,11 @@ def run_local(
         Records per chunk; by default :func:`chunk_size_for` the input.
     parallelism:
         Worker threads running chunks (compiled kernels release the GIL).
+    progress:
+        ``True`` shows a progress bar (``tqdm.auto``), ``"lines"`` plain lines (see ``process_stream``).
     """
     t0 = time.perf_counter()
+    stages = [s.for_run() for s in stages]
     if chunk_size is None:
         chunk_size = chunk_size_for(data, parallelism)
     source = open_source(data, chunk_size=chunk_size, format=format, schema=schema)
@@ -76,25 +82,37 @@ def run_local(
             run_stage(c, stage, last=k == len(stages) - 1, label_errors=label)
         return prepare_writes(c, groups, routes.errors, measure=False)
 
+    reporter: Any = None
+    done = [0, 0]  # chunks, records
+
     def commit(c: Chunk) -> None:
         for sink, payload in c.writes:
             sink.write(payload)
         c.writes = []
         tally.account(c)
+        if reporter is not None:
+            done[0] += 1
+            done[1] += c.count
+            reporter(_snapshot(tally, done[0], done[1], time.perf_counter() - t0))
 
     with process_tuning(chunk_size=chunk_size), source:
         chunks = list(_chunks(source))
         n = sum(c.count for c in chunks)
         tally.index.reserve(0, n)  # the status column in one piece, not grown chunk by chunk
-        if parallelism > 1 and len(chunks) > 1 and n >= THREAD_MIN_RECORDS:
-            # each chunk runs in the caller's context (a runtime's job, say): one copy per chunk
-            contexts = [contextvars.copy_context() for _ in chunks]
-            with ThreadPoolExecutor(min(parallelism, len(chunks)), thread_name_prefix="streamkit") as pool:
-                for c in pool.map(lambda cx, ch: cx.run(step, ch), contexts, chunks):
-                    commit(c)
-        else:
-            for c in chunks:
-                commit(step(c))
+        reporter = progress_reporter(progress, total=n)
+        try:
+            if parallelism > 1 and len(chunks) > 1 and n >= THREAD_MIN_RECORDS:
+                # each chunk runs in the caller's context (a runtime's job, say): one copy per chunk
+                contexts = [contextvars.copy_context() for _ in chunks]
+                with ThreadPoolExecutor(min(parallelism, len(chunks)), thread_name_prefix="streamkit") as pool:
+                    for c in pool.map(lambda cx, ch: cx.run(step, ch), contexts, chunks):
+                        commit(c)
+            else:
+                for c in chunks:
+                    commit(step(c))
+        finally:
+            if reporter is not None:
+                reporter.close()
     routes.close()
     return RunResult(
         tally,
@@ -104,6 +122,25 @@ def run_local(
         paths={},
         warnings=tally.warnings(stages[0].network),
         stopped_by=stopped(stages),
+    )
+
+
+def _snapshot(tally: Tally, chunks: int, records: int, elapsed: float) -> Progress:
+    """A :class:`~streamkit.Progress` of an in-memory run (nothing is in flight: chunks are in memory)."""
+    counts = tally.index.counts()
+    return Progress(
+        chunks_processed=chunks,
+        records_processed=records,
+        records_per_second=records / elapsed if elapsed > 0 else 0.0,
+        errors=tally.errors,
+        bytes_in_flight=0,
+        records_in_flight=0,
+        elapsed=elapsed,
+        successful=counts["completed"],
+        failed=counts["failed"],
+        malformed=tally.malformed,
+        status_counts=counts,
+        end_state_counts=dict(tally.end_state_counts),
     )
 
 

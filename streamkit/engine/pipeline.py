@@ -100,14 +100,21 @@ class Pipeline:
         """The same as :meth:`process_stream`, awaited."""
         return await stream_stages(self.stages, source, sink, **options)
 
-    def process(self, data: Any, *, chunk_size: int | None = None, parallelism: int | None = None) -> RunResult:
+    def process(
+        self,
+        data: Any,
+        *,
+        chunk_size: int | None = None,
+        parallelism: int | None = None,
+        progress: bool | str = False,
+    ) -> RunResult:
         """Run in-memory records through the pipeline; outputs are kept in the result.
 
         Defaults as :meth:`SimpleFSM.process <streamkit.SimpleFSM.process>`: chunks sized
         for the input, one worker per usable core.
         """
         workers = usable_cores() if parallelism is None else parallelism
-        return run_local(self.stages, data, chunk_size=chunk_size, parallelism=workers)
+        return run_local(self.stages, data, chunk_size=chunk_size, parallelism=workers, progress=progress)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({' | '.join(s.name for s in self.stages)})"
@@ -123,9 +130,14 @@ class AsyncPipeline(Pipeline):
         return await stream_stages(self.stages, source, sink, **options)
 
     async def process(  # type: ignore[override]
-        self, data: Any, *, chunk_size: int | None = None, parallelism: int | None = None
+        self,
+        data: Any,
+        *,
+        chunk_size: int | None = None,
+        parallelism: int | None = None,
+        progress: bool | str = False,
     ) -> RunResult:
         """Run in-memory records through the pipeline (in a worker thread); outputs are kept in the result."""
         return await anyio.to_thread.run_sync(
-            lambda: Pipeline.process(self, data, chunk_size=chunk_size, parallelism=parallelism)
+            lambda: Pipeline.process(self, data, chunk_size=chunk_size, parallelism=parallelism, progress=progress)
         )

@@ -64,7 +64,7 @@ class Progress:
     ``chunks_processed``, ``records_processed``, ``records_per_second`` and
     ``errors`` are the seed's fields (``len(progress.errors)`` is the number of
     failed records so far); ``successful``, ``failed`` and ``status_counts``
-    come from the run's status index; ``bytes_in_flight`` and
+    come from the run's status index, ``end_state_counts`` from its tally; ``bytes_in_flight`` and
     ``records_in_flight`` are what the budget holds now.
     """
 
@@ -79,6 +79,8 @@ class Progress:
     failed: int = 0
     malformed: int = 0
     status_counts: Mapping[str, int] = field(default_factory=dict)
+    #: records written per end state so far
+    end_state_counts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def elapsed_seconds(self) -> float:

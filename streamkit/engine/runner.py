@@ -92,7 +92,7 @@ class StreamRun:
         # Stopping (cancelled, interrupted, failed): worker threads finish the sink call in hand and
         # write nothing more; the run waits for them (see _quiesce) before it aborts the sinks.
         self._stop = threading.Event()
-        self._threads = 0
+        self._threads = 0  # worker threads in a call (see _in_thread)
         self._idle = threading.Condition()
 
     async def run(self, source: Source) -> RunResult:
@@ -258,8 +258,14 @@ class StreamRun:
             raise
 
     def _quiesce(self, timeout: float = 60.0) -> None:
-        """Stop every worker thread's writing and wait until none is left in a call (blocking)."""
+        """Stop every worker thread's writing and wait until none is left in a call (blocking).
+
+        Chunks still running give up within a few records: the stages' stop
+        signals are abandoned, and record loops that run Python check them.
+        """
         deadline = time.monotonic() + timeout
+        for stage in self.stages:
+            stage.stop.abandon()
         with self._idle:
             self._stop.set()
             while self._threads and (left := deadline - time.monotonic()) > 0:
@@ -386,6 +392,7 @@ class StreamRun:
             failed=counts["failed"],
             malformed=self.tally.malformed,
             status_counts=counts,
+            end_state_counts=dict(self.tally.end_state_counts),
         )
 
     def _result(self) -> RunResult:

@@ -12,6 +12,8 @@ import anyio._backends._asyncio  # anyio loads its backend at the first run: 12-
 
 from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamOptions, Unpack, check_options, resolve_stream_config
+from streamkit.engine.progress import Progress
+from streamkit.engine.progressbar import progress_reporter
 from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
 from streamkit.engine.runner import StreamRun
@@ -35,6 +37,7 @@ async def stream_stages(
     The options are :class:`~streamkit.engine.config.StreamOptions`.
     """
     check_options(options)
+    stages = [s.for_run() for s in stages]
     cfg = resolve_stream_config(
         options.get("config"),
         chunk_size=options.get("chunk_size"),
@@ -63,8 +66,30 @@ async def stream_stages(
         raise
     keep = options.get("keep_end_state_ids")
     keep_ids = (sink is None and not sinks) if keep is None else keep
-    run = StreamRun(stages, cfg, routes, options.get("on_progress"), keep_end_state_ids=keep_ids)
-    return await run.run(src)
+    on_progress = options.get("on_progress")
+    try:
+        reporter = progress_reporter(options.get("progress"))
+    except BaseException:
+        src.close()
+        raise
+    if reporter is not None:
+        on_progress = _both(reporter, on_progress)
+    run = StreamRun(stages, cfg, routes, on_progress, keep_end_state_ids=keep_ids)
+    try:
+        return await run.run(src)
+    finally:
+        if reporter is not None:
+            reporter.close()
+
+
+def _both(reporter: Callable[[Progress], None], user: Callable[[Progress], Any] | None) -> Callable[[Progress], Any]:
+    """Show the progress, then call the user's ``on_progress`` (whose return value the run may await)."""
+
+    def on_progress(p: Progress) -> Any:
+        reporter(p)
+        return None if user is None else user(p)
+
+    return on_progress
 
 
 def start_stages(stages: list[Stage], source: Any, sink: Any = None, **options: Unpack[StreamOptions]) -> StreamHandle:

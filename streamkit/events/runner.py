@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from streamkit._owner import check_abandoned
 from streamkit.events.base import Binding, EventBase, Goto
 from streamkit.events.policy import EventExecutionEvaluationState
 
@@ -341,6 +342,7 @@ def _run_one(
     if pool is None:
         ready.clear()  # first attempts in one pass; retries come back through the queue
         for i in range(n):
+            check_abandoned()
             attempts[i] = 1
             try:
                 results[i] = call(i)
@@ -361,6 +363,7 @@ def _run_one(
                 sleep(max(0.0, waiting[0][0] - clock()))
                 due()
                 continue
+            check_abandoned()
             i = ready.popleft()
             attempts[i] += 1
             try:
@@ -373,6 +376,7 @@ def _run_one(
         limit = max(1, int(getattr(pool, "_max_workers", 1) or 1)) * 2
         in_flight: dict[Future[_One], int] = {}
         while ready or waiting or in_flight:
+            check_abandoned()
             due()
             while ready and len(in_flight) < limit:
                 i = ready.popleft()

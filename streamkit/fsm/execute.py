@@ -21,6 +21,7 @@ from streamkit._arrow.build import empty_table, from_numpy, strings
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit._arrow.unify import unify_arrays
 from streamkit._memory import SLABS
+from streamkit._owner import WORK, check_abandoned
 from streamkit.fsm.columns import ArrowCol, Col, from_arrow
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.fsm.interpret import step_limit_message
@@ -110,8 +111,13 @@ def run_batch(
             frame[name] = c
     if n:
         run.work.append(Group(net.start, None, frame, n))
-    while run.work:
-        _visit(run, run.work.popleft())
+    outer = getattr(WORK, "stop", None)
+    WORK.stop = stop  # record loops that run Python give up when the run is cancelled
+    try:
+        while run.work:
+            _visit(run, run.work.popleft())
+    finally:
+        WORK.stop = outer
     if range_ids is not None and (row_ids is not None or len(range_ids) != n):
         range_ids = None
     return _assemble(run, batch, row_offset, row_ids, range_ids)
@@ -123,6 +129,8 @@ def _visit(run: _Run, group: Group) -> None:
         group = _count_step(run, group)
         if group.n == 0:
             return
+    if run.ctx.stop is not None and run.ctx.stop.abandoned:
+        check_abandoned()
     info = net.states[group.state]
     if info.routing_only and len(info.region) == 1:  # every record takes the first arc, or ends here
         target = group.state if info.is_end else net.index[info.targets[0]]

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamkit._owner import RECORD
+from streamkit._owner import RECORD, check_abandoned
 from streamkit.config import FSMConfig, NetworkConfig, load_config
 from streamkit.events.runner import NO_GOTO, Outcome, merge_result, run_events
 from streamkit.expr.ints import INT64_MAX, INT64_MIN, OVERFLOW_MESSAGE
@@ -302,6 +302,8 @@ class PyNetwork:
         # dicts they are, and nothing keeps the state past its call
         st = State._of({}, name)
         for t, data in enumerate(records):
+            if not t & 255:
+                check_abandoned()
             try:
                 if fn is not None:
                     st.data = data

@@ -151,6 +151,13 @@ class StopSignal:
     def __init__(self) -> None:
         self.info: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        #: the run was cancelled: work in hand is given up (record loops that run Python check this)
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """Give up the work in hand: record loops raise :class:`~streamkit._owner.RunAbandoned` at their next
+        check (see :func:`~streamkit._owner.check_abandoned`)."""
+        self.abandoned = True
 
     @property
     def fired(self) -> bool:

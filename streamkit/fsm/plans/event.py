@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from streamkit._owner import check_abandoned
 from streamkit.config.model import EventSpec
 from streamkit.events.base import Binding, DefaultExecutor, EventBase, Goto
 from streamkit.events.runner import Outcome, ProcessPool, merge_result
@@ -177,6 +178,7 @@ class EventPlan:
         plain = True  # every success's result a dict without a null: merged column by column
         others: list[tuple[int, Outcome]] = []
         for t, rec in enumerate(inputs):
+            check_abandoned()
             current.current = (rec, name, stream_rows[positions[t]])
             try:
                 out = process(*[rec.get(f) for f in only])

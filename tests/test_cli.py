@@ -1,0 +1,147 @@
+"""The ``streamkit`` command: run (sinks, JSON summary, progress, exit codes, safe mode, Ctrl-C), validate,
+explain, graph, warm, and help that fits a screen."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from streamkit.cli import EXIT_BAD_INPUT, EXIT_FAILED_RECORDS, EXIT_INTERRUPTED, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = str(ROOT / "examples" / "seed_streaming.yaml")
+SAMPLE = str(ROOT / "examples" / "seed_sample.jsonl")
+
+
+def cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def yaml_net(path: Path, transform: str) -> str:
+    path.write_text(
+        "name: t\nnetworks:\n  - name: main\n    states:\n"
+        f"      - {{name: a, is_start: true, functions: {{transform: {json.dumps(transform)}}}}}\n"
+        "      - {name: b, is_end: true}\n    arcs:\n      - {from: a, to: b}\n"
+    )
+    return str(path)
+
+
+def test_run_writes_the_sinks_and_a_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.parquet"
+    errors = tmp_path / "bad.jsonl"
+    code, stdout, stderr = cli(
+        "run", SEED, "--source", SAMPLE, "--sinks", f"output={out}", "--sinks", f"error={tmp_path / 'err.jsonl'}",
+        "--error-sink", str(errors), "--parallelism", "2", "--json", capsys=capsys,
+    )  # fmt: skip
+    assert code == EXIT_OK
+    summary = json.loads(stdout)
+    assert summary["total_records"] == 200 and summary["end_state_counts"] == {"output": 180, "error": 20}
+    assert pq.read_table(out).num_rows == 180
+    assert (tmp_path / "err.jsonl").read_text().count("\n") == 20
+    assert "200 records" in stderr  # progress lines: stderr is not a terminal here
+
+
+def test_run_without_a_sink_counts_only_and_quiet_prints_no_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, stderr = cli("run", SEED, "--source", SAMPLE, "-q", capsys=capsys)
+    assert code == EXIT_OK and stderr == ""
+    assert "200 records in" in stdout and "output 180, error 20; failed 0" in stdout
+
+
+def test_fail_on_errors_exits_1_when_records_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"x": 1}\n{"x": 0}\nnot json\n')
+    cfg = yaml_net(tmp_path / "div.yaml", "lambda state: {'y': 10 // state.data['x']}")
+    code, stdout, _ = cli("run", cfg, "--source", str(data), "-q", "--json", "--fail-on-errors", capsys=capsys)
+    assert code == EXIT_FAILED_RECORDS and json.loads(stdout)["failed"] == 2  # a zero division and a bad line
+    code, _, _ = cli("run", cfg, "--source", str(data), "-q", capsys=capsys)
+    assert code == EXIT_OK
+
+
+def test_safe_mode_refuses_inline_python_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = yaml_net(tmp_path / "py.yaml", "lambda state: {'keys': ','.join(sorted(state.data))}")
+    code, _, stderr = cli("run", cfg, "--source", SAMPLE, "-q", capsys=capsys)
+    assert code == EXIT_BAD_INPUT and "unsupported construct" in stderr and "--allow-python" in stderr
+    with pytest.warns(Warning, match="per-record Python"):
+        code, stdout, _ = cli("run", cfg, "--source", SAMPLE, "-q", "--allow-python", capsys=capsys)
+    assert code == EXIT_OK and "b 200" in stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.yaml", "--source", SAMPLE], "no config file 'missing.yaml'"),
+        (["run", SEED, "--source", "no/such.jsonl", "-q"], "no/such.jsonl"),
+        (["run", SEED, "--source", SAMPLE, "--sinks", "nowhere"], "--sinks takes END=PATH"),
+        (["run", SEED, "--source", SAMPLE, "--sinks", "outptu=x.jsonl"], "no end state 'outptu'"),
+        (["run", SEED, "--source", SAMPLE, "--parallelism", "0"], "0"),
+        (["run", SEED], "--source"),
+        (["validate", "missing.yaml"], "no config file"),
+    ],
+)
+def test_bad_input_exits_2_with_the_reason(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = cli(*args, capsys=capsys)
+    assert code == EXIT_BAD_INPUT and message in stderr
+
+
+def test_validate_and_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = cli("validate", SEED, capsys=capsys)
+    assert code == EXIT_OK and stdout.startswith("ok: StreamingProcessor: 1 network(s), 6 states, 5 arcs")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: b\nnetworks:\n  - name: m\n    states: [{name: a, is_start: true}]\n    arcs: [{from: a, to: zz}]\n"
+    )
+    code, _, stderr = cli("validate", str(bad), capsys=capsys)
+    assert code == EXIT_BAD_INPUT and "zz" in stderr
+    code, stdout, _ = cli("explain", SEED, capsys=capsys)
+    assert code == EXIT_OK and "numba" in stdout and "validate" in stdout
+
+
+def test_help_fits_a_screen(capsys: pytest.CaptureFixture[str]) -> None:
+    for args in (["--help"], *([c, "--help"] for c in ("run", "validate", "explain", "graph", "warm", "bench"))):
+        code, stdout, _ = cli(*args, capsys=capsys)
+        assert code == EXIT_OK
+        lines = stdout.splitlines()
+        assert len(lines) <= 40 and max(map(len, lines)) <= 100, args
+        assert "..." not in stdout.split("\n", 1)[1]  # no command summary cut short (the usage line has [ARGS]...)
+
+
+def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "streamkit"
+    for cmd in ([str(exe)], [sys.executable, "-m", "streamkit"]):
+        out = subprocess.run([*cmd, "validate", SEED], capture_output=True, text=True, timeout=120, check=False)
+        assert out.returncode == 0 and out.stdout.startswith("ok:"), out.stderr
+
+
+def test_ctrl_c_stops_within_seconds_without_a_traceback_and_keeps_no_partial_file(tmp_path: Path) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(f'{{"id": {i}}}\n' for i in range(200_000)))
+    cfg = yaml_net(tmp_path / "slow.yaml", "lambda state: __import__('time').sleep(0.0002) or state.data")
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "streamkit", "run", cfg, "--source", str(data), "--sink", str(out), "--allow-python"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    time.sleep(3)  # started, some chunks in hand (each takes ~13 s)
+    assert p.poll() is None
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, stderr = p.communicate(timeout=60)
+    took = time.monotonic() - t0
+    assert p.returncode == EXIT_INTERRUPTED and took < 10, (took, stderr)
+    assert "Traceback" not in stderr and "interrupted after" in stderr and "partial files were removed" in stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["in.jsonl", "slow.yaml"]  # nothing half-written
+
+
+def test_warm_compiles_a_config_for_its_sample(capsys: pytest.CaptureFixture[str], kernel_cache_dir: Any) -> None:
+    code, stdout, _ = cli("warm", SEED, "--sample", SAMPLE, capsys=capsys)
+    assert code == EXIT_OK and "warmed streamkit's kernels and 1 network(s)" in stdout
