@@ -177,8 +177,10 @@ class EventPlan:
         succ: list[tuple[int, Any]] = []  # successes: (record number, result)
         plain = True  # every success's result a dict without a null: merged column by column
         others: list[tuple[int, Outcome]] = []
+        stop = ctx.stop  # checked at every record: a slow event must not hold a cancelled run
         for t, rec in enumerate(inputs):
-            check_abandoned()
+            if stop is not None and stop.abandoned:
+                check_abandoned()
             current.current = (rec, name, stream_rows[positions[t]])
             try:
                 out = process(*[rec.get(f) for f in only])
