@@ -315,3 +315,42 @@ def test_bad_deployments_are_refused_with_the_reason() -> None:
         register_deployment(name("x"), 42)
     with pytest.raises(KeyError, match="no deployment"):
         flow_submitter("never/registered")
+
+
+def test_every_run_is_counted_once_whatever_happens_to_it() -> None:
+    """Many runs of mixed outcomes, some cancelled while they wait: the deployment's counts, the wait's
+    results and each run's state agree, and they add up to the runs submitted."""
+    import random
+
+    rng = random.Random(7)
+    gate = threading.Event()
+
+    def target(kind: str) -> Any:
+        gate.wait(10)
+        if kind == "fail":
+            raise RuntimeError("no")
+        if kind == "cached":
+            return State(StateType.COMPLETED, name="Cached")
+        if kind == "own-failure":
+            return State(StateType.FAILED, name="Rejected", message="rejected")
+        return kind
+
+    dep = name("mixed")
+    register_deployment(dep, target, max_concurrency=3)
+    sub = flow_submitter(dep)
+    kinds = [rng.choice(["ok", "fail", "cached", "own-failure"]) for _ in range(300)]
+    ids = [sub.submit_sync(kind=k) for k in kinds]
+    cancelled = {i for i in ids[10:] if rng.random() < 0.2 and get_run(i).cancel()}
+    gate.set()
+    results = sub.wait_sync(show_summary=False)
+    assert list(results) == ids
+    want = {"ok": "Completed", "fail": "Failed", "cached": "Cached", "own-failure": "Rejected"}
+    for run_id, kind in zip(ids, kinds):
+        assert results[run_id] == ("Cancelled" if run_id in cancelled else want[kind])
+    counts = get_deployment(dep).counts()
+    by_type = {t: sum(get_run(i).state.type is t for i in ids) for t in StateType}
+    assert counts["cancelled"] == len(cancelled) == by_type[StateType.CANCELLED]
+    assert counts["completed"] == by_type[StateType.COMPLETED]
+    assert counts["failed"] == by_type[StateType.FAILED]
+    assert sum(counts.values()) == 300 and counts["pending"] == counts["running"] == 0
+    assert get_run(ids[kinds.index("own-failure")]).error == "rejected"
