@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-core bench-stream bench-status bench-events bench-runtime clean
+.PHONY: demo test lint bench bench-core bench-stream bench-status bench-events bench-runtime bench-executor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# `make bench` prints all five reports; each one alone with its own target.
+# `make bench` prints all six reports; each one alone with its own target.
 # bench-core: in memory, one table per job (seed 002 on a 2M-row table, the flights
 #   ETL, text building): streamkit first call and steady state vs polars' one query
 #   and per-record Python loops, compile times, targets.
@@ -37,7 +37,8 @@ lint: $(STAMP)
 # bench-status: the status index.
 # bench-events: events (seed 003) in networks against the same work without the engine.
 # bench-runtime: the runtime (seed 001): jobs/s, a network flow's records/s, isolation, memory.
-bench: bench-core bench-status bench-stream bench-events bench-runtime
+# bench-executor: the executor (seed 000): events/s at 10k and 100k, "which are completed" at 10k and 1M.
+bench: bench-core bench-status bench-stream bench-events bench-runtime bench-executor
 
 bench-core: $(STAMP)
 	$(BIN)/python benchmarks/report.py
@@ -53,6 +54,9 @@ bench-events: $(STAMP)
 
 bench-runtime: $(STAMP)
 	$(BIN)/python benchmarks/runtime_report.py
+
+bench-executor: $(STAMP)
+	$(BIN)/python benchmarks/executor_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

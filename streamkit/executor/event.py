@@ -186,6 +186,19 @@ class Event:
 
     timeout: float | None = None
 
+    # the event's own state in slots (fields live in the instance dict): a smaller event, faster at 100k+
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_number",
+        "_status",
+        "_tracker",
+        "_waiters",
+        "created_at",
+        "execution",
+        "id",
+    )
+
     # per class, set by __init_subclass__: field names, defaults copied per event, required fields
     _field_names: ClassVar[frozenset[str]]
     _field_order: ClassVar[tuple[str, ...]]
