@@ -490,3 +490,45 @@ def test_wrong_use_is_a_clear_error() -> None:
         Executor(processor_config={"queue_capcity": 5})
     with pytest.raises(ValueError, match=r"^`processor_config\['concurrency_limit'\]` of Executor must be at least 1"):
         Executor(processor_config={"concurrency_limit": 0})
+
+
+def test_a_failing_hook_leaves_the_batch_queued() -> None:
+    class Broken(Executor):
+        broken = True
+
+        async def _update_progression(self, event: Event, force_status: EventStatus | None = None) -> None:
+            if self.broken and force_status is EventStatus.PROCESSING and event.n == 1:  # type: ignore[attr-defined]
+                msg = "hook failed"
+                raise RuntimeError(msg)
+            await super()._update_progression(event, force_status)
+
+    async def run() -> None:
+        executor = Broken()
+        for n in range(3):
+            await executor.append(Job(n=n))
+        await executor.start()
+        with pytest.raises(RuntimeError, match=r"^hook failed$"):
+            await executor.forward()
+        assert executor.status_counts()["pending"] == 3 and executor.status_counts()["processing"] == 0
+        executor.broken = False
+        assert await executor.forward() == 3
+        assert [e.n for e in executor.completed_events] == [0, 1, 2]
+
+    asyncio.run(run())
+
+
+def test_a_running_event_is_not_appended() -> None:
+    async def run() -> None:
+        gate = asyncio.Event()
+        event = Gate(gate=gate, box={})
+        task = asyncio.create_task(event.invoke())
+        await asyncio.sleep(0)  # a turn of the loop: the event starts and waits on the gate
+        with pytest.raises(ValueError, match=r"is running: append it before it runs or once it has finished$"):
+            await Executor().append(event)
+        gate.set()
+        assert await task == "opened"
+        executor = Executor()
+        await executor.append(event)
+        assert executor.completed_events == [event]
+
+    asyncio.run(run())

@@ -108,13 +108,16 @@ class Executor:
         TypeError
             ``event`` is not an ``event_type``.
         ValueError
-            The event is in this or another executor already, or ``priority`` is not a finite number.
+            The event is in this or another executor already, is running, or ``priority`` is not a finite number.
         """
         flow = self.states
         key = flow._check_new(event)
         if priority is not None:
             priority = _check_priority(priority)
         status = event._status
+        if status is EventStatus.PROCESSING:
+            msg = f"{event!r} is running: append it before it runs or once it has finished"
+            raise ValueError(msg)
         if status is _PENDING:
             limit = self.processor_config["max_queue_size"]
             if limit is not None and flow._index.count(_PENDING) >= limit:

@@ -140,8 +140,14 @@ class Processor:
         ex = self.executor
         hooked = ex._hooked
         if hooked:
-            for event in events:
-                await ex._update_progression(event, _PROCESSING)
+            try:
+                for event in events:
+                    await ex._update_progression(event, _PROCESSING)
+            except BaseException:  # the hook failed: the batch goes back to the queue as it was
+                for event in events:
+                    ex._publish(event, _PENDING)
+                self._requeue_front(events)
+                raise
         else:
             ex.states._index.transition(np.array([e._number for e in events], np.int64), _PROCESSING)
             for event in events:
