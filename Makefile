@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-core bench-stream bench-status bench-events bench-runtime bench-submit clean
+.PHONY: demo test lint bench bench-core bench-stream bench-status bench-events bench-runtime bench-submit bench-executor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,7 +38,8 @@ lint: $(STAMP)
 # bench-events: events (seed 003) in networks against the same work without the engine.
 # bench-runtime: the runtime (seed 001): jobs/s, a network flow's records/s, isolation, memory.
 # bench-submit: submissions (seed 004): runs submitted and waited for, the concurrency bound.
-bench: bench-core bench-status bench-stream bench-events bench-runtime bench-submit
+# bench-executor: the executor (seed 000): events/s at 10k and 100k, "which are completed" at 10k and 1M.
+bench: bench-core bench-status bench-stream bench-events bench-runtime bench-executor bench-submit
 
 bench-core: $(STAMP)
 	$(BIN)/python benchmarks/report.py
@@ -57,6 +58,9 @@ bench-runtime: $(STAMP)
 
 bench-submit: $(STAMP)
 	$(BIN)/python benchmarks/submit_report.py
+
+bench-executor: $(STAMP)
+	$(BIN)/python benchmarks/executor_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -5,6 +5,7 @@ layers below it, never one above):
 
 0. ``errors``, ``_typing`` — names every layer uses
 1. ``status``, ``_tuning``, ``_memory`` — status codes and indices; the process's tuning; memory kept for reuse
+   then ``executor`` — seed 000's events and executor, on the status index
 2. ``_arrow`` — casts, buffer views, type unification, tables
 3. ``record``, ``config`` — the record a transform sees; the validated config
 4. ``expr`` — inline code → IR → kernel source
@@ -32,6 +33,7 @@ ROOT = Path(streamkit.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.errors", "streamkit._typing", "streamkit._owner"),
     ("streamkit.status", "streamkit._tuning", "streamkit._memory", "streamkit.handle"),
+    ("streamkit.executor",),
     ("streamkit._arrow",),
     ("streamkit.events",),
     ("streamkit.record", "streamkit.config"),
@@ -41,7 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.engine",),
     ("streamkit.api", "streamkit.async_api", "streamkit.warm"),
     ("streamkit.runtime",),
-    ("streamkit.executor", "streamkit.submit"),
+    ("streamkit.submit",),
     ("streamkit",),
 )
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from streamkit.status import (
+    DEFAULT_KEEP_IDS,
     DuplicateIdError,
     EventStatus,
     StatusIndex,
@@ -464,3 +465,23 @@ def test_failed_adds_leave_room_in_the_hash_table() -> None:
     assert len(index) == 1001
     index.add(np.arange(far + 1, far + 200))  # the ids refused before can be added now
     assert index.count("pending") == 1200
+
+
+@pytest.mark.parametrize("keep_ids", ["all", DEFAULT_KEEP_IDS])
+def test_remove_drops_ids_from_any_status_and_their_tags(keep_ids: object) -> None:
+    index = StatusIndex(keep_ids=keep_ids)  # type: ignore[arg-type]
+    index.add(range(10))
+    index.add([1_000_000, 2_000_000], "failed")  # far ids: in the hash table
+    index.transition([2, 3, 4], "completed")
+    index.tag([2, 5, 1_000_000], "t")
+    with pytest.raises(UnknownIdError):
+        index.remove([5, 77])
+    assert len(index) == 12  # nothing dropped
+    index.remove([3, 5, 1_000_000, 5])
+    assert len(index) == 9 and 3 not in index and 1_000_000 not in index
+    assert index.counts() == {**dict.fromkeys(NAMES, 0), "pending": 6, "completed": 2, "failed": 1}
+    assert index.ids("completed").tolist() == [2, 4] and index.ids("failed").tolist() == [2_000_000]
+    assert index.tagged("t").tolist() == [2]
+    assert index.cleaned_counts() == {**dict.fromkeys(NAMES, 0), "pending": 1, "completed": 1, "failed": 1}
+    index.add(3, "failed")  # may come back
+    assert index.ids("failed").tolist() == [2_000_000, 3] and index.ids("completed").tolist() == [2, 4]

@@ -354,3 +354,22 @@ def test_every_run_is_counted_once_whatever_happens_to_it() -> None:
     assert counts["failed"] == by_type[StateType.FAILED]
     assert sum(counts.values()) == 300 and counts["pending"] == counts["running"] == 0
     assert get_run(ids[kinds.index("own-failure")]).error == "rejected"
+
+
+def test_a_deployments_threads_end_when_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamkit.submit.deployments as deployments
+
+    monkeypatch.setattr(deployments, "IDLE_THREAD_SECONDS", 0.05)
+    dep = name("idle")
+    d = register_deployment(dep, lambda: time.sleep(0.01), max_concurrency=4)
+    sub = flow_submitter(dep)
+    for _ in range(8):
+        sub.submit_sync()
+    assert set(sub.wait_sync(show_summary=False).values()) == {"Completed"}
+    assert 1 <= len(d._threads) <= 4
+    deadline = time.monotonic() + 10
+    while d._threads and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert d._threads == []
+    sub.submit_sync()  # a new run starts a thread again
+    assert set(sub.wait_sync(show_summary=False).values()) == {"Completed"}

@@ -217,6 +217,16 @@ class StatusLists:
             lst.shrink()
         return lst.buf[: lst.n].copy()
 
+    def remove(self, ids: np.ndarray, codes: np.ndarray, store: Store) -> None:
+        """Drop ``ids`` (unique, all held; ``codes[i]`` is the status of ``ids[i]``) from ``store``, tally them."""
+        for c in np.unique(codes).tolist():
+            sel = ids[codes == c]
+            store.drop_listed(sel, sel.shape[0], c)
+            self.counts[c] -= sel.shape[0]
+            self.cleaned[c] += sel.shape[0]
+            if self.lists[c] is not None:  # their entries are stale now
+                self._maybe_compact(c, store)
+
     def cleanup(self, codes: list[int], store: Store) -> int:
         """Drop every id in ``codes`` from ``store`` and the lists, tally them; return how many."""
         live = [c for c in codes if self.counts[c]]

@@ -135,6 +135,12 @@ class Tags:
         """Each tag's ids in tagging order, by name in creation order."""
         return {name: t.ids() for name, t in self._sets.items()}
 
+    def remove_ids(self, ids: np.ndarray) -> None:
+        """Untag ``ids`` in every tag (ids a tag lacks are skipped)."""
+        for tags in self._sets.values():
+            if len(tags):
+                tags.remove(ids)
+
     def purge(self, store: Store) -> None:
         """Untag, in every tag, the ids no longer in ``store``."""
         for tags in self._sets.values():

@@ -32,7 +32,9 @@ class EventStatus(int, enum.Enum):
     columns, comparisons with the executor's codes), and its ``value`` is the
     name the seed documents use (``EventStatus.FAILED.value == 'failed'``), so
     ``EventStatus('failed')``, ``EventStatus(3)`` and ``EventStatus.FAILED`` are
-    the same member.
+    the same member. Every member is truthy, ``PENDING`` (code 0) too: a
+    status is never "nothing" (seed 000 writes ``force_status if force_status
+    else ...``).
 
     Examples
     --------
@@ -42,6 +44,8 @@ class EventStatus(int, enum.Enum):
     (True, 3, 'failed')
     >>> [s.value for s in EventStatus]
     ['pending', 'processing', 'completed', 'failed', 'skipped', 'cancelled', 'aborted']
+    >>> all(EventStatus), bool(int(EventStatus.PENDING))
+    (True, False)
     """
 
     def __new__(cls, code: int, name: str) -> EventStatus:
@@ -66,6 +70,9 @@ class EventStatus(int, enum.Enum):
         if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
             return _BY_CODE.get(int(value))
         return None
+
+    def __bool__(self) -> bool:
+        return True
 
     def __repr__(self) -> str:
         return f"<EventStatus.{self._name_}: {self._value_!r}>"

@@ -260,6 +260,31 @@ class StatusIndex:
                 self._tags.purge(self._store)
             return dropped
 
+    def remove(self, ids: Any) -> None:
+        """Drop ``ids`` whatever their status (and their tags), tallied in :meth:`cleaned_counts` as by cleanup.
+
+        :class:`~streamkit.status.UnknownIdError` for ids not in the index, and nothing is dropped.
+
+        Examples
+        --------
+        >>> index = StatusIndex()
+        >>> index.add(range(4))
+        >>> index.transition(2, "failed")
+        >>> index.tag([1, 2, 3], "team_a")
+        >>> index.remove([2, 1, 2])
+        >>> len(index), index.count("failed"), index.ids("pending"), index.tagged("team_a")
+        (2, 0, array([0, 3]), array([3]))
+        """
+        arr = np.unique(as_ids(ids))
+        with self._lock:
+            codes, n_absent = self._store.lookup(arr)
+            if n_absent:
+                raise unknown_ids_error(arr[codes == _ABSENT])
+            if arr.shape[0]:
+                self._lists.remove(arr, codes, self._store)
+                self._store.trim()
+                self._tags.remove_ids(arr)
+
     # ------------------------------------------------------------------ queries
 
     def count(self, status: StatusLike) -> int:

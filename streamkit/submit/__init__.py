@@ -22,8 +22,8 @@ Examples
 """
 
 from streamkit.submit.deployments import Deployment as Deployment
-from streamkit.submit.deployments import deployments as deployments
 from streamkit.submit.deployments import get_deployment as get_deployment
+from streamkit.submit.deployments import list_deployments as list_deployments
 from streamkit.submit.deployments import register_deployment as register_deployment
 from streamkit.submit.deployments import run_deployment as run_deployment
 from streamkit.submit.runs import FlowRun as FlowRun
@@ -40,7 +40,7 @@ __all__ = (
     "run_deployment",
     "get_run",
     "get_deployment",
-    "deployments",
+    "list_deployments",
     "Deployment",
     "FlowRun",
     "State",

@@ -38,7 +38,7 @@ from streamkit.status import EventStatus, StatusIndex
 from streamkit.submit.runs import RUNS, FlowRun, run_loop
 from streamkit.submit.states import State, StateType
 
-__all__ = ("Deployment", "register_deployment", "get_deployment", "run_deployment", "deployments")
+__all__ = ("Deployment", "register_deployment", "get_deployment", "run_deployment", "list_deployments")
 
 _CODES = {
     StateType.SCHEDULED: EventStatus.PENDING,
@@ -147,7 +147,15 @@ class Deployment:
         while True:
             with self._lock:
                 self._idle += 1
-            run = self._queue.get()
+            try:
+                run = self._queue.get(timeout=IDLE_THREAD_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    self._idle -= 1
+                    if self._queue.empty():  # nothing came: the thread ends (a new run starts another)
+                        self._threads.remove(threading.current_thread())
+                        return
+                continue
             with self._lock:
                 self._idle -= 1
             if not run._set_state(State(StateType.RUNNING), only_from=_WAITING):
@@ -209,6 +217,9 @@ class Deployment:
 
 
 _WAITING = frozenset({StateType.SCHEDULED, StateType.PENDING})
+
+#: A deployment's thread that waited this long for a run ends.
+IDLE_THREAD_SECONDS = 10.0
 
 
 async def _awaited(aw: Any) -> Any:
@@ -312,7 +323,7 @@ def get_deployment(name: str) -> Deployment:
     return dep
 
 
-def deployments() -> list[str]:
+def list_deployments() -> list[str]:
     """The names of the registered deployments."""
     return sorted(_REGISTRY)
 
