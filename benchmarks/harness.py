@@ -34,6 +34,7 @@ __all__ = (
     "bench_first_call",
     "bench_steady",
     "rounds_for",
+    "rounds_override",
     "spawn_first_call",
 )
 
@@ -46,9 +47,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIRST_CALL_TIMEOUT_S = 900
 
 
+#: Environment variable that sets every benchmark's round count (the suite's ``--repeat`` and ``--quick``).
+ROUNDS_ENV = "STREAMKIT_BENCH_ROUNDS"
+
+
+def rounds_override() -> int | None:
+    """The round count set by ``STREAMKIT_BENCH_ROUNDS`` (``None`` when unset)."""
+    raw = os.environ.get(ROUNDS_ENV, "").strip()
+    if not raw:
+        return None
+    value = int(raw)
+    if value <= 0:
+        msg = f"{ROUNDS_ENV} must be positive, got {value}"
+        raise ValueError(msg)
+    return value
+
+
 def rounds_for(n: int, *, budget: int = 100_000_000, low: int = 3, high: int = 20) -> int:
-    """Rounds for a run over ``n`` records: about ``budget`` records in all, within [low, high]."""
-    return max(low, min(high, budget // max(n, 1)))
+    """Rounds for a run over ``n`` records: about ``budget`` records in all, within [low, high].
+
+    ``STREAMKIT_BENCH_ROUNDS``, when set, is the answer instead.
+    """
+    return rounds_override() or max(low, min(high, budget // max(n, 1)))
 
 
 def bench_steady(
@@ -106,7 +126,7 @@ def bench_first_call(
     run's counts must equal ``want_counts``.
     """
     runs: list[dict[str, Any]] = []
-    rounds = 1 if benchmark.disabled else 3
+    rounds = 1 if benchmark.disabled else rounds_override() or 3
     benchmark.pedantic(lambda: runs.append(spawn_first_call(job, impl, n, clean=clean)), rounds=rounds, iterations=1)
     for run in runs:
         assert run["counts"] == want_counts, f"{impl} first call on {job}: {run['counts']} != {want_counts}"
@@ -130,6 +150,7 @@ def _record(
         ns_per_record=median / n_records * 1e9,
         records_per_s=n_records / median,
         rounds=len(seconds),
+        repeats_s=list(seconds),
         **info,
     )
 

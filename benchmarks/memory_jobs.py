@@ -16,6 +16,9 @@ The runners, each over a whole table, as their users write them:
   together by one ``pl.collect_all`` (what a polars user writes: one query, not a
   call per chunk); the frame is built from the Arrow table beforehand, outside
   any timing, as a polars user has their data in polars already;
+- :func:`run_pyarrow` (seed only): ``pyarrow.compute`` over the whole table,
+  one mask and ``Table.filter`` per destination (``examples/reference.py``'s
+  ``seed_pyarrow``), what a pyarrow user writes;
 - :func:`run_python_loop`: the reference's per-record function over dicts (the
   fair hand-written loop; records listed with ``to_pylist()`` beforehand);
 - :func:`run_python_fsm_loop` (seed only): the config run record by record
@@ -49,6 +52,7 @@ __all__ = (
     "job_input",
     "polars_frame",
     "run_polars",
+    "run_pyarrow",
     "run_python_fsm_loop",
     "run_python_loop",
     "run_streamkit",
@@ -156,6 +160,19 @@ def run_polars(job: str, df: pl.DataFrame, *, collect: bool = False) -> JobResul
     frames = reference.run_polars(reference.REFERENCES[job], df)
     counts = {key: frame.height for key, frame in frames.items()}
     return JobResult(_nonzero(counts), frames if collect else {})
+
+
+# --------------------------------------------------------------------------- pyarrow
+
+
+def run_pyarrow(job: str, table: pa.Table, *, collect: bool = False) -> JobResult:
+    """The seed job with ``pyarrow.compute`` over the whole table (``reference.seed_pyarrow``)."""
+    if job != "seed":
+        msg = f"the pyarrow baseline is written for the seed job only, got {job!r}"
+        raise ValueError(msg)
+    tables = reference.seed_pyarrow(table)
+    counts = {key: t.num_rows for key, t in tables.items()}
+    return JobResult(_nonzero(counts), tables if collect else {})
 
 
 # --------------------------------------------------------------------------- Python loops

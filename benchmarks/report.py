@@ -42,6 +42,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,14 @@ from benchmarks.core_targets import (
     JOB_TITLES,
     collect,
     compile_table,
+    core_figures,
+    core_ratios,
     job_table,
     job_titles,
     seed_targets,
     targets,
 )
+from benchmarks.figures import ReportFigures
 from benchmarks.tables import load_average, plain_table, target_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +132,8 @@ def run_suite(args: argparse.Namespace, json_path: Path, *, clean: bool, seed_on
         STREAMKIT_BENCH_CLEAN="1" if clean else "0",
     )
     env.pop("STREAMKIT_BENCH_ETL_N", None)
+    for key in [k for k in env if k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))]:
+        env.pop(key)  # run from a test worker: the child is a pytest of its own, not an xdist worker
     if args.etl_n:
         env["STREAMKIT_BENCH_ETL_N"] = str(args.etl_n)
     files = ["benchmarks/test_bench_core.py"]
@@ -261,31 +267,65 @@ def render(
     return "\n".join(lines), all(t.ok is not False for t in results)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the suite, print the report, return the exit status."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    args.command = command_line(argv)
-    print(f"command: {args.command}", flush=True)
+def measure(args: argparse.Namespace, *, quick: bool = False) -> ReportFigures:
+    """Run the suite under pytest (``args`` from :func:`parse_args`) and return its figures and printed text.
+
+    ``quick`` leaves out the fresh-install compile (all caches empty), which
+    recompiles numba's own helpers for information only.
+    """
+    if not hasattr(args, "command"):
+        args.command = command_line()
+    if quick and "-k" not in args.pytest_args:
+        args.pytest_args = [*args.pytest_args, "-k", "not all_caches"]
+    start = time.perf_counter()
     load_before = load_average()
     messy = None
     with tempfile.TemporaryDirectory(prefix="streamkit-bench-") as tmp:
         json_path = args.json or Path(tmp) / "bench.json"
         rc = run_suite(args, json_path, clean=args.data != "messy")
         if not json_path.exists():
-            print(f"pytest exited with {rc} and wrote no benchmark JSON", file=sys.stderr)
-            return rc or 1
+            msg = f"pytest exited with {rc} and wrote no benchmark JSON"
+            return ReportFigures("core", "in memory", text=msg, ok=False, exit_code=rc or 1)
         data = json.loads(json_path.read_text())
         if args.data == "both" and rc == 0:
             messy_path = json_path.with_name(json_path.stem + ".messy.json")
             rc = run_suite(args, messy_path, clean=False, seed_only=True)
             if messy_path.exists():
                 messy = json.loads(messy_path.read_text())
-    text, all_pass = render(data, args, load_before, messy)
-    print(text)
+    text, _ = render(data, args, load_before, messy)
+    rows, compiles = collect(data)
+    figures = core_figures(rows, compiles)
+    ratios = core_ratios(rows)
+    if messy is not None:
+        messy_rows, _ = collect(messy)
+        figures.update(core_figures(messy_rows, {}, prefix="messy "))
+        ratios += core_ratios(messy_rows, prefix="messy ")
     if rc != 0:
-        print(f"\npytest exited with {rc}: some benchmarks failed or errored (see above)")
-        return rc
-    return 1 if args.strict and not all_pass else 0
+        text += f"\n\npytest exited with {rc}: some benchmarks failed or errored (see above)"
+    return ReportFigures(
+        "core",
+        "in memory: seed job, flights ETL, text building",
+        figures=figures,
+        ratios=ratios,
+        targets=targets(rows, compiles),
+        text=text,
+        notes=NOTES,
+        ok=rc == 0,
+        seconds=time.perf_counter() - start,
+        exit_code=rc,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the suite, print the report, return the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.command = command_line(argv)
+    print(f"command: {args.command}", flush=True)
+    result = measure(args)
+    print(result.text)
+    if result.exit_code != 0:
+        return result.exit_code
+    return 1 if args.strict and any(t.ok is False for t in result.targets) else 0
 
 
 if __name__ == "__main__":

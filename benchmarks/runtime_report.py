@@ -35,6 +35,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.figures import ReportFigures, make_figure
 from benchmarks.tables import Target, load_average, plain_table, target_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,35 +208,36 @@ def peak_rss_mb(n: int) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs-rss", type=int, default=1_000_000)
     parser.add_argument("--strict", action="store_true")
-    args = parser.parse_args(argv)
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
-    jps = statistics.median(jobs_per_second() for _ in range(args.repeat))
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> ReportFigures:
+    """Measure; return the figures, the targets and the printed tables."""
+    started = time.perf_counter()
+    jps_runs = [jobs_per_second() for _ in range(args.repeat)]
+    jps = statistics.median(jps_runs)
     nets = [network_records_per_second() for _ in range(args.repeat)]
     rps = statistics.median(r for r, _ in nets)
     mismatches = sum(b for _, b in nets)
     bad, total = isolation_and_atomic()
     add_us, tr_us = one_id_at_a_time()
     small, big = peak_rss_mb(args.jobs_rss // 10), peak_rss_mb(args.jobs_rss)
-    print()
-    print(
-        plain_table(
-            ["measure", "value"],
-            [
-                ("one-item jobs, no-op routine", f"{jps:,.0f} jobs/s"),
-                ("network flow, 1,000 × 100 records from 4 threads", f"{rps:,.0f} records/s"),
-                ("network flow: jobs whose result differs from process() alone", str(mismatches)),
-                ("isolation mismatches / atomic total", f"{bad} / {total}"),
-                ("status index: add / transition of one id", f"{add_us:.2f} / {tr_us:.2f} µs"),
-                (f"peak RSS: {args.jobs_rss // 10:,} / {args.jobs_rss:,} jobs", f"{small:.0f} / {big:.0f} MB"),
-            ],
-        )
+    table = plain_table(
+        ["measure", "value"],
+        [
+            ("one-item jobs, no-op routine", f"{jps:,.0f} jobs/s"),
+            ("network flow, 1,000 × 100 records from 4 threads", f"{rps:,.0f} records/s"),
+            ("network flow: jobs whose result differs from process() alone", str(mismatches)),
+            ("isolation mismatches / atomic total", f"{bad} / {total}"),
+            ("status index: add / transition of one id", f"{add_us:.2f} / {tr_us:.2f} µs"),
+            (f"peak RSS: {args.jobs_rss // 10:,} / {args.jobs_rss:,} jobs", f"{small:.0f} / {big:.0f} MB"),
+        ],
     )
     rows = [
         Target("one-item jobs into a no-op routine", "≥ 50k jobs/s", f"{jps:,.0f}/s", jps >= 50_000),
@@ -248,10 +250,37 @@ def main(argv: list[str] | None = None) -> int:
         Target("status index transition(1 id)", "≤ 2 µs", f"{tr_us:.2f} µs", tr_us <= 2),
         Target("peak RSS, 10× the jobs", "≤ 1.2×", f"{big / small:.2f}×", big / small <= 1.2),
     ]
+    figures = {
+        "one-item jobs, no-op routine": make_figure(jps_runs, unit="jobs/s", better="higher"),
+        "network flow, 1,000 × 100 records": make_figure(
+            [r for r, _ in nets], unit="records/s", better="higher", records=100_000
+        ),
+        "status index add(1 id)": make_figure([add_us], unit="µs"),
+        "status index transition(1 id)": make_figure([tr_us], unit="µs"),
+        f"peak RSS, {args.jobs_rss // 10} jobs": make_figure([small], unit="MB"),
+        f"peak RSS, {args.jobs_rss} jobs": make_figure([big], unit="MB"),
+    }
+    return ReportFigures(
+        "runtime",
+        "runtime (seed 001)",
+        figures=figures,
+        targets=rows,
+        text=table + "\n\n" + target_table(rows),
+        ok=not (mismatches or bad) and total == 5000,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
+    args = parse_args(argv)
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
+    result = measure(args)
     print()
-    print(target_table(rows))
+    print(result.text)
     print(f"\nload {load_average()} after")
-    return 1 if args.strict and not all(t.ok for t in rows) else 0
+    return 1 if args.strict and not all(t.ok for t in result.targets) else 0
 
 
 if __name__ == "__main__":

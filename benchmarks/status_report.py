@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import shlex
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +49,8 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.figures import ReportFigures, Timing, make_figure
+from benchmarks.tables import Target
 from streamkit.status import StatusIndex
 from streamkit.status.codes import STATUS_NAMES
 
@@ -122,8 +123,11 @@ class SeedLists:
 
 
 def median_time(fn: Callable[[], object], *, repeat: int, number: int = 1,
-                setup: Callable[[], object] | None = None) -> float:  # fmt: skip
-    """Median seconds per call of ``fn`` over ``repeat`` runs of ``number`` calls (``setup`` untimed)."""
+                setup: Callable[[], object] | None = None) -> Timing:  # fmt: skip
+    """Median seconds per call of ``fn`` over ``repeat`` runs of ``number`` calls (``setup`` untimed).
+
+    The result is a float that also carries every run (:class:`benchmarks.figures.Timing`).
+    """
     times = []
     for _ in range(repeat):
         if setup is not None:
@@ -132,7 +136,7 @@ def median_time(fn: Callable[[], object], *, repeat: int, number: int = 1,
         for _ in range(number):
             fn()
         times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+    return Timing(times)
 
 
 @dataclass
@@ -376,24 +380,70 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Measure, print the tables, return the exit status."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    print("$ " + shlex.join([sys.executable, *sys.argv]), flush=True)
-    print(f"# {os.cpu_count()} cpus; medians of {args.repeat} runs; '~' = extrapolated, '-' = not run\n")
+def _runs(seconds: float) -> tuple[float, ...]:
+    """Every run behind a timing (the value alone for an extrapolated or plain float)."""
+    return getattr(seconds, "runs", (seconds,))
+
+
+def status_figures(rows: Sequence[Row]) -> dict[str, dict[str, object]]:
+    """Seconds per call of every operation and size, for the index, the numpy scan and the seed lists."""
+    out: dict[str, dict[str, object]] = {}
+    for r in rows:
+        info = r.note.startswith("(info)")
+        for impl, seconds in (("StatusIndex", r.index), ("numpy scan", r.numpy), ("seed lists", r.lists)):
+            if seconds is None:
+                continue
+            extrapolated = impl == "seed lists" and r.lists_extrapolated
+            out[f"{r.op} at {r.n}/{impl}"] = make_figure(
+                _runs(seconds),
+                unit="s",
+                records=r.n,
+                job=f"{r.op} at {r.n:,}",
+                impl=impl,
+                info=info or extrapolated,
+                **({"extrapolated": True} if extrapolated else {}),
+            )
+    return out
+
+
+def measure(args: argparse.Namespace) -> ReportFigures:
+    """Measure every size of ``args.sizes``; return the figures, the targets and the printed tables."""
+    started = time.perf_counter()
     rows: list[Row] = []
     py_ref: dict[str, tuple[int, float]] = {}
     for n in sorted(args.sizes):
         rows.extend(measure_size(n, repeat=args.repeat, py_limit=args.py_limit, py_ref=py_ref))
         print(f"measured {n:,} items", file=sys.stderr, flush=True)
-    print(results_table(rows))
-    print()
     verdict = {True: "PASS", False: "FAIL", None: "n/a"}
     result = targets(rows)
-    print(table(["target", "goal", "measured", "result"], [[t[0], t[1], t[2], verdict[t[3]]] for t in result]))
+    text = "\n".join(
+        [
+            f"# {os.cpu_count()} cpus; medians of {args.repeat} runs; '~' = extrapolated, '-' = not run",
+            "",
+            results_table(rows),
+            "",
+            table(["target", "goal", "measured", "result"], [[t[0], t[1], t[2], verdict[t[3]]] for t in result]),
+        ]
+    )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1))
-    return 1 if args.strict and any(t[3] is False for t in result) else 0
+    return ReportFigures(
+        "status",
+        "status index",
+        figures=status_figures(rows),
+        targets=[Target(*t) for t in result],
+        text=text,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure, print the tables, return the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    print("$ " + shlex.join([sys.executable, *sys.argv]), flush=True)
+    result = measure(args)
+    print(result.text)
+    return 1 if args.strict and any(t.ok is False for t in result.targets) else 0
 
 
 if __name__ == "__main__":

@@ -44,12 +44,13 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.figures import ReportFigures, make_figure
 from benchmarks.stream_jobs import FLIGHTS_JOBS, FORMATS, JOBS, bench_data_dir, ensure_input
 from benchmarks.stream_runner import RESULT_MARKER
 from benchmarks.stream_targets import POLARS_JOBS, Measured, evaluate_targets
 from benchmarks.tables import fmt_rate, fmt_ratio, load_average, plain_table, target_table
 
-__all__ = ("RunRecord", "main", "parse_args", "run_one")
+__all__ = ("RunRecord", "main", "measure", "parse_args", "run_one")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +86,7 @@ class RunRecord:
     error: str = ""
     load_before: float = float("nan")
     workload: str = "seed"
+    timeline: list[tuple[float, float, float]] = field(default_factory=list)  # (s, RSS MB, anon MB) samples
 
     @property
     def ok(self) -> bool:
@@ -92,20 +94,26 @@ class RunRecord:
         return self.returncode == 0 and bool(self.result)
 
 
-def _anon_rss_mb(pid: int) -> float:
-    """The anonymous (heap, not file-backed) resident memory of ``pid`` now, in MB (0 if unknown)."""
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """The resident memory of ``pid`` now, in MB: all of it (``VmRSS``) and its anonymous part (0 if unknown).
+
+    The anonymous part (``RssAnon``) is heap and buffers, not file-backed pages.
+    """
+    rss = anon = 0.0
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
-                if line.startswith(b"RssAnon:"):
-                    return int(line.split()[1]) / 1024
+                if line.startswith(b"VmRSS:"):
+                    rss = int(line.split()[1]) / 1024
+                elif line.startswith(b"RssAnon:"):
+                    anon = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return rss, anon
 
 
 def run_one(
-    cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S
+    cmd: Sequence[str], *, timeout: float = RUN_TIMEOUT_S, timeline: list[tuple[float, float, float]] | None = None
 ) -> tuple[int, float, float, float, dict[str, Any], str]:
     """Run ``cmd`` in a fresh process.
 
@@ -117,7 +125,8 @@ def run_one(
     mapped file). ``ru_maxrss`` from ``os.wait4`` is only the fallback: on Linux
     it also counts what this process held when it forked the child. The anonymous part
     (``RssAnon`` of ``/proc/<pid>/status``, heap and buffers only) is sampled
-    every 50 ms, so a shorter spike can be missed.
+    every 50 ms, so a shorter spike can be missed; with ``timeline``, every
+    sample is appended to it as ``(seconds since start, RSS MB, anonymous MB)``.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -132,7 +141,10 @@ def run_one(
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            anon = max(anon, _anon_rss_mb(proc.pid))
+            rss_now, anon_now = _rss_mb(proc.pid)
+            anon = max(anon, anon_now)
+            if timeline is not None and rss_now:
+                timeline.append((time.perf_counter() - start, rss_now, anon_now))
             time.sleep(0.05)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -192,8 +204,9 @@ def run_file_job(
     elif job in ("polars batches", "python loop"):
         cmd += ["--chunk-size", str(args.chunk_size)]
     shutil.rmtree(out_dir, ignore_errors=True)
+    timeline: list[tuple[float, float, float]] = []
     try:
-        rc, rss, anon, wall, result, stderr = run_one(cmd)
+        rc, rss, anon, wall, result, stderr = run_one(cmd, timeline=timeline)
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     record = RunRecord(
@@ -208,6 +221,7 @@ def run_file_job(
         result,
         load_before=load,
         workload=workload,
+        timeline=timeline,
     )
     if not record.ok:
         record.error = f"exit {rc}: {stderr.strip()[-1500:]}"
@@ -247,6 +261,8 @@ def summarize(records: Sequence[RunRecord]) -> Measured | None:
         runs=len(good),
         info=first.result.get("info", {}),
         workload=first.workload,
+        repeats=tuple(r.result["seconds"] for r in good),
+        rss_repeats=tuple(r.max_rss_mb for r in good),
     )
 
 
@@ -381,11 +397,13 @@ def _versions() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # a linear script
-    """Run everything, print the report, return the exit status."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    command = command_line(argv)
-    print(f"command: {command}   (cwd {os.getcwd()})", flush=True)
+def measure(args: argparse.Namespace, *, command: str = "") -> ReportFigures:  # a linear script
+    """Run every job ``args`` asks for (:func:`parse_args`); return the figures and the printed report.
+
+    Progress lines are printed as the runs finish; ``text`` is the report.
+    """
+    started = time.perf_counter()
+    command = command or command_line()
     loads = [load_average()]
     data_dir = bench_data_dir()
     out_root = Path(tempfile.mkdtemp(prefix="out-", dir=data_dir if data_dir.exists() else None))
@@ -563,16 +581,114 @@ def main(argv: Sequence[str] | None = None) -> int:  # a linear script
         lines += ["", "FAILED RUNS:"] + [f"- {r.job} {r.fmt} {r.n:,}: {r.error}" for r in failed_runs]
     if problems:
         lines += ["", "COUNT MISMATCHES:"] + [f"- {p}" for p in problems]
-    print("\n".join(lines), flush=True)
     if args.json:
         args.json.write_text(
             json.dumps(
                 {"command": command, "loads": loads, "runs": [vars(r) for r in records], "compute": compute}, indent=1
             )
         )
-    if failed_runs or problems:
-        return 1
-    return 1 if args.strict and any(t.ok is False for t in targets) else 0
+    return ReportFigures(
+        "stream",
+        "file to file",
+        figures=stream_figures([*main_rows, *flights_rows, *low_rows], compute),
+        ratios=stream_ratios([*main_rows, *flights_rows]),
+        targets=targets,
+        text="\n".join(lines),
+        series={"rss_timelines": rss_timelines(records, args)},
+        ok=not (failed_runs or problems),
+        seconds=time.perf_counter() - started,
+        exit_code=1 if failed_runs or problems else 0,
+    )
+
+
+def _key(m: Measured) -> str:
+    """A figure's key: workload, formats, N, byte budget and job."""
+    out_fmt = "parquet" if m.workload == "flights" else m.fmt
+    limit = f" limit {m.memory_limit_mb:g} MB" if m.memory_limit_mb is not None else ""
+    return f"{m.workload} {m.fmt}->{out_fmt} {m.n}{limit}/{m.job}"
+
+
+def stream_figures(rows: Sequence[Measured], compute: dict[str, Any]) -> dict[str, Any]:
+    """ns/record and peak RSS of every job (every run), and the compute-heavy rounds."""
+    out: dict[str, Any] = {}
+    for m in rows:
+        key = _key(m)
+        group = key.split("/")[0]
+        limit = f", memory_limit_mb={m.memory_limit_mb:g}" if m.memory_limit_mb is not None else ""
+        out[key] = make_figure(
+            [s / m.records_in * 1e9 for s in m.repeats or (m.seconds,)],
+            unit="ns/record",
+            records=m.records_in,
+            job=group,
+            impl=m.job + limit,
+            call="file",
+        )
+        out[key + " peak RSS"] = make_figure(m.rss_repeats or (m.max_rss_mb,), unit="MB", records=m.records_in)
+    for p, seconds in (compute.get("seconds") or {}).items():
+        if seconds:
+            n = compute["n"]
+            out[f"compute-heavy in memory {n}/streamkit p={p}"] = make_figure(
+                [s / n * 1e9 for s in seconds], unit="ns/record", records=n, job="compute-heavy", impl=f"p={p}"
+            )
+    return out
+
+
+def stream_ratios(rows: Sequence[Measured]) -> list[dict[str, Any]]:
+    """streamkit (default settings) against the fastest polars form and the Python loop, per workload and N."""
+    out = []
+    for m in rows:
+        if m.job != "streamkit":
+            continue
+        peers = [p for p in rows if (p.workload, p.fmt, p.n) == (m.workload, m.fmt, m.n)]
+        polars = [p for p in peers if p.job in POLARS_JOBS]
+        vs: dict[str, float] = {}
+        row: dict[str, Any] = {"job": _key(m).split("/")[0], "call": "file", "records": m.records_in, "vs": vs}
+        if polars:
+            best = min(polars, key=lambda p: p.seconds)
+            vs["polars"] = best.seconds / m.seconds
+            row["polars_form"] = best.job
+            row["job"] += f" (polars at its best: {best.job})"
+        loop = next((p for p in peers if p.job == "python loop"), None)
+        if loop is not None:
+            vs["python loop"] = loop.seconds / m.seconds
+        out.append(row)
+    return out
+
+
+def rss_timelines(records: Sequence[RunRecord], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """RSS samples over time of streamkit's JSONL → JSONL runs at the largest N (default budget and low one)."""
+    out = []
+    runs = [r for r in records if r.ok and r.workload == "seed" and r.fmt == "jsonl" and r.job == "streamkit"]
+    if not runs:
+        return out
+    n = max(r.n for r in runs)
+    for limit in dict.fromkeys(r.memory_limit_mb for r in runs if r.n == n):
+        run = next(r for r in runs if r.n == n and r.memory_limit_mb == limit)
+        out.append(
+            {
+                "label": f"streamkit JSONL → JSONL, {n:,} records"
+                + (f", memory_limit_mb={limit:g}" if limit is not None else ", default settings"),
+                "records": n,
+                "seconds": run.result.get("seconds"),
+                "t_s": [t for t, _, _ in run.timeline],
+                "rss_mb": [r for _, r, _ in run.timeline],
+                "anon_mb": [a for _, _, a in run.timeline],
+                "peak_rss_mb": run.max_rss_mb,
+            }
+        )
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run everything, print the report, return the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    command = command_line(argv)
+    print(f"command: {command}   (cwd {os.getcwd()})", flush=True)
+    result = measure(args, command=command)
+    print(result.text, flush=True)
+    if result.exit_code:
+        return result.exit_code
+    return 1 if args.strict and any(t.ok is False for t in result.targets) else 0
 
 
 if __name__ == "__main__":

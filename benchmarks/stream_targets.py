@@ -67,6 +67,8 @@ class Measured:
     runs: int
     info: dict[str, Any] = field(default_factory=dict)
     workload: str = "seed"
+    repeats: tuple[float, ...] = ()  # seconds of every successful run
+    rss_repeats: tuple[float, ...] = ()  # peak RSS (MB) of every successful run
 
     @property
     def records_per_s(self) -> float:

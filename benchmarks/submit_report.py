@@ -27,10 +27,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.figures import ReportFigures, make_figure
 from benchmarks.tables import Target, load_average, plain_table, target_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,42 +105,67 @@ def peak_concurrency(runs: int = 200, limit: int = 4) -> int:
     return peak[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--first-repeat", type=int, default=3, help="fresh interpreters for the first batch (3)")
     parser.add_argument("--strict", action="store_true")
-    args = parser.parse_args(argv)
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> ReportFigures:
+    """Measure; return the figures, the targets and the printed tables."""
+    started = time.perf_counter()
     n = args.runs
-    measured: dict[str, tuple[float, float, list[float]]] = {}
+    measured: dict[str, tuple[list[float], list[float]]] = {}
     for kind in ("sync", "async"):
-        first = statistics.median(first_batch(kind, n) for _ in range(3))
+        firsts = [first_batch(kind, n) for _ in range(args.first_repeat)]
         name = register(kind)
         batch_seconds(name, n)  # the runs' loop and pool exist from here on
         steady = [batch_seconds(name, n) for _ in range(args.repeat)]
-        measured[kind] = (first, statistics.median(steady), steady)
+        measured[kind] = (firsts, steady)
     peak = peak_concurrency()
-    print()
     rows = []
-    for kind, (first, steady, all_) in measured.items():
-        rows.append((f"{n:,} {kind} no-op runs, first batch (fresh process)", f"{first:.3f} s"))
-        rows.append(
-            (f"{n:,} {kind} no-op runs, steady (median of {len(all_)})", f"{steady:.3f} s  ({n / steady:,.0f} runs/s)")
-        )
-    rows.append(("peak concurrency of 200 runs, max_concurrency=4", str(peak)))
-    print(plain_table(["measure", "value"], rows))
+    figures: dict[str, Any] = {}
     targets = []
-    for kind, (first, steady, _) in measured.items():
-        worst = max(first, steady)
+    for kind, (firsts, steady) in measured.items():
+        first_s, steady_s = statistics.median(firsts), statistics.median(steady)
+        rows.append((f"{n:,} {kind} no-op runs, first batch (fresh process)", f"{first_s:.3f} s"))
+        rows.append(
+            (
+                f"{n:,} {kind} no-op runs, steady (median of {len(steady)})",
+                f"{steady_s:.3f} s  ({n / steady_s:,.0f} runs/s)",
+            )
+        )
+        for call, values in (("first", firsts), ("steady", steady)):
+            figures[f"{n} {kind} no-op runs/{call}"] = make_figure(values, unit="s", records=n, call=call)
+        worst = max(first_s, steady_s)
         targets.append(Target(f"{n:,} {kind} no-op runs submitted and waited", "≤ 1 s", f"{worst:.3f} s", worst <= 1.0))
+    rows.append(("peak concurrency of 200 runs, max_concurrency=4", str(peak)))
     targets.append(Target("max_concurrency=4 over 200 runs", "never > 4", str(peak), peak <= 4))
+    return ReportFigures(
+        "submit",
+        "submissions (seed 004)",
+        figures=figures,
+        targets=targets,
+        text=plain_table(["measure", "value"], rows) + "\n\n" + target_table(targets),
+        ok=peak <= 4,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
+    args = parse_args(argv)
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
+    result = measure(args)
     print()
-    print(target_table(targets))
+    print(result.text)
     print(f"\nload {load_average()} after")
-    return 1 if args.strict and not all(t.ok for t in targets) else 0
+    return 1 if args.strict and not all(t.ok for t in result.targets) else 0
 
 
 if __name__ == "__main__":

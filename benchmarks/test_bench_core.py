@@ -39,12 +39,21 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from benchmarks.harness import REPO_ROOT, as_rows, assert_rows_equal, bench_first_call, bench_steady, rounds_for
+from benchmarks.harness import (
+    REPO_ROOT,
+    as_rows,
+    assert_rows_equal,
+    bench_first_call,
+    bench_steady,
+    rounds_for,
+    rounds_override,
+)
 from benchmarks.memory_jobs import (
     JobResult,
     build_py_network,
     polars_frame,
     run_polars,
+    run_pyarrow,
     run_python_fsm_loop,
     run_python_loop,
     run_streamkit,
@@ -88,6 +97,19 @@ def test_seed_polars(benchmark: Any, seed_frame: pl.DataFrame, polars_reference:
         n_records=seed_frame.height,
         rounds=rounds_for(seed_frame.height),
         polars_threads=pl.thread_pool_size(),
+    )
+    assert result.counts == polars_reference.counts
+
+
+def test_seed_pyarrow(benchmark: Any, seed_table: pa.Table, polars_reference: JobResult) -> None:
+    """pyarrow, steady state: ``pyarrow.compute`` over the whole table, one filter per destination."""
+    result = bench_steady(
+        benchmark,
+        lambda: run_pyarrow("seed", seed_table),
+        job="seed",
+        impl="pyarrow",
+        n_records=seed_table.num_rows,
+        rounds=rounds_for(seed_table.num_rows),
     )
     assert result.counts == polars_reference.counts
 
@@ -211,6 +233,7 @@ def _record_compile(benchmark: Any, runs: Sequence[Mapping[str, float]], job: st
     benchmark.extra_info["job"] = job
     for key in ("import_s", "construct_s", "first_chunk_s", "compile_s"):
         benchmark.extra_info[key] = statistics.median(r[key] for r in runs)
+    benchmark.extra_info["repeats_compile_s"] = [r["compile_s"] for r in runs]
     benchmark.extra_info["runs"] = len(runs)
 
 
@@ -237,7 +260,7 @@ def test_compile_cold(benchmark: Any, tmp_path: Path) -> None:
     def target(cache_dir: Path) -> None:
         runs.append(_compile_once(cache_dir))
 
-    benchmark.pedantic(target, setup=setup, rounds=3, iterations=1)
+    benchmark.pedantic(target, setup=setup, rounds=rounds_override() or 3, iterations=1)
     _record_compile(benchmark, runs, "compile cold")
     assert any(dirs[-1].iterdir()), "streamkit wrote no kernel cache into STREAMKIT_CACHE_DIR"
 
@@ -248,7 +271,7 @@ def test_compile_warm(benchmark: Any, tmp_path: Path) -> None:
     cache_dir = _fresh_dir(tmp_path, "cache")
     _compile_once(cache_dir)  # prime
     runs: list[dict[str, float]] = []
-    benchmark.pedantic(lambda: runs.append(_compile_once(cache_dir)), rounds=3, iterations=1)
+    benchmark.pedantic(lambda: runs.append(_compile_once(cache_dir)), rounds=rounds_override() or 3, iterations=1)
     _record_compile(benchmark, runs, "compile warm")
 
 
@@ -290,15 +313,17 @@ def _edge_table() -> pa.Table:
 
 
 def test_baselines_agree() -> None:
-    """The polars query and the Python loop produce the same rows for every destination."""
+    """The polars query, the pyarrow code and the Python loop produce the same rows for every destination."""
     table = _edge_table()
     loop = run_python_loop("seed", table.to_pylist())
     polars = run_polars("seed", polars_frame(table), collect=True)
-    assert polars.counts == loop.counts
+    arrow = run_pyarrow("seed", table, collect=True)
+    assert polars.counts == loop.counts == arrow.counts
     assert loop.counts["failed"] == 3  # 3_037_000_500, 2**62, 2**63 - 1 overflow int64
     assert loop.counts["error"] >= 3
     for key, rows in loop.outputs.items():
         assert_rows_equal(as_rows(polars.outputs[key]), as_rows(rows), f"polars {key}")
+        assert_rows_equal(as_rows(arrow.outputs[key]), as_rows(rows), f"pyarrow {key}")
 
 
 def test_python_fsm_loop_matches_python_loop() -> None:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pytest
 
 from benchmarks.conftest import etl_n
-from benchmarks.harness import as_rows, assert_rows_equal, bench_first_call, bench_steady
+from benchmarks.harness import as_rows, assert_rows_equal, bench_first_call, bench_steady, rounds_override
 from benchmarks.memory_jobs import (
     JobResult,
     job_config,
@@ -69,8 +69,8 @@ def etl(request: pytest.FixtureRequest, simple_fsm_cls: Any) -> EtlJob:
 
 
 def _rounds(n: int) -> int:
-    """Steady-state rounds: three when the job is large, else up to ten."""
-    return max(3, min(10, 2_000_000 // max(n, 1)))
+    """Steady-state rounds: three when the job is large, else up to ten (``STREAMKIT_BENCH_ROUNDS`` overrides)."""
+    return rounds_override() or max(3, min(10, 2_000_000 // max(n, 1)))
 
 
 def test_etl_streamkit(benchmark: Any, etl: EtlJob) -> None:
@@ -108,7 +108,7 @@ def test_etl_python_loop(benchmark: Any, etl: EtlJob) -> None:
         job=etl.name,
         impl="python loop",
         n_records=etl.n,
-        rounds=3,
+        rounds=rounds_override() or 3,
         warmup_rounds=0,
     )
     assert result.counts == etl.reference.counts

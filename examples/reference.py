@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 _HERE = Path(__file__).resolve().parent
 if str(_HERE.parent) not in sys.path:  # `examples` importable however this file is started
@@ -55,6 +56,7 @@ __all__ = (
     "run_polars",
     "run_python",
     "seed_polars",
+    "seed_pyarrow",
     "seed_record",
     "text_polars",
     "text_record",
@@ -138,6 +140,41 @@ def seed_polars(lf: pl.LazyFrame) -> dict[str, pl.LazyFrame]:
             error_state=pl.lit("enrich"), error_type=pl.lit("OverflowError")
         ),
     }
+
+
+def seed_pyarrow(table: pa.Table) -> dict[str, pa.Table]:
+    """The seed network with ``pyarrow.compute`` over a whole table: ``output``, ``error``, ``failed``.
+
+    Written as a pyarrow user writes it: one boolean mask per destination,
+    ``Table.filter``, then the columns computed on the filtered rows.
+    """
+    import pyarrow.compute as pc
+
+    value = table.column("value")
+    valid = pc.fill_null(pc.greater_equal(value, 0), fill_value=False)
+    overflows = pc.greater(value, _MAX_SQUARABLE)
+    good = table.filter(pc.and_(valid, pc.invert(overflows)))
+    v = good.column("value")
+    squared = pc.multiply(v, v)
+    n = good.num_rows
+    output = pa.table(
+        {
+            "id": good.column("id"),
+            "original_value": v,
+            "doubled_value": pc.multiply(v, 2),
+            "squared_value": squared,
+            "category": good.column("category"),
+            "status": pa.repeat("processed", n),
+            "value_tier": pc.if_else(pc.greater(v, 5000), "high", pc.if_else(pc.greater(v, 1000), "medium", "low")),
+            "risk_score": pc.min_element_wise(pc.divide(pc.cast(squared, pa.float64(), safe=False), 100.0), 100.0),
+        }
+    )
+    error = table.filter(pc.invert(valid))
+    error = error.append_column("valid", pa.repeat(pa.scalar(value=False), error.num_rows))
+    failed = table.filter(pc.and_(valid, overflows))
+    failed = failed.append_column("error_state", pa.repeat("enrich", failed.num_rows))
+    failed = failed.append_column("error_type", pa.repeat("OverflowError", failed.num_rows))
+    return {"output": output, "error": error, "failed": failed}
 
 
 # --------------------------------------------------------------------------- flights ETL
