@@ -104,6 +104,7 @@ def run_local(
         paths={},
         warnings=tally.warnings(stages[0].network),
         stopped_by=stopped(stages),
+        stages=stages,
     )
 
 
