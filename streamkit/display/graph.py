@@ -137,20 +137,22 @@ class DiagramArc:
         '1: x > 0 [p=2]'
         >>> DiagramArc("a", "b", order=2).label
         '2: else'
-        >>> DiagramArc("a", "b", on="failure").label
+        >>> DiagramArc("a", "b", on="failure", order=2).label
         'on failure'
         """
         parts = []
-        if self.on is not None and self.on != "success":
+        if self.on is not None:  # after an event: the outcome picks the arc, not the order
             parts.append(f"on {self.on}")
         if self.condition is not None:
             parts.append(short_code(self.condition))
-        elif self.order > 1:
+        elif self.order > 1 and self.on is None:
             parts.append("else")
+        elif self.order == 1 and self.on is None:
+            parts.append("always")
         if self.priority:
             parts.append(f"[p={self.priority}]")
         text = " ".join(parts)
-        return f"{self.order}: {text}" if self.order else text
+        return f"{self.order}: {text}" if self.order and self.on is None else text
 
     @property
     def tooltip(self) -> str:
