@@ -113,6 +113,22 @@ class AsyncSimpleFSM:
         """Per state, the backend that runs it (numba / arrow / python) and, for python, why."""
         return self._fsm.explain()
 
+    def to_mermaid(self) -> str:
+        """The network as Mermaid text: states with their backends, arcs with conditions and priorities
+        (see :meth:`CompiledNetwork.to_mermaid <streamkit.CompiledNetwork.to_mermaid>`)."""
+        return self.network.to_mermaid()
+
+    def to_dot(self) -> str:
+        """The network as Graphviz DOT text."""
+        return self.network.to_dot()
+
+    def to_svg(self) -> str:
+        """The network as a standalone SVG document, laid out in pure Python (no Graphviz needed)."""
+        return self.network.to_svg()
+
+    def _repr_html_(self) -> str:
+        return self.network.to_html(repr(self))
+
     def __repr__(self) -> str:
         return f"AsyncSimpleFSM({self.config.name!r}, states={len(self.network.states)})"
 

@@ -22,6 +22,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from streamkit.display.views import handle_html
+
 __all__ = ("RunHandle", "StreamHandle", "RUN_STATUSES", "FINAL_STATUSES")
 
 #: A run's statuses, in the order it can pass through them.
@@ -141,6 +143,9 @@ class RunHandle:
             "started_at": None if self.started_at is None else self.started_at.isoformat(),
             "completed_at": None if self.completed_at is None else self.completed_at.isoformat(),
         }
+
+    def _repr_html_(self) -> str:
+        return handle_html(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r}, status={self.status!r})"

@@ -4,6 +4,7 @@ The packages are layered, bottom first (a module may import its own layer and th
 layers below it, never one above):
 
 0. ``errors``, ``_typing`` — names every layer uses
+   then ``display`` — diagrams and notebook HTML from plain data (imports no other layer)
 1. ``status``, ``_tuning``, ``_memory`` — status codes and indices; the process's tuning; memory kept for reuse
    then ``executor`` — seed 000's events and executor, on the status index
 2. ``_arrow`` — casts, buffer views, type unification, tables
@@ -32,6 +33,7 @@ ROOT = Path(streamkit.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("streamkit.errors", "streamkit._typing", "streamkit._owner"),
+    ("streamkit.display",),
     ("streamkit.status", "streamkit._tuning", "streamkit._memory", "streamkit.handle"),
     ("streamkit.executor",),
     ("streamkit._arrow",),

@@ -122,6 +122,7 @@ def run_local(
         paths={},
         warnings=tally.warnings(stages[0].network),
         stopped_by=stopped(stages),
+        stages=stages,
     )
 
 

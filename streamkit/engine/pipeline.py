@@ -7,11 +7,14 @@ from typing import Any
 
 import anyio
 
+from streamkit.display import Diagram, to_dot, to_mermaid, to_svg
+from streamkit.display.views import network_html
 from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamOptions, Unpack, usable_cores
 from streamkit.engine.local import run_local
 from streamkit.engine.result import RunResult
 from streamkit.engine.stream import run_blocking, start_stages, stream_stages
+from streamkit.fsm.diagram import stages_diagram
 from streamkit.handle import StreamHandle
 
 __all__ = ("Pipeline", "AsyncPipeline", "as_stages")
@@ -115,6 +118,38 @@ class Pipeline:
         """
         workers = usable_cores() if parallelism is None else parallelism
         return run_local(self.stages, data, chunk_size=chunk_size, parallelism=workers, progress=progress)
+
+    def diagram(self) -> Diagram:
+        """The stages as a :class:`~streamkit.display.Diagram`: a frame per stage, in order, each stage's end
+        states linked to the next stage's start (the records that complete a stage feed the next)."""
+        return stages_diagram([(s.name, s.network) for s in self.stages])
+
+    def to_mermaid(self) -> str:
+        """The pipeline as Mermaid text: a subgraph per stage, dashed links between stages."""
+        return to_mermaid(self.diagram())
+
+    def to_dot(self) -> str:
+        """The pipeline as Graphviz DOT text: a cluster per stage."""
+        return to_dot(self.diagram())
+
+    def to_svg(self) -> str:
+        """The pipeline as a standalone SVG document: the stages top to bottom, laid out in pure Python.
+
+        Examples
+        --------
+        >>> from streamkit import SimpleFSM
+        >>> def net(name):
+        ...     return SimpleFSM({"name": name, "networks": [{"name": "main", "states": [
+        ...         {"name": "in", "is_start": True}, {"name": "out", "is_end": True}],
+        ...         "arcs": [{"from": "in", "to": "out"}]}]})
+        >>> svg = (net("clean") | net("score")).to_svg()
+        >>> svg.startswith("<svg"), "clean" in svg and "score" in svg
+        (True, True)
+        """
+        return to_svg(self.diagram())
+
+    def _repr_html_(self) -> str:
+        return network_html(repr(self), self.diagram())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({' | '.join(s.name for s in self.stages)})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -11,7 +12,11 @@ import pyarrow.compute as pc
 
 from streamkit._arrow.build import from_numpy, to_numpy
 from streamkit._arrow.tables import ROW_FIELD, concat_by_row, empty_rows, sort_by_row
+from streamkit.display import Diagram, to_mermaid, to_svg
+from streamkit.display.views import result_html
+from streamkit.engine.chunks import Stage
 from streamkit.engine.tally import Tally
+from streamkit.fsm.diagram import stages_diagram
 from streamkit.io import Collector, open_source
 from streamkit.io._types import without_unions
 from streamkit.status import StatusIndex
@@ -59,6 +64,7 @@ class RunResult:
         peak_bytes: int = 0,
         peak_records: int = 0,
         stopped_by: dict[str, Any] | None = None,
+        stages: Sequence[Stage] = (),
     ) -> None:
         self.end_states = list(tally.end_states)
         self.end_state_counts = dict(tally.end_state_counts)
@@ -78,6 +84,7 @@ class RunResult:
         #: Things worth knowing about the run (fields read but never seen, ...).
         self.warnings = warnings
         self._collected = collected
+        self._stages = list(stages)  # the networks that ran, for diagram()
         self._collected_errors = collected_errors
         self._end_state_id_parts = tally.end_state_ids
         self._outputs: dict[str, pa.Table] = {}
@@ -216,6 +223,101 @@ class RunResult:
             for s, t in self.outputs().items()
         ]
         return pl.concat(frames, how="diagonal_relaxed").sort(ROW_FIELD) if frames else pl.DataFrame()
+
+    # -- pictures and the notebook view ----------------------------------------------------
+    def diagram(self) -> Diagram:
+        """The network(s) that ran, as a :class:`~streamkit.display.Diagram`, each state labelled with this run's
+        counts: ``completed: n`` under each end state, ``failed: n`` under each state records failed in.
+
+        A run counts records per end state and per failing state, not per arc, so
+        the counts are on states (arcs keep their conditions). Failures per state
+        are counted when the failed records are kept in memory; a pipeline is one
+        frame per stage.
+
+        Raises
+        ------
+        ValueError
+            The result did not come from running a network (a runtime job's result).
+        """
+        if not self._stages:
+            msg = "this result has no network to draw: it did not come from `process()` or `process_stream()`"
+            raise ValueError(msg)
+        last = len(self._stages) - 1
+        notes: dict[tuple[int, str], list[str]] = {}
+        for state, n in self.end_state_counts.items():
+            notes.setdefault((last, state), []).append(f"completed: {n:,}")
+        for (k, state), n in self._failed_by_state().items():
+            notes.setdefault((k, state), []).append(f"failed: {n:,}")
+        return stages_diagram([(s.name, s.network) for s in self._stages], notes=notes)
+
+    def to_svg(self) -> str:
+        """:meth:`diagram` as a standalone SVG document: the network with this run's counts under its states.
+
+        Examples
+        --------
+        >>> from streamkit import SimpleFSM
+        >>> divide = "lambda state: {'y': 10 // state.data['x']}"
+        >>> fsm = SimpleFSM({"networks": [{"name": "main", "states": [
+        ...     {"name": "in", "is_start": True, "functions": {"transform": divide}},
+        ...     {"name": "out", "is_end": True}], "arcs": [{"from": "in", "to": "out"}]}]})
+        >>> svg = fsm.process([{"x": 1}, {"x": 2}, {"x": 0}]).to_svg()
+        >>> "completed: 2" in svg, "failed: 1" in svg
+        (True, True)
+        """
+        return to_svg(self.diagram())
+
+    def to_mermaid(self) -> str:
+        """:meth:`diagram` as Mermaid text."""
+        return to_mermaid(self.diagram())
+
+    def _failed_by_state(self) -> dict[tuple[int, str], int]:
+        """Failed records per (stage index, state), from the failed records kept in memory."""
+        if self._collected_errors is None or not self._stages:
+            return {}
+        errors = self.errors()
+        if "error_state" not in errors.column_names or not errors.num_rows:
+            return {}
+        names = {s.name: k for k, s in enumerate(self._stages)}
+        out: dict[tuple[int, str], int] = {}
+        for item in pc.value_counts(errors.column("error_state")).to_pylist():
+            where, n = item["values"], item["counts"]
+            if not isinstance(where, str):
+                continue
+            k = 0
+            if len(self._stages) > 1:  # "<stage>.<state>"
+                stage, _, where = where.partition(".")
+                if stage not in names:
+                    continue
+                k = names[stage]
+            if any(s.name == where for s in self._stages[k].network.network.states):
+                out[k, where] = out.get((k, where), 0) + int(n)
+        return out
+
+    def _kept(self, end_state: str | None) -> pa.Table | str | None:
+        """An output (``None``: the failed records) as kept: a table in memory, the file it was written to, or
+        ``None`` when it went to another sink."""
+        key = "errors" if end_state is None else end_state
+        in_memory = self._collected_errors is not None if end_state is None else end_state in self._collected
+        if in_memory:
+            return self.errors() if end_state is None else self.output(end_state)
+        return self.paths.get(key)
+
+    def _repr_html_(self) -> str:
+        fields: list[tuple[str, object]] = [
+            ("records", f"{self.total_records:,}"),
+            ("successful", f"{self.successful:,}"),
+            ("failed", f"{self.failed:,}"),
+            ("skipped", f"{self.skipped:,}" if self.skipped else None),
+            ("cancelled", f"{self.cancelled:,}" if self.cancelled else None),
+            ("malformed", f"{self.malformed:,}" if self.malformed else None),
+            ("duration", f"{self.duration:.3f} s"),
+            ("throughput", f"{self.records_per_second:,.0f} records/s"),
+            ("chunks", f"{self.chunks_processed:,}"),
+            ("stopped by", self.stopped_by),
+        ]
+        counts = {**self.end_state_counts, "failed": self.failed}
+        outputs = {s: self._kept(s) for s in self.end_states}
+        return result_html("RunResult", fields, counts, outputs, self._kept(None), self.warnings)
 
     def __repr__(self) -> str:
         return (

@@ -412,6 +412,7 @@ class StreamRun:
             peak_bytes=self.budget.peak_bytes,
             peak_records=self.budget.peak_records,
             stopped_by=stopped(self.stages),
+            stages=self.stages,
         )
 
 

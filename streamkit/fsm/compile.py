@@ -16,11 +16,14 @@ from typing import Any
 
 from streamkit.config import FSMConfig, load_config
 from streamkit.config.model import EventSpec
+from streamkit.display import Diagram, to_dot, to_mermaid, to_svg
+from streamkit.display.views import network_html
 from streamkit.errors import ConfigError, ConfigProblem, PerformanceWarning, UnsupportedExpressionError
 from streamkit.events.base import DefaultExecutor
 from streamkit.expr import ir
 from streamkit.expr.kernel import StateCode
 from streamkit.expr.parse import parse_expression
+from streamkit.fsm.diagram import network_diagram
 from streamkit.fsm.interpret import DEFAULT_MAX_STEPS, PyNetwork
 from streamkit.fsm.kernel_cache import kernel_source, load_kernel
 from streamkit.fsm.plans.base import StatePlan
@@ -258,6 +261,57 @@ class CompiledNetwork:
                     ran += f"; {p.retries:,} retries"
                 lines.append(ran)
         return "\n".join(lines)
+
+    # -- pictures -----------------------------------------------------------------------
+    def diagram(self) -> Diagram:
+        """The config's networks as a :class:`~streamkit.display.Diagram`: states with their backends (as
+        :meth:`explain` reports them), arcs with their conditions and priorities; the main network first.
+
+        A config with several networks gives one frame (subgraph) per network; only the
+        main network runs, so the others show the backends their states would get.
+        """
+        return network_diagram(self)
+
+    def to_mermaid(self) -> str:
+        """The network as Mermaid ``flowchart`` text (renders in Jupyter, GitHub and most docs tools).
+
+        States show their backend (kernel / python / event); the start state is a
+        stadium, end states have a double border; arcs are labelled with their
+        order, condition (shortened) and priority.
+
+        Examples
+        --------
+        >>> net = CompiledNetwork({"networks": [{"name": "main", "states": [
+        ...     {"name": "in", "is_start": True}, {"name": "big", "is_end": True}, {"name": "small", "is_end": True}],
+        ...     "arcs": [{"from": "in", "to": "big", "condition": "lambda state: state.data['x'] > 9", "priority": 1},
+        ...              {"from": "in", "to": "small"}]}]})
+        >>> print(net.to_mermaid().splitlines()[5])
+            n0s0 -->|"1: x #62; 9 [p=1]"| n0s1
+        """
+        return to_mermaid(self.diagram())
+
+    def to_dot(self) -> str:
+        """The network as Graphviz DOT text (``dot -Tsvg`` draws it where Graphviz is installed)."""
+        return to_dot(self.diagram())
+
+    def to_svg(self) -> str:
+        """The network as a standalone SVG document, laid out in pure Python (no Graphviz needed).
+
+        States are ranked down from the start state, ordered to reduce crossings;
+        arcs that close a cycle run up the right side; a state's full code and an
+        arc's full condition are tooltips.
+        """
+        return to_svg(self.diagram())
+
+    def to_html(self, title: str | None = None) -> str:
+        """The notebook view: a summary per network and the SVG diagram inline (no scripts, nothing external)."""
+        return network_html(title or f"CompiledNetwork {self.config.name or self.network.name!r}", self.diagram())
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"CompiledNetwork({self.config.name or self.network.name!r}, states={len(self.states)})"
 
 
 def _plan_regions(states: list[StateInfo], index: dict[str, int], start: int, *, fuse: bool) -> None:

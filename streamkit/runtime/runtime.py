@@ -51,9 +51,12 @@ class Runtime:
     keep_for:
         Seconds a finished job stays inspectable (``None``: no limit by age); with both bounds,
         whichever drops a job first does. Counts are kept for every job either way.
+    tuning:
+        Hold the process tuning from start to shutdown (``False``: each network flow run holds it
+        while it runs, as ``process()`` does; for a runtime that is never shut down).
     """
 
-    def __init__(self, keep_finished: int = 10_000, *, keep_for: float | None = None) -> None:
+    def __init__(self, keep_finished: int = 10_000, *, keep_for: float | None = None, tuning: bool = True) -> None:
         if keep_finished < 0:
             msg = f"keep_finished must be >= 0, got {keep_finished}"
             raise ValueError(msg)
@@ -80,7 +83,8 @@ class Runtime:
         self._prefix = uuid.uuid4().hex[:12]  # job ids: this runtime's prefix and a number (uuid4 costs 3 µs)
         self._closed = False
         self._tuning = contextlib.ExitStack()
-        self._tuning.enter_context(process_tuning())
+        if tuning:
+            self._tuning.enter_context(process_tuning())
 
     def __enter__(self) -> Runtime:
         return self

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from kernels import status as K
+from streamkit.display.views import index_html
 from streamkit.status._errors_for import add_error, transition_error, unknown_ids_error
 from streamkit.status._ids import MAX_ID, as_codes, as_ids, is_scalar_id, one_id, range_bounds
 from streamkit.status._lists import DEFAULT_KEEP_IDS, StatusLists
@@ -582,6 +583,9 @@ class StatusIndex:
     def __reduce__(self) -> Any:
         msg = "a StatusIndex is not pickled\n\nsave it with `to_ipc()` and load it with `StatusIndex.from_ipc(data)`"
         raise TypeError(msg)
+
+    def _repr_html_(self) -> str:
+        return index_html(self)
 
     def __repr__(self) -> str:
         parts = [f"{n}={c}" for n, c in zip(STATUS_NAMES, self._lists.counts) if c]

@@ -68,7 +68,7 @@ def _shared_runtime() -> Any:
     global _RUNTIME
     with _REGISTRY_LOCK:
         if _RUNTIME is None:
-            _RUNTIME = Runtime()
+            _RUNTIME = Runtime(tuning=False)  # never shut down: it must not hold process-wide settings
         return _RUNTIME
 
 
