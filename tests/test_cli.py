@@ -145,3 +145,19 @@ def test_ctrl_c_stops_within_seconds_without_a_traceback_and_keeps_no_partial_fi
 def test_warm_compiles_a_config_for_its_sample(capsys: pytest.CaptureFixture[str], kernel_cache_dir: Any) -> None:
     code, stdout, _ = cli("warm", SEED, "--sample", SAMPLE, capsys=capsys)
     assert code == EXIT_OK and "warmed streamkit's kernels and 1 network(s)" in stdout
+
+
+def test_graph_draws_the_network_in_each_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    code, mermaid, _ = cli("graph", SEED, capsys=capsys)
+    assert code == EXIT_OK and mermaid.startswith("flowchart") and "validate" in mermaid
+    code, dot, _ = cli("graph", SEED, "--format", "dot", capsys=capsys)
+    assert code == EXIT_OK and dot.startswith("digraph") and "categorize" in dot
+    out = tmp_path / "net.svg"
+    code, stdout, _ = cli("graph", SEED, "--format", "svg", "-o", str(out), capsys=capsys)
+    assert code == EXIT_OK and stdout == ""
+    root = ET.fromstring(out.read_text())
+    assert root.tag.endswith("svg") and "enrich" in out.read_text()
+    code, _, stderr = cli("graph", SEED, "--format", "png", capsys=capsys)
+    assert code == EXIT_BAD_INPUT and "png" in stderr
