@@ -28,7 +28,7 @@ BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
 
 
 def test_readme_has_python_blocks() -> None:
-    assert len(BLOCKS) >= 6, "README.md lost its examples"
+    assert len(BLOCKS) >= 2, "README.md lost its examples (the rest are in docs/, tested by test_docs.py)"
 
 
 def test_readme_first_screen_has_the_commands() -> None:
