@@ -161,3 +161,12 @@ def test_graph_draws_the_network_in_each_format(tmp_path: Path, capsys: pytest.C
     assert root.tag.endswith("svg") and "enrich" in out.read_text()
     code, _, stderr = cli("graph", SEED, "--format", "png", capsys=capsys)
     assert code == EXIT_BAD_INPUT and "png" in stderr
+
+
+def test_bench_runs_the_suite_and_writes_its_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "results"
+    code, stdout, _ = cli("bench", "--quick", "--only", "submit", "--out", str(out), capsys=capsys)
+    assert code == EXIT_OK, stdout[-2000:]
+    assert (out / "report.md").exists() and json.loads((out / "figures.json").read_text())
+    code, _, _ = cli("bench", "--only", "nonsense", capsys=capsys)
+    assert code == EXIT_BAD_INPUT
