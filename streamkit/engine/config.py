@@ -57,6 +57,13 @@ class StreamOptions(TypedDict, total=False):
     keep_end_state_ids:
         Keep each end state's row ids for ``result.ids(end_state)`` (default:
         only when outputs are kept in memory).
+    checkpoint:
+        A file path (``"run.ckpt"``): commit the outputs and the source position
+        as the stream goes, so that after a crash or ``kill -9`` the same call
+        resumes where the last commit left off and writes the very bytes an
+        uninterrupted run writes. For file sources and file sinks only; the parts
+        are kept in ``<checkpoint>.parts/`` and removed with the checkpoint when
+        the run completes. See :mod:`streamkit.engine.checkpoint`.
     """
 
     sinks: Mapping[str, Any] | None
@@ -75,6 +82,7 @@ class StreamOptions(TypedDict, total=False):
     sink_format: str | None
     schema: Any
     keep_end_state_ids: bool | None
+    checkpoint: str | os.PathLike[str] | None
 
 
 def check_options(options: Mapping[str, Any]) -> None:
