@@ -51,15 +51,15 @@ print(json.dumps({{k: r[k] for k in {keys!r}}}))
 #: The counts of a run's result that a resumed run must give exactly as an uninterrupted one.
 COUNT_KEYS = ("total_records", "successful", "failed", "end_state_counts", "malformed", "chunks_processed")
 
-#: Every this many records, the input holds one malformed line and one record whose value is text.
-BAD_EVERY = 100_000
+#: Places in the input with one malformed line and one record whose value is text.
+BAD_PLACES = 6
 
 
 def write_input(path: Path, n: int, *, seed: int = 0, block: int = 500_000, bad: bool = True) -> Path:
     """``n`` seed records as JSON Lines at ``path`` (kept if it exists), with a few bad lines if ``bad``.
 
-    Every :data:`BAD_EVERY` records one line is not JSON (a malformed record) and
-    one record's ``value`` is text (it fails in ``validate`` with ``TypeError``).
+    At :data:`BAD_PLACES` places, evenly spread, one line is not JSON (a malformed
+    record) and one record's ``value`` is text (it fails in ``validate`` with ``TypeError``).
     A chunk holding them is parsed line by line (the careful path), so timings
     use an input without them.
     """
@@ -78,7 +78,8 @@ def write_input(path: Path, n: int, *, seed: int = 0, block: int = 500_000, bad:
             assert isinstance(df, pl.DataFrame)
             df = df.with_columns(pl.col("id") + lo)
             lines = df.write_ndjson().encode().splitlines(keepends=True)
-            for k in range(BAD_EVERY // 2, len(lines) if bad else 0, BAD_EVERY):
+            every = max(n // BAD_PLACES, 100)
+            for k in range(every // 2, len(lines) if bad else 0, every):
                 rid = lo + k
                 lines[k] = f'{{"id":{rid},"value":"n/a","category":"cat_0","status":"pending"}}\n'.encode()
                 lines[k - 7] = lines[k - 7] + b'{"id": 1, "value": \n'
@@ -166,8 +167,12 @@ def kill_test(
     for trial in range(kills):
         _clear(run_dir)
         delay = rng.uniform(0.2, t_full * 1.05)
-        _, _, killed = run_child(call_code(src, out, ckpt, chunk_size), kill_after=delay)
-        at = _committed(ckpt) if killed else "finished before the kill"
+        _, took, killed = run_child(call_code(src, out, ckpt, chunk_size), kill_after=delay)
+        while not killed:  # it finished first (runs vary in time): start afresh, kill it sooner
+            _clear(run_dir)
+            delay = rng.uniform(0.2, took * 0.95)
+            _, took, killed = run_child(call_code(src, out, ckpt, chunk_size), kill_after=delay)
+        at = _committed(ckpt)
         again = ""
         if killed and trial % 2 == 1:  # kill the resumed run too, once
             delay2 = rng.uniform(0.2, t_full * 0.8)
