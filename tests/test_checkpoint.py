@@ -203,3 +203,49 @@ def test_kill_9_and_resume_200k(tmp_path, fmt):
     src = write_input(tmp_path / "in.jsonl", 200_000)
     lines: list[str] = []
     assert kill_test(src, tmp_path, sink_format=fmt, kills=5, chunk_size=10_000, log=lines.append), "\n".join(lines)
+
+
+def parsed(line: bytes) -> dict | None:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("layout", ["two-jsonl-files", "parquet", "csv"])
+def test_resume_from_other_sources(fsm, source, tmp_path, monkeypatch, layout):
+    """JSON Lines sources resume from a byte offset (in the right file of several); others skip committed chunks."""
+    lines = source.read_bytes().splitlines(keepends=True)
+    inp = tmp_path / "in"
+    inp.mkdir()
+    if layout == "two-jsonl-files":
+        (inp / "a.jsonl").write_bytes(
+            b"\xef\xbb\xbf" + b"".join(lines[:7_000]) + b"\n\n"
+        )  # a byte order mark, blank lines
+        (inp / "b.jsonl").write_bytes(b"".join(lines[7_000:]))
+        src = str(inp / "*.jsonl")
+    else:
+        import polars as pl
+
+        good = [r for r in map(parsed, lines) if r is not None and isinstance(r["value"], (int, type(None)))]
+        pl.DataFrame(good).write_parquet(inp / "in.parquet", row_group_size=3_000)
+        if layout == "csv":
+            pl.DataFrame(good).write_csv(inp / "in.csv")
+            (inp / "in.parquet").unlink()
+        src = str(next(inp.iterdir()))
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "ckpt").mkdir()
+    ckpt = tmp_path / "run.ckpt"
+    plain = fsm.process_stream(src, str(tmp_path / "plain" / "out.jsonl"), chunk_size=CHUNK)
+    stop_after(monkeypatch, 5)
+    with pytest.raises(Stop):
+        fsm.process_stream(src, str(tmp_path / "ckpt" / "out.jsonl"), chunk_size=CHUNK, checkpoint=str(ckpt))
+    at = json.loads(ckpt.read_text())["source_at"]
+    if layout == "two-jsonl-files":
+        assert at["file"] == 1 and at["byte"] > 0  # the 5th chunk ends in the second file
+    else:
+        assert "byte" not in at
+    stop_after(monkeypatch, None)
+    resumed = fsm.process_stream(src, str(tmp_path / "ckpt" / "out.jsonl"), chunk_size=CHUNK, checkpoint=str(ckpt))
+    assert same_files(tmp_path / "plain", tmp_path / "ckpt")
+    assert counts(resumed) == counts(plain)

@@ -78,6 +78,8 @@ class Checkpoint:
         #: Chunks committed (the next chunk's number) and records they hold (the source position).
         self.chunks = 0
         self.position = 0
+        #: Where the source stands after the committed chunks (the last one's ``resume``), if it says.
+        self.source_at: dict[str, int] | None = None
         #: The counts restored from the checkpoint, for :meth:`restore` (``None`` on a fresh run).
         self.saved: dict[str, Any] | None = None
         self.commits = 0
@@ -104,6 +106,8 @@ class Checkpoint:
             raise CheckpointError(msg)
         self.chunks = int(state["chunks"])
         self.position = int(state["position"])
+        at = state.get("source_at")
+        self.source_at = {k: int(v) for k, v in at.items()} if isinstance(at, dict) else None
         self.saved = state["tally"]
         for s, n, records in zip(self.part_sinks, state["parts"], state["records"]):
             s.resume(int(n), int(records))
@@ -152,6 +156,7 @@ class Checkpoint:
             self._status.write(np.ascontiguousarray(codes, np.uint8).tobytes())
             self.chunks += 1
             self.position += chunk.count
+            self.source_at = chunk.resume
             if time.monotonic() - self._last >= COMMIT_SECONDS:
                 self._commit(tally)
 
@@ -175,6 +180,7 @@ class Checkpoint:
             "fingerprint": self.fingerprint,
             "chunks": self.chunks,
             "position": self.position,
+            "source_at": self.source_at,
             "parts": [s.n_parts for s in self.part_sinks],
             "records": [s.records_written for s in self.part_sinks],
             "tally": _tally_state(tally),

@@ -44,6 +44,7 @@ from streamkit.engine.tally import Tally
 from streamkit.errors import CheckpointError
 from streamkit.io import Source
 from streamkit.io.chunk import RawChunk
+from streamkit.io.sources import FilesSource
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -167,11 +168,17 @@ class StreamRun:
     async def _read(self, source: Source, send: ObjectSendStream[Chunk]) -> None:
         size = self.config.chunk_size
         async with send:
+            ckpt = self.checkpoint
+            seek = False
+            if ckpt is not None and ckpt.chunks and isinstance(source, FilesSource) and ckpt.source_at is not None:
+                seek = source.can_seek(ckpt.source_at)
+                if seek:  # read on from the byte after the last committed chunk
+                    source.seek(ckpt.source_at, ckpt.position)
             achunks = source.achunks() if source.is_async else None
             chunks = None if source.is_async else iter(source.raw_chunks())
-            seq = 0
-            if self.checkpoint is not None and self.checkpoint.chunks and chunks is not None:
-                seq = await anyio.to_thread.run_sync(self._skip_committed, chunks)
+            seq = 0 if ckpt is None else ckpt.chunks
+            if ckpt is not None and ckpt.chunks and not seek and chunks is not None:
+                await anyio.to_thread.run_sync(self._skip_committed, chunks)
             while True:
                 guess = self.footprint.before_read(size)
                 await self.budget.acquire(guess, size)
@@ -200,6 +207,7 @@ class StreamRun:
                     held_bytes=share,
                     held_records=sc.count,
                     input_bytes=sc.nbytes,
+                    resume=sc.resume,
                 )
                 if isinstance(sc, RawChunk):  # parsed by a worker, in parallel with the others
                     chunk.pending = sc
