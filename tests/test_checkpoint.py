@@ -249,3 +249,22 @@ def test_resume_from_other_sources(fsm, source, tmp_path, monkeypatch, layout):
     resumed = fsm.process_stream(src, str(tmp_path / "ckpt" / "out.jsonl"), chunk_size=CHUNK, checkpoint=str(ckpt))
     assert same_files(tmp_path / "plain", tmp_path / "ckpt")
     assert counts(resumed) == counts(plain)
+
+
+def test_an_empty_input_and_a_pipeline(fsm, source, tmp_path):
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    for fmt in ("jsonl", "parquet", "csv"):
+        fsm.process_stream(str(tmp_path / "empty.jsonl"), str(tmp_path / f"a.{fmt}"))
+        r = fsm.process_stream(
+            str(tmp_path / "empty.jsonl"), str(tmp_path / f"b.{fmt}"), checkpoint=str(tmp_path / "c")
+        )
+        assert r.total_records == 0
+        assert filecmp.cmp(tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}", shallow=False)
+    pipeline = fsm | SimpleFSM(create_streaming_fsm_config())
+    a = pipeline.process_stream(str(source), str(tmp_path / "pa.jsonl"), chunk_size=CHUNK)
+    b = pipeline.process_stream(
+        str(source), str(tmp_path / "pb.jsonl"), chunk_size=CHUNK, checkpoint=str(tmp_path / "c")
+    )
+    assert counts(a) == counts(b)
+    for name in ("{}.jsonl", "{}.errors.jsonl"):
+        assert filecmp.cmp(tmp_path / name.format("pa"), tmp_path / name.format("pb"), shallow=False)

@@ -83,6 +83,8 @@ class Checkpoint:
         #: The counts restored from the checkpoint, for :meth:`restore` (``None`` on a fresh run).
         self.saved: dict[str, Any] | None = None
         self.commits = 0
+        #: Records the checkpoint file names (``position`` as of the last commit).
+        self.committed = 0
         self._status: Any = None
         self._last = 0.0
         self._lock = threading.Lock()
@@ -105,7 +107,7 @@ class Checkpoint:
             )
             raise CheckpointError(msg)
         self.chunks = int(state["chunks"])
-        self.position = int(state["position"])
+        self.position = self.committed = int(state["position"])
         at = state.get("source_at")
         self.source_at = {k: int(v) for k, v in at.items()} if isinstance(at, dict) else None
         self.saved = state["tally"]
@@ -173,6 +175,7 @@ class Checkpoint:
         self._write_state(tally)
         self._last = time.monotonic()
         self.commits += 1
+        self.committed = self.position
 
     def _write_state(self, tally: Tally | None) -> None:
         state = {

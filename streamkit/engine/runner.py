@@ -328,6 +328,11 @@ class StreamRun:
             f"the stream stopped after writing {written:,} records in full; {self._read_records - written:,} "
             "records it had read were not written (file sinks were removed, nothing half-written)"
         )
+        if self.checkpoint is not None:
+            text += (
+                f"; checkpoint {str(self.checkpoint.path)!r} keeps the first {self.checkpoint.committed:,} records:"
+                " the same call resumes from there"
+            )
         logging.getLogger("streamkit").warning("%s (%s)", text, type(exc).__name__)
         if hasattr(exc, "add_note"):
             exc.add_note(text)
