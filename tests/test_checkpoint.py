@@ -18,6 +18,7 @@ import streamkit.engine.checkpoint as checkpoint_module
 from benchmarks.checkpoint_report import kill_test, write_input
 from examples.seed_network import create_streaming_fsm_config
 from streamkit import CheckpointError, SimpleFSM
+from streamkit.io.partfiles import PartSink
 
 N = 20_000
 CHUNK = 2_000
@@ -268,3 +269,28 @@ def test_an_empty_input_and_a_pipeline(fsm, source, tmp_path):
     assert counts(a) == counts(b)
     for name in ("{}.jsonl", "{}.errors.jsonl"):
         assert filecmp.cmp(tmp_path / name.format("pa"), tmp_path / name.format("pb"), shallow=False)
+
+
+def test_a_run_stopped_while_joining_its_parts_resumes(fsm, source, tmp_path, monkeypatch):
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "ckpt").mkdir()
+    ckpt = tmp_path / "run.ckpt"
+    fsm.process_stream(str(source), str(tmp_path / "plain" / "out.parquet"), chunk_size=CHUNK)
+    join = PartSink._commit
+
+    def fails_on_errors(self) -> None:
+        if self.path.name.endswith(".errors.jsonl"):
+            raise Stop
+        join(self)
+
+    monkeypatch.setattr(PartSink, "_commit", fails_on_errors)
+    with pytest.raises(Stop):  # the main file is joined, then the error file fails
+        fsm.process_stream(str(source), str(tmp_path / "ckpt" / "out.parquet"), chunk_size=CHUNK, checkpoint=str(ckpt))
+    assert ckpt.exists() and json.loads(ckpt.read_text())["position"] == N + 6
+    assert outputs(tmp_path / "ckpt") == ["out.parquet"]  # complete, as it will be after the resume
+    monkeypatch.undo()
+    resumed = fsm.process_stream(
+        str(source), str(tmp_path / "ckpt" / "out.parquet"), chunk_size=CHUNK, checkpoint=str(ckpt)
+    )
+    assert resumed.total_records == N + 6 and resumed.chunks_processed == 11
+    assert same_files(tmp_path / "plain", tmp_path / "ckpt")

@@ -307,7 +307,7 @@ def open_checkpoint(
         "format": options.get("format"),
         "schema": None if source.schema is None else str(source.schema),
         "chunk_size": read_size,
-        "sinks": [[role, str(s.path), s.format.name] for (role, _, _), s in zip(targets, part_sinks)],
+        "sinks": [[role, os.path.abspath(s.path), s.format.name] for (role, _, _), s in zip(targets, part_sinks)],
     }
     ckpt = Checkpoint(path, fingerprint, part_sinks)
     ckpt.start()
@@ -331,7 +331,7 @@ def _check_file_target(role: str, target: Any) -> None:
 
 def _file_id(p: Path) -> list[Any]:
     st = p.stat()
-    return [str(p), st.st_size, st.st_mtime_ns]
+    return [os.path.abspath(p), st.st_size, st.st_mtime_ns]
 
 
 def _stable(obj: Any) -> str:
