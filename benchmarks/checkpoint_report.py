@@ -106,15 +106,15 @@ def run_child(code: str, *, kill_after: float | None = None) -> tuple[dict[str, 
     Returns the counts it printed (``None`` when killed), the seconds it ran, and whether it was killed.
     """
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if kill_after is not None:
+    with subprocess.Popen(
+        [sys.executable, "-c", code], cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         try:
-            proc.wait(kill_after)
+            out, err = proc.communicate(timeout=kill_after)  # drains both pipes while it waits
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.communicate()
             return None, time.perf_counter() - t0, True
-    out, err = proc.communicate()
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         msg = f"the child failed ({proc.returncode}):\n{err.decode(errors='replace')[-3000:]}"
