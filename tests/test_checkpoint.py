@@ -294,3 +294,53 @@ def test_a_run_stopped_while_joining_its_parts_resumes(fsm, source, tmp_path, mo
     )
     assert resumed.total_records == N + 6 and resumed.chunks_processed == 11
     assert same_files(tmp_path / "plain", tmp_path / "ckpt")
+
+
+def test_json_lines_parts_are_one_stream_cut_back_to_the_checkpoint(fsm, source, tmp_path, monkeypatch):
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "ckpt").mkdir()
+    ckpt = tmp_path / "run.ckpt"
+    fsm.process_stream(str(source), str(tmp_path / "plain" / "out.jsonl"), chunk_size=CHUNK)
+    out = str(tmp_path / "ckpt" / "out.jsonl")
+    stop_after(monkeypatch, 3)
+    with pytest.raises(Stop):
+        fsm.process_stream(str(source), out, chunk_size=CHUNK, checkpoint=str(ckpt))
+    stop_after(monkeypatch, None)
+    main = tmp_path / "run.ckpt.parts" / "0"
+    assert os.listdir(main) == ["text.stream"]  # one file, no part per chunk
+    state = json.loads(ckpt.read_text())
+    assert state["bytes"][0] == (main / "text.stream").stat().st_size > 0
+    with open(main / "text.stream", "ab") as f:  # what a killed run wrote after its last commit
+        f.write(b'{"half a record": ')
+    fsm.process_stream(str(source), out, chunk_size=CHUNK, checkpoint=str(ckpt))
+    assert same_files(tmp_path / "plain", tmp_path / "ckpt")
+
+
+def test_a_json_lines_stream_shorter_than_its_checkpoint_is_refused(fsm, source, tmp_path, monkeypatch):
+    ckpt = stopped_run(fsm, source, tmp_path, monkeypatch)
+    stream = tmp_path / "run.ckpt.parts" / "0" / "text.stream"
+    os.truncate(stream, stream.stat().st_size - 1)
+    with pytest.raises(FileNotFoundError, match=r"text\.stream.*holds [\d,]+ bytes of [\d,]+"):
+        fsm.process_stream(str(source), str(tmp_path / "out.jsonl"), chunk_size=CHUNK, checkpoint=str(ckpt))
+
+
+def test_a_run_stopped_while_placing_json_lines_files_resumes(fsm, source, tmp_path, monkeypatch):
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "ckpt").mkdir()
+    ckpt = tmp_path / "run.ckpt"
+    fsm.process_stream(str(source), str(tmp_path / "plain" / "out.jsonl"), chunk_size=CHUNK)
+    place = PartSink._commit
+
+    def fails_on_errors(self) -> None:
+        if self.path.name.endswith(".errors.jsonl"):
+            raise Stop
+        place(self)
+
+    monkeypatch.setattr(PartSink, "_commit", fails_on_errors)
+    with pytest.raises(Stop):  # the main file is in place (linked to its stream), then the error file fails
+        fsm.process_stream(str(source), str(tmp_path / "ckpt" / "out.jsonl"), chunk_size=CHUNK, checkpoint=str(ckpt))
+    assert outputs(tmp_path / "ckpt") == ["out.jsonl"]
+    monkeypatch.undo()
+    fsm.process_stream(str(source), str(tmp_path / "ckpt" / "out.jsonl"), chunk_size=CHUNK, checkpoint=str(ckpt))
+    assert same_files(tmp_path / "plain", tmp_path / "ckpt")
+    assert not ckpt.exists() and not (tmp_path / "run.ckpt.parts").exists()

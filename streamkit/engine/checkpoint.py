@@ -4,12 +4,13 @@ A checkpointed run is a sequence of committed, numbered chunks: chunk ``k``
 covers the same records in every run of the same call, because a file source
 cuts its input into chunks of ``chunk_size`` records per file whatever the
 memory budget or the number of workers. Each file sink writes every chunk's
-output as a numbered part file (:class:`~streamkit.io.partfiles.PartSink`) in
-``<checkpoint>.parts/<sink>/``; every chunk's status codes are appended to
+output to ``<checkpoint>.parts/<sink>/`` (:class:`~streamkit.io.partfiles.PartSink`):
+a JSON Lines sink appends it to one stream file, the others write a numbered
+part file per chunk; every chunk's status codes are appended to
 ``<checkpoint>.parts/status.u8``. The checkpoint file itself (JSON, written
 under a temporary name, fsynced and renamed) says how many chunks are
 committed, where the source stands after them (chunks and records), how many
-parts each sink has, the run's counts so far, and a fingerprint of the call:
+parts each sink has (and the length of its stream), the run's counts so far, and a fingerprint of the call:
 the networks' configs, the source files (sizes and modification times), the
 sinks and the options that change outputs.
 
@@ -19,9 +20,10 @@ codes written since the last commit are fsynced first, then the checkpoint
 that names them is replaced. A run killed at any point (``kill -9``) resumes
 with the same call: the fingerprint is checked (any change is refused with a
 :class:`~streamkit.CheckpointError` naming it), parts beyond the checkpoint are
-deleted, the source skips the committed chunks (JSON Lines blocks are skipped
-unparsed), row numbering and counts go on from the checkpoint. At the end the
-parts are joined into the final files, which come out byte-identical to a run
+deleted and streams cut back to their committed length, the source skips the
+committed chunks (JSON Lines blocks are skipped unparsed), row numbering and
+counts go on from the checkpoint. At the end the streams are linked into place
+and the parts joined into the final files, which come out byte-identical to a run
 without a checkpoint; then the checkpoint and its parts are removed. A run
 that fails or is cancelled keeps them, so the same call resumes it; delete the
 checkpoint file to start over.
@@ -111,8 +113,9 @@ class Checkpoint:
         at = state.get("source_at")
         self.source_at = {k: int(v) for k, v in at.items()} if isinstance(at, dict) else None
         self.saved = state["tally"]
-        for s, n, records in zip(self.part_sinks, state["parts"], state["records"]):
-            s.resume(int(n), int(records))
+        lengths = state.get("bytes") or [0] * len(self.part_sinks)
+        for s, n, records, length in zip(self.part_sinks, state["parts"], state["records"], lengths):
+            s.resume(int(n), int(records), int(length))
         self._open_parts(fresh=False)
 
     def _open_parts(self, *, fresh: bool) -> None:
@@ -186,6 +189,7 @@ class Checkpoint:
             "source_at": self.source_at,
             "parts": [s.n_parts for s in self.part_sinks],
             "records": [s.records_written for s in self.part_sinks],
+            "bytes": [s.stream_bytes for s in self.part_sinks],
             "tally": _tally_state(tally),
         }
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -290,7 +294,7 @@ def open_checkpoint(
         targets.append(("error_sink", error_path_for(Path(targets[0][1])), "jsonl"))
     pdir = parts_dir_of(path)
     part_sinks = [
-        PartSink(target, format_of(target, fmt), pdir / str(k), threads=threads)
+        PartSink(target, format_of(target, fmt), pdir / str(k), threads=threads, stream_text=True)
         for k, (_, target, fmt) in enumerate(targets)
     ]
     fingerprint = {

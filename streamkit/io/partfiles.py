@@ -12,7 +12,11 @@ very bytes the format's own sink writes when it is handed the same tables:
 
 - JSON Lines: the encoded text of the write (compressed, for ``.gz`` and the
   like), exactly what :class:`~streamkit.io.JsonlSink` would append; the file
-  is the parts one after another.
+  is the parts one after another. With ``stream_text=True`` the writes are
+  appended to one file, ``text.stream``, instead of a file each; a checkpoint
+  then names its length, a resumed run cuts it back to that length, and at the
+  end it is renamed into place (copied when the output is on another file
+  system): no part is written twice.
 - Parquet, Arrow IPC, CSV: the table written, as an Arrow IPC stream (an exact
   copy: types, chunks and metadata). On :meth:`~streamkit.io.Sink.close` the
   tables are read back in order and written to the format's sink, encoded in a
@@ -38,10 +42,13 @@ from streamkit.io.base import Encoded, Sink, as_table
 from streamkit.io.filesinks import JsonlEncoder
 from streamkit.io.formats import Format
 
-__all__ = ("PartSink", "PART_SUFFIX")
+__all__ = ("PartSink", "PART_SUFFIX", "STREAM_FILE")
 
 #: Suffix of a committed part file.
 PART_SUFFIX = ".part"
+
+#: The one file of a text sink's writes, in its part directory (``stream_text=True``).
+STREAM_FILE = "text.stream"
 
 
 class PartSink(Sink):
@@ -57,6 +64,9 @@ class PartSink(Sink):
         Where the parts are kept (created if missing).
     threads:
         Threads that encode the tables of table parts at the join.
+    stream_text:
+        JSON Lines only: append every write to one file (:data:`STREAM_FILE`) rather than a
+        part file each; :attr:`stream_bytes` is its length.
 
     Examples
     --------
@@ -77,7 +87,9 @@ class PartSink(Sink):
 
     path: Path
 
-    def __init__(self, path: str | Path, fmt: Format, directory: str | Path, *, threads: int = 2) -> None:
+    def __init__(
+        self, path: str | Path, fmt: Format, directory: str | Path, *, threads: int = 2, stream_text: bool = False
+    ) -> None:
         super().__init__()
         self.path = check_output_path(path)
         self.format = fmt
@@ -89,6 +101,12 @@ class PartSink(Sink):
         self._encoder = JsonlEncoder(compression_of(self.path)) if self.is_text else None
         self.n_parts = 0
         self._unsynced: list[Path] = []
+        #: Whether writes are appended to one file (JSON Lines with ``stream_text=True``).
+        self.streams = self.is_text and stream_text
+        #: The length of the stream file (what its writes appended so far).
+        self.stream_bytes = 0
+        self._stream: Any = None  # the open stream file, from the first write
+        self._stream_new = False  # created since the last sync: its directory entry is not yet durable
 
     def part_path(self, k: int) -> Path:
         """The file of part ``k``."""
@@ -108,7 +126,15 @@ class PartSink(Sink):
     def _write(self, table: pa.Table) -> None:
         self._write_encoded(self.encode(table))
 
+    @property
+    def stream_path(self) -> Path:
+        """The file that holds the writes of a streaming text sink."""
+        return self.directory / STREAM_FILE
+
     def _write_encoded(self, data: Encoded) -> None:
+        if self.streams:
+            self._append(data)
+            return
         final = self.part_path(self.n_parts)
         tmp = final.with_name(f".{final.name}.tmp")
         with open(tmp, "wb") as f:
@@ -119,8 +145,30 @@ class PartSink(Sink):
         self._unsynced.append(final)
         self.n_parts += 1
 
+    def _append(self, data: Encoded) -> None:
+        if self._stream is None:
+            path = self.stream_path
+            self._stream_new = not path.exists()
+            self._stream = open(path, "r+b" if not self._stream_new else "wb")  # noqa: SIM115 - closed at the end
+            self._stream.seek(self.stream_bytes)
+        view = memoryview(data.data)
+        self._stream.write(view)
+        if data.release is not None:
+            data.release()
+        self.stream_bytes += view.nbytes
+        self.n_parts += 1
+
     def sync(self) -> None:
         """Make the parts written since the last call durable (each file, then the directory)."""
+        if self.streams:
+            with self._lock:
+                if self._stream is not None:
+                    self._stream.flush()
+                    os.fsync(self._stream.fileno())
+                    if self._stream_new:
+                        _fsync_dir(self.directory)
+                        self._stream_new = False
+            return
         with self._lock:
             paths, self._unsynced = self._unsynced, []
         for p in paths:
@@ -132,7 +180,7 @@ class PartSink(Sink):
         if paths:
             _fsync_dir(self.directory)
 
-    def resume(self, n_parts: int, records: int) -> None:
+    def resume(self, n_parts: int, records: int, stream_bytes: int = 0) -> None:
         """Go on after ``n_parts`` committed parts of ``records`` rows: later parts and temporary files go
         (those of the parts, and those a killed run left beside the output while it joined the parts).
 
@@ -147,6 +195,11 @@ class PartSink(Sink):
         # temporary files a killed run left beside the output (while joining the parts into it)
         for p in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
             p.unlink(missing_ok=True)
+        if self.streams:
+            self._resume_stream(stream_bytes)
+            self.n_parts = n_parts
+            self.records_written = records
+            return
         missing = [k for k in range(n_parts) if not self.part_path(k).is_file()]
         if missing:
             msg = f"checkpointed part {str(self.part_path(missing[0]))!r} of {str(self.path)!r} is missing"
@@ -154,8 +207,22 @@ class PartSink(Sink):
         self.n_parts = n_parts
         self.records_written = records
 
+    def _resume_stream(self, length: int) -> None:
+        """Cut the stream file back to the ``length`` bytes a checkpoint named (what came after is redone)."""
+        path = self.stream_path
+        have = path.stat().st_size if path.is_file() else 0
+        if have < length:
+            msg = f"checkpointed stream {str(path)!r} of {str(self.path)!r} holds {have:,} bytes of {length:,}"
+            raise FileNotFoundError(msg)
+        if path.is_file():
+            os.truncate(path, length)
+        self.stream_bytes = length
+
     # -- the join --------------------------------------------------------------------
     def _commit(self) -> None:
+        if self.streams:
+            self._place_stream()
+            return
         if self.is_text:
             self._concatenate()
             return
@@ -178,6 +245,34 @@ class PartSink(Sink):
                 for k in range(self.n_parts):
                     with open(self.part_path(k), "rb") as f:
                         _copy(f, out)
+            commit(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.bytes_written = self.path.stat().st_size
+
+    def _place_stream(self) -> None:
+        """The stream file becomes the output: renamed when it can be, else copied."""
+        if self._stream is None:  # nothing written in this run: the file holds what earlier runs committed
+            path = self.stream_path
+            if not path.exists():
+                path.touch()
+            self._stream = open(path, "r+b")  # noqa: SIM115 - closed just below
+        try:
+            self._stream.flush()
+        finally:
+            self._stream.close()
+            self._stream = None
+        if self.path.exists() and os.path.samefile(self.path, self.stream_path):
+            self.bytes_written = self.path.stat().st_size  # placed by a run stopped after it: in place already
+            return
+        tmp = temp_path(self.path)
+        try:
+            try:
+                os.link(self.stream_path, tmp)  # same file system: no byte is copied
+            except OSError:
+                with open(self.stream_path, "rb") as f, open(tmp, "wb") as out:
+                    _copy(f, out)
             commit(tmp, self.path)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -207,6 +302,9 @@ class PartSink(Sink):
         """Committed parts stay for the run that resumes; parts not yet synced may be cut short."""
         with contextlib.suppress(Exception):
             self._unsynced = []
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
 
 
 def _is_leftover(name: str, n_parts: int) -> bool:
