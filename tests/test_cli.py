@@ -126,20 +126,28 @@ def test_the_installed_command_and_python_m(tmp_path: Path) -> None:
 def test_ctrl_c_stops_within_seconds_without_a_traceback_and_keeps_no_partial_file(tmp_path: Path) -> None:
     data = tmp_path / "in.jsonl"
     data.write_text("".join(f'{{"id": {i}}}\n' for i in range(200_000)))
-    cfg = yaml_net(tmp_path / "slow.yaml", "lambda state: __import__('time').sleep(0.0002) or state.data")
+    started = tmp_path / "started"  # the transform's mark: records are running (not the imports)
+    slow = (
+        f"lambda state: (__import__('os').path.exists({str(started)!r}) or open({str(started)!r}, 'w').close(),"
+        " __import__('time').sleep(0.0002)) and state.data"
+    )
+    cfg = yaml_net(tmp_path / "slow.yaml", slow)
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "streamkit", "run", cfg, "--source", str(data), "--sink", str(out), "--allow-python"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    time.sleep(3)  # started, some chunks in hand (each takes ~13 s)
-    assert p.poll() is None
+    deadline = time.monotonic() + 120
+    while not started.exists() and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # some chunks in hand (each takes ~13 s)
+    assert p.poll() is None and started.exists()
     t0 = time.monotonic()
     p.send_signal(signal.SIGINT)
     _, stderr = p.communicate(timeout=60)
     took = time.monotonic() - t0
     assert p.returncode == EXIT_INTERRUPTED and took < 10, (took, stderr)
     assert "Traceback" not in stderr and "interrupted after" in stderr and "partial files were removed" in stderr
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["in.jsonl", "slow.yaml"]  # nothing half-written
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["in.jsonl", "slow.yaml", "started"]  # nothing half-written
 
 
 def test_warm_compiles_a_config_for_its_sample(capsys: pytest.CaptureFixture[str], kernel_cache_dir: Any) -> None:
