@@ -1,0 +1,90 @@
+"""What the Ray engine's driver and workers share: the import of Ray, and networks rebuilt from their config.
+
+Ray is imported here, lazily, only when a run asks for ``engine="ray"``: nothing
+else in streamkit imports it. A compiled network travels to workers as a
+:class:`NetworkSpec` — its config and compile options, plus the kernel cache
+directory — and each worker process rebuilds it once (:func:`stage_of`): the
+generated kernels then load from the cache (~3 ms each) instead of compiling.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamkit.engine.chunks import Stage
+from streamkit.fsm.compile import CompiledNetwork
+
+__all__ = ("NetworkSpec", "import_ray", "ensure_ray", "specs_of", "stage_of")
+
+_INSTALL = "pip install 'streamkit[ray]'"
+
+
+def import_ray() -> Any:
+    """The ``ray`` module, or an ``ImportError`` that says how to install it."""
+    try:
+        import ray
+    except ImportError:
+        msg = f"engine='ray' needs Ray, which is not installed\n\nHint: {_INSTALL}"
+        raise ImportError(msg) from None
+    return ray
+
+
+def ensure_ray() -> Any:
+    """The ``ray`` module, connected: ``ray.init()`` unless the process already is.
+
+    ``ray.init()`` joins the cluster ``RAY_ADDRESS`` names, or starts a local one
+    on this machine's cores. Call ``ray.init(...)`` yourself first for anything
+    else (``num_cpus``, a runtime environment).
+    """
+    ray = import_ray()
+    if not ray.is_initialized():
+        ray.init(log_to_driver=False)
+    return ray
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A stage as workers rebuild it: config, compile options, kernel cache; ``token`` names it per run."""
+
+    config: Any
+    allow_python: bool
+    max_steps: int
+    name: str
+    parallelism: int | None
+    cache_dir: str | None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def specs_of(stages: list[Stage]) -> list[NetworkSpec]:
+    """The specs of ``stages``, made on the driver."""
+    cache = os.environ.get("STREAMKIT_CACHE_DIR")
+    if cache is None:
+        from streamkit.fsm.kernel_cache import cache_dir
+
+        cache = str(cache_dir())
+    return [
+        NetworkSpec(s.network.config, s.network.allow_python, s.network.max_steps, s.name, s.parallelism, cache)
+        for s in stages
+    ]
+
+
+_networks: dict[str, CompiledNetwork] = {}
+_lock = threading.Lock()
+
+
+def stage_of(spec: NetworkSpec) -> Stage:
+    """The stage of ``spec`` in this worker process: its network is rebuilt once per process and run."""
+    with _lock:
+        net = _networks.get(spec.token)
+        if net is None:
+            if spec.cache_dir is not None and os.path.isdir(spec.cache_dir):
+                os.environ.setdefault("STREAMKIT_CACHE_DIR", spec.cache_dir)
+            net = CompiledNetwork(spec.config, allow_python=spec.allow_python, max_steps=spec.max_steps)
+            if len(_networks) > 16:  # networks of finished runs
+                _networks.clear()
+            _networks[spec.token] = net
+    return Stage(net, spec.name, spec.parallelism)

@@ -1,0 +1,253 @@
+"""``process_stream(dataset, engine="ray")``: a ``ray.data.Dataset`` through the network with ``map_batches``.
+
+Each Arrow batch the Dataset hands to a worker runs through the stages as an
+in-memory run (:func:`~streamkit.engine.local.run_local`, one thread: Ray runs
+the batches in parallel). What comes of a batch leaves the worker as a few
+*envelope* rows — one per end state and one for its failed records, each
+holding that table in Arrow IPC form, and one with the statuses of the
+batch's records — so that one ``map_batches`` carries tables of any schema.
+
+The returned :class:`DatasetResult` is a :class:`~streamkit.engine.result.RunResult`
+whose ``output(end_state)`` and ``errors()`` are Datasets. The stage runs
+once, the first time the result is used (an output, the failed records or a
+count): its envelopes are materialized in Ray's object store, the counts and
+the status index are merged on the driver from the status rows, and each
+output Dataset reads its envelopes back, with ``_row`` numbered in the order of
+the materialized batches (the input order when the Dataset preserves order,
+``DataContext.get_current().execution_options.preserve_order = True``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from streamkit.engine.chunks import Stage
+from streamkit.engine.config import StreamConfig
+from streamkit.engine.ray_common import NetworkSpec, ensure_ray, specs_of, stage_of
+from streamkit.engine.result import RunResult
+from streamkit.engine.tally import Tally
+from streamkit.status import EventStatus
+
+__all__ = ("DatasetResult", "run_dataset", "run_envelopes", "ERRORS_KIND", "BATCH_KIND")
+
+#: ``kind`` of the envelope holding a batch's failed records.
+ERRORS_KIND = "<errors>"
+#: ``kind`` of the envelope holding the statuses of a batch's records (``codes``, one byte each).
+BATCH_KIND = "<batch>"
+_FAILED = int(EventStatus.FAILED)
+
+ENVELOPE = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("batch", pa.string()),
+        ("rows", pa.int64()),
+        ("data", pa.large_binary()),
+        ("malformed", pa.int64()),
+        ("retries", pa.string()),
+    ]
+)
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int) -> pa.Table:
+    """Run one Arrow batch through the stages (a ``map_batches`` function); its envelope rows.
+
+    A batch whose run raises (not a record's error: those are failed records
+    already) gives every one of its records as a failed record, ``error_state``
+    ``"<ray>"``, so none is lost.
+    """
+    import json
+
+    from streamkit.engine.local import run_local
+    from streamkit.engine.ray_files import _failed_rows
+
+    bid = uuid.uuid4().hex
+    n = batch.num_rows
+    kinds: list[str] = []
+    rows: list[int] = []
+    data: list[bytes] = []
+    malformed = 0
+    retries = "{}"
+    try:
+        stages = [stage_of(s) for s in specs]
+        result = run_local(stages, batch, chunk_size=max(chunk_size, n, 1), parallelism=1)
+        for state in result.end_states:
+            t = result.output(state)
+            if t.num_rows:
+                kinds.append(state)
+                rows.append(t.num_rows)
+                data.append(_ipc(t))
+        errors = result.errors()
+        codes = np.asarray(result.status, np.uint8)
+        malformed = result.malformed
+        retries = json.dumps(result.retries)
+    except Exception as exc:  # noqa: BLE001 - the batch's records fail with the reason, one by one
+        kinds, rows, data = [], [], []
+        text = str(exc).strip().splitlines()
+        errors = _failed_rows(batch, np.arange(n), type(exc).__name__, text[-1] if text else "")
+        codes = np.full(n, _FAILED, np.uint8)
+    if errors.num_rows:
+        kinds.append(ERRORS_KIND)
+        rows.append(errors.num_rows)
+        data.append(_ipc(errors))
+    kinds.append(BATCH_KIND)
+    rows.append(n)
+    data.append(codes.tobytes())
+    k = len(kinds)
+    return pa.table(
+        {
+            "kind": kinds,
+            "batch": [bid] * k,
+            "rows": rows,
+            "data": pa.array(data, pa.large_binary()),
+            "malformed": [malformed if kind == BATCH_KIND else 0 for kind in kinds],
+            "retries": [retries if kind == BATCH_KIND else "{}" for kind in kinds],
+        },
+        schema=ENVELOPE,
+    )
+
+
+def _unwrap(envelopes: pa.Table, offsets: Mapping[str, int]) -> pa.Table:
+    """The records of some envelopes of one kind, their ``_row`` moved to the batch's place in the run."""
+    import pyarrow.compute as pc
+
+    tables = []
+    for bid, blob in zip(envelopes.column("batch").to_pylist(), envelopes.column("data").to_pylist()):
+        t = _from_ipc(blob)
+        i = t.schema.get_field_index("_row")
+        t = t.set_column(i, "_row", pc.add(t.column(i), pa.scalar(offsets[bid], pa.int64())))
+        tables.append(t)
+    if not tables:
+        return pa.table({"_row": pa.array([], pa.int64())})
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def run_dataset(stages: list[Stage], ds: Any, config: StreamConfig, options: Mapping[str, Any]) -> DatasetResult:
+    """The stages over a Dataset, as a :class:`DatasetResult` (nothing runs until the result is used)."""
+    ensure_ray()
+    for name in ("sink", "sinks", "error_sink"):
+        if options.get(name) is not None:
+            msg = (
+                f"engine='ray' with a Dataset source gives Datasets back; `{name}` is not used"
+                "\n\nHint: write them with Ray Data, e.g. `result.output('done').write_parquet(path)`"
+            )
+            raise TypeError(msg)
+    envelopes = ds.map_batches(
+        run_envelopes,
+        batch_format="pyarrow",
+        batch_size=config.chunk_size,
+        fn_kwargs={"specs": specs_of(stages), "chunk_size": config.chunk_size},
+        zero_copy_batch=True,
+    )
+    return DatasetResult(stages, envelopes)
+
+
+class DatasetResult(RunResult):
+    """The result of a run over a ``ray.data.Dataset``: ``output(end_state)`` and ``errors()`` are Datasets.
+
+    The stage runs the first time the result is used; the counts, the status
+    index and the other attributes of :class:`~streamkit.RunResult` are then final.
+    """
+
+    def __init__(self, stages: list[Stage], envelopes: Any) -> None:
+        self._pending: tuple[list[Stage], Any] | None = (stages, envelopes)
+        self._run: Any = None
+        self._offsets: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        # counts and the status index are set by RunResult.__init__ once the stage ran
+        if name.startswith("__") or self.__dict__.get("_pending") is None:
+            raise AttributeError(name)
+        self._finish()
+        return getattr(self, name)
+
+    def _finish(self) -> None:
+        if self._pending is None:
+            return
+        stages, envelopes = self._pending
+        t0 = time.perf_counter()
+        run = envelopes.materialize()
+        summary = run.filter(expr=f"kind == '{BATCH_KIND}'").select_columns(
+            ["batch", "rows", "data", "malformed", "retries"]
+        )
+        tally = _tally(stages[-1].end_states, summary.take_all(), run, self._offsets)
+        self._run = run
+        self._pending = None
+        RunResult.__init__(
+            self,
+            tally,
+            duration=time.perf_counter() - t0,
+            collected={},
+            collected_errors=None,
+            paths={},
+            warnings=[],
+            stages=stages,
+        )
+
+    def dataset(self, kind: str) -> Any:
+        """The Dataset of one envelope kind's records (an end state, or ``"<errors>"``)."""
+        self._finish()
+        offsets = self._offsets
+        return self._run.filter(expr=f"kind == '{kind}'").map_batches(
+            _unwrap, batch_format="pyarrow", fn_kwargs={"offsets": offsets}
+        )
+
+    def output(self, end_state: str) -> Any:
+        """The records that completed in ``end_state``, as a ``ray.data.Dataset``."""
+        self._finish()
+        if end_state not in self.end_states:
+            msg = f"{end_state!r} is not an end state (end states: {', '.join(map(repr, self.end_states))})"
+            raise KeyError(msg)
+        return self.dataset(end_state)
+
+    def errors(self) -> Any:
+        """The failed records, as a ``ray.data.Dataset``."""
+        return self.dataset(ERRORS_KIND)
+
+    def __repr__(self) -> str:
+        if self._pending is not None:
+            return "DatasetResult(not run yet)"
+        return super().__repr__()
+
+
+def _tally(end_states: list[str], summary: list[dict[str, Any]], run: Any, offsets: dict[str, int]) -> Tally:
+    """The run's counts and status index, from the batches' status rows, in the materialized order."""
+    import json
+
+    tally = Tally(end_states)
+    pos = 0
+    for row in summary:
+        n = int(row["rows"])
+        offsets[row["batch"]] = pos
+        codes = np.frombuffer(row["data"], np.uint8)
+        if n:
+            tally.index.add_chunk(range(pos, pos + n), codes)
+        tally.malformed += int(row["malformed"])
+        for s, k in json.loads(row["retries"]).items():
+            tally.retries[s] = tally.retries.get(s, 0) + k
+        tally.chunks += 1
+        tally.records += n
+        pos += n
+    counted = run.filter(expr=f"kind != '{BATCH_KIND}'").select_columns(["kind", "rows"]).take_all()
+    for row in counted:
+        if row["kind"] in tally.end_state_counts:
+            tally.end_state_counts[row["kind"]] += int(row["rows"])
+        else:
+            tally.errors.total += int(row["rows"])
+    return tally
