@@ -54,6 +54,13 @@ ENVELOPE = pa.schema(
 )
 
 
+def _kind() -> Any:
+    """The envelopes' ``kind`` column, as a Ray Data expression."""
+    from ray.data.expressions import col
+
+    return col("kind")
+
+
 def _ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as w:
@@ -183,7 +190,7 @@ class DatasetResult(RunResult):
         stages, envelopes = self._pending
         t0 = time.perf_counter()
         run = envelopes.materialize()
-        summary = run.filter(expr=f"kind == '{BATCH_KIND}'").select_columns(
+        summary = run.filter(expr=_kind() == BATCH_KIND).select_columns(
             ["batch", "rows", "data", "malformed", "retries"]
         )
         tally = _tally(stages[-1].end_states, summary.take_all(), run, self._offsets)
@@ -204,7 +211,7 @@ class DatasetResult(RunResult):
         """The Dataset of one envelope kind's records (an end state, or ``"<errors>"``)."""
         self._finish()
         offsets = self._offsets
-        return self._run.filter(expr=f"kind == '{kind}'").map_batches(
+        return self._run.filter(expr=_kind() == kind).map_batches(
             _unwrap, batch_format="pyarrow", fn_kwargs={"offsets": offsets}
         )
 
@@ -244,7 +251,7 @@ def _tally(end_states: list[str], summary: list[dict[str, Any]], run: Any, offse
         tally.chunks += 1
         tally.records += n
         pos += n
-    counted = run.filter(expr=f"kind != '{BATCH_KIND}'").select_columns(["kind", "rows"]).take_all()
+    counted = run.filter(expr=_kind() != BATCH_KIND).select_columns(["kind", "rows"]).take_all()
     for row in counted:
         if row["kind"] in tally.end_state_counts:
             tally.end_state_counts[row["kind"]] += int(row["rows"])

@@ -43,7 +43,7 @@ from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes, error_path_for
 from streamkit.engine.tally import Tally
 from streamkit.io import Collector, Source, open_sink, open_source
-from streamkit.io._files import commit, is_compressed
+from streamkit.io._files import check_output_path, commit, is_compressed
 from streamkit.io._lines import iter_line_blocks
 from streamkit.io.arrowsources import ParquetSource
 from streamkit.io.formats import format_of, resolve_paths
@@ -73,8 +73,10 @@ class Slice:
     records: int = -1  # known ahead (Parquet metadata), else counted by a task
 
 
-def plan_slices(source: Any, fmt: str | None, *, slice_bytes: int = SLICE_BYTES) -> list[Slice]:
-    """Cut the files ``source`` names into slices of about ``slice_bytes`` each."""
+def plan_slices(source: Any, fmt: str | None, *, slice_bytes: int | None = None) -> list[Slice]:
+    """Cut the files ``source`` names into slices of about ``slice_bytes`` each (default :data:`SLICE_BYTES`)."""
+    if slice_bytes is None:
+        slice_bytes = SLICE_BYTES
     paths = [p for x in (source if isinstance(source, (list, tuple)) else [source]) for p in resolve_paths(x)]
     out: list[Slice] = []
     for p in paths:
@@ -370,7 +372,10 @@ def _targets(end_states: list[str], sink: Any, sinks: Mapping[str, Any] | None, 
     if errors is None:
         first = next((p for p in [shared, *by_state.values()] if p is not None), None)
         errors = str(error_path_for(Path(first))) if first is not None else None
-    return _Targets(shared, by_state, errors)
+    targets = _Targets(shared, by_state, errors)
+    for final in targets.finals():  # a missing directory fails here, not in every task
+        check_output_path(final)
+    return targets
 
 
 _remote: dict[str, Any] = {}
