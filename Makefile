@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quick bench-all-reports bench-core bench-stream bench-status bench-events bench-runtime bench-executor bench-submit clean
+.PHONY: demo test test-ray lint bench bench-quick bench-all-reports bench-core bench-stream bench-status bench-events bench-runtime bench-executor bench-submit bench-ray clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,13 @@ demo: $(STAMP)
 # STREAMKIT_BENCH_N is set); `make bench` measures them at full size.
 # Style and types first (seconds), then the tests, on every core (at most 4).
 test: $(STAMP) lint
-	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q -n auto --maxprocesses 4
+	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q -n auto --maxprocesses 4 -m "not ray"
+
+# The Ray engine's tests (marked `ray`): the `ray` extra (ray[data], ~240 MB) installed on demand,
+# one Ray instance on two cores, in one process (a Ray instance per xdist worker would overload CI).
+test-ray: $(STAMP)
+	$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,ray]'
+	$(BIN)/python -m pytest -q -m ray -p no:xdist
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -71,6 +77,11 @@ bench-submit: $(STAMP)
 
 bench-executor: $(STAMP)
 	$(BIN)/python benchmarks/executor_report.py
+
+# bench-ray: the Ray engine vs local threads (JSONL -> JSONL, 10M) and a Ray Data stage vs polars
+bench-ray: $(STAMP)
+	$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,ray]'
+	$(BIN)/python benchmarks/ray_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -48,6 +48,7 @@ ENVELOPE = pa.schema(
         ("batch", pa.string()),
         ("rows", pa.int64()),
         ("data", pa.large_binary()),
+        ("codes", pa.large_binary()),
         ("malformed", pa.int64()),
         ("retries", pa.string()),
     ]
@@ -72,7 +73,7 @@ def _from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
-def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int) -> pa.Table:
+def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | None) -> pa.Table:
     """Run one Arrow batch through the stages (a ``map_batches`` function); its envelope rows.
 
     A batch whose run raises (not a record's error: those are failed records
@@ -93,7 +94,7 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int) ->
     retries = "{}"
     try:
         stages = [stage_of(s) for s in specs]
-        result = run_local(stages, batch, chunk_size=max(chunk_size, n, 1), parallelism=1)
+        result = run_local(stages, batch, chunk_size=chunk_size, parallelism=1)
         for state in result.end_states:
             t = result.output(state)
             if t.num_rows:
@@ -115,7 +116,7 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int) ->
         data.append(_ipc(errors))
     kinds.append(BATCH_KIND)
     rows.append(n)
-    data.append(codes.tobytes())
+    data.append(b"")
     k = len(kinds)
     return pa.table(
         {
@@ -123,6 +124,7 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int) ->
             "batch": [bid] * k,
             "rows": rows,
             "data": pa.array(data, pa.large_binary()),
+            "codes": pa.array([b""] * (k - 1) + [codes.tobytes()], pa.large_binary()),
             "malformed": [malformed if kind == BATCH_KIND else 0 for kind in kinds],
             "retries": [retries if kind == BATCH_KIND else "{}" for kind in kinds],
         },
@@ -155,11 +157,13 @@ def run_dataset(stages: list[Stage], ds: Any, config: StreamConfig, options: Map
                 "\n\nHint: write them with Ray Data, e.g. `result.output('done').write_parquet(path)`"
             )
             raise TypeError(msg)
+    # without a chunk_size, each block of the Dataset is one batch, as it is (no re-batching copy)
+    chunk_size = options.get("chunk_size")
     envelopes = ds.map_batches(
         run_envelopes,
         batch_format="pyarrow",
-        batch_size=config.chunk_size,
-        fn_kwargs={"specs": specs_of(stages), "chunk_size": config.chunk_size},
+        batch_size=chunk_size,
+        fn_kwargs={"specs": specs_of(stages), "chunk_size": chunk_size},
         zero_copy_batch=True,
     )
     return DatasetResult(stages, envelopes)
@@ -190,10 +194,8 @@ class DatasetResult(RunResult):
         stages, envelopes = self._pending
         t0 = time.perf_counter()
         run = envelopes.materialize()
-        summary = run.filter(expr=_kind() == BATCH_KIND).select_columns(
-            ["batch", "rows", "data", "malformed", "retries"]
-        )
-        tally = _tally(stages[-1].end_states, summary.take_all(), run, self._offsets)
+        summary = run.select_columns(["kind", "batch", "rows", "codes", "malformed", "retries"]).take_all()
+        tally = _tally(stages[-1].end_states, summary, self._offsets)
         self._run = run
         self._pending = None
         RunResult.__init__(
@@ -233,28 +235,28 @@ class DatasetResult(RunResult):
         return super().__repr__()
 
 
-def _tally(end_states: list[str], summary: list[dict[str, Any]], run: Any, offsets: dict[str, int]) -> Tally:
-    """The run's counts and status index, from the batches' status rows, in the materialized order."""
+def _tally(end_states: list[str], envelopes: list[dict[str, Any]], offsets: dict[str, int]) -> Tally:
+    """The run's counts and status index, from the envelopes' small columns, in the materialized order."""
     import json
 
     tally = Tally(end_states)
     pos = 0
-    for row in summary:
+    for row in envelopes:
         n = int(row["rows"])
+        kind = row["kind"]
+        if kind in tally.end_state_counts:
+            tally.end_state_counts[kind] += n
+            continue
+        if kind != BATCH_KIND:  # failed records
+            tally.errors.total += n
+            continue
         offsets[row["batch"]] = pos
-        codes = np.frombuffer(row["data"], np.uint8)
         if n:
-            tally.index.add_chunk(range(pos, pos + n), codes)
+            tally.index.add_chunk(range(pos, pos + n), np.frombuffer(row["codes"], np.uint8))
         tally.malformed += int(row["malformed"])
         for s, k in json.loads(row["retries"]).items():
             tally.retries[s] = tally.retries.get(s, 0) + k
         tally.chunks += 1
         tally.records += n
         pos += n
-    counted = run.filter(expr=_kind() != BATCH_KIND).select_columns(["kind", "rows"]).take_all()
-    for row in counted:
-        if row["kind"] in tally.end_state_counts:
-            tally.end_state_counts[row["kind"]] += int(row["rows"])
-        else:
-            tally.errors.total += int(row["rows"])
     return tally
