@@ -7,7 +7,9 @@ Ray is not installed (``pip install 'streamkit[ray]'``).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from streamkit import SimpleFSM
+from streamkit.events import EventBase
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'streamkit[ray]')")
 
@@ -178,3 +181,59 @@ def test_ray_only_takes_files_and_datasets(ray_cluster: Any) -> None:
         _fsm().process_stream([{"id": 1, "value": 2}], engine="ray")
     with pytest.raises(ValueError, match=r"^`engine` must be 'local' or 'ray', got 'spark'$"):
         _fsm().process_stream([{"id": 1, "value": 2}], engine="spark")  # type: ignore[typeddict-item]
+
+
+class Charge(EventBase):
+    """An I/O-bound step on a thread pool, with retries: it runs in the Ray workers, inside each task."""
+
+    executor = ThreadPoolExecutor
+    executor_config = {"max_workers": 4}
+    retry_policy = {"max_attempts": 2, "backoff_factor": 0.0}
+
+    def process(self, value: Any, record: Any) -> tuple[bool, Any]:
+        if value is None:
+            msg = "no value"
+            raise ValueError(msg)
+        return (value < 50_000), {"charged": value * 2}
+
+
+def test_event_states_run_in_the_tasks(ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamkit.engine import ray_files
+
+    src = _write_jsonl(tmp_path / "in.jsonl", _records(1200))
+    monkeypatch.setattr(ray_files, "SLICE_BYTES", 20_000)
+    config = {
+        "networks": [
+            {
+                "name": "main",
+                "states": [
+                    {"name": "start", "is_start": True},
+                    {"name": "charge", "event": Charge},
+                    {"name": "ok", "is_end": True},
+                    {"name": "declined", "is_end": True},
+                ],
+                "arcs": [
+                    {"from": "start", "to": "charge"},
+                    {"from": "charge", "to": "ok", "on": "success"},
+                    {"from": "charge", "to": "declined", "on": "failure"},
+                ],
+            }
+        ]
+    }
+    # workers import the classes a config names; this test module is not importable there, so it goes by value
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        fsm = SimpleFSM(config)
+        r = fsm.process_stream(str(src), engine="ray")
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    local = fsm.process_stream(str(src))
+    assert (r.successful, r.failed, r.end_state_counts, r.retries) == (
+        local.successful,
+        local.failed,
+        local.end_state_counts,
+        local.retries,
+    )
+    assert r.retries == {"charge": 1200 // 17 + 1}
+    for state in ("ok", "declined"):
+        assert r.output(state).equals(local.output(state))

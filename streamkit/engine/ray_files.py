@@ -269,6 +269,7 @@ def fail_slice(
         "retries": {},
         "warnings": [],
         "chunks": 1,
+        "stopped_by": None,
         "outputs": {},
         "error_table": errors if error_part is None else None,
     }
@@ -310,6 +311,7 @@ def _summary(result: RunResult, tally: Tally, offset: int, n: int) -> dict[str, 
         "retries": dict(result.retries),
         "warnings": list(result.warnings),
         "chunks": result.chunks_processed,
+        "stopped_by": result.stopped_by,
         "outputs": collected,
         "error_table": errors,
     }
@@ -426,6 +428,7 @@ async def run_files(
     pending: dict[Any, tuple[int, bool]] = {}  # ref -> (slice, is it the failing of a slice)
     todo = list(range(len(slices)))
     warnings: list[str] = []
+    stopped_by: dict[str, Any] | None = None  # an event's stop flag stops the slice it fired in
     try:
         while todo or pending:
             while todo and len(pending) < limit:
@@ -450,6 +453,8 @@ async def run_files(
                     continue
                 summaries[k] = summary
                 _merge(tally, summary, int(offsets[k]))
+                if stopped_by is None and summary["stopped_by"] is not None:
+                    stopped_by = {**summary["stopped_by"], "slice": k}
                 for w in summary["warnings"]:
                     if w not in warnings:
                         warnings.append(w)
@@ -474,6 +479,7 @@ async def run_files(
         collected_errors=collected_errors,
         paths=paths,
         warnings=warnings,
+        stopped_by=stopped_by,
         stages=stages,
     )
 
