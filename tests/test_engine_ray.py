@@ -237,3 +237,13 @@ def test_event_states_run_in_the_tasks(ray_cluster: Any, tmp_path: Path, monkeyp
     assert r.retries == {"charge": 1200 // 17 + 1}
     for state in ("ok", "declined"):
         assert r.output(state).equals(local.output(state))
+
+
+def test_a_handle_runs_on_ray(ray_cluster: Any, tmp_path: Path) -> None:
+    src = _write_jsonl(tmp_path / "in.jsonl", _records(500))
+    handle = _fsm().start_stream(str(src), sink=str(tmp_path / "out.jsonl"), engine="ray")
+    assert handle.wait(60)
+    result = handle.result
+    assert result is not None
+    assert result.total_records == 500 and result.successful + result.failed == 500
+    assert len(_lines(tmp_path / "out.jsonl")) == result.successful
