@@ -12,6 +12,7 @@ from streamkit.engine import Progress as Progress
 from streamkit.engine import RunResult as RunResult
 from streamkit.engine import StreamConfig as StreamConfig
 from streamkit.engine import StreamOptions as StreamOptions
+from streamkit.errors import CheckpointError as CheckpointError
 from streamkit.errors import CompileError as CompileError
 from streamkit.errors import ConfigError as ConfigError
 from streamkit.errors import ConfigProblem as ConfigProblem
@@ -82,6 +83,7 @@ __all__ = (
     "UnsupportedExpressionError",
     "SchemaError",
     "SourceError",
+    "CheckpointError",
     "PerformanceWarning",
     "release_memory",
 )

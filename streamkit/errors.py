@@ -19,6 +19,7 @@ __all__ = (
     "UnsupportedExpressionError",
     "SchemaError",
     "SourceError",
+    "CheckpointError",
     "PerformanceWarning",
     "did_you_mean",
 )
@@ -109,6 +110,11 @@ class SourceError(StreamkitError, ValueError):
     The message names the file and the format; the reader's own error is the
     ``__cause__``.
     """
+
+
+class CheckpointError(StreamkitError, ValueError):
+    """A stream cannot resume from its checkpoint: it was written by another run (a changed config,
+    source, sinks or option), or it is not a checkpoint streamkit wrote."""
 
 
 class PerformanceWarning(UserWarning):

@@ -13,9 +13,9 @@ own thread and event loop while the caller goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
@@ -39,6 +39,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_ENDS_LOCK = threading.Lock()  # end callbacks of handles that have no condition of their own
+
+
+def _call(loop: asyncio.AbstractEventLoop | None, fn: Callable[[Any], Any], handle: Any) -> None:
+    if loop is None:
+        fn(handle)
+        return
+    with contextlib.suppress(RuntimeError):  # the waiter's loop has closed: nobody is left to wake
+        loop.call_soon_threadsafe(fn, handle)
+
+
 class RunHandle:
     """What every run handle has (see the module docstring). Subclasses say how to cancel and what progress is.
 
@@ -53,6 +64,8 @@ class RunHandle:
 
     #: what is running: ``"job"``, ``"stream"``, ``"submission"``...
     kind: ClassVar[str] = "run"
+    #: callbacks for the run's end: ``(loop or None, fn)``
+    _ends: list[tuple[asyncio.AbstractEventLoop | None, Callable[[Any], Any]]] | None = None
 
     def __init__(self, run_id: str | None = None) -> None:
         self._id = run_id or f"{self.kind}-{_PREFIX}-{next(_NUMBERS)}"
@@ -102,16 +115,48 @@ class RunHandle:
             return cond.wait_for(lambda: self.finished, timeout)
 
     async def wait_async(self, timeout: float | None = None) -> bool:
-        """:meth:`wait` without blocking the event loop."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.001
-        while not self.finished:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                return False
-            await asyncio.sleep(delay if left is None else min(delay, left))
-            delay = min(delay * 2, 0.05)
+        """:meth:`wait` without blocking the event loop: woken by the run's end, never polling."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def wake(_run: Any) -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        self._on_end(loop, wake)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            return self.finished
+        finally:
+            self._drop_end(wake)
         return True
+
+    def _on_end(self, loop: asyncio.AbstractEventLoop | None, fn: Callable[[Any], Any]) -> None:
+        """Call ``fn(handle)`` once the run ends (on ``loop``, when given); at once if it has ended."""
+        cond = self._condition()
+        with cond if cond is not None else _ENDS_LOCK:
+            if not self.finished:
+                if self._ends is None:
+                    self._ends = []
+                self._ends.append((loop, fn))
+                return
+        _call(loop, fn, self)
+
+    def _drop_end(self, fn: Callable[[Any], Any]) -> None:
+        """Forget an end callback that is no longer wanted (a wait that timed out or was cancelled)."""
+        cond = self._condition()
+        with cond if cond is not None else _ENDS_LOCK:
+            if self._ends:
+                self._ends = [e for e in self._ends if e[1] is not fn] or None
+
+    def _ended(self) -> None:
+        """Call the end callbacks (the run has just ended; its condition is not held)."""
+        cond = self._condition()
+        with cond if cond is not None else _ENDS_LOCK:
+            ends, self._ends = self._ends, None
+        for loop, fn in ends or ():
+            _call(loop, fn, self)
 
     def _start(self) -> None:
         self.status = "running"
@@ -121,10 +166,11 @@ class RunHandle:
         cond = self._condition()
         if cond is None:
             self._set_final(status, error, result)
-            return
-        with cond:
-            self._set_final(status, error, result)
-            cond.notify_all()
+        else:
+            with cond:
+                self._set_final(status, error, result)
+                cond.notify_all()
+        self._ended()
 
     def _set_final(self, status: str, error: str | None, result: Any) -> None:
         self._result = result

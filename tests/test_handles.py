@@ -224,3 +224,26 @@ def test_cancelling_gives_up_a_slow_chunk_in_hand_within_a_few_records() -> None
     ran = calls[0]
     time.sleep(0.3)
     assert calls[0] == ran < 10_000  # nothing still runs them
+
+
+def test_wait_async_is_woken_by_the_end_for_jobs_and_streams() -> None:
+    """Awaiting a job or a stream returns when it ends, not at a poll: a 30 s timeout is never reached."""
+    gate = threading.Event()
+    ran: list[Any] = []
+    flow = Flow("wake")
+    flow.add_routine(Hold(gate, ran), "hold")
+    flow.add_routine(Sink(ran), "sink")
+    flow.connect("hold", "out", "sink", "input")
+
+    async def main(rt: Runtime) -> tuple[bool, bool, float]:
+        _, job = rt.post(flow, "hold", "input", "hold")
+        stream = slow(gate, every=100).start_stream(pa.table({"x": np.arange(1000)}), chunk_size=100)
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.2, gate.set)
+        t0 = time.perf_counter()
+        done = await asyncio.gather(job.wait_async(30), stream.wait_async(30))
+        return done[0], done[1], time.perf_counter() - t0
+
+    with Runtime() as rt:
+        job_done, stream_done, took = asyncio.run(main(rt))
+    assert job_done and stream_done and took < 10

@@ -68,6 +68,7 @@ class Chunk:
     ended: dict[int, np.ndarray] = field(default_factory=dict)
     peak_bytes: int = -1  # output bytes at their largest (before encoded tables were let go)
     retries: dict[str, int] = field(default_factory=dict)  # retries event states made, by state
+    resume: dict[str, int] | None = None  # where the source stands after the chunk (for a checkpoint)
 
     def take(self, sc: SourceChunk) -> None:
         """Hold what a source read: its parsed records, and the records that failed to read."""

@@ -64,6 +64,13 @@ class StreamOptions(TypedDict, total=False):
         says which) — files run as Ray tasks, one per file, row groups or
         byte range, and a ``ray.data.Dataset`` source gives Datasets back (see
         ``docs/ray.md``). Ray is imported only then.
+    checkpoint:
+        A file path (``"run.ckpt"``): commit the outputs and the source position
+        as the stream goes, so that after a crash or ``kill -9`` the same call
+        resumes where the last commit left off and writes the very bytes an
+        uninterrupted run writes. For file sources and file sinks only; the parts
+        are kept in ``<checkpoint>.parts/`` and removed with the checkpoint when
+        the run completes. See :mod:`streamkit.engine.checkpoint`.
     """
 
     sinks: Mapping[str, Any] | None
@@ -83,6 +90,7 @@ class StreamOptions(TypedDict, total=False):
     schema: Any
     keep_end_state_ids: bool | None
     engine: Literal["local", "ray"]
+    checkpoint: str | os.PathLike[str] | None
 
 
 def check_options(options: Mapping[str, Any]) -> None:

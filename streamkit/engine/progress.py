@@ -44,6 +44,23 @@ class ErrorLog:
         self.add(list(zip(*(c.to_pylist() for c in head.columns))))
         self.total += errors.num_rows - head.num_rows
 
+    def state(self) -> dict[str, Any]:
+        """The log as plain data (the count and the records kept), for a checkpoint; see :meth:`restore`."""
+        return {"total": self.total, "kept": list(self._sample)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what :meth:`state` gave (a resumed stream goes on counting from there).
+
+        Examples
+        --------
+        >>> log = ErrorLog()
+        >>> log.add([(3, "validate", "TypeError", "bad")])
+        >>> copy = ErrorLog(); copy.restore(log.state()); len(copy), [e["row"] for e in copy]
+        (1, [3])
+        """
+        self.total = int(state["total"])
+        self._sample = [dict(e) for e in state["kept"]][: self.keep]
+
     def __len__(self) -> int:
         return self.total
 

@@ -34,14 +34,17 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from streamkit._tuning import process_tuning, refreeze
 from streamkit.engine.budget import Budget, FootprintEstimate
+from streamkit.engine.checkpoint import Checkpoint
 from streamkit.engine.chunks import Chunk, Stage, cancel_chunk, prepare_writes, run_stage, stopped
 from streamkit.engine.config import StreamConfig
 from streamkit.engine.progress import Progress
 from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
 from streamkit.engine.tally import Tally
+from streamkit.errors import CheckpointError
 from streamkit.io import Source
 from streamkit.io.chunk import RawChunk
+from streamkit.io.sources import FilesSource
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -66,6 +69,7 @@ class StreamRun:
         on_progress: Callable[[Progress], Any] | None = None,
         *,
         keep_end_state_ids: bool = False,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.stages = stages
         self.config = config
@@ -74,6 +78,10 @@ class StreamRun:
         self.budget = Budget(config.memory_limit_bytes, config.backpressure_threshold)
         self.footprint = FootprintEstimate()
         self.tally = Tally(stages[-1].end_states, keep_end_state_ids=keep_end_state_ids)
+        # With a checkpoint, the committed chunks are counted already and the source skips them.
+        self.checkpoint = checkpoint
+        if checkpoint is not None:
+            checkpoint.restore(self.tally)
         self._limiter = anyio.CapacityLimiter(sum(s.parallelism or config.parallelism for s in stages))
         self._t0 = 0.0
         # With no async sink, the last stage's workers write (see _submit): no hand-off to a
@@ -83,7 +91,7 @@ class StreamRun:
         self._any_blocking = any(s.blocks for s in sinks)
         self._order_lock = threading.Lock()
         self._ready: dict[int, Chunk] = {}  # processed chunks waiting for the ones before them
-        self._next_seq = 0
+        self._next_seq = 0 if checkpoint is None else checkpoint.chunks
         self._writing = False  # a thread is writing (it also writes what becomes ready meanwhile)
         self._broken = False  # a write failed
         self._finished = 0  # chunks whose budget was released (progress counts these: one more a call)
@@ -129,6 +137,8 @@ class StreamRun:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._quiesce)
                 await anyio.to_thread.run_sync(self.routes.abort)
+                if self.checkpoint is not None:  # what is committed stays: the same call resumes it
+                    self.checkpoint.close()
             self._report_stop(exc)
             cause = _first_cause(exc)
             if cause is not exc:  # out of the task group's exception group, keeping its own cause
@@ -136,16 +146,39 @@ class StreamRun:
             raise
         finally:
             source.close()
-        await anyio.to_thread.run_sync(self.routes.close)
+        if self.checkpoint is not None:
+            await anyio.to_thread.run_sync(self._close_checkpointed)
+        else:
+            await anyio.to_thread.run_sync(self.routes.close)
         return self._result()
+
+    def _close_checkpointed(self) -> None:
+        """Commit the last chunks, join the parts into the files, then drop the checkpoint."""
+        assert self.checkpoint is not None
+        try:
+            self.checkpoint.commit(self.tally)
+            self.routes.close()
+        except BaseException:
+            self.routes.abort()
+            self.checkpoint.close()
+            raise
+        self.checkpoint.remove()
 
     # -- the source ---------------------------------------------------------------------------
     async def _read(self, source: Source, send: ObjectSendStream[Chunk]) -> None:
         size = self.config.chunk_size
         async with send:
+            ckpt = self.checkpoint
+            seek = False
+            if ckpt is not None and ckpt.chunks and isinstance(source, FilesSource) and ckpt.source_at is not None:
+                seek = source.can_seek(ckpt.source_at)
+                if seek:  # read on from the byte after the last committed chunk
+                    source.seek(ckpt.source_at, ckpt.position)
             achunks = source.achunks() if source.is_async else None
             chunks = None if source.is_async else iter(source.raw_chunks())
-            seq = 0
+            seq = 0 if ckpt is None else ckpt.chunks
+            if ckpt is not None and ckpt.chunks and not seek and chunks is not None:
+                await anyio.to_thread.run_sync(self._skip_committed, chunks)
             while True:
                 guess = self.footprint.before_read(size)
                 await self.budget.acquire(guess, size)
@@ -174,6 +207,7 @@ class StreamRun:
                     held_bytes=share,
                     held_records=sc.count,
                     input_bytes=sc.nbytes,
+                    resume=sc.resume,
                 )
                 if isinstance(sc, RawChunk):  # parsed by a worker, in parallel with the others
                     chunk.pending = sc
@@ -185,6 +219,22 @@ class StreamRun:
                 await send.send(chunk)
                 if stopped(self.stages) is not None:  # an event stopped the run: read no more
                     break
+
+    def _skip_committed(self, chunks: Any) -> int:
+        """Read past the chunks a checkpoint holds (unparsed where the source allows); the next chunk's number."""
+        assert self.checkpoint is not None
+        n, position = self.checkpoint.chunks, self.checkpoint.position
+        end = 0
+        for k in range(n):
+            sc = next(chunks, None)
+            if sc is None or sc.start != end:
+                msg = f"the source ended after {k} chunks; the checkpoint holds {n}"
+                raise CheckpointError(msg)
+            end = sc.start + sc.count
+        if end != position:
+            msg = f"the source's first {n} chunks hold {end} records; the checkpoint says {position}"
+            raise CheckpointError(msg)
+        return n
 
     # -- the workers ---------------------------------------------------------------------------
     async def _work(self, k: int, recv: ObjectReceiveStream[Chunk], send: ObjectSendStream[Chunk]) -> None:
@@ -278,6 +328,11 @@ class StreamRun:
             f"the stream stopped after writing {written:,} records in full; {self._read_records - written:,} "
             "records it had read were not written (file sinks were removed, nothing half-written)"
         )
+        if self.checkpoint is not None:
+            text += (
+                f"; checkpoint {str(self.checkpoint.path)!r} keeps the first {self.checkpoint.committed:,} records:"
+                " the same call resumes from there"
+            )
         logging.getLogger("streamkit").warning("%s (%s)", text, type(exc).__name__)
         if hasattr(exc, "add_note"):
             exc.add_note(text)
@@ -371,8 +426,10 @@ class StreamRun:
         self._account(chunk)
 
     def _account(self, chunk: Chunk) -> None:
-        """Count the written chunk and put its records into the status index."""
-        self.tally.account(chunk)
+        """Count the written chunk and put its records into the status index (and the checkpoint)."""
+        codes = self.tally.account(chunk)
+        if self.checkpoint is not None:
+            self.checkpoint.written(chunk, codes, self.tally)
         if self.tally.chunks == 1:  # the first chunk loaded the kernels: their objects stay too
             refreeze()
 

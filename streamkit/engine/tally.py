@@ -60,8 +60,8 @@ class Tally:
         for b, _ in chunk.parts:
             self.columns_seen.update(b.schema.names)
 
-    def account(self, chunk: Chunk) -> None:
-        """Count a written chunk and put its records' statuses into the index.
+    def account(self, chunk: Chunk) -> np.ndarray:
+        """Count a written chunk and put its records' statuses into the index; its status codes, in order.
 
         Raises
         ------
@@ -96,6 +96,7 @@ class Tally:
         self.records += chunk.count
         for state, k in chunk.retries.items():
             self.retries[state] = self.retries.get(state, 0) + k
+        return codes
 
     def warnings(self, network: CompiledNetwork) -> list[str]:
         """What is worth knowing about the input: fields the network reads that never came, a ``_row`` field."""

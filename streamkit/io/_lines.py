@@ -77,12 +77,22 @@ class LineBlock:
 
 
 def iter_line_blocks(
-    stream: Any, n: int, *, read_size: int = READ_SIZE, pool: BufferPool | None = None
+    stream: Any,
+    n: int,
+    *,
+    read_size: int = READ_SIZE,
+    pool: BufferPool | None = None,
+    first_line: int = 0,
+    at_start: bool = True,
 ) -> Iterator[LineBlock]:
     """Blocks of exactly ``n`` non-blank lines (the last one may hold fewer; none if the stream has none).
 
     ``pool``: where block buffers come from and go back to (when blocks are
-    released); a private one otherwise.
+    released); a private one otherwise. A stream that starts part-way through a
+    file (a resumed stream) gives ``first_line``, the lines before it, and
+    ``at_start=False`` (no byte order mark is looked for). A block's ``data``
+    ends just after its last line's newline, so the bytes of the blocks add up
+    to the bytes read, and its last line number is the lines read.
 
     Examples
     --------
@@ -104,8 +114,9 @@ def iter_line_blocks(
     lines = np.empty(cap, np.int64)
     buf = pool.take(2 * read_size)
     fill = 0  # bytes of ``buf`` holding data
-    found = pos = lineno = 0  # scan state: lines found, bytes scanned, lines consumed (blank ones too)
-    first = True
+    found = pos = 0  # scan state: lines found, bytes scanned, lines consumed (blank ones too)
+    lineno = first_line
+    first = at_start
     eof = False
     readinto = getattr(stream, "readinto", None)
     while True:

@@ -159,6 +159,9 @@ class SourceChunk:
     count: int
     malformed: pa.Table | None = None
     nbytes: int = -1
+    #: Where the source stands after the chunk, for a checkpoint (``{"file": k, "byte": b, "line": l}``
+    #: for a JSON Lines file read from byte ``b``, after line ``l``), or ``None``.
+    resume: dict[str, int] | None = None
 
     def __post_init__(self) -> None:
         if self.nbytes < 0:
@@ -208,6 +211,8 @@ class RawChunk:
     count: int
     nbytes: int
     parse: Callable[[bool], SourceChunk]
+    #: Where the source stands after the chunk (see :attr:`SourceChunk.resume`).
+    resume: dict[str, int] | None = None
 
     def decode(self, threads: bool = True) -> SourceChunk:  # noqa: FBT001, FBT002 - one switch
         """Parse the chunk (blocking); ``threads``: whether the parser may run a thread pool."""

@@ -28,7 +28,7 @@ from streamkit.io._jsontext import dumps
 from streamkit.io._jsonwrite import BufferPool, encode_jsonl
 from streamkit.io.base import Encoded, Sink, as_table
 
-__all__ = ("JsonlSink", "FileSink")
+__all__ = ("JsonlSink", "JsonlEncoder", "FileSink")
 
 
 class FileSink(Sink):
@@ -107,6 +107,49 @@ def _polars_can_write(t: pa.DataType) -> bool:
     return False
 
 
+class JsonlEncoder:
+    """Tables as JSON Lines bytes, compressed with ``compression`` (a codec name) when given.
+
+    What :meth:`JsonlSink.encode` does, without a file: a checkpointed stream
+    keeps each chunk's text as a part of its own (:mod:`streamkit.io.partfiles`).
+
+    Examples
+    --------
+    >>> bytes(JsonlEncoder().encode(pa.table({"a": [1, None]})).data)
+    b'{"a":1}\\n{"a":null}\\n'
+    """
+
+    def __init__(self, compression: str | None = None) -> None:
+        self.compression = compression
+        self._buffers = BufferPool()
+
+    def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
+        """The table as JSON lines (see :meth:`JsonlSink.encode`)."""
+        table = as_table(table)
+        if not table.num_rows:
+            return Encoded(b"", 0)
+        encoded = self._text(table)
+        if self.compression is None:
+            return encoded
+        packed = compress(encoded.data, self.compression)
+        if encoded.release is not None:
+            encoded.release()
+        return Encoded(packed, encoded.num_rows)
+
+    def _text(self, table: pa.Table) -> Encoded:
+        text = encode_jsonl(table, self._buffers)
+        if text is not None:
+            return Encoded(text, table.num_rows, partial(self._buffers.give, text))
+        names = table.column_names
+        if len(set(names)) == len(names) and all(_polars_can_write(f.type) for f in table.schema) and table.num_columns:
+            import polars as pl
+
+            buf = io.BytesIO()
+            cast("pl.DataFrame", pl.from_arrow(table)).write_ndjson(buf)
+            return Encoded(buf.getvalue(), table.num_rows)
+        return Encoded(b"".join(dumps(r) + b"\n" for r in table.to_pylist()), table.num_rows)
+
+
 class JsonlSink(FileSink):
     """Write JSON Lines, one record per line (nulls written as ``null``).
 
@@ -131,35 +174,13 @@ class JsonlSink(FileSink):
         super().__init__(path)
         self._tmp = self._new_temp()
         self._f: Any = DirectFile(self._tmp)  # closed by close/abort
-        self._buffers = BufferPool()
         self.compression = compression_of(self.path)
+        self._encoder = JsonlEncoder(self.compression)
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
         """The table as JSON lines, written without the GIL by :func:`~streamkit.io._jsonwrite.encode_jsonl`
         (polars' writer for temporal, decimal and nested columns; orjson for what neither writes)."""
-        table = as_table(table)
-        if not table.num_rows:
-            return Encoded(b"", 0)
-        encoded = self._text(table)
-        if self.compression is None:
-            return encoded
-        packed = compress(encoded.data, self.compression)
-        if encoded.release is not None:
-            encoded.release()
-        return Encoded(packed, encoded.num_rows)
-
-    def _text(self, table: pa.Table) -> Encoded:
-        text = encode_jsonl(table, self._buffers)
-        if text is not None:
-            return Encoded(text, table.num_rows, partial(self._buffers.give, text))
-        names = table.column_names
-        if len(set(names)) == len(names) and all(_polars_can_write(f.type) for f in table.schema) and table.num_columns:
-            import polars as pl
-
-            buf = io.BytesIO()
-            cast("pl.DataFrame", pl.from_arrow(table)).write_ndjson(buf)
-            return Encoded(buf.getvalue(), table.num_rows)
-        return Encoded(b"".join(dumps(r) + b"\n" for r in table.to_pylist()), table.num_rows)
+        return self._encoder.encode(table)
 
     def _write(self, table: pa.Table) -> None:
         self._write_encoded(self.encode(table))

@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from streamkit.io._buffers import BufferPool
-from streamkit.io._files import open_input
+from streamkit.io._files import is_compressed, open_input
 from streamkit.io._jsonflat import FIRST_COLUMNS, parse_flat
 from streamkit.io._jsontext import json_kind, loads_line
 from streamkit.io._lines import LineBlock, iter_line_blocks
@@ -56,6 +56,7 @@ __all__ = ("JsonlSource",)
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _LBRACE = 123
+_BOM = b"\xef\xbb\xbf"
 _LBRACKET = 91
 #: Lines with more ``{``/``[`` than this (an upper bound of their depth) are parsed one by one
 #: (orjson and the standard library refuse nesting deeper than ~1000 with an error).
@@ -80,6 +81,10 @@ class JsonlSource(Source):
     offset:
         Stream position of the file's first record (files read one after another
         continue the numbering).
+    start:
+        ``(byte, line)``: read from this byte of an uncompressed file, after this
+        many lines (a resumed stream: :attr:`~streamkit.io.chunk.RawChunk.resume`
+        of the last chunk read gives both), with ``offset`` the position there.
 
     Examples
     --------
@@ -94,12 +99,24 @@ class JsonlSource(Source):
     [{'_row': 2, 'line': 4, 'error_type': 'JSONDecodeError'}]
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, *, schema: pa.Schema | None = None, offset: int = 0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        chunk_size: int,
+        *,
+        schema: pa.Schema | None = None,
+        offset: int = 0,
+        start: tuple[int, int] | None = None,
+    ) -> None:
         super().__init__(str(path))
         self.path = Path(path)
         self.chunk_size = chunk_size
         self.schema = schema
         self.offset = offset
+        if start is not None and is_compressed(self.path):
+            msg = f"cannot start reading {str(self.path)!r} part-way: it is compressed"
+            raise ValueError(msg)
+        self.start = start
         # fields read as text because the Arrow reader took their values for dates
         self._as_text: dict[str, pa.DataType] = {}
         self._lock = threading.Lock()
@@ -118,10 +135,22 @@ class JsonlSource(Source):
     def _generate_raw(self) -> Generator[RawChunk, None, None]:
         """Blocks of lines, parsed by whoever calls ``decode`` (the engine: in its workers, at once)."""
         pos = self.offset
+        seekable = not is_compressed(self.path)  # positions in bytes are given for plain files only
+        byte, line = self.start if self.start is not None else (0, 0)
         with open_input(self.path) as f:
-            for block in iter_line_blocks(f, self.chunk_size, pool=self._buffers):
+            if byte:
+                f.seek(byte)
+            elif seekable and f.read(len(_BOM)) == _BOM:  # skipped by the line reader: not in the blocks
+                byte = len(_BOM)
+            elif seekable:
+                f.seek(0)
+            blocks = iter_line_blocks(f, self.chunk_size, pool=self._buffers, first_line=line, at_start=not byte)
+            for block in blocks:
                 n = len(block)  # before it is parsed (and emptied)
-                yield RawChunk(pos, n, len(block.data), partial(self._parse_and_release, block, pos))
+                byte += len(block.data)
+                line = int(block.lines[-1]) if n else line
+                resume = {"byte": byte, "line": line} if seekable else None
+                yield RawChunk(pos, n, len(block.data), partial(self._parse_and_release, block, pos), resume)
                 pos += n
 
     def _parse_and_release(self, block: LineBlock, start: int, threads: bool) -> SourceChunk:  # noqa: FBT001

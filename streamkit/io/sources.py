@@ -14,6 +14,7 @@ from streamkit.io.base import Source
 from streamkit.io.chunk import DEFAULT_CHUNK_SIZE, RawChunk, SourceChunk
 from streamkit.io.formats import format_of, resolve_paths
 from streamkit.io.iterables import AsyncIterableSource, IterableSource
+from streamkit.io.jsonl import JsonlSource
 from streamkit.io.records import to_arrow_schema
 
 __all__ = ("open_source", "FilesSource")
@@ -50,6 +51,37 @@ class FilesSource(Source):
         self.formats = [format_of(p, format) for p in paths]  # unknown suffixes fail here, at open time
         self.chunk_size = chunk_size
         self.schema = schema
+        self._resume: tuple[dict[str, int], int] | None = None
+
+    def can_seek(self, at: dict[str, int] | None) -> bool:
+        """Whether :meth:`seek` can start at ``at`` (a chunk's ``resume``): a JSON Lines file read from a byte."""
+        return at is not None and "byte" in at and 0 <= at.get("file", -1) < len(self.paths)
+
+    def seek(self, at: dict[str, int], position: int) -> None:
+        """Start reading where a chunk's ``resume`` says the source stood after it, at stream ``position``.
+
+        Call it before reading. The files before ``at["file"]`` are not read; that
+        file is read from byte ``at["byte"]``, after line ``at["line"]``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.jsonl"
+        >>> _ = p.write_text('{"x": 1}\\n\\n{"x": 2}\\nnot json\\n')
+        >>> with open_source(str(p), chunk_size=1) as src:
+        ...     first = next(iter(src.raw_chunks()))
+        >>> first.resume
+        {'file': 0, 'byte': 9, 'line': 1}
+        >>> with open_source(str(p), chunk_size=1) as src:
+        ...     src.seek(first.resume, 1)
+        ...     chunks = list(src.chunks())
+        >>> [(c.start, c.n_records, c.malformed is not None and c.malformed.column("line").to_pylist()) for c in chunks]
+        [(1, 1, False), (2, 0, [4])]
+        """
+        if not self.can_seek(at):
+            msg = f"cannot seek in {self.name!r} to {at!r}"
+            raise ValueError(msg)
+        self._resume = (dict(at), position)
 
     def _generate(self) -> Generator[SourceChunk, None, None]:
         return self._files(raw=False)  # type: ignore[return-value]
@@ -59,12 +91,22 @@ class FilesSource(Source):
 
     def _files(self, *, raw: bool) -> Generator[SourceChunk | RawChunk, None, None]:
         pos = 0
-        for path, fmt in zip(self.paths, self.formats):
-            src = fmt.source(path, self.chunk_size, schema=self.schema, offset=pos)
+        first = 0
+        start: tuple[int, int] | None = None
+        if self._resume is not None:
+            at, pos = self._resume
+            first, start = at["file"], (at["byte"], at["line"])
+        for k in range(first, len(self.paths)):
+            path, fmt = self.paths[k], self.formats[k]
+            if k == first and start is not None:
+                src: Source = JsonlSource(path, self.chunk_size, schema=self.schema, offset=pos, start=start)
+            else:
+                src = fmt.source(path, self.chunk_size, schema=self.schema, offset=pos)
             gen = src._generate_raw() if raw else src._generate()
             try:
                 for chunk in gen:
                     pos = chunk.start + chunk.count
+                    chunk.resume = {"file": k, **(chunk.resume or {})}
                     yield chunk
             finally:
                 gen.close()

@@ -230,12 +230,15 @@ class Runtime:
     def _jobs_finished(self, done: list[tuple[JobContext, str | None]], *, status: str | None = None) -> None:
         """Jobs whose work drained (failed when an error is given), or ``status`` (``cancelled``)."""
         now = datetime.now(UTC)
+        ended = []
         with self._lock:
             self._file()
             by_status: dict[str, list[int]] = {}
             for job, error in done:
                 if job.finished:
                     continue
+                if job._ends is not None:  # someone awaits it (wait_async): told once the lock is let go
+                    ended.append(job)
                 job.status = status or ("failed" if error else "completed")
                 job.error = error
                 job.completed_at = now
@@ -248,6 +251,8 @@ class Runtime:
                 self._index.transition(numbers, _CODES[name])
             self._forget(now)
             self._done.notify_all()
+        for job in ended:
+            job._ended()
 
     def _forget(self, now: datetime) -> None:
         """Drop finished jobs beyond ``keep_finished`` or older than ``keep_for`` (the caller holds the lock)."""

@@ -54,7 +54,6 @@ class FlowRun(RunHandle):
         self.state = State(StateType.SCHEDULED)
         self._task: asyncio.Task[Any] | None = None
         self._cancellable = False  # an async target or a network runs: cancelling its task stops it
-        self._ends: list[tuple[asyncio.AbstractEventLoop | None, Callable[[FlowRun], Any]]] = []
         self._on_state: Callable[[FlowRun, State, State], None] | None = None
 
     @property
@@ -86,45 +85,15 @@ class FlowRun(RunHandle):
             self.state = state
             if state.is_final():
                 self._set_final(_STATUS_OF[state.type], error, result)
-                ends, self._ends = self._ends, []
                 cond.notify_all()
             elif state.type is StateType.RUNNING:
                 self._start()
-                ends = []
             else:
                 self.status = _STATUS_OF[state.type]
-                ends = []
         if self._on_state is not None:
             self._on_state(self, old, state)
-        for loop, fn in ends:
-            if loop is None:
-                fn(self)
-            else:
-                loop.call_soon_threadsafe(fn, self)
-        return True
-
-    def _on_end(self, loop: asyncio.AbstractEventLoop | None, fn: Callable[[FlowRun], Any]) -> None:
-        """Call ``fn(run)`` once the run ends (on ``loop``, when given); at once if it has ended."""
-        cond = self._condition()
-        assert cond is not None
-        with cond:
-            if not self.finished:
-                self._ends.append((loop, fn))
-                return
-        if loop is None:
-            fn(self)
-        else:
-            loop.call_soon_threadsafe(fn, self)
-
-    async def wait_async(self, timeout: float | None = None) -> bool:
-        """Wait until the run ends, without polling and without blocking the event loop; whether it did."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        self._on_end(loop, lambda _run: None if fut.done() else fut.set_result(None))
-        try:
-            await asyncio.wait_for(asyncio.shield(fut), timeout)
-        except TimeoutError:
-            return self.finished
+        if state.is_final():
+            self._ended()
         return True
 
     def cancel(self) -> bool:

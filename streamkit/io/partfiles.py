@@ -1,0 +1,258 @@
+"""A file sink written as numbered part files, joined into its file at the end (checkpointed streams).
+
+A :class:`PartSink` stands for a file sink (its path and format) in a stream
+run with ``checkpoint=``. Each write becomes one part file in the sink's part
+directory, ``00000000.part``, ``00000001.part``, ...: written under a hidden
+temporary name and renamed, and made durable by :meth:`PartSink.sync` before a
+checkpoint names it. A run killed at any moment leaves committed parts (named by
+the checkpoint) and perhaps a few more, which :meth:`PartSink.resume` removes.
+
+What a part holds depends on the format, so that joining the parts gives the
+very bytes the format's own sink writes when it is handed the same tables:
+
+- JSON Lines: the encoded text of the write (compressed, for ``.gz`` and the
+  like), exactly what :class:`~streamkit.io.JsonlSink` would append; the file
+  is the parts one after another.
+- Parquet, Arrow IPC, CSV: the table written, as an Arrow IPC stream (an exact
+  copy: types, chunks and metadata). On :meth:`~streamkit.io.Sink.close` the
+  tables are read back in order and written to the format's sink, encoded in a
+  few threads at once, as the streaming engine does, so the row groups, the
+  parts by schema and the footer come out as in a run without a checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from streamkit.io._files import check_output_path, commit, compression_of, temp_path
+from streamkit.io.base import Encoded, Sink, as_table
+from streamkit.io.filesinks import JsonlEncoder
+from streamkit.io.formats import Format
+
+__all__ = ("PartSink", "PART_SUFFIX")
+
+#: Suffix of a committed part file.
+PART_SUFFIX = ".part"
+
+
+class PartSink(Sink):
+    """Stand-in for the sink of ``fmt`` at ``path``: every write a numbered part in ``directory``.
+
+    Parameters
+    ----------
+    path:
+        The file the parts become on :meth:`~streamkit.io.Sink.close`.
+    fmt:
+        Its format (from :func:`~streamkit.io.formats.format_of`).
+    directory:
+        Where the parts are kept (created if missing).
+    threads:
+        Threads that encode the tables of table parts at the join.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from streamkit.io.formats import get_format
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> sink = PartSink(d / "out.jsonl", get_format("jsonl"), d / "parts")
+    >>> sink.write(sink.encode(pa.table({"x": [1, 2]})))
+    >>> sink.write(sink.encode(pa.table({"x": [3]})))
+    >>> sink.n_parts, sorted(p.name for p in (d / "parts").iterdir())
+    (2, ['00000000.part', '00000001.part'])
+    >>> sink.close()
+    >>> print((d / "out.jsonl").read_text(), end="")
+    {"x":1}
+    {"x":2}
+    {"x":3}
+    """
+
+    path: Path
+
+    def __init__(self, path: str | Path, fmt: Format, directory: str | Path, *, threads: int = 2) -> None:
+        super().__init__()
+        self.path = check_output_path(path)
+        self.format = fmt
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.threads = max(1, threads)
+        #: Whether parts hold encoded text (JSON Lines) rather than tables.
+        self.is_text = fmt.name == "jsonl"
+        self._encoder = JsonlEncoder(compression_of(self.path)) if self.is_text else None
+        self.n_parts = 0
+        self._unsynced: list[Path] = []
+
+    def part_path(self, k: int) -> Path:
+        """The file of part ``k``."""
+        return self.directory / f"{k:08d}{PART_SUFFIX}"
+
+    # -- writing -----------------------------------------------------------------
+    def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
+        """What a part holds (in the engine's worker threads): JSON text, or the table as Arrow IPC."""
+        table = as_table(table)
+        if self._encoder is not None:
+            return self._encoder.encode(table)
+        out = pa.BufferOutputStream()
+        with pa.ipc.new_stream(out, table.schema) as writer:
+            writer.write_table(table)
+        return Encoded(out.getvalue(), table.num_rows)
+
+    def _write(self, table: pa.Table) -> None:
+        self._write_encoded(self.encode(table))
+
+    def _write_encoded(self, data: Encoded) -> None:
+        final = self.part_path(self.n_parts)
+        tmp = final.with_name(f".{final.name}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(memoryview(data.data))
+        if data.release is not None:
+            data.release()
+        os.replace(tmp, final)
+        self._unsynced.append(final)
+        self.n_parts += 1
+
+    def sync(self) -> None:
+        """Make the parts written since the last call durable (each file, then the directory)."""
+        with self._lock:
+            paths, self._unsynced = self._unsynced, []
+        for p in paths:
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if paths:
+            _fsync_dir(self.directory)
+
+    def resume(self, n_parts: int, records: int) -> None:
+        """Go on after ``n_parts`` committed parts of ``records`` rows: later parts and temporary files go
+        (those of the parts, and those a killed run left beside the output while it joined the parts).
+
+        Raises
+        ------
+        FileNotFoundError
+            A committed part is missing.
+        """
+        for p in self.directory.iterdir():
+            if _is_leftover(p.name, n_parts):
+                p.unlink()
+        # temporary files a killed run left beside the output (while joining the parts into it)
+        for p in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+            p.unlink(missing_ok=True)
+        missing = [k for k in range(n_parts) if not self.part_path(k).is_file()]
+        if missing:
+            msg = f"checkpointed part {str(self.part_path(missing[0]))!r} of {str(self.path)!r} is missing"
+            raise FileNotFoundError(msg)
+        self.n_parts = n_parts
+        self.records_written = records
+
+    # -- the join --------------------------------------------------------------------
+    def _commit(self) -> None:
+        if self.is_text:
+            self._concatenate()
+            return
+        sink = self.format.sink(self.path)
+        try:
+            with ThreadPoolExecutor(self.threads, thread_name_prefix="streamkit-join") as pool:
+                for payload in self._encoded(sink, pool):
+                    sink.write(payload)
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+        self.bytes_written = sink.bytes_written
+
+    def _concatenate(self) -> None:
+        """JSON Lines: the file is its parts one after another (copied in the kernel where it can)."""
+        tmp = temp_path(self.path)
+        try:
+            with open(tmp, "wb") as out:
+                for k in range(self.n_parts):
+                    with open(self.part_path(k), "rb") as f:
+                        _copy(f, out)
+            commit(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.bytes_written = self.path.stat().st_size
+
+    def _encoded(self, sink: Sink, pool: ThreadPoolExecutor) -> Iterator[Any]:
+        """The parts' tables encoded by ``sink``, in order, a few ahead in ``pool``."""
+        ahead = 2 * self.threads
+        pending: list[Future[Any]] = []
+        for k in range(self.n_parts):
+            pending.append(pool.submit(self._encode_part, sink, k))
+            if len(pending) > ahead:
+                yield pending.pop(0).result()
+        for f in pending:
+            yield f.result()
+
+    def _encode_part(self, sink: Sink, k: int) -> Any:
+        return sink.encode(self.read_part(k))
+
+    def read_part(self, k: int) -> pa.Table:
+        """The table of part ``k`` (parts of table formats)."""
+        with pa.OSFile(str(self.part_path(k)), "rb") as f:
+            return pa.ipc.open_stream(f).read_all()
+
+    def _discard(self) -> None:
+        """Committed parts stay for the run that resumes; parts not yet synced may be cut short."""
+        with contextlib.suppress(Exception):
+            self._unsynced = []
+
+
+def _is_leftover(name: str, n_parts: int) -> bool:
+    """Whether a file of a part directory is a temporary file or a part beyond the first ``n_parts``.
+
+    Examples
+    --------
+    >>> [_is_leftover(n, 2) for n in ("00000001.part", "00000002.part", ".00000002.part.tmp")]
+    [False, True, True]
+    """
+    if name.startswith(".") and name.endswith(".tmp"):
+        return True
+    stem = name.removesuffix(PART_SUFFIX)
+    return name.endswith(PART_SUFFIX) and stem.isdigit() and int(stem) >= n_parts
+
+
+def _copy(src: Any, dst: Any) -> None:
+    """Append the whole of file ``src`` to file ``dst``."""
+    size = os.fstat(src.fileno()).st_size
+    if hasattr(os, "copy_file_range"):
+        dst.flush()
+        done = 0
+        try:
+            while done < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+        except OSError:  # pragma: no cover - not between these file systems: copy through memory
+            pass
+        if done == size:
+            dst.seek(0, os.SEEK_END)
+            return
+        src.seek(done)
+        dst.seek(0, os.SEEK_END)
+    shutil.copyfileobj(src, dst, 4 << 20)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - directories cannot be opened on some systems
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
