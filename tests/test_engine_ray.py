@@ -1,13 +1,21 @@
 """``engine="ray"``: files as Ray tasks and Ray Datasets through ``map_batches``, against local runs.
 
-One Ray instance (``num_cpus=2``) serves the module; the tests are skipped when
-Ray is not installed (``pip install 'streamkit[ray]'``).
+Every file a Ray run writes is compared byte for byte with a local run's, and
+its counts and statuses with the local run's. One Ray instance (``num_cpus=2``)
+serves the module; drivers killed with ``kill -9`` are child processes that
+join it. The tests are skipped when Ray is not installed (``pip install
+'streamkit[ray]'``); ``make test`` installs it and runs them.
 """
 
 from __future__ import annotations
 
+import filecmp
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +24,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+import streamkit.engine.checkpoint as checkpoint_module
+from benchmarks.checkpoint_report import write_input
+from examples.seed_network import create_streaming_fsm_config
 from streamkit import SimpleFSM
 from streamkit.events import EventBase
 
@@ -27,15 +38,32 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*"),
 ]
 
+ROOT = Path(__file__).resolve().parent.parent
+COUNTS = ("total_records", "successful", "failed", "end_state_counts", "malformed", "chunks_processed")
+
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[Any]:
-    """A local Ray instance on two cores for this module."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+def ray_cluster() -> Iterator[str]:
+    """A local Ray instance on two cores for this module; its address, for drivers in child processes."""
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        yield ray
+        yield context.address_info["gcs_address"]
     finally:
         ray.shutdown()
+
+
+@pytest.fixture
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slices of ~20 kB: a small input runs as several tasks."""
+    from streamkit.engine import ray_slices
+
+    monkeypatch.setattr(ray_slices, "SLICE_BYTES", 20_000)
+
+
+@pytest.fixture(scope="module")
+def seed_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20,006 seed records in JSON Lines with malformed lines and values of the wrong type (failed records)."""
+    return write_input(tmp_path_factory.mktemp("input") / "in.jsonl", 20_000)
 
 
 def _records(n: int) -> list[dict[str, Any]]:
@@ -75,80 +103,82 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_files_as_tasks_match_a_local_run(ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamkit.engine import ray_files
+def _same_files(a: Path, b: Path) -> bool:
+    names = sorted(p.name for p in a.iterdir())
+    return names == sorted(p.name for p in b.iterdir()) and all(filecmp.cmp(a / n, b / n, shallow=False) for n in names)
 
-    src = _write_jsonl(tmp_path / "in.jsonl", _records(3000))
-    monkeypatch.setattr(ray_files, "SLICE_BYTES", 20_000)  # several byte ranges, several tasks
-    assert len(ray_files.plan_slices(str(src), None)) > 3
-    fsm = _fsm()
+
+def _counts(result: Any) -> dict[str, Any]:
+    return {k: result[k] for k in COUNTS}
+
+
+@pytest.mark.usefixtures("small_slices")
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "jsonl.gz"])
+def test_files_as_tasks_write_the_bytes_of_a_local_run(ray_cluster: str, seed_input: Path, tmp_path: Path, fmt: str):
+    from streamkit.engine import ray_slices
+
+    assert len(ray_slices.split_files([seed_input], ["jsonl"])[0].ranges) > 40  # a task per ~20 kB
+    fsm = SimpleFSM(create_streaming_fsm_config())
     (tmp_path / "ray").mkdir()
     (tmp_path / "local").mkdir()
     seen: list[int] = []
     r = fsm.process_stream(
-        str(src),
-        sinks={"big": str(tmp_path / "ray" / "big.jsonl"), "small": str(tmp_path / "ray" / "small.jsonl")},
+        str(seed_input),
+        str(tmp_path / "ray" / f"out.{fmt}"),
         engine="ray",
-        chunk_size=250,
+        chunk_size=1000,
         on_progress=lambda p: seen.append(p.records_processed),
     )
-    local = fsm.process_stream(
-        str(src),
-        sinks={"big": str(tmp_path / "local" / "big.jsonl"), "small": str(tmp_path / "local" / "small.jsonl")},
-        chunk_size=250,
-    )
-    assert (r.total_records, r.successful, r.failed, r.end_state_counts) == (
-        local.total_records,
-        local.successful,
-        local.failed,
-        local.end_state_counts,
-    )
-    assert r.failed == 3000 // 17 + 1
+    local = fsm.process_stream(str(seed_input), str(tmp_path / "local" / f"out.{fmt}"), chunk_size=1000)
+    assert _same_files(tmp_path / "ray", tmp_path / "local")
+    assert _counts(r) == _counts(local)
+    assert r.failed == 12 and r.malformed == 6  # every record accounted for, the bad lines with their reasons
     assert (r.status == local.status).all()
-    for name in ("big.jsonl", "small.jsonl", "big.errors.jsonl"):
-        assert _lines(tmp_path / "ray" / name) == _lines(tmp_path / "local" / name), name
-    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == ["big.errors.jsonl", "big.jsonl", "small.jsonl"]
-    assert seen and seen[-1] == 3000
+    assert r.paths == {k: v.replace("/local/", "/ray/") for k, v in local.paths.items()}
+    assert seen == sorted(seen) and seen[-1] == r.total_records
 
 
-def test_parquet_row_groups_into_memory(ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_several_files_and_formats_into_memory_and_callbacks(ray_cluster: str, tmp_path: Path, small_slices: None):
     import pyarrow.parquet as pq
 
-    from streamkit.engine import ray_files
-
-    table = pa.Table.from_pylist(_records(2000))
-    pq.write_table(table, tmp_path / "in.parquet", row_group_size=300)
-    monkeypatch.setattr(ray_files, "SLICE_BYTES", 1)  # a task per row group
+    table = pa.Table.from_pylist(_records(3000))
+    pq.write_table(table.slice(0, 1700), tmp_path / "a.parquet", row_group_size=300)
+    _write_jsonl(tmp_path / "b.jsonl", table.slice(1700).to_pylist())
+    (tmp_path / "c.jsonl").write_bytes(b"")  # an empty file: no records, no chunk
+    sources = [str(tmp_path / "a.parquet"), str(tmp_path / "b.jsonl"), str(tmp_path / "c.jsonl")]
     fsm = _fsm()
-    r = fsm.process_stream(str(tmp_path / "in.parquet"), engine="ray")
-    local = fsm.process(table)
-    for state in ("big", "small"):
-        assert r.output(state).equals(local.output(state))
-    assert r.errors().column("_row").to_pylist() == local.errors().column("_row").to_pylist()
+    got: list[pa.RecordBatch] = []
+    r = fsm.process_stream(sources, sinks={"big": got.append}, engine="ray", chunk_size=250)
+    local = fsm.process_stream(sources, chunk_size=250)
+    assert _counts(r) == _counts(local)
+    assert pa.Table.from_batches(got).equals(local.output("big"))  # a callback runs on the driver, in order
+    assert r.output("small").equals(local.output("small"))
+    assert r.errors().equals(local.errors())
 
 
 def test_a_dying_worker_fails_its_slice_and_the_counts_add_up(
-    ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ray_cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_slices: None
 ) -> None:
     from streamkit.engine import ray_files
 
     src = _write_jsonl(tmp_path / "in.jsonl", _records(1000))
-    monkeypatch.setattr(ray_files, "SLICE_BYTES", 20_000)
     monkeypatch.setattr(ray_files, "MAX_RETRIES", 1)
     # record 700 kills the worker that runs it, every time: its slice is retried, then failed record by record
     fsm = _fsm("lambda state: __import__('os')._exit(3) if state.data['id'] == 700 else {'v': state.data['value'] * 2}")
-    r = fsm.process_stream(str(src), sink=str(tmp_path / "out.jsonl"), engine="ray")
+    r = fsm.process_stream(str(src), sink=str(tmp_path / "out.jsonl"), engine="ray", chunk_size=100)
     assert r.total_records == 1000
     assert r.successful + r.failed == 1000
     errors = [json.loads(x) for x in _lines(tmp_path / "out.errors.jsonl")]
     lost = [e for e in errors if e["error_state"] == "<ray>"]
-    assert 0 < len(lost) < 1000
+    assert 0 < len(lost) < 1000 and len(lost) % 100 == 0  # whole chunks of the dead slice
     assert 700 in {e["_row"] for e in lost}
-    assert sum(1 for _ in _lines(tmp_path / "out.jsonl")) + len(errors) == 1000
+    assert lost[0]["error_type"] in ("WorkerCrashedError", "RaySystemError") and lost[0]["id"] == lost[0]["_row"]
+    assert len(_lines(tmp_path / "out.jsonl")) + len(errors) == 1000
     assert len(errors) == r.failed
+    assert [e["_row"] for e in errors] == sorted(e["_row"] for e in errors)
 
 
-def test_a_dataset_gives_datasets(ray_cluster: Any) -> None:
+def test_a_dataset_gives_datasets(ray_cluster: str) -> None:
     import ray.data
 
     ctx = ray.data.DataContext.get_current()
@@ -176,7 +206,7 @@ def test_a_dataset_gives_datasets(ray_cluster: Any) -> None:
     )
 
 
-def test_ray_only_takes_files_and_datasets(ray_cluster: Any) -> None:
+def test_ray_only_takes_files_and_datasets(ray_cluster: str) -> None:
     with pytest.raises(TypeError, match=r"^engine='ray' reads a `ray.data.Dataset` or files"):
         _fsm().process_stream([{"id": 1, "value": 2}], engine="ray")
     with pytest.raises(ValueError, match=r"^`engine` must be 'local' or 'ray', got 'spark'$"):
@@ -197,11 +227,8 @@ class Charge(EventBase):
         return (value < 50_000), {"charged": value * 2}
 
 
-def test_event_states_run_in_the_tasks(ray_cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamkit.engine import ray_files
-
+def test_event_states_run_in_the_tasks(ray_cluster: str, tmp_path: Path, small_slices: None) -> None:
     src = _write_jsonl(tmp_path / "in.jsonl", _records(1200))
-    monkeypatch.setattr(ray_files, "SLICE_BYTES", 20_000)
     config = {
         "networks": [
             {
@@ -224,10 +251,10 @@ def test_event_states_run_in_the_tasks(ray_cluster: Any, tmp_path: Path, monkeyp
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         fsm = SimpleFSM(config)
-        r = fsm.process_stream(str(src), engine="ray")
+        r = fsm.process_stream(str(src), engine="ray", chunk_size=100)
     finally:
         ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-    local = fsm.process_stream(str(src))
+    local = fsm.process_stream(str(src), chunk_size=100)
     assert (r.successful, r.failed, r.end_state_counts, r.retries) == (
         local.successful,
         local.failed,
@@ -239,7 +266,7 @@ def test_event_states_run_in_the_tasks(ray_cluster: Any, tmp_path: Path, monkeyp
         assert r.output(state).equals(local.output(state))
 
 
-def test_a_handle_runs_on_ray(ray_cluster: Any, tmp_path: Path) -> None:
+def test_a_handle_runs_on_ray(ray_cluster: str, tmp_path: Path) -> None:
     src = _write_jsonl(tmp_path / "in.jsonl", _records(500))
     handle = _fsm().start_stream(str(src), sink=str(tmp_path / "out.jsonl"), engine="ray")
     assert handle.wait(60)
@@ -247,3 +274,159 @@ def test_a_handle_runs_on_ray(ray_cluster: Any, tmp_path: Path) -> None:
     assert result is not None
     assert result.total_records == 500 and result.successful + result.failed == 500
     assert len(_lines(tmp_path / "out.jsonl")) == result.successful
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------
+class Stop(Exception):
+    """A run stopped where a test says (as a crash would stop it)."""
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_checkpoint_moves_between_engines(
+    ray_cluster: str, seed_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local run stopped after 3 chunks resumes on Ray, which stops after 2 slices; a local run ends it."""
+    lines = seed_input.read_bytes().splitlines(keepends=True)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + b"".join(lines[:7_000]) + b"\n \n")
+    (tmp_path / "in" / "b.jsonl").write_bytes(b"".join(lines[7_000:]))
+    src = str(tmp_path / "in" / "*.jsonl")
+    fsm = SimpleFSM(create_streaming_fsm_config())
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "ckpt").mkdir()
+    out, ckpt = str(tmp_path / "ckpt" / "out.parquet"), str(tmp_path / "run.ckpt")
+    plain = fsm.process_stream(src, str(tmp_path / "plain" / "out.parquet"), chunk_size=1000)
+
+    monkeypatch.setattr(checkpoint_module, "COMMIT_SECONDS", 0.0)
+    written = checkpoint_module.Checkpoint.written
+
+    def stop_at_3(self: Any, chunk: Any, codes: Any, tally: Any) -> None:
+        written(self, chunk, codes, tally)
+        if self.chunks >= 3:
+            raise Stop
+
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", stop_at_3)
+    with pytest.raises(Stop):
+        fsm.process_stream(src, out, chunk_size=1000, checkpoint=ckpt)
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", written)
+    assert json.loads(Path(ckpt).read_text())["chunks"] == 3
+
+    commit = checkpoint_module.Checkpoint.commit
+    commits: list[int] = []
+
+    def stop_at_second_slice(self: Any, tally: Any) -> None:
+        commit(self, tally)
+        commits.append(self.chunks)
+        if len(commits) == 2:
+            raise Stop
+
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", stop_at_second_slice)
+    with pytest.raises(Stop):
+        fsm.process_stream(src, out, chunk_size=1000, checkpoint=ckpt, engine="ray")
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", commit)
+    state = json.loads(Path(ckpt).read_text())
+    assert 3 < state["chunks"] == commits[-1] < 21 and state["source_at"]["byte"] > 0
+    assert not (tmp_path / "ckpt" / "out.parquet").exists()
+
+    resumed = fsm.process_stream(src, out, chunk_size=1000, checkpoint=ckpt)
+    assert _same_files(tmp_path / "plain", tmp_path / "ckpt")
+    assert _counts(resumed) == _counts(plain)
+    assert not Path(ckpt).exists() and not Path(f"{ckpt}.parts").exists()
+
+
+DRIVER = """
+import json, os, signal, sys, time
+sys.path.insert(0, {root!r})
+import ray
+ray.init(address={address!r}, log_to_driver=False)
+import streamkit.engine.checkpoint as cm
+import streamkit.engine.ray_slices as rs
+import streamkit.io.partfiles as pf
+from examples.seed_network import create_streaming_fsm_config
+from streamkit import SimpleFSM
+rs.SLICE_BYTES = 20_000
+kill = {kill!r}
+if kill.startswith("write:"):  # a kill -9 of this driver while it writes a slice's parts, past the first commits
+    n, wrote = int(kill[6:]), [0]
+    write = pf.PartSink._write_encoded
+    def killing_write(self, data):
+        write(self, data)
+        wrote[0] += 1
+        if wrote[0] == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+    pf.PartSink._write_encoded = killing_write
+elif kill == "join":  # a kill -9 once the first file is joined from its parts
+    join = pf.PartSink._commit
+    def killing_join(self):
+        join(self)
+        os.kill(os.getpid(), signal.SIGKILL)
+    pf.PartSink._commit = killing_join
+elif kill == "slow":  # commits 0.3 s apart, for the test to kill this driver in between
+    commit = cm.Checkpoint.commit
+    def slow_commit(self, tally):
+        commit(self, tally)
+        time.sleep(0.3)
+    cm.Checkpoint.commit = slow_commit
+fsm = SimpleFSM(create_streaming_fsm_config())
+r = fsm.process_stream({src!r}, {out!r}, checkpoint={ckpt!r}, chunk_size=1000, engine="ray")
+print(json.dumps({{k: r[k] for k in {keys!r}}}))
+"""
+
+
+def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: Path, tmp_path: Path) -> None:
+    """Drivers killed while writing parts, between commits (from outside) and while joining; the same call ends it."""
+    fsm = SimpleFSM(create_streaming_fsm_config())
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "ckpt").mkdir()
+    plain = fsm.process_stream(str(seed_input), str(tmp_path / "plain" / "out.jsonl"), chunk_size=1000)
+    ckpt = tmp_path / "run.ckpt"
+
+    def driver(kill: str) -> subprocess.Popen[str]:
+        code = DRIVER.format(
+            root=str(ROOT),
+            address=ray_cluster,
+            kill=kill,
+            src=str(seed_input),
+            out=str(tmp_path / "ckpt" / "out.jsonl"),
+            ckpt=str(ckpt),
+            keys=COUNTS,
+        )
+        return subprocess.Popen(
+            [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+
+    def committed() -> int:
+        try:
+            return int(json.loads(ckpt.read_text())["chunks"])
+        except (OSError, ValueError):
+            return 0
+
+    # killed in the middle of writing a slice: its parts are beyond the checkpoint
+    proc = driver("write:9")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
+    first = committed()
+    assert 0 < first < 21
+
+    # killed from outside, between two commits of the resumed run
+    proc = driver("slow")
+    deadline = time.monotonic() + 60
+    while committed() < first + 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
+    assert first < committed() < 21
+
+    # killed after the first file is joined: it stays, complete; the checkpoint holds every chunk
+    proc = driver("join")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
+    assert committed() == 21
+
+    proc = driver("")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert json.loads(out.strip().splitlines()[-1]) == json.loads(json.dumps(_counts(plain)))
+    assert _same_files(tmp_path / "plain", tmp_path / "ckpt")
+    assert not ckpt.exists() and not Path(f"{ckpt}.parts").exists()

@@ -15,10 +15,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from streamkit.engine.chunks import Stage
 from streamkit.fsm.compile import CompiledNetwork
 
-__all__ = ("NetworkSpec", "import_ray", "ensure_ray", "specs_of", "stage_of")
+__all__ = ("NetworkSpec", "RAY_ERROR_STATE", "import_ray", "ensure_ray", "failed_rows", "specs_of", "stage_of")
+
+#: ``error_state`` of records whose task (or batch) failed for good, not a record's own error.
+RAY_ERROR_STATE = "<ray>"
 
 _INSTALL = "pip install 'streamkit[ray]'"
 
@@ -88,3 +94,18 @@ def stage_of(spec: NetworkSpec) -> Stage:
                 _networks.clear()
             _networks[spec.token] = net
     return Stage(net, spec.name, spec.parallelism)
+
+
+def failed_rows(batch: pa.RecordBatch | pa.Table, ids: np.ndarray, etype: str, message: str) -> pa.Table:
+    """Records of ``batch`` (at stream positions ``ids``) as failed records: ``error_state`` :data:`RAY_ERROR_STATE`."""
+    k = len(ids)
+    data: dict[str, Any] = {
+        "_row": pa.array(ids, pa.int64()),
+        "error_state": pa.array([RAY_ERROR_STATE] * k, pa.string()),
+        "error_type": pa.array([etype] * k, pa.string()),
+        "error_message": pa.array([message] * k, pa.string()),
+    }
+    for name, col in zip(batch.schema.names, batch.columns):
+        if name not in data:
+            data[name] = col
+    return pa.table(data)

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamConfig
-from streamkit.engine.ray_common import NetworkSpec, ensure_ray, specs_of, stage_of
+from streamkit.engine.ray_common import NetworkSpec, ensure_ray, failed_rows, specs_of, stage_of
 from streamkit.engine.result import RunResult
 from streamkit.engine.tally import Tally
 from streamkit.status import EventStatus
@@ -83,7 +83,6 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | N
     import json
 
     from streamkit.engine.local import run_local
-    from streamkit.engine.ray_files import _failed_rows
 
     bid = uuid.uuid4().hex
     n = batch.num_rows
@@ -108,7 +107,7 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | N
     except Exception as exc:  # noqa: BLE001 - the batch's records fail with the reason, one by one
         kinds, rows, data = [], [], []
         text = str(exc).strip().splitlines()
-        errors = _failed_rows(batch, np.arange(n), type(exc).__name__, text[-1] if text else "")
+        errors = failed_rows(batch, np.arange(n), type(exc).__name__, text[-1] if text else "")
         codes = np.full(n, _FAILED, np.uint8)
     if errors.num_rows:
         kinds.append(ERRORS_KIND)

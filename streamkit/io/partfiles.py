@@ -119,10 +119,28 @@ class PartSink(Sink):
         self._unsynced.append(final)
         self.n_parts += 1
 
+    def adopt(self, parts: list[Path], records: int) -> None:
+        """Take part files written elsewhere (by a Ray task) as the next parts, in order; they hold ``records`` rows.
+
+        Each is renamed into this sink's directory (same file system), so they must
+        hold what :meth:`encode` makes. :meth:`sync` makes the new names durable.
+        """
+        with self._lock:
+            for p in parts:
+                final = self.part_path(self.n_parts)
+                os.replace(p, final)
+                self._unsynced.append(final)
+                self.n_parts += 1
+            self.records_written += records
+
     def sync(self) -> None:
         """Make the parts written since the last call durable (each file, then the directory)."""
         with self._lock:
             paths, self._unsynced = self._unsynced, []
+        self._fsync(paths)
+
+    def _fsync(self, paths: list[Path]) -> None:
+        """Make ``paths`` (parts of this sink) and their names durable."""
         for p in paths:
             fd = os.open(p, os.O_RDONLY)
             try:
