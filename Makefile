@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ray]'
 	# compile streamkit's kernels and the demo network's once, now, so a first run is as fast as the next
 	$(BIN)/python -m streamkit warm examples/seed_streaming.yaml --sample examples/seed_sample.jsonl
 	touch $(STAMP)
@@ -22,12 +22,13 @@ demo: $(STAMP)
 # Style and types first (seconds), then the tests, on every core (at most 4).
 test: $(STAMP) lint
 	STREAMKIT_BENCH_N=$${STREAMKIT_BENCH_N:-100_000} $(BIN)/python -m pytest -q -n auto --maxprocesses 4 -m "not ray"
+	$(MAKE) --no-print-directory test-ray
 
-# The Ray engine's tests (marked `ray`): the `ray` extra (ray[data], ~240 MB) installed on demand,
-# one Ray instance on two cores, in one process (a Ray instance per xdist worker would overload CI).
+# The Ray engine's tests (marked `ray`; the `ray` extra is installed with the project): one Ray
+# instance on two cores per test module, in one process (a Ray instance per xdist worker would
+# overload the machine). ~30-40 s.
 test-ray: $(STAMP)
-	$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,ray]'
-	$(BIN)/python -m pytest -q -m ray -p no:xdist
+	$(BIN)/python -m pytest -q -m ray -p no:xdist --durations=5
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -80,7 +81,6 @@ bench-executor: $(STAMP)
 
 # bench-ray: the Ray engine vs local threads (JSONL -> JSONL, 10M) and a Ray Data stage vs polars
 bench-ray: $(STAMP)
-	$(BIN)/python -c "import ray" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,ray]'
 	$(BIN)/python benchmarks/ray_report.py
 
 clean:

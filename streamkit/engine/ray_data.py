@@ -62,15 +62,33 @@ def _kind() -> Any:
     return col("kind")
 
 
-def _ipc(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as w:
-        w.write_table(table)
-    return sink.getvalue().to_pybytes()
+def _ipc_column(tables: list[pa.Table | None]) -> pa.Array:
+    """The tables as Arrow IPC streams, one a row of a ``large_binary`` column (``None``: an empty row).
+
+    Written one after another into one buffer, which the column then uses as is:
+    the tables are copied once.
+    """
+    offsets = [0]
+    for t in tables:  # sizes first (no bytes are copied), so the buffer is allocated once, at its size
+        size = 0
+        if t is not None:
+            mock = pa.MockOutputStream()
+            with pa.ipc.new_stream(mock, t.schema) as w:
+                w.write_table(t)
+            size = mock.size()
+        offsets.append(offsets[-1] + size)
+    data = pa.allocate_buffer(offsets[-1])
+    out = pa.FixedSizeBufferWriter(data)
+    for t in tables:
+        if t is not None:
+            with pa.ipc.new_stream(out, t.schema) as w:
+                w.write_table(t)
+    bounds = pa.py_buffer(np.asarray(offsets, np.int64).tobytes())
+    return pa.Array.from_buffers(pa.large_binary(), len(tables), [None, bounds, data])
 
 
-def _from_ipc(data: bytes) -> pa.Table:
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+def _from_ipc(data: pa.Buffer) -> pa.Table:
+    return pa.ipc.open_stream(data).read_all()
 
 
 def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | None) -> pa.Table:
@@ -88,7 +106,7 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | N
     n = batch.num_rows
     kinds: list[str] = []
     rows: list[int] = []
-    data: list[bytes] = []
+    data: list[pa.Table | None] = []
     malformed = 0
     retries = "{}"
     try:
@@ -99,7 +117,7 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | N
             if t.num_rows:
                 kinds.append(state)
                 rows.append(t.num_rows)
-                data.append(_ipc(t))
+                data.append(t)
         errors = result.errors()
         codes = np.asarray(result.status, np.uint8)
         malformed = result.malformed
@@ -112,17 +130,17 @@ def run_envelopes(batch: pa.Table, specs: list[NetworkSpec], chunk_size: int | N
     if errors.num_rows:
         kinds.append(ERRORS_KIND)
         rows.append(errors.num_rows)
-        data.append(_ipc(errors))
+        data.append(errors)
     kinds.append(BATCH_KIND)
     rows.append(n)
-    data.append(b"")
+    data.append(None)
     k = len(kinds)
     return pa.table(
         {
             "kind": kinds,
             "batch": [bid] * k,
             "rows": rows,
-            "data": pa.array(data, pa.large_binary()),
+            "data": _ipc_column(data),
             "codes": pa.array([b""] * (k - 1) + [codes.tobytes()], pa.large_binary()),
             "malformed": [malformed if kind == BATCH_KIND else 0 for kind in kinds],
             "retries": [retries if kind == BATCH_KIND else "{}" for kind in kinds],
@@ -136,8 +154,8 @@ def _unwrap(envelopes: pa.Table, offsets: Mapping[str, int]) -> pa.Table:
     import pyarrow.compute as pc
 
     tables = []
-    for bid, blob in zip(envelopes.column("batch").to_pylist(), envelopes.column("data").to_pylist()):
-        t = _from_ipc(blob)
+    for bid, blob in zip(envelopes.column("batch").to_pylist(), envelopes.column("data")):
+        t = _from_ipc(blob.as_buffer())  # a view of the block's bytes, not a copy
         i = t.schema.get_field_index("_row")
         t = t.set_column(i, "_row", pc.add(t.column(i), pa.scalar(offsets[bid], pa.int64())))
         tables.append(t)

@@ -129,7 +129,7 @@ def _put() -> Callable[[Any], Any]:
     return ray.put if ray.is_initialized() else _copy
 
 
-def hold_tuning(cfg: StreamConfig) -> None:
+def _hold_tuning(cfg: StreamConfig) -> None:
     """Keep the process tuned for chunked work (:func:`~streamkit._tuning.process_tuning`) from now on.
 
     A Ray worker runs task after task; a run that tuned the process and put it back
@@ -151,7 +151,7 @@ def run_slice(specs: list[NetworkSpec], sl: Slice, layout: Layout, options: dict
 
     stages = [dataclasses.replace(stage_of(s), parallelism=None) for s in specs]
     cfg: StreamConfig = dataclasses.replace(options["config"], parallelism=TASK_THREADS)
-    hold_tuning(cfg)
+    _hold_tuning(cfg)
     routes, captures = _routes(stages[-1].end_states, layout, _put())
     src = SliceSource(sl, cfg.chunk_size, options["schema"])
     run = StreamRun(stages, cfg, routes)
