@@ -266,6 +266,22 @@ def test_event_states_run_in_the_tasks(ray_cluster: str, tmp_path: Path, small_s
         assert r.output(state).equals(local.output(state))
 
 
+def test_a_process_pool_event_runs_in_the_tasks(ray_cluster: str, tmp_path: Path, small_slices: None) -> None:
+    """Each task's worker runs the event's process pool (``forkserver`` processes), kept from task to task."""
+    from tests.events_fixtures import Spin
+    from tests.test_events_network import charge_net
+
+    src = _write_jsonl(tmp_path / "in.jsonl", [{"n": k % 300} for k in range(1500)])
+    fsm = SimpleFSM(charge_net(Spin))
+    try:
+        r = fsm.process_stream(str(src), engine="ray", chunk_size=250)
+        local = fsm.process_stream(str(src), chunk_size=250)
+    finally:
+        fsm.network.event_pools.shutdown()
+    assert _counts(r) == _counts(local) and r.successful == 1500
+    assert r.output("ok").equals(local.output("ok"))
+
+
 def test_a_handle_runs_on_ray(ray_cluster: str, tmp_path: Path) -> None:
     src = _write_jsonl(tmp_path / "in.jsonl", _records(500))
     handle = _fsm().start_stream(str(src), sink=str(tmp_path / "out.jsonl"), engine="ray")

@@ -21,7 +21,16 @@ import pyarrow as pa
 from streamkit.engine.chunks import Stage
 from streamkit.fsm.compile import CompiledNetwork
 
-__all__ = ("NetworkSpec", "RAY_ERROR_STATE", "import_ray", "ensure_ray", "failed_rows", "specs_of", "stage_of")
+__all__ = (
+    "KEEP_NETWORKS",
+    "NetworkSpec",
+    "RAY_ERROR_STATE",
+    "import_ray",
+    "ensure_ray",
+    "failed_rows",
+    "specs_of",
+    "stage_of",
+)
 
 #: ``error_state`` of records whose task (or batch) failed for good, not a record's own error.
 RAY_ERROR_STATE = "<ray>"
@@ -80,19 +89,27 @@ def specs_of(stages: list[Stage]) -> list[NetworkSpec]:
 
 _networks: dict[str, CompiledNetwork] = {}
 _lock = threading.Lock()
+#: Networks a worker process keeps (the runs it served last); an older one goes, its event pools stopped.
+KEEP_NETWORKS = 4
 
 
 def stage_of(spec: NetworkSpec) -> Stage:
-    """The stage of ``spec`` in this worker process: its network is rebuilt once per process and run."""
+    """The stage of ``spec`` in this worker process: its network is rebuilt once a run and process, then reused.
+
+    An event's process pool lives with its network, so the pools of a run's events
+    stay up from task to task of the run; they are stopped when the network is
+    dropped for those of later runs (:data:`KEEP_NETWORKS`), or with the worker.
+    """
     with _lock:
-        net = _networks.get(spec.token)
+        net = _networks.pop(spec.token, None)
         if net is None:
             if spec.cache_dir is not None and os.path.isdir(spec.cache_dir):
                 os.environ.setdefault("STREAMKIT_CACHE_DIR", spec.cache_dir)
             net = CompiledNetwork(spec.config, allow_python=spec.allow_python, max_steps=spec.max_steps)
-            if len(_networks) > 16:  # networks of finished runs
-                _networks.clear()
-            _networks[spec.token] = net
+        _networks[spec.token] = net  # the most recently used last
+        while len(_networks) > KEEP_NETWORKS:
+            old = _networks.pop(next(iter(_networks)))
+            old.event_pools.shutdown()
     return Stage(net, spec.name, spec.parallelism)
 
 
