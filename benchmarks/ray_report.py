@@ -7,10 +7,11 @@ Usage (``make bench-ray``; Ray installed: ``pip install 'streamkit[ray]'``)::
 - ``files``: the seed JSONL → JSONL job (``benchmarks/stream_jobs.py``: ``ensure_input``,
   every end state to its file, failed records beside them) at ``--n`` records, by
   ``process_stream`` with the local engine (threads, the default) and with
-  ``engine="ray"`` (Ray tasks over byte ranges, each writing its own parts, joined
-  at the end). Ray is started once, before the runs (``ray.init`` is reported
-  apart); the first Ray run also starts the workers and loads the kernels in them,
-  so it is reported apart too and the median is of the runs after it.
+  ``engine="ray"`` (Ray tasks over slices of the file; the driver writes what
+  they hand back). Ray is started once, before the runs (``ray.init`` is reported
+  apart); the first Ray run also starts the workers and loads the kernels in
+  them, so it is reported apart too. The local runs happen while Ray is up and
+  idle.
 - ``Ray Data``: ``read_parquet`` of the seed Parquet input (``--data-n`` records)
   → the seed logic → every destination counted, by a streamkit stage
   (``process_stream(dataset, engine="ray")``, then ``count()`` of each output
@@ -19,7 +20,10 @@ Usage (``make bench-ray``; Ray installed: ``pip install 'streamkit[ray]'``)::
   destinations tagged and materialized, then counted). Both are checked to
   give the same counts.
 
-Each timing is the median of ``--repeat`` runs. Exit status 1 with ``--strict`` when a target fails.
+The two sides of a comparison run in turns (``--repeat`` rounds, the order
+swapped every other round, so a machine's changing load falls on both); each
+figure is the median of its runs, with the CPU seconds of this process and its
+children (Ray's workers). Exit status 1 with ``--strict`` when a target fails.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +64,7 @@ def _start_ray(num_cpus: int) -> float:
     return time.perf_counter() - t0
 
 
-def files_job(src: Path, *, engine: str) -> tuple[float, dict[str, int]]:
+def files_job(src: Path, engine: str) -> tuple[float, dict[str, int]]:
     """The seed JSONL → JSONL job with ``engine``: seconds and records per destination."""
     from benchmarks.stream_jobs import run_streamkit
 
@@ -120,6 +125,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its children alive now (Ray's workers and daemons)."""
+    import psutil  # a dependency of Ray
+
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def _timed(fn: Any, *args: Any) -> tuple[float, dict[str, int], float]:
+    """``fn(*args)``'s seconds and counts, and the CPU seconds it took (this process and its children)."""
+    c0 = _cpu_seconds()
+    seconds, counts = fn(*args)
+    return seconds, counts, _cpu_seconds() - c0
+
+
+def _rounds(pair: tuple[Any, Any], args: tuple[Any, ...], repeat: int) -> tuple[list[Any], list[Any]]:
+    """``repeat`` rounds of the two jobs, interleaved, the order swapped every other round (drift cancels)."""
+    first: list[Any] = []
+    second: list[Any] = []
+    for k in range(repeat):
+        order = [(pair[0], first), (pair[1], second)]
+        for fn, out in order if k % 2 == 0 else order[::-1]:
+            out.append(_timed(fn, *args))
+    return first, second
+
+
 def measure(args: argparse.Namespace) -> ReportFigures:
     """Measure; return the figures, the targets and the printed tables."""
     import ray
@@ -129,45 +167,66 @@ def measure(args: argparse.Namespace) -> ReportFigures:
     started = time.perf_counter()
     src = ensure_input(args.n, "jsonl")
     pq_src = ensure_input(args.data_n, "parquet")
-    local = [files_job(src, engine="local") for _ in range(args.repeat)]
     init_s = _start_ray(args.num_cpus)
     try:
-        first_ray = files_job(src, engine="ray")
-        on_ray = [files_job(src, engine="ray") for _ in range(args.repeat)]
+        first_ray = _timed(files_job, src, "ray")
+        files_job(src, "local")  # the page cache holds the input for both
+        local, on_ray = _rounds(
+            (partial(files_job, engine="local"), partial(files_job, engine="ray")), (src,), args.repeat
+        )
         data_polars(pq_src)  # the workers import polars once, before the timed runs
-        sk = [data_streamkit(pq_src) for _ in range(args.repeat)]
-        pl_runs = [data_polars(pq_src) for _ in range(args.repeat)]
+        data_streamkit(pq_src)
+        sk, pl_runs = _rounds((data_streamkit, data_polars), (pq_src,), args.repeat)
     finally:
         ray.shutdown()
-    same_files = all(c == local[0][1] for _, c in [*local, first_ray, *on_ray])
-    same_data = all(c == pl_runs[0][1] for _, c in [*sk, *pl_runs])
-    t_local = statistics.median(s for s, _ in local)
-    t_ray = statistics.median(s for s, _ in on_ray)
-    t_sk = statistics.median(s for s, _ in sk)
-    t_pl = statistics.median(s for s, _ in pl_runs)
+    same_files = all(c == local[0][1] for _, c, _ in [*local, first_ray, *on_ray])
+    same_data = all(c == pl_runs[0][1] for _, c, _ in [*sk, *pl_runs])
+
+    def med(runs: list[Any], k: int = 0) -> float:
+        return statistics.median(r[k] for r in runs)
+
+    t_local, t_ray, t_sk, t_pl = med(local), med(on_ray), med(sk), med(pl_runs)
     files_ratio = t_local / t_ray
     data_ratio = t_pl / t_sk
+    per_round = sorted(a[0] / b[0] for a, b in zip(local, on_ray))
+    per_round_data = sorted(b[0] / a[0] for a, b in zip(sk, pl_runs))
+
+    def row(what: str, runs: list[Any], n: int) -> tuple[str, str, str, str]:
+        t = med(runs)
+        return what, f"{t:.2f}", f"{n / t / 1e6:.2f}M", f"{med(runs, 2):.1f}"
+
+    files, data = f"JSONL → JSONL, {args.n:,}", f"Ray Data, {args.data_n:,}"
     table = plain_table(
-        ["measure", "seconds", "records/s"],
+        ["measure", "seconds (median)", "records/s", "CPU s (median)"],
         [
-            (f"ray.init (num_cpus={args.num_cpus})", f"{init_s:.2f}", ""),
-            (f"JSONL → JSONL, {args.n:,}: local threads", f"{t_local:.2f}", f"{args.n / t_local / 1e6:.2f}M"),
-            (f"JSONL → JSONL, {args.n:,}: Ray tasks, first run", f"{first_ray[0]:.2f}", ""),
-            (f"JSONL → JSONL, {args.n:,}: Ray tasks", f"{t_ray:.2f}", f"{args.n / t_ray / 1e6:.2f}M"),
-            (f"Ray Data, {args.data_n:,}: streamkit stage", f"{t_sk:.2f}", f"{args.data_n / t_sk / 1e6:.2f}M"),
-            (f"Ray Data, {args.data_n:,}: polars map_batches", f"{t_pl:.2f}", f"{args.data_n / t_pl / 1e6:.2f}M"),
-            ("same counts (files / Ray Data)", f"{same_files} / {same_data}", ""),
+            (f"ray.init (num_cpus={args.num_cpus})", f"{init_s:.2f}", "", ""),
+            (f"{files}: Ray tasks, first run", f"{first_ray[0]:.2f}", "", f"{first_ray[2]:.1f}"),
+            row(f"{files}: local threads", local, args.n),
+            row(f"{files}: Ray tasks", on_ray, args.n),
+            row(f"{data}: streamkit stage", sk, args.data_n),
+            row(f"{data}: polars map_batches", pl_runs, args.data_n),
+            ("same counts (files / Ray Data)", f"{same_files} / {same_data}", "", ""),
         ],
     )
     rows = [
-        Target("JSONL → JSONL on Ray vs local threads", "≥ 0.7×", f"{files_ratio:.2f}×", files_ratio >= 0.7),
-        Target("Ray Data: streamkit stage vs polars map_batches", "≥ 1×", f"{data_ratio:.2f}×", data_ratio >= 1.0),
+        Target(
+            "JSONL → JSONL on Ray vs local threads",
+            "≥ 0.7×",
+            f"{files_ratio:.2f}× (rounds {per_round[0]:.2f}-{per_round[-1]:.2f})",
+            files_ratio >= 0.7,
+        ),
+        Target(
+            "Ray Data: streamkit stage vs polars map_batches",
+            "≥ 1×",
+            f"{data_ratio:.2f}× (rounds {per_round_data[0]:.2f}-{per_round_data[-1]:.2f})",
+            data_ratio >= 1.0,
+        ),
     ]
     figures = {
-        "JSONL → JSONL, local threads": make_figure([s for s, _ in local], unit="s", records=args.n),
-        "JSONL → JSONL, Ray tasks": make_figure([s for s, _ in on_ray], unit="s", records=args.n),
-        "Ray Data, streamkit stage": make_figure([s for s, _ in sk], unit="s", records=args.data_n),
-        "Ray Data, polars map_batches": make_figure([s for s, _ in pl_runs], unit="s", records=args.data_n),
+        "JSONL → JSONL, local threads": make_figure([r[0] for r in local], unit="s", records=args.n),
+        "JSONL → JSONL, Ray tasks": make_figure([r[0] for r in on_ray], unit="s", records=args.n),
+        "Ray Data, streamkit stage": make_figure([r[0] for r in sk], unit="s", records=args.data_n),
+        "Ray Data, polars map_batches": make_figure([r[0] for r in pl_runs], unit="s", records=args.data_n),
     }
     return ReportFigures(
         "ray",

@@ -1,9 +1,9 @@
 """``engine="ray"``: files as Ray tasks and Ray Datasets through ``map_batches``, against local runs.
 
 Every file a Ray run writes is compared byte for byte with a local run's, and
-its counts and statuses with the local run's. One Ray instance (``num_cpus=2``)
-serves the module; drivers killed with ``kill -9`` are child processes that
-join it. The tests are skipped when Ray is not installed (``pip install
+its counts and statuses with the local run's. One Ray instance (``num_cpus=2``,
+the ``ray_cluster`` fixture of ``conftest.py``) serves the module; drivers
+killed with ``kill -9`` are child processes that join it. The tests are skipped when Ray is not installed (``pip install
 'streamkit[ray]'``); ``make test`` installs it and runs them.
 """
 
@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -40,16 +39,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTS = ("total_records", "successful", "failed", "end_state_counts", "malformed", "chunks_processed")
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """A local Ray instance on two cores for this module; its address, for drivers in child processes."""
-    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield context.address_info["gcs_address"]
-    finally:
-        ray.shutdown()
 
 
 @pytest.fixture
@@ -355,34 +344,24 @@ import json, os, signal, sys, time
 sys.path.insert(0, {root!r})
 import ray
 ray.init(address={address!r}, log_to_driver=False)
-import streamkit.engine.checkpoint as cm
 import streamkit.engine.ray_slices as rs
 import streamkit.io.partfiles as pf
 from examples.seed_network import create_streaming_fsm_config
 from streamkit import SimpleFSM
 rs.SLICE_BYTES = 20_000
 kill = {kill!r}
-if kill.startswith("write:"):  # a kill -9 of this driver while it writes a slice's parts, past the first commits
-    n, wrote = int(kill[6:]), [0]
+if kill == "slow":  # each part written 50 ms after the last, for the test to kill this driver among them
     write = pf.PartSink._write_encoded
-    def killing_write(self, data):
+    def slow_write(self, data):
         write(self, data)
-        wrote[0] += 1
-        if wrote[0] == n:
-            os.kill(os.getpid(), signal.SIGKILL)
-    pf.PartSink._write_encoded = killing_write
+        time.sleep(0.05)
+    pf.PartSink._write_encoded = slow_write
 elif kill == "join":  # a kill -9 once the first file is joined from its parts
     join = pf.PartSink._commit
     def killing_join(self):
         join(self)
         os.kill(os.getpid(), signal.SIGKILL)
     pf.PartSink._commit = killing_join
-elif kill == "slow":  # commits 0.3 s apart, for the test to kill this driver in between
-    commit = cm.Checkpoint.commit
-    def slow_commit(self, tally):
-        commit(self, tally)
-        time.sleep(0.3)
-    cm.Checkpoint.commit = slow_commit
 fsm = SimpleFSM(create_streaming_fsm_config())
 r = fsm.process_stream({src!r}, {out!r}, checkpoint={ckpt!r}, chunk_size=1000, engine="ray")
 print(json.dumps({{k: r[k] for k in {keys!r}}}))
@@ -390,7 +369,8 @@ print(json.dumps({{k: r[k] for k in {keys!r}}}))
 
 
 def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: Path, tmp_path: Path) -> None:
-    """Drivers killed while writing parts, between commits (from outside) and while joining; the same call ends it."""
+    """A driver killed from outside while it writes and commits slices, one killed while it joins the parts;
+    the same call then ends the run with the bytes of an uninterrupted local run."""
     fsm = SimpleFSM(create_streaming_fsm_config())
     (tmp_path / "plain").mkdir()
     (tmp_path / "ckpt").mkdir()
@@ -417,22 +397,15 @@ def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: P
         except (OSError, ValueError):
             return 0
 
-    # killed in the middle of writing a slice: its parts are beyond the checkpoint
-    proc = driver("write:9")
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, err[-2000:]
-    first = committed()
-    assert 0 < first < 21
-
-    # killed from outside, between two commits of the resumed run
+    # killed from outside while it writes the slices' parts and commits them
     proc = driver("slow")
     deadline = time.monotonic() + 60
-    while committed() < first + 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while committed() < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, err[-2000:]
-    assert first < committed() < 21
+    assert 3 <= committed() < 21
 
     # killed after the first file is joined: it stays, complete; the checkpoint holds every chunk
     proc = driver("join")
