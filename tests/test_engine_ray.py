@@ -195,11 +195,32 @@ def test_a_dataset_gives_datasets(ray_cluster: str) -> None:
     )
 
 
-def test_ray_only_takes_files_and_datasets(ray_cluster: str) -> None:
+def test_ray_only_takes_files_and_datasets(ray_cluster: str, tmp_path: Path) -> None:
+    import ray.data
+
     with pytest.raises(TypeError, match=r"^engine='ray' reads a `ray.data.Dataset` or files"):
         _fsm().process_stream([{"id": 1, "value": 2}], engine="ray")
     with pytest.raises(ValueError, match=r"^`engine` must be 'local' or 'ray', got 'spark'$"):
         _fsm().process_stream([{"id": 1, "value": 2}], engine="spark")  # type: ignore[typeddict-item]
+    ds = ray.data.from_items([{"id": 1, "value": 2}])
+    for kwargs in ({"sink": str(tmp_path / "out.jsonl")}, {"checkpoint": str(tmp_path / "run.ckpt")}):
+        with pytest.raises(TypeError, match=r"^engine='ray' with a Dataset source gives Datasets back; `\w+` is not"):
+            _fsm().process_stream(ds, engine="ray", **kwargs)
+    src = _write_jsonl(tmp_path / "in.jsonl", _records(10))
+    with pytest.raises(ValueError, match=r"`keep_end_state_ids` must be False or None, got True$"):
+        _fsm().process_stream(str(src), engine="ray", keep_end_state_ids=True)
+
+
+def test_a_pipeline_runs_every_stage_in_each_task(ray_cluster: str, seed_input: Path, small_slices: None) -> None:
+    from examples.seed_network import create_data_cleaner_config
+
+    pipeline = SimpleFSM(create_data_cleaner_config()) | SimpleFSM(create_streaming_fsm_config())
+    r = pipeline.process_stream(str(seed_input), engine="ray", chunk_size=2000)
+    local = pipeline.process_stream(str(seed_input), chunk_size=2000)
+    assert _counts(r) == _counts(local)
+    for state in r.end_states:
+        assert r.output(state).equals(local.output(state))
+    assert r.errors().equals(local.errors())
 
 
 class Charge(EventBase):

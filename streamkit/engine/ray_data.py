@@ -164,11 +164,14 @@ def _unwrap(envelopes: pa.Table, offsets: Mapping[str, int]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def run_dataset(stages: list[Stage], ds: Any, config: StreamConfig, options: Mapping[str, Any]) -> DatasetResult:
+def run_dataset(
+    stages: list[Stage], ds: Any, sink: Any, config: StreamConfig, options: Mapping[str, Any]
+) -> DatasetResult:
     """The stages over a Dataset, as a :class:`DatasetResult` (nothing runs until the result is used)."""
     ensure_ray()
-    for name in ("sink", "sinks", "error_sink"):
-        if options.get(name) is not None:
+    given = {**options, "sink": sink}
+    for name in ("sink", "sinks", "error_sink", "checkpoint"):
+        if given.get(name) is not None:
             msg = (
                 f"engine='ray' with a Dataset source gives Datasets back; `{name}` is not used"
                 "\n\nHint: write them with Ray Data, e.g. `result.output('done').write_parquet(path)`"

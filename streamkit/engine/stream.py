@@ -117,7 +117,10 @@ async def _on_ray(stages: list[Stage], source: Any, sink: Any, cfg: StreamConfig
     if type(source).__module__.startswith("ray.data"):
         from streamkit.engine.ray_data import run_dataset
 
-        return run_dataset(stages, source, cfg, options)
+        return run_dataset(stages, source, sink, cfg, options)
+    if options.get("keep_end_state_ids"):
+        msg = "engine='ray' keeps no row ids per end state: `keep_end_state_ids` must be False or None, got True"
+        raise ValueError(msg)
     if isinstance(source, (str, os.PathLike)) or (
         isinstance(source, (list, tuple)) and source and all(isinstance(x, (str, os.PathLike)) for x in source)
     ):
