@@ -18,8 +18,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 BLOCKS = [(page, line, code) for page in PAGES for line, code in python_blocks(page.read_text(encoding="utf-8"))]
 
-#: Blocks fenced ```python ray need a Ray cluster: they run in the tests marked ``ray`` (``make test``
-#: runs those after the others), on the ``ray_cluster`` fixture's two cores; without Ray they are skipped.
+#: Blocks fenced ```python ray need a Ray cluster: ``tests/test_engine_ray.py`` runs them (marked ``ray``,
+#: after the others in ``make test``) on the Ray instance its tests share; without Ray they are skipped.
 _RAY_FENCE = re.compile(r"^```python ray\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 RAY_BLOCKS = [
     (page, text.count("\n", 0, m.start()) + 1, m.group(1))
@@ -55,25 +55,5 @@ def test_docs_block(
 ) -> None:
     monkeypatch.chdir(repo_root)
     compiled = compile("\n" * line + code, str(page), "exec")  # padded: tracebacks give the page's lines
-    exec(compiled, {"__name__": f"docs_block_{page.stem}_{line}"})
-    capsys.readouterr()
-
-
-@pytest.mark.ray
-@pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.*")  # Ray Data warns of its own settings
-@pytest.mark.parametrize(
-    ("page", "line", "code"), RAY_BLOCKS, ids=[f"{page.name}:{line}" for page, line, _ in RAY_BLOCKS]
-)
-def test_docs_ray_block(
-    page: Path,
-    line: int,
-    code: str,
-    ray_cluster: str,
-    repo_root: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.chdir(repo_root)
-    compiled = compile("\n" * line + code, str(page), "exec")
     exec(compiled, {"__name__": f"docs_block_{page.stem}_{line}"})
     capsys.readouterr()

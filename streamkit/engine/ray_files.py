@@ -236,6 +236,8 @@ class _Driver:
         failer = _task(ray, fail_slice, num_cpus=1, max_retries=MAX_RETRIES)
         limit, ahead = IN_FLIGHT_PER_CPU * self.cpus, AHEAD_PER_CPU * self.cpus
         done: dict[int, Any] = {}
+        lost: dict[int, int] = {}  # slices whose writes were lost, and how often
+        whys: dict[int, tuple[str, str]] = {}  # why the slices being failed record by record failed
         nxt = 0  # the next slice to write
         todo = 0  # the next slice to start
         while nxt < len(slices):
@@ -246,13 +248,24 @@ class _Driver:
                 k, failing = self.pending.pop(ref)
                 try:
                     (summary,) = await self._get([ref])
-                    done[k] = await self._fetch(summary)
                 except Exception as exc:
-                    if failing:
+                    if failing:  # even reading the slice failed: the input cannot be read
                         raise
                     cause = getattr(exc, "cause", None) or exc
-                    why = (type(cause).__name__, _last_line(cause))
-                    self.pending[failer.remote(slices[k], self.layout, why, opts)] = (k, True)
+                    whys[k] = (type(cause).__name__, _last_line(cause))
+                    self.pending[failer.remote(slices[k], self.layout, whys[k], opts)] = (k, True)
+                    continue
+                try:
+                    done[k] = await self._fetch(summary)
+                except ray.exceptions.ObjectLostError:  # its worker died after the task: run it again
+                    if lost.get(k, 0) >= MAX_RETRIES:
+                        raise
+                    lost[k] = lost.get(k, 0) + 1
+                    if failing:
+                        again = failer.remote(slices[k], self.layout, whys[k], opts)
+                    else:
+                        again = runner.remote(specs, slices[k], self.layout, opts)
+                    self.pending[again] = (k, failing)
             while nxt in done:
                 await self._commit(nxt, slices[nxt], done.pop(nxt))
                 nxt += 1
