@@ -15,6 +15,7 @@ Run it::
     python benchmarks/checkpoint_report.py                       # 3M records, 10 kills, JSONL -> JSONL
     python benchmarks/checkpoint_report.py --n 3000000 --kills 10 --sink-format parquet
     python benchmarks/checkpoint_report.py --overhead 1000000 --kills 0
+    python benchmarks/checkpoint_report.py --engine ray --kills 5   # drivers on Ray, against a local run
 
 It prints one line per trial and ``PASS`` or ``FAIL``.
 """
@@ -44,7 +45,9 @@ sys.path.insert(0, {root!r})
 import streamkit
 from examples.seed_network import create_streaming_fsm_config
 fsm = streamkit.SimpleFSM(create_streaming_fsm_config())
-r = fsm.process_stream({src!r}, {out!r}, checkpoint={ckpt!r}, chunk_size={chunk_size!r}, parallelism=2)
+r = fsm.process_stream(
+    {src!r}, {out!r}, checkpoint={ckpt!r}, chunk_size={chunk_size!r}, parallelism=2, engine={engine!r}
+)
 print(json.dumps({{k: r[k] for k in {keys!r}}}))
 """
 
@@ -88,9 +91,10 @@ def write_input(path: Path, n: int, *, seed: int = 0, block: int = 500_000, bad:
     return path
 
 
-def call_code(src: Path, out: Path, ckpt: Path | None, chunk_size: int | None) -> str:
-    """The Python source of the call the child makes."""
+def call_code(src: Path, out: Path, ckpt: Path | None, chunk_size: int | None, engine: str = "local") -> str:
+    """The Python source of the call the child makes (``engine="ray"`` joins the cluster ``RAY_ADDRESS`` names)."""
     return CALL.format(
+        engine=engine,
         root=str(ROOT),
         src=str(src),
         out=str(out),
@@ -150,8 +154,12 @@ def kill_test(
     chunk_size: int | None = None,
     seed: int = 0,
     log: Any = print,
+    engine: str = "local",
 ) -> bool:
-    """Uninterrupted run, then ``kills`` trials of kill -9 + resume; whether every output matched."""
+    """Uninterrupted run, then ``kills`` trials of kill -9 + resume; whether every output matched.
+
+    The reference is a local run without a checkpoint; the checkpointed runs use ``engine``.
+    """
     rng = random.Random(seed)
     ref_dir, run_dir = work / "reference", work / "run"
     _clear(ref_dir)
@@ -160,25 +168,25 @@ def kill_test(
     log(f"uninterrupted run without checkpoint: {t_ref:.2f} s (child process), {ref_counts}")
     out, ckpt = run_dir / f"out.{sink_format}", work / "run.ckpt"
     _clear(run_dir)
-    counts, t_full, _ = run_child(call_code(src, out, ckpt, chunk_size))
+    counts, t_full, _ = run_child(call_code(src, out, ckpt, chunk_size, engine))
     same = _compare(ref_dir, run_dir, out, ref_counts, counts, ckpt)
     log(f"uninterrupted run with checkpoint:    {t_full:.2f} s, identical: {same}")
     ok = same
     for trial in range(kills):
         _clear(run_dir)
         delay = rng.uniform(0.2, t_full * 1.05)
-        _, took, killed = run_child(call_code(src, out, ckpt, chunk_size), kill_after=delay)
+        _, took, killed = run_child(call_code(src, out, ckpt, chunk_size, engine), kill_after=delay)
         while not killed:  # it finished first (runs vary in time): start afresh, kill it sooner
             _clear(run_dir)
             delay = rng.uniform(0.2, took * 0.95)
-            _, took, killed = run_child(call_code(src, out, ckpt, chunk_size), kill_after=delay)
+            _, took, killed = run_child(call_code(src, out, ckpt, chunk_size, engine), kill_after=delay)
         at = _committed(ckpt)
         again = ""
         if killed and trial % 2 == 1:  # kill the resumed run too, once
             delay2 = rng.uniform(0.2, t_full * 0.8)
-            _, _, killed2 = run_child(call_code(src, out, ckpt, chunk_size), kill_after=delay2)
+            _, _, killed2 = run_child(call_code(src, out, ckpt, chunk_size, engine), kill_after=delay2)
             again = f", resumed run killed at {delay2:.2f} s ({_committed(ckpt)})" if killed2 else ""
-        counts, t_resume, _ = run_child(call_code(src, out, ckpt, chunk_size))
+        counts, t_resume, _ = run_child(call_code(src, out, ckpt, chunk_size, engine))
         same = _compare(ref_dir, run_dir, out, ref_counts, counts, ckpt)
         ok = ok and same
         log(
@@ -224,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=3_000_000, help="records in the input")
     p.add_argument("--kills", type=int, default=10, help="kill -9 trials")
     p.add_argument("--sink-format", default="jsonl", choices=("jsonl", "parquet"))
+    p.add_argument(
+        "--engine", default="local", choices=("local", "ray"), help="ray: drivers join a Ray instance started here"
+    )
     p.add_argument("--chunk-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
     p.add_argument("--overhead", type=int, default=0, help="records for the overhead timing (0: skip)")
@@ -232,12 +243,23 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="streamkit-ckpt-"))
     work.mkdir(parents=True, exist_ok=True)
     ok = True
+    if args.engine == "ray":  # one Ray instance for every child driver (each kill -9 leaves it up)
+        import ray
+
+        context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        os.environ["RAY_ADDRESS"] = context.address_info["gcs_address"]
     try:
         if args.kills:
             src = write_input(work / f"seed-{args.n}.jsonl", args.n)
             print(f"input: {args.n:,} records, {src.stat().st_size / 2**20:.0f} MB, {args.sink_format} output")
             ok = kill_test(
-                src, work, sink_format=args.sink_format, kills=args.kills, chunk_size=args.chunk_size, seed=args.seed
+                src,
+                work,
+                sink_format=args.sink_format,
+                kills=args.kills,
+                chunk_size=args.chunk_size,
+                seed=args.seed,
+                engine=args.engine,
             )
         if args.overhead:
             src = write_input(work / f"clean-{args.overhead}.jsonl", args.overhead, bad=False)
@@ -245,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
+        if args.engine == "ray":
+            import ray
+
+            ray.shutdown()
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -43,3 +43,18 @@ def kernel_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     path.mkdir()
     monkeypatch.setenv("STREAMKIT_CACHE_DIR", str(path))
     yield path
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """A local Ray instance on two cores for one test module (tests marked ``ray``); its address.
+
+    Drivers in child processes join it with ``ray.init(address=...)``. Skipped
+    when Ray is not installed (``pip install 'streamkit[ray]'``).
+    """
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'streamkit[ray]')")
+    context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield context.address_info["gcs_address"]
+    finally:
+        ray.shutdown()

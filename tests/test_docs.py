@@ -7,6 +7,7 @@ what they show with ``assert``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,23 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 BLOCKS = [(page, line, code) for page in PAGES for line, code in python_blocks(page.read_text(encoding="utf-8"))]
 
+#: Blocks fenced ```python ray need a Ray cluster: ``tests/test_engine_ray.py`` runs them (marked ``ray``,
+#: after the others in ``make test``) on the Ray instance its tests share; without Ray they are skipped.
+_RAY_FENCE = re.compile(r"^```python ray\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+RAY_BLOCKS = [
+    (page, text.count("\n", 0, m.start()) + 1, m.group(1))
+    for page in PAGES
+    for text in [page.read_text(encoding="utf-8")]
+    for m in _RAY_FENCE.finditer(text)
+]
+
 
 def test_the_guide_has_its_pages_and_examples() -> None:
     assert len(PAGES) >= 2 and len(BLOCKS) >= 6
+
+
+def test_the_ray_guide_has_runnable_examples() -> None:
+    assert len([b for b in RAY_BLOCKS if b[0].name == "ray.md"]) >= 3
 
 
 def test_every_page_is_linked_from_the_index() -> None:

@@ -2,7 +2,8 @@
 
 pyarrow imports pandas (~0.2 s) the first time ``pa.array`` or
 ``Schema.empty_table`` runs with pandas installed; a stream or ``process()`` of
-Arrow data never needs pandas, so a first run must not import it.
+Arrow data never needs pandas, so a first run must not import it. Nor Ray:
+only a run with ``engine="ray"`` imports it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ state = {{"name": "a", "is_start": True, "functions": {{"transform": divide}}}}
 net = {{"name": "m", "states": [state, {{"name": "b", "is_end": True}}], "arcs": [{{"from": "a", "to": "b"}}]}}
 f = streamkit.SimpleFSM({{"networks": [net]}}).process(table)  # value 0 fails: ZeroDivisionError
 f.errors()
-print(json.dumps([s.total_records, r.end_state_counts, f.failed, "pandas" in sys.modules]))
+print(json.dumps([s.total_records, r.end_state_counts, f.failed, "pandas" in sys.modules, "ray" in sys.modules]))
 """
 
 
@@ -54,6 +55,7 @@ def test_runs_of_arrow_data_never_import_pandas(tmp_path: Path) -> None:
         src_jsonl=str(tmp_path / "in.jsonl"),
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
-    total, counts, failed, pandas_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    total, counts, failed, pandas_loaded, ray_loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert total == 20_000 and min(counts.values()) > 0 and failed > 0  # both end states and failures ran
     assert not pandas_loaded
+    assert not ray_loaded  # installed or not, Ray is imported only by a run with engine="ray"

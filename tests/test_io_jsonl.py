@@ -471,3 +471,27 @@ def test_parsed_records_do_not_share_the_released_buffer(tmp_path: Path) -> None
             for buf in [*buffers, *src._buffers._free]:
                 buf[:] = ord("x")  # scribble over every buffer the source may reuse
             assert _as_rows([chunk]) == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from(
+            [b"a", b"{}", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\x0b", b"\xc3\xa9", b"x\ny", b"0123456789"]
+        ),
+        max_size=60,
+    ).map(b"".join),
+    cut=st.integers(0, 200),
+)
+def test_count_lines_counts_what_the_line_reader_finds(data: bytes, cut: int) -> None:
+    """The Ray engine counts byte ranges of a file (cut after a line end) with one pass of ``count_lines``."""
+    from kernels.lines import count_lines
+
+    at = data.find(b"\n", min(cut, len(data)))
+    parts = [data] if at < 0 else [data[: at + 1], data[at + 1 :]]
+    counted = [count_lines(np.frombuffer(p, np.uint8)) for p in parts]
+    assert sum(n for _, n in counted) == len(_reference_lines(data))
+    blocks = list(iter_line_blocks(io.BytesIO(data), 1 << 20))
+    last_line = int(blocks[-1].lines[-1]) if blocks else 0
+    assert sum(lines for lines, _ in counted) >= last_line
+    assert sum(lines for lines, _ in counted) == data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)

@@ -158,12 +158,28 @@ class Checkpoint:
                     f"{self.position}, got chunk {chunk.seq} at record {chunk.start}"
                 )
                 raise RuntimeError(msg)
-            self._status.write(np.ascontiguousarray(codes, np.uint8).tobytes())
-            self.chunks += 1
-            self.position += chunk.count
-            self.source_at = chunk.resume
+            self._advance(1, chunk.count, codes, chunk.resume)
             if time.monotonic() - self._last >= COMMIT_SECONDS:
                 self._commit(tally)
+
+    def written_many(self, chunks: int, records: int, codes: np.ndarray, resume: dict[str, int] | None) -> None:
+        """Note ``chunks`` chunks of ``records`` records written, in order, after those noted so far.
+
+        Their outputs must be written to the part sinks already; ``codes`` are their records'
+        statuses, ``resume`` where the source stands after the last of them. The Ray engine notes
+        each slice so; :meth:`commit` makes it durable.
+        """
+        if len(codes) != records:
+            msg = f"{records} records written, {len(codes)} status codes given"
+            raise ValueError(msg)
+        with self._lock:
+            self._advance(chunks, records, codes, resume)
+
+    def _advance(self, chunks: int, records: int, codes: np.ndarray, resume: dict[str, int] | None) -> None:
+        self._status.write(np.ascontiguousarray(codes, np.uint8).tobytes())
+        self.chunks += chunks
+        self.position += records
+        self.source_at = resume
 
     def commit(self, tally: Tally) -> None:
         """Make everything written so far durable and name it in the checkpoint."""

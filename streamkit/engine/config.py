@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from streamkit.engine.progress import Progress
 from streamkit.errors import did_you_mean
@@ -57,6 +57,13 @@ class StreamOptions(TypedDict, total=False):
     keep_end_state_ids:
         Keep each end state's row ids for ``result.ids(end_state)`` (default:
         only when outputs are kept in memory).
+    engine:
+        ``"local"`` (the default): worker threads in this process. ``"ray"``:
+        the same compiled network on a Ray cluster (``pip install
+        'streamkit[ray]'``; ``RAY_ADDRESS`` or a ``ray.init()`` already made
+        says which) — files run as Ray tasks, one per file, row groups or
+        byte range, and a ``ray.data.Dataset`` source gives Datasets back (see
+        ``docs/ray.md``). Ray is imported only then.
     checkpoint:
         A file path (``"run.ckpt"``): commit the outputs and the source position
         as the stream goes, so that after a crash or ``kill -9`` the same call
@@ -82,6 +89,7 @@ class StreamOptions(TypedDict, total=False):
     sink_format: str | None
     schema: Any
     keep_end_state_ids: bool | None
+    engine: Literal["local", "ray"]
     checkpoint: str | os.PathLike[str] | None
 
 

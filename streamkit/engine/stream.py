@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ import anyio._backends._asyncio  # anyio loads its backend at the first run: 12-
 
 from streamkit.engine.checkpoint import open_checkpoint
 from streamkit.engine.chunks import Stage
-from streamkit.engine.config import StreamOptions, Unpack, check_options, resolve_stream_config
+from streamkit.engine.config import StreamConfig, StreamOptions, Unpack, check_options, resolve_stream_config
 from streamkit.engine.progress import Progress
 from streamkit.engine.progressbar import progress_reporter
 from streamkit.engine.result import RunResult
@@ -51,6 +52,12 @@ async def stream_stages(
     if source is None:
         msg = "`source` is required: a path, a glob, records, a table or an (async) iterable"
         raise TypeError(msg)
+    engine = options.get("engine", "local")
+    if engine == "ray":
+        return await _on_ray(stages, source, sink, cfg, options)
+    if engine != "local":
+        msg = f"`engine` must be 'local' or 'ray', got {engine!r}"
+        raise ValueError(msg)
     read_size = cfg.chunk_size if options.get("use_streaming", True) else WHOLE_INPUT
     src = open_source(source, chunk_size=read_size, format=options.get("format"), schema=options.get("schema"))
     sinks = options.get("sinks")
@@ -100,6 +107,39 @@ async def stream_stages(
     finally:
         if reporter is not None:
             reporter.close()
+
+
+async def _on_ray(stages: list[Stage], source: Any, sink: Any, cfg: StreamConfig, options: StreamOptions) -> RunResult:
+    """``engine="ray"``: a Ray Dataset through ``map_batches``, or files as Ray tasks (Ray imported only here)."""
+    from streamkit.engine.ray_common import import_ray
+
+    import_ray()
+    if type(source).__module__.startswith("ray.data"):
+        from streamkit.engine.ray_data import run_dataset
+
+        return run_dataset(stages, source, sink, cfg, options)
+    if options.get("keep_end_state_ids"):
+        msg = "engine='ray' keeps no row ids per end state: `keep_end_state_ids` must be False or None, got True"
+        raise ValueError(msg)
+    if isinstance(source, (str, os.PathLike)) or (
+        isinstance(source, (list, tuple)) and source and all(isinstance(x, (str, os.PathLike)) for x in source)
+    ):
+        from streamkit.engine.ray_files import run_files
+
+        on_progress = options.get("on_progress")
+        reporter = progress_reporter(options.get("progress"))
+        if reporter is not None:
+            on_progress = _both(reporter, on_progress)
+        try:
+            return await run_files(stages, source, sink, options, cfg, on_progress)
+        finally:
+            if reporter is not None:
+                reporter.close()
+    msg = (
+        f"engine='ray' reads a `ray.data.Dataset` or files (a path, a glob, a list of paths), "
+        f"got a {type(source).__name__}\n\nHint: `ray.data.from_arrow(table)` makes a Dataset of a table"
+    )
+    raise TypeError(msg)
 
 
 def _both(reporter: Callable[[Progress], None], user: Callable[[Progress], Any] | None) -> Callable[[Progress], Any]:

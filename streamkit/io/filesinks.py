@@ -119,9 +119,9 @@ class JsonlEncoder:
     b'{"a":1}\\n{"a":null}\\n'
     """
 
-    def __init__(self, compression: str | None = None) -> None:
+    def __init__(self, compression: str | None = None, *, keep: int = 2) -> None:
         self.compression = compression
-        self._buffers = BufferPool()
+        self._buffers = BufferPool(keep=keep)  # ``keep``: texts its caller may hold at once, reused
 
     def encode(self, table: pa.Table | pa.RecordBatch) -> Encoded:
         """The table as JSON lines (see :meth:`JsonlSink.encode`)."""

@@ -171,6 +171,10 @@ class PartSink(Sink):
             return
         with self._lock:
             paths, self._unsynced = self._unsynced, []
+        self._fsync(paths)
+
+    def _fsync(self, paths: list[Path]) -> None:
+        """Make ``paths`` (parts of this sink) and their names durable."""
         for p in paths:
             fd = os.open(p, os.O_RDONLY)
             try:
