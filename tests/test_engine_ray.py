@@ -128,6 +128,76 @@ def test_files_as_tasks_write_the_bytes_of_a_local_run(ray_cluster: str, seed_in
     assert seen == sorted(seen) and seen[-1] == r.total_records
 
 
+def _joined(directory: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(directory.iterdir()))
+
+
+@pytest.mark.usefixtures("small_slices")
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_tasks_write_a_directory_s_parts_themselves(
+    ray_cluster: str, seed_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """A directory sink on Ray: each task writes its slice's part; the driver renames it into place, never writes it."""
+    import pyarrow.parquet as pq
+
+    from streamkit.engine import ray_files
+    from streamkit.io.dirsink import DirectorySink
+
+    driver_writes: list[Any] = []
+    write = ray_files._Driver._write
+    monkeypatch.setattr(
+        ray_files._Driver,
+        "_write",
+        lambda self, target, writes: (driver_writes.append(target), write(self, target, writes)),
+    )
+    fsm = SimpleFSM(create_streaming_fsm_config())
+    suffix = {"jsonl": "jsonl", "parquet": "parquet"}[fmt]
+    local = fsm.process_stream(str(seed_input), str(tmp_path / f"one.{suffix}"), chunk_size=1000)
+    r = fsm.process_stream(str(seed_input), str(tmp_path / "out") + "/", engine="ray", chunk_size=1000, sink_format=fmt)
+    parts = sorted((tmp_path / "out").iterdir())
+    assert len(parts) > 5 and [p.name for p in parts] == [f"part-{k:06d}.{suffix}" for k in range(len(parts))]
+    if fmt == "jsonl":
+        assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
+    else:
+        assert pq.read_table(tmp_path / "out").equals(pq.read_table(tmp_path / "one.parquet"))
+    assert (tmp_path / "out.errors.jsonl").read_bytes() == (tmp_path / "one.errors.jsonl").read_bytes()
+    assert _counts(r) == _counts(local)
+    assert driver_writes and not any(isinstance(t, DirectorySink) for t in driver_writes)  # only the failed records
+
+
+@pytest.mark.usefixtures("small_slices")
+def test_a_directory_sink_resumes_on_ray(
+    ray_cluster: str, seed_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ray run with a directory sink stopped after its second commit; the same call ends it, the parts
+    committed before kept as they are, and the parts joined are the file of an uninterrupted run."""
+    fsm = SimpleFSM(create_streaming_fsm_config())
+    plain = fsm.process_stream(str(seed_input), str(tmp_path / "one.jsonl"), chunk_size=1000)
+    out, ckpt = str(tmp_path / "out") + "/", str(tmp_path / "run.ckpt")
+    commit = checkpoint_module.Checkpoint.commit
+    commits: list[int] = []
+
+    def stop_at_second_slice(self: Any, tally: Any) -> None:
+        commit(self, tally)
+        commits.append(self.chunks)
+        if len(commits) == 2:
+            raise Stop
+
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", stop_at_second_slice)
+    with pytest.raises(Stop):
+        fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt, engine="ray")
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", commit)
+    state = json.loads(Path(ckpt).read_text())
+    kept = {p.name: p.stat().st_ino for p in (tmp_path / "out").glob("part-*")}
+    assert len(kept) == state["parts"][0] == 2
+
+    resumed = fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt, engine="ray")
+    assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
+    assert {n: (tmp_path / "out" / n).stat().st_ino for n in kept} == kept
+    assert _counts(resumed) == _counts(plain)
+    assert not Path(ckpt).exists() and not Path(f"{ckpt}.parts").exists()
+
+
 def test_several_files_and_formats_into_memory_and_callbacks(ray_cluster: str, tmp_path: Path, small_slices: None):
     import pyarrow.parquet as pq
 
@@ -371,22 +441,31 @@ import streamkit.io.partfiles as pf
 from examples.seed_network import create_streaming_fsm_config
 from streamkit import SimpleFSM
 rs.SLICE_BYTES = 20_000
+import streamkit.io.dirsink as ds
 kill = {kill!r}
-if kill == "slow":  # each part written 50 ms after the last, for the test to kill this driver among them
-    write = pf.PartSink._write_encoded
+if kill == "slow":  # each part written (or renamed into place) 50 ms after the last: killed among them
+    write, adopt = pf.PartSink._write_encoded, ds.DirectorySink.adopt
     def slow_write(self, data):
         write(self, data)
         time.sleep(0.05)
+    def slow_adopt(self, pending, rows):
+        time.sleep(0.05)
+        return adopt(self, pending, rows)
     pf.PartSink._write_encoded = slow_write
+    ds.DirectorySink.adopt = slow_adopt
 fsm = SimpleFSM(create_streaming_fsm_config())
 r = fsm.process_stream({src!r}, {out!r}, checkpoint={ckpt!r}, chunk_size=1000, engine="ray")
 print(json.dumps({{k: r[k] for k in {keys!r}}}))
 """
 
 
-def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: Path, tmp_path: Path) -> None:
-    """A driver killed from outside while it writes and commits slices; the same call then ends the run with
-    the bytes of an uninterrupted local run. (A run stopped while it joins the parts: ``test_checkpoint.py``.)"""
+@pytest.mark.parametrize("target", ["out.jsonl", "out/"])
+def test_kill_9_of_the_driver_then_the_same_call(
+    ray_cluster: str, seed_input: Path, tmp_path: Path, target: str
+) -> None:
+    """A driver killed from outside while it writes and commits slices (to a file, or a directory whose parts
+    the tasks write); the same call then ends the run with the bytes of an uninterrupted local run.
+    (A run stopped while it joins the parts: ``test_checkpoint.py``.)"""
     fsm = SimpleFSM(create_streaming_fsm_config())
     (tmp_path / "plain").mkdir()
     (tmp_path / "ckpt").mkdir()
@@ -399,7 +478,7 @@ def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: P
             address=ray_cluster,
             kill=kill,
             src=str(seed_input),
-            out=str(tmp_path / "ckpt" / "out.jsonl"),
+            out=str(tmp_path / "ckpt") + "/" + target,
             ckpt=str(ckpt),
             keys=COUNTS,
         )
@@ -418,6 +497,7 @@ def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: P
     deadline = time.monotonic() + 60
     while committed() < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
     os.kill(proc.pid, signal.SIGKILL)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, err[-2000:]
@@ -427,7 +507,13 @@ def test_kill_9_of_the_driver_then_the_same_call(ray_cluster: str, seed_input: P
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
     assert json.loads(out.strip().splitlines()[-1]) == json.loads(json.dumps(_counts(plain)))
-    assert _same_files(tmp_path / "plain", tmp_path / "ckpt")
+    if target.endswith("/"):  # the parts joined are the file
+        assert _joined(tmp_path / "ckpt" / "out") == (tmp_path / "plain" / "out.jsonl").read_bytes()
+        assert (tmp_path / "ckpt" / "out.errors.jsonl").read_bytes() == (
+            tmp_path / "plain" / "out.errors.jsonl"
+        ).read_bytes()
+    else:
+        assert _same_files(tmp_path / "plain", tmp_path / "ckpt")
     assert not ckpt.exists() and not Path(f"{ckpt}.parts").exists()
 
 

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from test_io_helpers import read_all, records
 
 from examples.seed_network import generate_records
-from streamkit.io import Collector, Sink, open_sink
+from streamkit.io import Collector, DirectorySink, Sink, open_sink
+from streamkit.io.filesinks import JsonlSink
 from streamkit.io.partsinks import MAX_OPEN_PARTS
 
 
@@ -274,7 +275,10 @@ def test_bad_targets_fail_at_open(tmp_path: Path) -> None:
         open_sink(tmp_path / "missing" / "out.csv")
     (tmp_path / "d.jsonl").mkdir()
     with pytest.raises(IsADirectoryError, match=r"it is a directory$"):
-        open_sink(tmp_path / "d.jsonl")
+        JsonlSink(tmp_path / "d.jsonl")
+    sink = open_sink(tmp_path / "d.jsonl")  # an existing directory: its parts, in the format its name says
+    assert isinstance(sink, DirectorySink) and sink.format.name == "jsonl"
+    sink.abort()
     with pytest.raises(TypeError, match=r"^cannot write to a int; expected a path, a function"):
         open_sink(3)
 

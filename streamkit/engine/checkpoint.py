@@ -47,6 +47,7 @@ from streamkit.engine.chunks import Chunk, Stage
 from streamkit.engine.routing import error_path_for
 from streamkit.engine.tally import Tally
 from streamkit.errors import CheckpointError
+from streamkit.io.dirsink import DirectorySink, is_directory_target
 from streamkit.io.formats import format_of
 from streamkit.io.partfiles import PartSink
 from streamkit.io.sources import FilesSource
@@ -72,7 +73,7 @@ class Checkpoint:
     :meth:`commit` once every chunk is, and :meth:`remove` once the files are in place.
     """
 
-    def __init__(self, path: Path, fingerprint: dict[str, Any], sinks: list[PartSink]) -> None:
+    def __init__(self, path: Path, fingerprint: dict[str, Any], sinks: list[PartSink | DirectorySink]) -> None:
         self.path = path
         self.parts_dir = parts_dir_of(path)
         self.fingerprint = fingerprint
@@ -99,6 +100,8 @@ class Checkpoint:
             if self.parts_dir.exists():  # parts of a finished or never-checkpointed run
                 shutil.rmtree(self.parts_dir)
             self._open_parts(fresh=True)
+            for s in self.part_sinks:  # leftovers of earlier runs beside the outputs, a directory's old parts
+                s.resume(0, 0, 0)
             self._write_state(None)
             return
         changed = _changes(state.get("fingerprint", {}), self.fingerprint)
@@ -309,8 +312,10 @@ def open_checkpoint(
     elif targets:
         targets.append(("error_sink", error_path_for(Path(targets[0][1])), "jsonl"))
     pdir = parts_dir_of(path)
-    part_sinks = [
-        PartSink(target, format_of(target, fmt), pdir / str(k), threads=threads, stream_text=True)
+    part_sinks: list[PartSink | DirectorySink] = [
+        DirectorySink(target, fmt, resumable=True)
+        if is_directory_target(target)
+        else PartSink(target, format_of(target, fmt), pdir / str(k), threads=threads, stream_text=True)
         for k, (_, target, fmt) in enumerate(targets)
     ]
     fingerprint = {

@@ -56,6 +56,7 @@ from streamkit.engine.tally import Tally
 from streamkit.io import open_source
 from streamkit.io._files import compression_of
 from streamkit.io.base import Encoded, Sink
+from streamkit.io.dirsink import DirectorySink
 from streamkit.io.filesinks import JsonlSink
 from streamkit.io.partfiles import PartSink
 from streamkit.io.sources import FilesSource
@@ -79,8 +80,10 @@ def _layout(routes: Routes) -> tuple[Layout, list[Sink]]:
     return {"groups": [states for _, states in groups], "kinds": [_kind(s) for s in targets]}, targets
 
 
-def _kind(sink: Sink) -> tuple[str, str | None]:
-    """How a sink takes writes: JSON Lines text (encoded in the tasks), or tables."""
+def _kind(sink: Sink) -> tuple[str, Any]:
+    """How a sink takes writes: JSON Lines text (encoded in the tasks), tables, or parts the tasks write."""
+    if isinstance(sink, DirectorySink):
+        return "dir", {"dir": str(sink.path), "format": sink.format.name, "token": sink.token}
     if isinstance(sink, JsonlSink):
         return "jsonl", sink.compression
     if isinstance(sink, PartSink) and sink.is_text:
@@ -298,6 +301,10 @@ class _Driver:
                     await target.awrite(table)
             elif writes:
                 await anyio.to_thread.run_sync(self._write, target, writes)
+        for target, part in zip(self.targets, summary["parts"]):
+            if part is not None:  # a part the task wrote itself: renamed into place, in order
+                assert isinstance(target, DirectorySink)
+                await anyio.to_thread.run_sync(target.adopt, target.pending_path(part[0]), part[1])
         summary["writes"] = None  # the slice's outputs may go now
         _merge(self.tally, summary, sl.offset)
         if self.ckpt is not None:

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,9 @@ from streamkit.engine.ray_common import NetworkSpec, failed_rows, stage_of
 from streamkit.engine.ray_slices import Slice, SliceSource
 from streamkit.engine.routing import Routes
 from streamkit.io.base import Encoded, Sink
+from streamkit.io.dirsink import pending_name
 from streamkit.io.filesinks import JsonlEncoder
+from streamkit.io.formats import get_format
 from streamkit.status import EventStatus
 
 __all__ = ("BATCH", "Capture", "Layout", "fail_slice", "run_slice", "TASK_THREADS")
@@ -116,10 +119,28 @@ def _copy(payloads: list[Any]) -> list[Any]:
     return [x.copy() if isinstance(x, np.ndarray) else x for x in payloads]
 
 
-def _routes(end_states: list[str], layout: Layout, put: Callable[[Any], Any]) -> tuple[Routes, list[Capture]]:
-    captures = [Capture(kind, codec, put, slot=k) for k, (kind, codec) in enumerate(layout["kinds"])]
-    sinks = {s: captures[g] for g, states in enumerate(layout["groups"]) for s in states}
-    return Routes(end_states, sinks=sinks, error_sink=captures[-1]), captures
+def _routes(end_states: list[str], layout: Layout, put: Callable[[Any], Any], key: int) -> tuple[Routes, list[Sink]]:
+    sinks: list[Sink] = [
+        _part_sink(opts, key) if kind == "dir" else Capture(kind, opts, put, slot=k)
+        for k, (kind, opts) in enumerate(layout["kinds"])
+    ]
+    by_state = {s: sinks[g] for g, states in enumerate(layout["groups"]) for s in states}
+    return Routes(end_states, sinks=by_state, error_sink=sinks[-1]), sinks
+
+
+def _part_sink(opts: dict[str, Any], key: int) -> Sink:
+    """The file a task writes a directory sink's part to: hidden, named by the slice, renamed by the driver."""
+    fmt = get_format(opts["format"])
+    return fmt.sink(Path(opts["dir"]) / pending_name(opts["token"], key, fmt))
+
+
+def _part(sink: Sink, key: int) -> tuple[int, int] | None:
+    """A closed part sink's ``(key, rows)`` for the driver; a part without records is deleted."""
+    if not sink.records_written:
+        if sink.path is not None:
+            sink.path.unlink(missing_ok=True)
+        return None
+    return key, sink.records_written
 
 
 def _put() -> Callable[[Any], Any]:
@@ -152,7 +173,7 @@ def run_slice(specs: list[NetworkSpec], sl: Slice, layout: Layout, options: dict
     stages = [dataclasses.replace(stage_of(s), parallelism=None) for s in specs]
     cfg: StreamConfig = dataclasses.replace(options["config"], parallelism=TASK_THREADS)
     _hold_tuning(cfg)
-    routes, captures = _routes(stages[-1].end_states, layout, _put())
+    routes, sinks = _routes(stages[-1].end_states, layout, _put(), sl.offset)
     src = SliceSource(sl, cfg.chunk_size, options["schema"])
     run = StreamRun(stages, cfg, routes)
     result = anyio.run(run.run, src)  # a task's thread runs no event loop
@@ -177,7 +198,8 @@ def run_slice(specs: list[NetworkSpec], sl: Slice, layout: Layout, options: dict
         "warnings": [w for w in result.warnings if w not in field_warnings],
         "stopped_by": result.stopped_by,
         "resume": src.last_resume,
-        "writes": [c.writes for c in captures],
+        "writes": [c.writes if isinstance(c, Capture) else [] for c in sinks],
+        "parts": [None if isinstance(c, Capture) else _part(c, sl.offset) for c in sinks],
     }
 
 
@@ -225,4 +247,5 @@ def fail_slice(sl: Slice, layout: Layout, why: tuple[str, str], options: dict[st
         "stopped_by": None,
         "resume": src.last_resume,
         "writes": [c.writes for c in captures],
+        "parts": [None for _ in captures],
     }

@@ -13,6 +13,7 @@ import anyio.from_thread
 import pyarrow as pa
 
 from streamkit.io.base import Sink
+from streamkit.io.dirsink import DirectorySink, is_directory_target
 from streamkit.io.formats import format_of
 
 __all__ = ("open_sink", "CallbackSink", "ListSink")
@@ -114,7 +115,10 @@ def open_sink(target: Any, format: str | None = None) -> Sink:  # noqa: A002 - t
     Parameters
     ----------
     target:
-        A path (``str`` / ``Path``; the format from its suffix: ``.jsonl``
+        A path (``str`` / ``Path``; a path ending with ``/`` or naming a directory
+        writes numbered part files there, :class:`~streamkit.io.dirsink.DirectorySink`,
+        in ``format``, else the format its suffix names, else JSON Lines; for a file,
+        the format from its suffix: ``.jsonl``
         ``.ndjson`` ``.csv`` ``.tsv`` ``.parquet`` ``.pq`` ``.arrow`` ``.ipc``
         ``.feather``; JSON Lines and CSV are compressed when a ``.gz``, ``.zst``,
         ``.bz2`` or ``.lz4`` suffix follows, and Parquet and IPC refuse one), a function (sync or ``async``; gets one
@@ -159,6 +163,8 @@ def open_sink(target: Any, format: str | None = None) -> Sink:  # noqa: A002 - t
         return ListSink(target)
     if isinstance(target, (str, os.PathLike)):
         path = Path(target)
+        if is_directory_target(target):
+            return DirectorySink(path, format)
         return format_of(path, format).sink(path)
     if callable(target):
         return CallbackSink(target)
