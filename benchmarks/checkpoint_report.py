@@ -16,6 +16,7 @@ Run it::
     python benchmarks/checkpoint_report.py --n 3000000 --kills 10 --sink-format parquet
     python benchmarks/checkpoint_report.py --overhead 1000000 --kills 0
     python benchmarks/checkpoint_report.py --engine ray --kills 5   # drivers on Ray, against a local run
+    python benchmarks/checkpoint_report.py --engine ray --parts      # a directory of parts the tasks write
 
 It prints one line per trial and ``PASS`` or ``FAIL``.
 """
@@ -91,7 +92,7 @@ def write_input(path: Path, n: int, *, seed: int = 0, block: int = 500_000, bad:
     return path
 
 
-def call_code(src: Path, out: Path, ckpt: Path | None, chunk_size: int | None, engine: str = "local") -> str:
+def call_code(src: Path, out: Path | str, ckpt: Path | None, chunk_size: int | None, engine: str = "local") -> str:
     """The Python source of the call the child makes (``engine="ray"`` joins the cluster ``RAY_ADDRESS`` names)."""
     return CALL.format(
         engine=engine,
@@ -155,10 +156,13 @@ def kill_test(
     seed: int = 0,
     log: Any = print,
     engine: str = "local",
+    parts: bool = False,
 ) -> bool:
     """Uninterrupted run, then ``kills`` trials of kill -9 + resume; whether every output matched.
 
-    The reference is a local run without a checkpoint; the checkpointed runs use ``engine``.
+    The reference is a local run without a checkpoint; the checkpointed runs use ``engine``. With
+    ``parts``, they write a directory of parts (``out/``), whose parts joined must be the reference file
+    (JSON Lines) or hold its table (Parquet).
     """
     rng = random.Random(seed)
     ref_dir, run_dir = work / "reference", work / "run"
@@ -166,7 +170,10 @@ def kill_test(
     ref_out = ref_dir / f"out.{sink_format}"
     ref_counts, t_ref, _ = run_child(call_code(src, ref_out, None, chunk_size))
     log(f"uninterrupted run without checkpoint: {t_ref:.2f} s (child process), {ref_counts}")
-    out, ckpt = run_dir / f"out.{sink_format}", work / "run.ckpt"
+    out: Path | str = run_dir / f"out.{sink_format}"
+    if parts:
+        out = f"{run_dir / f'out.{sink_format}'}/"  # the directory's suffix names the parts' format
+    ckpt = work / "run.ckpt"
     _clear(run_dir)
     counts, t_full, _ = run_child(call_code(src, out, ckpt, chunk_size, engine))
     same = _compare(ref_dir, run_dir, out, ref_counts, counts, ckpt)
@@ -196,11 +203,33 @@ def kill_test(
     return ok
 
 
-def _compare(ref_dir: Path, run_dir: Path, out: Path, ref_counts: Any, counts: Any, ckpt: Path) -> bool:
-    files_same = all(filecmp.cmp(ref_dir / name, run_dir / name, shallow=False) for name in output_names(out))
+def _compare(ref_dir: Path, run_dir: Path, out: Path | str, ref_counts: Any, counts: Any, ckpt: Path) -> bool:
+    if isinstance(out, str):  # a directory of parts against the reference file
+        files_same = _parts_same(ref_dir, Path(out))
+        names = [Path(out).name, f"{Path(out).stem}.errors.jsonl"]
+        files_same = files_same and filecmp.cmp(ref_dir / "out.errors.jsonl", run_dir / names[1], shallow=False)
+    else:
+        names = output_names(out)
+        files_same = all(filecmp.cmp(ref_dir / name, run_dir / name, shallow=False) for name in names)
     clean = not ckpt.exists() and not ckpt.with_name(f"{ckpt.name}.parts").exists()
-    stray = [p.name for p in run_dir.iterdir() if p.name not in output_names(out)]
+    stray = [p.name for p in run_dir.iterdir() if p.name not in names]
     return files_same and counts == ref_counts and clean and not stray
+
+
+def _parts_same(ref_dir: Path, parts: Path) -> bool:
+    """Whether a directory's parts hold the reference output: JSON Lines joined byte for byte, Parquet's table."""
+    files = sorted(parts.iterdir())
+    if any(p.name.startswith(".") for p in files):  # a hidden file left behind
+        return False
+    if files and files[0].suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return bool(pq.read_table(parts).equals(pq.read_table(ref_dir / "out.parquet")))
+    ref = ref_dir / "out.jsonl"
+    if sum(p.stat().st_size for p in files) != ref.stat().st_size:
+        return False
+    with open(ref, "rb") as f:
+        return all(p.read_bytes() == f.read(p.stat().st_size) for p in files)
 
 
 def overhead(src: Path, work: Path, *, sink_format: str = "jsonl", rounds: int = 2, log: Any = print) -> None:
@@ -235,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--engine", default="local", choices=("local", "ray"), help="ray: drivers join a Ray instance started here"
     )
+    p.add_argument("--parts", action="store_true", help="checkpointed runs write a directory of parts (out/)")
     p.add_argument("--chunk-size", type=int, default=None)
     p.add_argument("--seed", type=int, default=0, help="seed of the kill delays")
     p.add_argument("--overhead", type=int, default=0, help="records for the overhead timing (0: skip)")
@@ -251,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.kills:
             src = write_input(work / f"seed-{args.n}.jsonl", args.n)
-            print(f"input: {args.n:,} records, {src.stat().st_size / 2**20:.0f} MB, {args.sink_format} output")
+            what = "a directory of parts" if args.parts else "a file"
+            print(
+                f"input: {args.n:,} records, {src.stat().st_size / 2**20:.0f} MB, {args.sink_format} output to {what}"
+            )
             ok = kill_test(
                 src,
                 work,
@@ -260,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                 chunk_size=args.chunk_size,
                 seed=args.seed,
                 engine=args.engine,
+                parts=args.parts,
             )
         if args.overhead:
             src = write_input(work / f"clean-{args.overhead}.jsonl", args.overhead, bad=False)

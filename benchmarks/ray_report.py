@@ -12,6 +12,9 @@ Usage (``make bench-ray``; Ray installed: ``pip install 'streamkit[ray]'``)::
   apart); the first Ray run also starts the workers and loads the kernels in
   them, so it is reported apart too. The local runs happen while Ray is up and
   idle.
+- ``parts``: the same job with each end state written as a directory of parts
+  (``sinks={state: "out/<state>/"}``), locally and on Ray, where each task
+  writes its slice's parts itself and the driver only renames them into place.
 - ``Ray Data``: ``read_parquet`` of the seed Parquet input (``--data-n`` records)
   → the seed logic → every destination counted, by a streamkit stage
   (``process_stream(dataset, engine="ray")``, then ``count()`` of each output
@@ -72,6 +75,32 @@ def files_job(src: Path, engine: str) -> tuple[float, dict[str, int]]:
     try:
         run = run_streamkit(src, out, engine=engine)
         return run.seconds, run.counts
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def parts_job(src: Path, engine: Any) -> tuple[float, dict[str, int]]:
+    """The seed job with each end state written as a directory of parts: seconds and records per destination.
+
+    On Ray each task writes its slice's parts itself (the driver renames them into place).
+    """
+    from benchmarks.stream_jobs import REFERENCES, WORKLOADS
+    from streamkit import SimpleFSM
+
+    out = Path(tempfile.mkdtemp(prefix=f"sk-ray-parts-{engine}-"))
+    try:
+        start = time.perf_counter()
+        ends = WORKLOADS["seed"].end_states
+        result = SimpleFSM(REFERENCES["seed"].config()).process_stream(
+            str(src),
+            sinks={key: f"{out / key}/" for key in ends},
+            error_sink=str(out / "failed.jsonl"),
+            engine=engine,
+        )
+        seconds = time.perf_counter() - start
+        counts = {key: int(result.end_state_counts.get(key, 0)) for key in ends}
+        counts["failed"] = int(result.failed)
+        return seconds, counts
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -174,12 +203,15 @@ def measure(args: argparse.Namespace) -> ReportFigures:
         local, on_ray = _rounds(
             (partial(files_job, engine="local"), partial(files_job, engine="ray")), (src,), args.repeat
         )
+        local_parts, ray_parts = _rounds(
+            (partial(parts_job, engine="local"), partial(parts_job, engine="ray")), (src,), args.repeat
+        )
         data_polars(pq_src)  # the workers import polars once, before the timed runs
         data_streamkit(pq_src)
         sk, pl_runs = _rounds((data_streamkit, data_polars), (pq_src,), args.repeat)
     finally:
         ray.shutdown()
-    same_files = all(c == local[0][1] for _, c, _ in [*local, first_ray, *on_ray])
+    same_files = all(c == local[0][1] for _, c, _ in [*local, first_ray, *on_ray, *local_parts, *ray_parts])
     same_data = all(c == pl_runs[0][1] for _, c, _ in [*sk, *pl_runs])
 
     def med(runs: list[Any], k: int = 0) -> float:
@@ -187,6 +219,8 @@ def measure(args: argparse.Namespace) -> ReportFigures:
 
     t_local, t_ray, t_sk, t_pl = med(local), med(on_ray), med(sk), med(pl_runs)
     files_ratio = t_local / t_ray
+    parts_ratio = med(local_parts) / med(ray_parts)
+    per_round_parts = sorted(a[0] / b[0] for a, b in zip(local_parts, ray_parts))
     data_ratio = t_pl / t_sk
     per_round = sorted(a[0] / b[0] for a, b in zip(local, on_ray))
     per_round_data = sorted(b[0] / a[0] for a, b in zip(sk, pl_runs))
@@ -196,6 +230,7 @@ def measure(args: argparse.Namespace) -> ReportFigures:
         return what, f"{t:.2f}", f"{n / t / 1e6:.2f}M", f"{med(runs, 2):.1f}"
 
     files, data = f"JSONL → JSONL, {args.n:,}", f"Ray Data, {args.data_n:,}"
+    parts = f"JSONL → directories of parts, {args.n:,}"
     table = plain_table(
         ["measure", "seconds (median)", "records/s", "CPU s (median)"],
         [
@@ -203,6 +238,8 @@ def measure(args: argparse.Namespace) -> ReportFigures:
             (f"{files}: Ray tasks, first run", f"{first_ray[0]:.2f}", "", f"{first_ray[2]:.1f}"),
             row(f"{files}: local threads", local, args.n),
             row(f"{files}: Ray tasks", on_ray, args.n),
+            row(f"{parts}: local threads", local_parts, args.n),
+            row(f"{parts}: Ray tasks (each writes its parts)", ray_parts, args.n),
             row(f"{data}: streamkit stage", sk, args.data_n),
             row(f"{data}: polars map_batches", pl_runs, args.data_n),
             ("same counts (files / Ray Data)", f"{same_files} / {same_data}", "", ""),
@@ -216,6 +253,12 @@ def measure(args: argparse.Namespace) -> ReportFigures:
             files_ratio >= 0.7,
         ),
         Target(
+            "JSONL → directories of parts on Ray vs local threads",
+            "≥ 0.7×",
+            f"{parts_ratio:.2f}× (rounds {per_round_parts[0]:.2f}-{per_round_parts[-1]:.2f})",
+            parts_ratio >= 0.7,
+        ),
+        Target(
             "Ray Data: streamkit stage vs polars map_batches",
             "≥ 1×",
             f"{data_ratio:.2f}× (rounds {per_round_data[0]:.2f}-{per_round_data[-1]:.2f})",
@@ -225,6 +268,8 @@ def measure(args: argparse.Namespace) -> ReportFigures:
     figures = {
         "JSONL → JSONL, local threads": make_figure([r[0] for r in local], unit="s", records=args.n),
         "JSONL → JSONL, Ray tasks": make_figure([r[0] for r in on_ray], unit="s", records=args.n),
+        "JSONL → parts, local threads": make_figure([r[0] for r in local_parts], unit="s", records=args.n),
+        "JSONL → parts, Ray tasks": make_figure([r[0] for r in ray_parts], unit="s", records=args.n),
         "Ray Data, streamkit stage": make_figure([r[0] for r in sk], unit="s", records=args.data_n),
         "Ray Data, polars map_batches": make_figure([r[0] for r in pl_runs], unit="s", records=args.data_n),
     }

@@ -68,6 +68,21 @@ def cli() -> None:
 @click.option("--memory-limit-mb", type=click.FloatRange(min=1), help="Bytes in flight at most, in MB.")
 @click.option("--chunk-size", type=click.IntRange(min=1), help="Records per chunk.")
 @click.option("--format", "source_format", help="Input format if the suffix does not say: jsonl, csv, parquet, ipc.")
+@click.option(
+    "--sink-format", help="Output format if the suffix does not say (a directory sink's parts: jsonl default)."
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    help="Commit progress to this file; after a kill, the same command resumes where it stopped.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local threads, or Ray tasks (pip install 'streamkit[ray]'; RAY_ADDRESS names a cluster).",
+)
 @click.option("--allow-python", is_flag=True, help="Run inline code outside the compiled subset as Python.")
 @click.option("--fail-on-errors", is_flag=True, help="Exit 1 when any record failed.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary (JSON) on stdout.")
@@ -82,6 +97,9 @@ def run(
     memory_limit_mb: float | None,
     chunk_size: int | None,
     source_format: str | None,
+    sink_format: str | None,
+    checkpoint: str | None,
+    engine: str,
     allow_python: bool,  # noqa: FBT001 - a click flag
     fail_on_errors: bool,  # noqa: FBT001
     as_json: bool,  # noqa: FBT001
@@ -91,7 +109,9 @@ def run(
 
     Inline code outside the compiled subset is refused unless --allow-python.
     A bar shows progress on a terminal, plain lines otherwise. Ctrl-C stops
-    within seconds and removes partial output files.
+    within seconds and removes partial output files; with --checkpoint the
+    same command resumes instead. A sink path ending with / is a directory
+    of numbered parts.
     """
     fsm = _network(config, allow_python=allow_python)
     sinks = {}
@@ -108,12 +128,18 @@ def run(
         "memory_limit_mb": memory_limit_mb,
         "chunk_size": chunk_size,
         "format": source_format,
+        "sink_format": sink_format,
+        "engine": engine,
     }
+    if checkpoint is not None:
+        options["checkpoint"] = checkpoint
     if error_sink is not None:
         options["error_sink"] = error_sink
     if not quiet:
         options["progress"] = True if sys.stderr.isatty() else "lines"
     if sink is None and not sinks:
+        if checkpoint is not None:
+            _fail("--checkpoint resumes runs that write files: give --sink (or --sinks for every end state)")
         options["keep_end_state_ids"] = False
         out: Any = _discard  # counts only
     else:
@@ -125,13 +151,19 @@ def run(
     except KeyboardInterrupt:
         outputs = [p for p in [sink, *sinks.values(), error_sink] if p]
         kept = "no output file was written: partial files were removed" if outputs else "no output was kept"
+        if checkpoint is not None:
+            kept = f"the checkpoint {checkpoint!r} is kept: run the same command again to resume"
         click.echo(f"\ninterrupted after {time.perf_counter() - t0:.1f} s; {kept}", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
         # chunks still computing in worker threads write nothing more (the sinks are closed): do not wait
         # for them to finish before exiting
         os._exit(EXIT_INTERRUPTED)
-    except (StreamkitError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (StreamkitError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        _fail(str(exc))
+    except (TypeError, ValueError, ImportError) as exc:  # options that do not go together, Ray missing
+        if checkpoint is None and engine == "local":
+            raise
         _fail(str(exc))
     summary = {**result.to_dict(), "outputs": dict(result.paths)}
     if as_json:

@@ -178,3 +178,47 @@ def test_bench_runs_the_suite_and_writes_its_results(tmp_path: Path, capsys: pyt
     assert (out / "report.md").exists() and json.loads((out / "figures.json").read_text())
     code, _, _ = cli("bench", "--only", "nonsense", capsys=capsys)
     assert code == EXIT_BAD_INPUT
+
+
+class _Stop(Exception):
+    """A run stopped where the test says (as a kill would stop it)."""
+
+
+def test_run_with_a_checkpoint_resumes_into_a_directory_of_parts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamkit.engine.checkpoint as checkpoint_module
+
+    plain = tmp_path / "plain.jsonl"
+    code, _, _ = cli("run", SEED, "--source", SAMPLE, "--sink", str(plain), "--chunk-size", "20", "-q", capsys=capsys)
+    assert code == EXIT_OK
+    out, ckpt = f"{tmp_path / 'out'}/", str(tmp_path / "run.ckpt")
+    args = ["run", SEED, "--source", SAMPLE, "--sink", out, "--chunk-size", "20", "--checkpoint", ckpt, "-q"]
+    monkeypatch.setattr(checkpoint_module, "COMMIT_SECONDS", 0.0)
+    written = checkpoint_module.Checkpoint.written
+
+    def stop_at_4(self: Any, chunk: Any, codes: Any, tally: Any) -> None:
+        written(self, chunk, codes, tally)
+        if self.chunks >= 4:
+            raise _Stop
+
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", stop_at_4)
+    with pytest.raises(_Stop):
+        main(args)
+    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", written)
+    assert json.loads(Path(ckpt).read_text())["chunks"] == 4
+    code, stdout, _ = cli(*args, "--json", capsys=capsys)  # the same command resumes
+    assert code == EXIT_OK and json.loads(stdout)["total_records"] == 200
+    parts = sorted((tmp_path / "out").iterdir())
+    assert b"".join(p.read_bytes() for p in parts) == plain.read_bytes()
+    assert not Path(ckpt).exists()
+
+
+def test_a_checkpoint_needs_file_sinks(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    ckpt = str(tmp_path / "run.ckpt")
+    code, _, stderr = cli("run", SEED, "--source", SAMPLE, "--checkpoint", ckpt, "-q", capsys=capsys)
+    assert code == EXIT_BAD_INPUT and "--checkpoint resumes runs that write files: give --sink" in stderr
+    out = str(tmp_path / "out.jsonl")
+    args = ("run", SEED, "--source", SAMPLE, "--sinks", f"output={out}", "--checkpoint", ckpt, "-q")
+    code, _, stderr = cli(*args, capsys=capsys)
+    assert code == EXIT_BAD_INPUT and "end state 'error' has no sink" in stderr
