@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import streamkit.engine.checkpoint as checkpoint_module
 import streamkit.io.dirsink as dirsink
@@ -153,3 +156,32 @@ def test_a_checkpointed_run_resumes_into_the_same_parts(
     assert _counts(resumed) == _counts(plain)
     assert (tmp_path / "out" / "part-000000.jsonl").stat().st_ino == first  # committed parts are kept as they are
     assert not Path(ckpt).exists() and not Path(f"{ckpt}.parts").exists()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sizes=st.lists(st.integers(0, 40), max_size=12),
+    part_writes=st.integers(1, 5),
+    commits=st.lists(st.integers(0, 11), max_size=4),
+)
+def test_any_cut_into_parts_joins_to_the_file(
+    tmp_path_factory: pytest.TempPathFactory, sizes: list[int], part_writes: int, commits: list[int]
+) -> None:
+    """Whatever the writes, the part size and where commits cut parts, the parts joined are the file's bytes."""
+    tmp = tmp_path_factory.mktemp("d")
+    one = open_sink(tmp / "one.jsonl")
+    parts = DirectorySink(tmp / "out", part_writes=part_writes)
+    row = 0
+    for k, n in enumerate(sizes):
+        t = pa.table({"x": list(range(row, row + n)), "s": [f"v{i}" if i % 3 else None for i in range(n)]})
+        row += n
+        one.write(one.encode(t))
+        parts.write(parts.encode(t))
+        if k in commits:
+            parts.sync()  # a checkpoint's commit ends the part being written
+    one.close()
+    parts.close()
+    names = sorted(p.name for p in (tmp / "out").iterdir())
+    assert names == [f"part-{k:06d}.jsonl" for k in range(len(names))] and names
+    assert _joined(tmp / "out") == (tmp / "one.jsonl").read_bytes()
+    assert parts.records_written == row

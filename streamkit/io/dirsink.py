@@ -146,6 +146,8 @@ class DirectorySink(Sink):
         #: Whether writes are JSON Lines text, encoded in the engine's worker threads.
         self.is_text = self.format.name == "jsonl"
         self._encoder = JsonlEncoder(keep=4) if self.is_text else None
+        # encodes tables as the parts will (Parquet row groups, in the engine's worker threads); never written
+        self._template = None if self.is_text else self.format.sink(p / part_name(0, self.format))
         #: Parts in place (the next part's number).
         self.n_parts = 0
         #: (A checkpoint's record of a stream file: a directory sink has none.)
@@ -170,8 +172,10 @@ class DirectorySink(Sink):
 
     # -- writing -------------------------------------------------------------------------------------
     def encode(self, table: pa.Table | pa.RecordBatch) -> pa.Table | Encoded:
-        """JSON Lines text (in the engine's worker threads), or the table for the other formats."""
-        return self._encoder.encode(table) if self._encoder is not None else as_table(table)
+        """What a part stores, made in the engine's worker threads: JSON Lines text, a Parquet row group, a table."""
+        if self._encoder is not None:
+            return self._encoder.encode(table)
+        return self._template.encode(table) if self._template is not None else as_table(table)
 
     def _write(self, table: pa.Table) -> None:
         self._current().write(table)
@@ -252,6 +256,8 @@ class DirectorySink(Sink):
 
     # -- the end -------------------------------------------------------------------------------------
     def _commit(self) -> None:
+        if self._template is not None:
+            self._template.abort()
         self._close_part()
         if self.n_parts == 0:  # no records: one empty part, as a file sink writes an empty file
             self._current()
@@ -260,6 +266,8 @@ class DirectorySink(Sink):
         _fsync_dir(self.path)
 
     def _discard(self) -> None:
+        if self._template is not None:
+            self._template.abort()
         part, self._part = self._part, None
         if part is not None:
             part.abort()
