@@ -148,7 +148,13 @@ def test_a_checkpointed_run_resumes_into_the_same_parts(
     committed = sorted((tmp_path / "out").glob("part-*"))
     assert state["parts"][0] == len(committed) > 0
     first = committed[0].stat().st_ino
-    (tmp_path / "out" / f"part-{len(committed):06d}.jsonl").write_text("not committed\n")  # as a kill leaves
+    for leftover in (  # what a kill leaves: a part not committed, files of tasks and sinks caught writing
+        f"part-{len(committed):06d}.jsonl",
+        ".pending-0123456789ab-000000008000.jsonl",
+        "..pending-0123456789ab-000000009000.jsonl.5e2f0c1d9a7b.tmp",
+        f".part-{len(committed) + 1:06d}.jsonl.0c1d9a7b5e2f.tmp",
+    ):
+        (tmp_path / "out" / leftover).write_text("not committed\n")
 
     resumed = fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt)
     assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()

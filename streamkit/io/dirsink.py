@@ -287,8 +287,16 @@ def _format_of_directory(path: Path) -> Format:
 
 
 def _is_hidden_part(name: str) -> bool:
-    """A file a part is written under before it is moved into place (a Ray task's, a file sink's)."""
-    return name.startswith((".pending-", ".part-")) and name.endswith((*_SUFFIXES, ".tmp"))
+    """A file a part is written under before it is moved into place: a Ray task's (``.pending-…``), or the
+    temporary file of a file sink writing a part or a task's file (``.part-….tmp``, ``..pending-….tmp``).
+
+    Examples
+    --------
+    >>> [_is_hidden_part(n) for n in (".pending-ab-000000000007.jsonl", "..pending-ab-000000000007.jsonl.f3.tmp",
+    ...                                ".part-000001.parquet.9c.tmp", ".notes", "part-000001.jsonl")]
+    [True, True, True, False, False]
+    """
+    return name.startswith((".pending-", "..pending-", ".part-")) and name.endswith((*_SUFFIXES, ".tmp"))
 
 
 def _fsync_dir(directory: Path) -> None:
