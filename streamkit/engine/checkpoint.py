@@ -315,7 +315,7 @@ def open_checkpoint(
     part_sinks: list[PartSink | DirectorySink] = [
         DirectorySink(target, fmt, resumable=True)
         if is_directory_target(target)
-        else PartSink(target, format_of(target, fmt), pdir / str(k), threads=threads, stream_text=True)
+        else PartSink(target, format_of(target, fmt), pdir / str(k), threads=threads)
         for k, (_, target, fmt) in enumerate(targets)
     ]
     fingerprint = {

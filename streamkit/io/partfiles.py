@@ -1,23 +1,22 @@
 """A file sink written as numbered part files, joined into its file at the end (checkpointed streams).
 
 A :class:`PartSink` stands for a file sink (its path and format) in a stream
-run with ``checkpoint=``. Each write becomes one part file in the sink's part
-directory, ``00000000.part``, ``00000001.part``, ...: written under a hidden
-temporary name and renamed, and made durable by :meth:`PartSink.sync` before a
-checkpoint names it. A run killed at any moment leaves committed parts (named by
-the checkpoint) and perhaps a few more, which :meth:`PartSink.resume` removes.
+run with ``checkpoint=``, writing to the sink's part directory; what it writes
+is made durable by :meth:`PartSink.sync` before a checkpoint names it. A run
+killed at any moment leaves what is committed (named by the checkpoint) and
+perhaps more, which :meth:`PartSink.resume` removes. What it writes depends on
+the format, so that the file comes out as the very bytes the format's own sink
+writes when it is handed the same tables:
 
-What a part holds depends on the format, so that joining the parts gives the
-very bytes the format's own sink writes when it is handed the same tables:
-
-- JSON Lines: the encoded text of the write (compressed, for ``.gz`` and the
-  like), exactly what :class:`~streamkit.io.JsonlSink` would append; the file
-  is the parts one after another. With ``stream_text=True`` the writes are
-  appended to one file, ``text.stream``, instead of a file each; a checkpoint
-  then names its length, a resumed run cuts it back to that length, and at the
-  end it is renamed into place (copied when the output is on another file
-  system): no part is written twice.
-- Parquet, Arrow IPC, CSV: the table written, as an Arrow IPC stream (an exact
+- JSON Lines: every write's encoded text (compressed, for ``.gz`` and the
+  like), exactly what :class:`~streamkit.io.JsonlSink` would append, is
+  appended to one file, ``text.stream``; a checkpoint names its length, a
+  resumed run cuts it back to that length, and at the end it is renamed into
+  place (copied when the output is on another file system): no byte is
+  written twice.
+- Parquet, Arrow IPC, CSV: each write is a numbered part file,
+  ``00000000.part``, ``00000001.part``, ... (written under a hidden temporary
+  name and renamed): the table written, as an Arrow IPC stream (an exact
   copy: types, chunks and metadata). On :meth:`~streamkit.io.Sink.close` the
   tables are read back in order and written to the format's sink, encoded in a
   few threads at once, as the streaming engine does, so the row groups, the
@@ -47,12 +46,12 @@ __all__ = ("PartSink", "PART_SUFFIX", "STREAM_FILE")
 #: Suffix of a committed part file.
 PART_SUFFIX = ".part"
 
-#: The one file of a text sink's writes, in its part directory (``stream_text=True``).
+#: The one file of a JSON Lines sink's writes, in its part directory.
 STREAM_FILE = "text.stream"
 
 
 class PartSink(Sink):
-    """Stand-in for the sink of ``fmt`` at ``path``: every write a numbered part in ``directory``.
+    """Stand-in for the sink of ``fmt`` at ``path``: every write a numbered part in ``directory`` (text: one stream).
 
     Parameters
     ----------
@@ -64,9 +63,6 @@ class PartSink(Sink):
         Where the parts are kept (created if missing).
     threads:
         Threads that encode the tables of table parts at the join.
-    stream_text:
-        JSON Lines only: append every write to one file (:data:`STREAM_FILE`) rather than a
-        part file each; :attr:`stream_bytes` is its length.
 
     Examples
     --------
@@ -76,8 +72,8 @@ class PartSink(Sink):
     >>> sink = PartSink(d / "out.jsonl", get_format("jsonl"), d / "parts")
     >>> sink.write(sink.encode(pa.table({"x": [1, 2]})))
     >>> sink.write(sink.encode(pa.table({"x": [3]})))
-    >>> sink.n_parts, sorted(p.name for p in (d / "parts").iterdir())
-    (2, ['00000000.part', '00000001.part'])
+    >>> sink.n_parts, sink.stream_bytes, sorted(p.name for p in (d / "parts").iterdir())
+    (2, 24, ['text.stream'])
     >>> sink.close()
     >>> print((d / "out.jsonl").read_text(), end="")
     {"x":1}
@@ -87,22 +83,18 @@ class PartSink(Sink):
 
     path: Path
 
-    def __init__(
-        self, path: str | Path, fmt: Format, directory: str | Path, *, threads: int = 2, stream_text: bool = False
-    ) -> None:
+    def __init__(self, path: str | Path, fmt: Format, directory: str | Path, *, threads: int = 2) -> None:
         super().__init__()
         self.path = check_output_path(path)
         self.format = fmt
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.threads = max(1, threads)
-        #: Whether parts hold encoded text (JSON Lines) rather than tables.
+        #: Whether writes are encoded text (JSON Lines), appended to the stream file, rather than tables.
         self.is_text = fmt.name == "jsonl"
         self._encoder = JsonlEncoder(compression_of(self.path)) if self.is_text else None
         self.n_parts = 0
         self._unsynced: list[Path] = []
-        #: Whether writes are appended to one file (JSON Lines with ``stream_text=True``).
-        self.streams = self.is_text and stream_text
         #: The length of the stream file (what its writes appended so far).
         self.stream_bytes = 0
         self._stream: Any = None  # the open stream file, from the first write
@@ -132,7 +124,7 @@ class PartSink(Sink):
         return self.directory / STREAM_FILE
 
     def _write_encoded(self, data: Encoded) -> None:
-        if self.streams:
+        if self.is_text:
             self._append(data)
             return
         final = self.part_path(self.n_parts)
@@ -160,7 +152,7 @@ class PartSink(Sink):
 
     def sync(self) -> None:
         """Make the parts written since the last call durable (each file, then the directory)."""
-        if self.streams:
+        if self.is_text:
             with self._lock:
                 if self._stream is not None:
                     self._stream.flush()
@@ -199,7 +191,7 @@ class PartSink(Sink):
         # temporary files a killed run left beside the output (while joining the parts into it)
         for p in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
             p.unlink(missing_ok=True)
-        if self.streams:
+        if self.is_text:
             self._resume_stream(stream_bytes)
             self.n_parts = n_parts
             self.records_written = records
@@ -224,11 +216,8 @@ class PartSink(Sink):
 
     # -- the join --------------------------------------------------------------------
     def _commit(self) -> None:
-        if self.streams:
-            self._place_stream()
-            return
         if self.is_text:
-            self._concatenate()
+            self._place_stream()
             return
         sink = self.format.sink(self.path)
         try:
@@ -240,20 +229,6 @@ class PartSink(Sink):
             sink.abort()
             raise
         self.bytes_written = sink.bytes_written
-
-    def _concatenate(self) -> None:
-        """JSON Lines: the file is its parts one after another (copied in the kernel where it can)."""
-        tmp = temp_path(self.path)
-        try:
-            with open(tmp, "wb") as out:
-                for k in range(self.n_parts):
-                    with open(self.part_path(k), "rb") as f:
-                        _copy(f, out)
-            commit(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        self.bytes_written = self.path.stat().st_size
 
     def _place_stream(self) -> None:
         """The stream file becomes the output: renamed when it can be, else copied."""
