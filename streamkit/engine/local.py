@@ -19,7 +19,6 @@ from typing import Any
 
 from streamkit._tuning import process_tuning
 from streamkit.engine.chunks import Chunk, Stage, cancel_chunk, prepare_writes, run_stage, stopped
-from streamkit.engine.progress import Progress
 from streamkit.engine.progressbar import progress_reporter
 from streamkit.engine.result import RunResult
 from streamkit.engine.routing import Routes
@@ -93,7 +92,7 @@ def run_local(
         if reporter is not None:
             done[0] += 1
             done[1] += c.count
-            reporter(_snapshot(tally, done[0], done[1], time.perf_counter() - t0))
+            reporter(tally.progress(done[0], done[1], time.perf_counter() - t0))  # nothing in flight: in memory
 
     with process_tuning(chunk_size=chunk_size), source:
         chunks = list(_chunks(source))
@@ -123,25 +122,6 @@ def run_local(
         warnings=tally.warnings(stages[0].network),
         stopped_by=stopped(stages),
         stages=stages,
-    )
-
-
-def _snapshot(tally: Tally, chunks: int, records: int, elapsed: float) -> Progress:
-    """A :class:`~streamkit.Progress` of an in-memory run (nothing is in flight: chunks are in memory)."""
-    counts = tally.index.counts()
-    return Progress(
-        chunks_processed=chunks,
-        records_processed=records,
-        records_per_second=records / elapsed if elapsed > 0 else 0.0,
-        errors=tally.errors,
-        bytes_in_flight=0,
-        records_in_flight=0,
-        elapsed=elapsed,
-        successful=counts["completed"],
-        failed=counts["failed"],
-        malformed=tally.malformed,
-        status_counts=counts,
-        end_state_counts=dict(tally.end_state_counts),
     )
 
 

@@ -353,21 +353,7 @@ class _Driver:
     def _progress(self) -> Progress:
         tally = self.tally
         elapsed = time.perf_counter() - self.t0
-        counts = tally.index.counts()
-        return Progress(
-            chunks_processed=tally.chunks,
-            records_processed=tally.records,
-            records_per_second=tally.records / elapsed if elapsed > 0 else 0.0,
-            errors=tally.errors,
-            bytes_in_flight=0,
-            records_in_flight=self.total - tally.records,
-            elapsed=elapsed,
-            successful=counts["completed"],
-            failed=counts["failed"],
-            malformed=tally.malformed,
-            status_counts=counts,
-            end_state_counts=dict(tally.end_state_counts),
-        )
+        return tally.progress(tally.chunks, tally.records, elapsed, records_in_flight=self.total - tally.records)
 
     def result(self) -> RunResult:
         """The run's result, as a local run gives it."""

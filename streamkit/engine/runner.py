@@ -435,21 +435,12 @@ class StreamRun:
 
     def progress(self) -> Progress:
         """A snapshot of the run now (what ``on_progress`` receives)."""
-        elapsed = time.perf_counter() - self._t0
-        counts = self.tally.index.counts()
-        return Progress(
-            chunks_processed=self._finished,
-            records_processed=self._finished_records,
-            records_per_second=self._finished_records / elapsed if elapsed > 0 else 0.0,
-            errors=self.tally.errors,
+        return self.tally.progress(
+            self._finished,
+            self._finished_records,
+            time.perf_counter() - self._t0,
             bytes_in_flight=self.budget.bytes,
             records_in_flight=self.budget.records,
-            elapsed=elapsed,
-            successful=counts["completed"],
-            failed=counts["failed"],
-            malformed=self.tally.malformed,
-            status_counts=counts,
-            end_state_counts=dict(self.tally.end_state_counts),
         )
 
     def _result(self) -> RunResult:

@@ -15,7 +15,7 @@ import numpy as np
 from streamkit._arrow.build import to_numpy
 from streamkit._arrow.tables import ROW_FIELD
 from streamkit.engine.chunks import Chunk
-from streamkit.engine.progress import ErrorLog
+from streamkit.engine.progress import ErrorLog, Progress
 from streamkit.fsm.compile import CompiledNetwork
 from streamkit.status import EventStatus, StatusIndex
 
@@ -97,6 +97,27 @@ class Tally:
         for state, k in chunk.retries.items():
             self.retries[state] = self.retries.get(state, 0) + k
         return codes
+
+    def progress(
+        self, chunks: int, records: int, elapsed: float, *, bytes_in_flight: int = 0, records_in_flight: int = 0
+    ) -> Progress:
+        """A :class:`~streamkit.Progress` of the run this tally counts: ``chunks`` and ``records`` done in
+        ``elapsed`` seconds, and what is in flight."""
+        counts = self.index.counts()
+        return Progress(
+            chunks_processed=chunks,
+            records_processed=records,
+            records_per_second=records / elapsed if elapsed > 0 else 0.0,
+            errors=self.errors,
+            bytes_in_flight=bytes_in_flight,
+            records_in_flight=records_in_flight,
+            elapsed=elapsed,
+            successful=counts["completed"],
+            failed=counts["failed"],
+            malformed=self.malformed,
+            status_counts=counts,
+            end_state_counts=dict(self.end_state_counts),
+        )
 
     def warnings(self, network: CompiledNetwork) -> list[str]:
         """What is worth knowing about the input: fields the network reads that never came, a ``_row`` field."""
