@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from streamkit.engine.chunks import Chunk, Stage
-from streamkit.engine.routing import error_path_for
+from streamkit.engine.routing import Routes, error_path_for
 from streamkit.engine.tally import Tally
 from streamkit.errors import CheckpointError
 from streamkit.io.dirsink import DirectorySink, is_directory_target
@@ -52,7 +52,7 @@ from streamkit.io.formats import format_of
 from streamkit.io.partfiles import PartSink
 from streamkit.io.sources import FilesSource
 
-__all__ = ("Checkpoint", "open_checkpoint", "parts_dir_of", "COMMIT_SECONDS", "CHECKPOINT_VERSION")
+__all__ = ("Checkpoint", "open_checkpoint", "open_outputs", "parts_dir_of", "COMMIT_SECONDS", "CHECKPOINT_VERSION")
 
 #: A checkpoint is written after a chunk once this many seconds have passed since the last one (and
 #: after the last chunk). Each commit fsyncs the parts written since the one before; more often costs
@@ -343,6 +343,45 @@ def open_checkpoint(
         "error_sink": by_role.get("error_sink"),
     }
     return ckpt, chosen
+
+
+def open_outputs(
+    stages: list[Stage], source: Any, sink: Any, options: Mapping[str, Any], *, read_size: int, threads: int
+) -> tuple[Routes, Checkpoint | None]:
+    """A run's :class:`~streamkit.engine.routing.Routes`, and its checkpoint when ``options`` name one.
+
+    With ``checkpoint=`` the checkpoint is opened (or resumed) and the routes
+    write through its sinks (:func:`open_checkpoint`); if the routes cannot be
+    opened, the checkpoint is closed again.
+    """
+    sinks, error_sink = options.get("sinks"), options.get("error_sink")
+    ckpt: Checkpoint | None = None
+    try:
+        if options.get("checkpoint") is not None:
+            ckpt, chosen = open_checkpoint(
+                options.get("checkpoint"),
+                stages=stages,
+                source=source,
+                sink=sink,
+                sinks=sinks,
+                error_sink=error_sink,
+                options=options,
+                read_size=read_size,
+                threads=threads,
+            )
+            sink, sinks, error_sink = chosen["sink"], chosen["sinks"], chosen["error_sink"]
+        routes = Routes(
+            stages[-1].end_states,
+            sink=sink,
+            sinks=sinks,
+            error_sink=error_sink,
+            sink_format=options.get("sink_format"),
+        )
+    except BaseException:
+        if ckpt is not None:
+            ckpt.close()
+        raise
+    return routes, ckpt
 
 
 def _check_file_target(role: str, target: Any) -> None:

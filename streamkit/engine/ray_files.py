@@ -35,7 +35,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.engine.checkpoint import Checkpoint, open_checkpoint
+from streamkit.engine.checkpoint import Checkpoint, open_outputs
 from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamConfig
 from streamkit.engine.progress import Progress
@@ -121,33 +121,7 @@ async def run_files(
         msg = f"engine='ray' reads files, got {src.name!r}"
         raise TypeError(msg)
     src.close()  # only its files and their formats are used here
-    sinks, error_sink = options.get("sinks"), options.get("error_sink")
-    ckpt: Checkpoint | None = None
-    if options.get("checkpoint") is not None:
-        ckpt, chosen = open_checkpoint(
-            options.get("checkpoint"),
-            stages=stages,
-            source=src,
-            sink=sink,
-            sinks=sinks,
-            error_sink=error_sink,
-            options=options,
-            read_size=cs,
-            threads=config.parallelism,
-        )
-        sink, sinks, error_sink = chosen["sink"], chosen["sinks"], chosen["error_sink"]
-    try:
-        routes = Routes(
-            stages[-1].end_states,
-            sink=sink,
-            sinks=sinks,
-            error_sink=error_sink,
-            sink_format=options.get("sink_format"),
-        )
-    except BaseException:
-        if ckpt is not None:
-            ckpt.close()
-        raise
+    routes, ckpt = open_outputs(stages, src, sink, options, read_size=cs, threads=config.parallelism)
     run = _Driver(ray, stages, routes, ckpt, config, on_progress, t0)
     try:
         await run.run(src, schema=src.schema)

@@ -11,13 +11,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio._backends._asyncio  # anyio loads its backend at the first run: 12-20 ms of a first stream
 
-from streamkit.engine.checkpoint import open_checkpoint
+from streamkit.engine.checkpoint import open_outputs
 from streamkit.engine.chunks import Stage
 from streamkit.engine.config import StreamConfig, StreamOptions, Unpack, check_options, resolve_stream_config
 from streamkit.engine.progress import Progress
 from streamkit.engine.progressbar import progress_reporter
 from streamkit.engine.result import RunResult
-from streamkit.engine.routing import Routes
 from streamkit.engine.runner import StreamRun
 from streamkit.handle import StreamHandle
 from streamkit.io import open_source
@@ -60,37 +59,13 @@ async def stream_stages(
         raise ValueError(msg)
     read_size = cfg.chunk_size if options.get("use_streaming", True) else WHOLE_INPUT
     src = open_source(source, chunk_size=read_size, format=options.get("format"), schema=options.get("schema"))
-    sinks = options.get("sinks")
-    error_sink = options.get("error_sink")
-    ckpt = None
     try:
-        if options.get("checkpoint") is not None:
-            ckpt, chosen = open_checkpoint(
-                options.get("checkpoint"),
-                stages=stages,
-                source=src,
-                sink=sink,
-                sinks=sinks,
-                error_sink=error_sink,
-                options=options,
-                read_size=read_size,
-                threads=cfg.parallelism,
-            )
-            sink, sinks, error_sink = chosen["sink"], chosen["sinks"], chosen["error_sink"]
-        routes = Routes(
-            stages[-1].end_states,
-            sink=sink,
-            sinks=sinks,
-            error_sink=error_sink,
-            sink_format=options.get("sink_format"),
-        )
+        routes, ckpt = open_outputs(stages, src, sink, options, read_size=read_size, threads=cfg.parallelism)
     except BaseException:
-        if ckpt is not None:
-            ckpt.close()
         src.close()
         raise
     keep = options.get("keep_end_state_ids")
-    keep_ids = (sink is None and not sinks) if keep is None else keep
+    keep_ids = (sink is None and not options.get("sinks")) if keep is None else keep
     on_progress = options.get("on_progress")
     try:
         reporter = progress_reporter(options.get("progress"))
