@@ -317,6 +317,13 @@ def test_a_sink_that_fails_stops_the_stream_and_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_bad_progress_option_leaves_no_file(tmp_path, seed_fsm):
+    """A `progress=` refused after the sinks are open: their temporary files go at once."""
+    with pytest.raises(ValueError, match="progress must be True, False or 'lines', got 'bad'"):
+        seed_fsm.process_stream(generate_records(10), str(tmp_path / "out.jsonl"), progress="bad")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_parallelism_runs_chunks_on_several_threads():
     active, peak = [0], [0]
     lock = threading.Lock()

@@ -70,6 +70,7 @@ async def stream_stages(
     try:
         reporter = progress_reporter(options.get("progress"))
     except BaseException:
+        routes.abort()  # the file sinks' temporary files go
         if ckpt is not None:
             ckpt.close()
         src.close()
