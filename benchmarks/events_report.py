@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,8 +51,8 @@ from benchmarks.event_jobs import (
     one_state,
     scale_frame,
 )
-from benchmarks.figures import ReportFigures, Timing, make_figure
-from benchmarks.tables import Target, load_average, plain_table, target_table
+from benchmarks.figures import ReportFigures, Timing, make_figure, print_report
+from benchmarks.tables import Target, plain_table, target_table
 from streamkit import SimpleFSM
 from streamkit.engine.local import chunk_size_for
 
@@ -163,7 +161,7 @@ FIGURES = (
 )
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -208,14 +206,7 @@ def measure(args: argparse.Namespace) -> ReportFigures:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the measurements, print the tables; exit 1 with ``--strict`` if a target fails."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
-    result = measure(args)
-    print()
-    print(result.text)
-    print(f"\nload {load_average()} after")
-    return 1 if args.strict and not all(t.ok for t in result.targets if not t.informational) else 0
+    return print_report(measure, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.tables import Target
+from benchmarks.tables import Target, load_average
 
 __all__ = (
     "SCHEMA_VERSION",
@@ -252,3 +254,15 @@ def load_averages() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except (AttributeError, OSError):
         return None
+
+
+def print_report(measure: Callable[[Any], ReportFigures], args: Any) -> int:
+    """A report's command line: print the command, the machine and its load, then what ``measure(args)``
+    printed; the exit status is 1 when ``args.strict`` and a target (not an informational one) failed."""
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
+    result = measure(args)
+    print()
+    print(result.text)
+    print(f"\nload {load_average()} after")
+    return 1 if args.strict and not all(t.ok for t in result.targets if not t.informational) else 0

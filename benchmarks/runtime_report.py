@@ -21,9 +21,7 @@ Each timing is the median of ``--repeat`` runs. Exit status 1 with ``--strict`` 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -35,8 +33,8 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.figures import ReportFigures, make_figure
-from benchmarks.tables import Target, load_average, plain_table, target_table
+from benchmarks.figures import ReportFigures, make_figure, print_report
+from benchmarks.tables import Target, plain_table, target_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -273,14 +271,7 @@ def measure(args: argparse.Namespace) -> ReportFigures:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the tables; exit 1 with ``--strict`` when a target fails."""
-    args = parse_args(argv)
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(f"machine: {os.cpu_count()} cores; load {load_average()} before")
-    result = measure(args)
-    print()
-    print(result.text)
-    print(f"\nload {load_average()} after")
-    return 1 if args.strict and not all(t.ok for t in result.targets) else 0
+    return print_report(measure, parse_args(argv))
 
 
 if __name__ == "__main__":
