@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import streamkit.engine.checkpoint as checkpoint_module
 from benchmarks.checkpoint_report import kill_test, write_input
 from examples.seed_network import create_streaming_fsm_config
 from streamkit import CheckpointError, SimpleFSM
 from streamkit.io.partfiles import PartSink
+from tests.checkpoint_helpers import Stop, stop_after
 
 N = 20_000
 CHUNK = 2_000
@@ -47,29 +47,6 @@ def outputs(directory: Path) -> list[str]:
 def same_files(a: Path, b: Path) -> bool:
     names = outputs(a)
     return names == outputs(b) and all(filecmp.cmp(a / n, b / n, shallow=False) for n in names)
-
-
-class Stop(Exception):
-    """Raised by the writing thread once ``k`` chunks are committed, to stop a run there (a crash)."""
-
-
-def stop_after(monkeypatch, k: int | None) -> None:
-    """Make the next runs stop once their checkpoint holds ``k`` chunks (``None``: run to the end).
-
-    Commits follow every chunk, so the checkpoint holds exactly ``k`` chunks.
-    """
-    monkeypatch.undo()
-    if k is None:
-        return
-    monkeypatch.setattr(checkpoint_module, "COMMIT_SECONDS", 0.0)
-    written = checkpoint_module.Checkpoint.written
-
-    def stopping(self, chunk, codes, tally) -> None:
-        written(self, chunk, codes, tally)
-        if self.chunks >= k:
-            raise Stop
-
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", stopping)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv", "arrow", "jsonl.gz"])

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from streamkit.cli import EXIT_BAD_INPUT, EXIT_FAILED_RECORDS, EXIT_INTERRUPTED, EXIT_OK, main
+from tests.checkpoint_helpers import Stop, joined, stop_after
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = str(ROOT / "examples" / "seed_streaming.yaml")
@@ -180,37 +181,22 @@ def test_bench_runs_the_suite_and_writes_its_results(tmp_path: Path, capsys: pyt
     assert code == EXIT_BAD_INPUT
 
 
-class _Stop(Exception):
-    """A run stopped where the test says (as a kill would stop it)."""
-
-
 def test_run_with_a_checkpoint_resumes_into_a_directory_of_parts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import streamkit.engine.checkpoint as checkpoint_module
-
     plain = tmp_path / "plain.jsonl"
     code, _, _ = cli("run", SEED, "--source", SAMPLE, "--sink", str(plain), "--chunk-size", "20", "-q", capsys=capsys)
     assert code == EXIT_OK
     out, ckpt = f"{tmp_path / 'out'}/", str(tmp_path / "run.ckpt")
     args = ["run", SEED, "--source", SAMPLE, "--sink", out, "--chunk-size", "20", "--checkpoint", ckpt, "-q"]
-    monkeypatch.setattr(checkpoint_module, "COMMIT_SECONDS", 0.0)
-    written = checkpoint_module.Checkpoint.written
-
-    def stop_at_4(self: Any, chunk: Any, codes: Any, tally: Any) -> None:
-        written(self, chunk, codes, tally)
-        if self.chunks >= 4:
-            raise _Stop
-
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", stop_at_4)
-    with pytest.raises(_Stop):
+    stop_after(monkeypatch, 4)
+    with pytest.raises(Stop):
         main(args)
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", written)
+    stop_after(monkeypatch, None)
     assert json.loads(Path(ckpt).read_text())["chunks"] == 4
     code, stdout, _ = cli(*args, "--json", capsys=capsys)  # the same command resumes
     assert code == EXIT_OK and json.loads(stdout)["total_records"] == 200
-    parts = sorted((tmp_path / "out").iterdir())
-    assert b"".join(p.read_bytes() for p in parts) == plain.read_bytes()
+    assert joined(tmp_path / "out") == plain.read_bytes()
     assert not Path(ckpt).exists()
 
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import streamkit.engine.checkpoint as checkpoint_module
 import streamkit.io.dirsink as dirsink
 from benchmarks.checkpoint_report import write_input
 from examples.seed_network import create_streaming_fsm_config
 from streamkit import SimpleFSM
 from streamkit.io import open_sink, open_source
 from streamkit.io.dirsink import DirectorySink
+from tests.checkpoint_helpers import Stop, joined, stop_after
 
 COUNTS = ("total_records", "successful", "failed", "end_state_counts", "malformed", "chunks_processed")
 
@@ -34,10 +34,6 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dirsink, "PART_WRITES", 3)
 
 
-def _joined(directory: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(directory.iterdir()))
-
-
 def _counts(result: Any) -> dict[str, Any]:
     return {k: result[k] for k in COUNTS}
 
@@ -49,7 +45,7 @@ def test_the_parts_joined_are_the_file_a_file_sink_writes(seed_input: Path, tmp_
     parts = fsm.process_stream(str(seed_input), str(tmp_path / "out") + "/", chunk_size=1000)
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == [f"part-{k:06d}.jsonl" for k in range(7)]  # 21 chunks, 3 writes a part
-    assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
+    assert joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
     assert (tmp_path / "out.errors.jsonl").read_bytes() == (tmp_path / "one.errors.jsonl").read_bytes()
     assert _counts(parts) == _counts(one)
     assert parts.paths["output"] == str(tmp_path / "out")
@@ -121,10 +117,6 @@ def test_bad_targets_are_named(tmp_path: Path) -> None:
         open_sink(str(tmp_path / "x") + "/", format="xml")
 
 
-class Stop(Exception):
-    """A run stopped where a test says (as a crash would stop it)."""
-
-
 @pytest.mark.usefixtures("small_parts")
 def test_a_checkpointed_run_resumes_into_the_same_parts(
     seed_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -132,18 +124,10 @@ def test_a_checkpointed_run_resumes_into_the_same_parts(
     fsm = SimpleFSM(create_streaming_fsm_config())
     plain = fsm.process_stream(str(seed_input), str(tmp_path / "one.jsonl"), chunk_size=1000)
     out, ckpt = str(tmp_path / "out") + "/", str(tmp_path / "run.ckpt")
-    monkeypatch.setattr(checkpoint_module, "COMMIT_SECONDS", 0.0)
-    written = checkpoint_module.Checkpoint.written
-
-    def stop_at_8(self: Any, chunk: Any, codes: Any, tally: Any) -> None:
-        written(self, chunk, codes, tally)
-        if self.chunks >= 8:
-            raise Stop
-
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", stop_at_8)
+    stop_after(monkeypatch, 8)
     with pytest.raises(Stop):
         fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt)
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", written)
+    stop_after(monkeypatch, None)
     state = json.loads(Path(ckpt).read_text())
     committed = sorted((tmp_path / "out").glob("part-*"))
     assert state["parts"][0] == len(committed) > 0
@@ -157,7 +141,7 @@ def test_a_checkpointed_run_resumes_into_the_same_parts(
         (tmp_path / "out" / leftover).write_text("not committed\n")
 
     resumed = fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt)
-    assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
+    assert joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
     assert (tmp_path / "out.errors.jsonl").read_bytes() == (tmp_path / "one.errors.jsonl").read_bytes()
     assert _counts(resumed) == _counts(plain)
     assert (tmp_path / "out" / "part-000000.jsonl").stat().st_ino == first  # committed parts are kept as they are
@@ -189,5 +173,5 @@ def test_any_cut_into_parts_joins_to_the_file(
     parts.close()
     names = sorted(p.name for p in (tmp / "out").iterdir())
     assert names == [f"part-{k:06d}.jsonl" for k in range(len(names))] and names
-    assert _joined(tmp / "out") == (tmp / "one.jsonl").read_bytes()
+    assert joined(tmp / "out") == (tmp / "one.jsonl").read_bytes()
     assert parts.records_written == row

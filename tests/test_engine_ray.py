@@ -23,11 +23,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-import streamkit.engine.checkpoint as checkpoint_module
 from benchmarks.checkpoint_report import write_input
 from examples.seed_network import create_streaming_fsm_config
 from streamkit import SimpleFSM
 from streamkit.events import EventBase
+from tests.checkpoint_helpers import Stop, joined, stop_after, stop_after_commits
 from tests.test_docs import RAY_BLOCKS
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'streamkit[ray]')")
@@ -128,10 +128,6 @@ def test_files_as_tasks_write_the_bytes_of_a_local_run(ray_cluster: str, seed_in
     assert seen == sorted(seen) and seen[-1] == r.total_records
 
 
-def _joined(directory: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(directory.iterdir()))
-
-
 @pytest.mark.usefixtures("small_slices")
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_tasks_write_a_directory_s_parts_themselves(
@@ -157,7 +153,7 @@ def test_tasks_write_a_directory_s_parts_themselves(
     parts = sorted((tmp_path / "out").iterdir())
     assert len(parts) > 5 and [p.name for p in parts] == [f"part-{k:06d}.{suffix}" for k in range(len(parts))]
     if fmt == "jsonl":
-        assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
+        assert joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
     else:
         assert pq.read_table(tmp_path / "out").equals(pq.read_table(tmp_path / "one.parquet"))
     assert (tmp_path / "out.errors.jsonl").read_bytes() == (tmp_path / "one.errors.jsonl").read_bytes()
@@ -174,25 +170,16 @@ def test_a_directory_sink_resumes_on_ray(
     fsm = SimpleFSM(create_streaming_fsm_config())
     plain = fsm.process_stream(str(seed_input), str(tmp_path / "one.jsonl"), chunk_size=1000)
     out, ckpt = str(tmp_path / "out") + "/", str(tmp_path / "run.ckpt")
-    commit = checkpoint_module.Checkpoint.commit
-    commits: list[int] = []
-
-    def stop_at_second_slice(self: Any, tally: Any) -> None:
-        commit(self, tally)
-        commits.append(self.chunks)
-        if len(commits) == 2:
-            raise Stop
-
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", stop_at_second_slice)
+    stop_after_commits(monkeypatch, 2)
     with pytest.raises(Stop):
         fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt, engine="ray")
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", commit)
+    stop_after_commits(monkeypatch, None)
     state = json.loads(Path(ckpt).read_text())
     kept = {p.name: p.stat().st_ino for p in (tmp_path / "out").glob("part-*")}
     assert len(kept) == state["parts"][0] == 2
 
     resumed = fsm.process_stream(str(seed_input), out, chunk_size=1000, checkpoint=ckpt, engine="ray")
-    assert _joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
+    assert joined(tmp_path / "out") == (tmp_path / "one.jsonl").read_bytes()
     assert {n: (tmp_path / "out" / n).stat().st_ino for n in kept} == kept
     assert _counts(resumed) == _counts(plain)
     assert not Path(ckpt).exists() and not Path(f"{ckpt}.parts").exists()
@@ -374,10 +361,6 @@ def test_a_handle_runs_on_ray(ray_cluster: str, tmp_path: Path) -> None:
 
 
 # -- checkpoints ---------------------------------------------------------------------------------------
-class Stop(Exception):
-    """A run stopped where a test says (as a crash would stop it)."""
-
-
 @pytest.mark.usefixtures("small_slices")
 def test_a_checkpoint_moves_between_engines(
     ray_cluster: str, seed_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -394,33 +377,16 @@ def test_a_checkpoint_moves_between_engines(
     out, ckpt = str(tmp_path / "ckpt" / "out.parquet"), str(tmp_path / "run.ckpt")
     plain = fsm.process_stream(src, str(tmp_path / "plain" / "out.parquet"), chunk_size=1000)
 
-    monkeypatch.setattr(checkpoint_module, "COMMIT_SECONDS", 0.0)
-    written = checkpoint_module.Checkpoint.written
-
-    def stop_at_3(self: Any, chunk: Any, codes: Any, tally: Any) -> None:
-        written(self, chunk, codes, tally)
-        if self.chunks >= 3:
-            raise Stop
-
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", stop_at_3)
+    stop_after(monkeypatch, 3)
     with pytest.raises(Stop):
         fsm.process_stream(src, out, chunk_size=1000, checkpoint=ckpt)
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "written", written)
+    stop_after(monkeypatch, None)
     assert json.loads(Path(ckpt).read_text())["chunks"] == 3
 
-    commit = checkpoint_module.Checkpoint.commit
-    commits: list[int] = []
-
-    def stop_at_second_slice(self: Any, tally: Any) -> None:
-        commit(self, tally)
-        commits.append(self.chunks)
-        if len(commits) == 2:
-            raise Stop
-
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", stop_at_second_slice)
+    commits = stop_after_commits(monkeypatch, 2)
     with pytest.raises(Stop):
         fsm.process_stream(src, out, chunk_size=1000, checkpoint=ckpt, engine="ray")
-    monkeypatch.setattr(checkpoint_module.Checkpoint, "commit", commit)
+    stop_after_commits(monkeypatch, None)
     state = json.loads(Path(ckpt).read_text())
     assert 3 < state["chunks"] == commits[-1] < 21 and state["source_at"]["byte"] > 0
     assert not (tmp_path / "ckpt" / "out.parquet").exists()
@@ -508,7 +474,7 @@ def test_kill_9_of_the_driver_then_the_same_call(
     assert proc.returncode == 0, err[-2000:]
     assert json.loads(out.strip().splitlines()[-1]) == json.loads(json.dumps(_counts(plain)))
     if target.endswith("/"):  # the parts joined are the file
-        assert _joined(tmp_path / "ckpt" / "out") == (tmp_path / "plain" / "out.jsonl").read_bytes()
+        assert joined(tmp_path / "ckpt" / "out") == (tmp_path / "plain" / "out.jsonl").read_bytes()
         assert (tmp_path / "ckpt" / "out.errors.jsonl").read_bytes() == (
             tmp_path / "plain" / "out.errors.jsonl"
         ).read_bytes()
