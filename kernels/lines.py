@@ -21,11 +21,30 @@ import numpy as np
 from kernels._bytes import load8
 from kernels._jit import jit
 
-__all__ = ("scan_lines", "count_lines")
+__all__ = ("scan_lines", "count_lines", "next_newline")
 
 _NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
+
+
+@jit
+def next_newline(data, e):
+    """The index of the first ``\\n`` in ``data`` at or after byte ``e``; ``len(data)`` when there is none.
+
+    A word at a time while the words hold none (a word holds a newline when
+    ``x ^ 0x0a..`` has a zero byte; the test is exact for the first one), then
+    byte by byte.
+    """
+    size = data.shape[0]
+    while e + 8 <= size:
+        x = load8(data, e) ^ _NEWLINES
+        if (x - _ONES) & ~x & _HIGHS:
+            break
+        e += 8
+    while e < size and data[e] != 10:
+        e += 1
+    return e
 
 
 @jit
@@ -43,14 +62,7 @@ def scan_lines(data, pos, final, starts, ends, lines, found, lineno):
     size = data.shape[0]
     cap = starts.shape[0]
     while found < cap and pos < size:
-        e = pos
-        while e + 8 <= size:  # a word at a time: does it hold a newline (exact for the first one)?
-            x = load8(data, e) ^ _NEWLINES
-            if (x - _ONES) & ~x & _HIGHS:
-                break
-            e += 8
-        while e < size and data[e] != 10:
-            e += 1
+        e = next_newline(data, pos)
         if e == size and not final:
             break
         end = e
@@ -93,13 +105,7 @@ def count_lines(data):
                 break
             e += 1
         if not blank:
-            while e + 8 <= size:  # a word at a time: does it hold a newline?
-                x = load8(data, e) ^ _NEWLINES
-                if (x - _ONES) & ~x & _HIGHS:
-                    break
-                e += 8
-            while e < size and data[e] != 10:
-                e += 1
+            e = next_newline(data, e)
             non_blank += 1
         lines += 1
         pos = e + 1
