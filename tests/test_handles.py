@@ -126,13 +126,19 @@ class Sink(Routine):
         self.set_logic(logic)
 
 
-def test_jobs_are_run_handles_that_cancel_queued_and_running_work() -> None:
+def hold_flow(name: str) -> tuple[Flow, threading.Event, list[Any]]:
+    """A flow whose ``"hold"`` items wait on the gate it returns, then go to a sink; what ran is logged."""
     gate = threading.Event()
     ran: list[Any] = []
-    flow = Flow("hold-flow")
+    flow = Flow(name)
     flow.add_routine(Hold(gate, ran), "hold")
     flow.add_routine(Sink(ran), "sink")
     flow.connect("hold", "out", "sink", "input")
+    return flow, gate, ran
+
+
+def test_jobs_are_run_handles_that_cancel_queued_and_running_work() -> None:
+    flow, gate, ran = hold_flow("hold-flow")
     with Runtime() as rt:
         _, running = rt.post(flow, "hold", "input", "hold")  # its activation blocks the worker
         assert isinstance(running, RunHandle) and running.kind == "job" and running.id == running.job_id
@@ -181,12 +187,7 @@ def test_a_network_flow_job_is_cancelled_while_it_waits_but_not_once_it_runs() -
 
 
 def test_shutdown_without_waiting_while_an_activation_runs_drops_what_it_emits() -> None:
-    gate = threading.Event()
-    ran: list[Any] = []
-    flow = Flow("hold-shutdown")
-    flow.add_routine(Hold(gate, ran), "hold")
-    flow.add_routine(Sink(ran), "sink")
-    flow.connect("hold", "out", "sink", "input")
+    flow, gate, ran = hold_flow("hold-shutdown")
     rt = Runtime()
     _, job = rt.post(flow, "hold", "input", "hold")
     deadline = time.monotonic() + 10
@@ -228,12 +229,7 @@ def test_cancelling_gives_up_a_slow_chunk_in_hand_within_a_few_records() -> None
 
 def test_wait_async_is_woken_by_the_end_for_jobs_and_streams() -> None:
     """Awaiting a job or a stream returns when it ends, not at a poll: a 30 s timeout is never reached."""
-    gate = threading.Event()
-    ran: list[Any] = []
-    flow = Flow("wake")
-    flow.add_routine(Hold(gate, ran), "hold")
-    flow.add_routine(Sink(ran), "sink")
-    flow.connect("hold", "out", "sink", "input")
+    flow, gate, _ = hold_flow("wake")
 
     async def main(rt: Runtime) -> tuple[bool, bool, float]:
         _, job = rt.post(flow, "hold", "input", "hold")
