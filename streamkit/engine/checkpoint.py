@@ -47,6 +47,7 @@ from streamkit.engine.chunks import Chunk, Stage
 from streamkit.engine.routing import Routes, error_path_for
 from streamkit.engine.tally import Tally
 from streamkit.errors import CheckpointError
+from streamkit.io._files import fsync_dir
 from streamkit.io.dirsink import DirectorySink, is_directory_target
 from streamkit.io.formats import format_of
 from streamkit.io.partfiles import PartSink
@@ -217,7 +218,7 @@ class Checkpoint:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     # -- the end ------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -230,7 +231,7 @@ class Checkpoint:
         """The run is complete and its files in place: remove the checkpoint, then its parts."""
         self.close()
         self.path.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         shutil.rmtree(self.parts_dir, ignore_errors=True)
 
 
@@ -468,16 +469,3 @@ def _load(path: Path) -> dict[str, Any]:
         msg = f"{str(path)!r} is not a streamkit checkpoint (version {CHECKPOINT_VERSION})"
         raise CheckpointError(msg)
     return state
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory if str(directory) else ".", os.O_RDONLY)
-    except OSError:  # pragma: no cover - directories cannot be opened on some systems
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

@@ -154,8 +154,14 @@ def commit(tmp: Path, final: Path) -> None:
     """Move a finished temporary file into place atomically."""
     fsync_path(tmp)
     os.replace(tmp, final)
+    fsync_dir(final.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (files created, renamed or removed in it) durable; a no-op where
+    directories cannot be opened or synced."""
     try:
-        fd = os.open(final.parent if str(final.parent) else ".", os.O_RDONLY)
+        fd = os.open(directory if str(directory) else ".", os.O_RDONLY)
     except OSError:  # pragma: no cover - directories cannot be opened on some systems
         return
     try:

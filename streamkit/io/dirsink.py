@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io._files import fsync_path
+from streamkit.io._files import fsync_dir
 from streamkit.io.base import Encoded, Sink, as_table
 from streamkit.io.filesinks import JsonlEncoder
 from streamkit.io.formats import FORMATS, Format, format_of, get_format
@@ -226,7 +226,7 @@ class DirectorySink(Sink):
         """Make what was written durable (a checkpoint commits next): the part being written is closed."""
         with self._lock:
             self._close_part()
-        _fsync_dir(self.path)
+        fsync_dir(self.path)
 
     def resume(self, n_parts: int, records: int, stream_bytes: int = 0) -> None:
         """Go on after ``n_parts`` committed parts of ``records`` rows: later parts and hidden files go.
@@ -263,7 +263,7 @@ class DirectorySink(Sink):
             self._current()
             self._close_part()
         self._clear(self.n_parts)  # parts of an earlier run beyond this one's, hidden leftovers
-        _fsync_dir(self.path)
+        fsync_dir(self.path)
 
     def _discard(self) -> None:
         if self._template is not None:
@@ -297,8 +297,3 @@ def _is_hidden_part(name: str) -> bool:
     [True, True, True, False, False]
     """
     return name.startswith((".pending-", "..pending-", ".part-")) and name.endswith((*_SUFFIXES, ".tmp"))
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fsync_path(directory)

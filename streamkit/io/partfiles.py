@@ -36,7 +36,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from streamkit.io._files import check_output_path, commit, compression_of, temp_path
+from streamkit.io._files import check_output_path, commit, compression_of, fsync_dir, fsync_path, temp_path
 from streamkit.io.base import Encoded, Sink, as_table
 from streamkit.io.filesinks import JsonlEncoder
 from streamkit.io.formats import Format
@@ -158,23 +158,15 @@ class PartSink(Sink):
                     self._stream.flush()
                     os.fsync(self._stream.fileno())
                     if self._stream_new:
-                        _fsync_dir(self.directory)
+                        fsync_dir(self.directory)
                         self._stream_new = False
             return
         with self._lock:
             paths, self._unsynced = self._unsynced, []
-        self._fsync(paths)
-
-    def _fsync(self, paths: list[Path]) -> None:
-        """Make ``paths`` (parts of this sink) and their names durable."""
         for p in paths:
-            fd = os.open(p, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(p)
         if paths:
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
 
     def resume(self, n_parts: int, records: int, stream_bytes: int = 0) -> None:
         """Go on after ``n_parts`` committed parts of ``records`` rows: later parts and temporary files go
@@ -320,16 +312,3 @@ def _copy(src: Any, dst: Any) -> None:
         src.seek(done)
         dst.seek(0, os.SEEK_END)
     shutil.copyfileobj(src, dst, 4 << 20)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - directories cannot be opened on some systems
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
