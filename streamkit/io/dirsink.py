@@ -138,8 +138,6 @@ class DirectorySink(Sink):
             raise ValueError(msg)
         p.mkdir(exist_ok=True)
         self.path = p
-        #: Where the parts are (the checkpoint's name for it).
-        self.directory = p
         self.format = _format_of_directory(p) if fmt is None else get_format(fmt) if isinstance(fmt, str) else fmt
         self.part_writes = part_writes
         self.resumable = resumable
@@ -152,15 +150,18 @@ class DirectorySink(Sink):
         self.n_parts = 0
         #: (A checkpoint's record of a stream file: a directory sink has none.)
         self.stream_bytes = 0
-        self._bytes = 0
         self.bytes_written = 0
         #: Names the hidden files Ray tasks write parts under, for this run.
         self.token = uuid.uuid4().hex[:12]
-        self._first = 0  # parts before this one were committed by an earlier run
         self._part: Sink | None = None
         self._in_part = 0
         if not resumable:
             self._clear(0)
+
+    @property
+    def directory(self) -> Path:
+        """Where the parts are (the checkpoint's name for a sink's place): :attr:`path`."""
+        return self.path
 
     def part_path(self, k: int) -> Path:
         """The file of part ``k``."""
@@ -202,9 +203,7 @@ class DirectorySink(Sink):
         if part is None:
             return
         part.close()
-        self.n_parts += 1
-        self._bytes += part.path.stat().st_size if part.path is not None else 0
-        self.bytes_written = self._bytes
+        self._placed(self.part_path(self.n_parts))
 
     def adopt(self, pending: str | Path, rows: int) -> Path:
         """Rename a part a Ray task wrote (a complete, synced file) into place as the next part; its path."""
@@ -215,11 +214,14 @@ class DirectorySink(Sink):
             self._close_part()
             final = self.part_path(self.n_parts)
             os.replace(pending, final)
-            self.n_parts += 1
+            self._placed(final)
             self.records_written += rows
-            self._bytes += final.stat().st_size
-            self.bytes_written = self._bytes
             return final
+
+    def _placed(self, part: Path) -> None:
+        """Count a part now in place."""
+        self.n_parts += 1
+        self.bytes_written = (self.bytes_written or 0) + part.stat().st_size
 
     # -- checkpoints ---------------------------------------------------------------------------------
     def sync(self) -> None:
@@ -242,7 +244,7 @@ class DirectorySink(Sink):
             msg = f"checkpointed part {str(self.part_path(missing[0]))!r} is missing"
             raise FileNotFoundError(msg)
         self._clear(n_parts)
-        self._first = self.n_parts = n_parts
+        self.n_parts = n_parts
         self.records_written = records
 
     def _clear(self, keep: int) -> None:
@@ -272,7 +274,7 @@ class DirectorySink(Sink):
         if part is not None:
             part.abort()
         if not self.resumable:  # (a checkpointed run keeps its committed parts for the next call)
-            self._clear(self._first)
+            self._clear(0)
 
     def __repr__(self) -> str:
         return f"DirectorySink({str(self.path)!r}, {self.format.name!r})"
