@@ -2,13 +2,15 @@
 
 A task runs its slice (:class:`~streamkit.engine.ray_slices.SliceSource`)
 through the very stream engine a local run uses, one worker thread, with each
-of the run's sinks replaced by a :class:`Capture`: what the engine would write
-to it — JSON Lines text already encoded (the costly part, done here, in
-parallel across the cluster), or a table for the other sinks — is kept, write
-by write, and returned with the slice's summary: its records' statuses (one
-byte each), counts, the first failed records, where the source stands after
-the slice. The driver then makes the very writes a local run makes, in order,
-to the run's own sinks.
+of the run's file and in-memory sinks replaced by a :class:`Capture`: what the
+engine would write to it — JSON Lines text already encoded (the costly part,
+done here, in parallel across the cluster), or a table for the other sinks — is
+kept, write by write, and returned with the slice's summary: its records'
+statuses (one byte each), counts, the first failed records, where the source
+stands after the slice. The driver then makes the very writes a local run
+makes, in order, to the run's own sinks. A directory sink's part is written by
+the task itself, under a hidden name (:func:`~streamkit.io.dirsink.pending_name`),
+and the summary names it for the driver to rename into place.
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ _lock = threading.Lock()
 _held = contextlib.ExitStack()
 
 #: Where a run's records go, as tasks see it: ``{"groups": [[end state, ...], ...], "kinds":
-#: [(kind, compression), ...]}`` — the end states each of the driver's sinks receives (one
+#: [(kind, options), ...]}`` — the end states each of the driver's sinks receives (one
 #: write a chunk for all of them), and how each sink, the failed records' last, takes writes:
-#: ``("jsonl", codec or None)`` encoded text, ``("table", None)`` tables.
+#: ``("jsonl", codec or None)`` encoded text, ``("table", None)`` tables, ``("dir", {"dir",
+#: "format", "token"})`` a part the task writes itself.
 Layout = dict[str, Any]
 
 
@@ -210,7 +213,11 @@ def fail_slice(sl: Slice, layout: Layout, why: tuple[str, str], options: dict[st
     with the task's error (``error_state`` ``"<ray>"``). One write a chunk, in order.
     """
     etype, message = why
-    captures = [Capture(kind, codec, _put(), slot=k) for k, (kind, codec) in enumerate(layout["kinds"])]
+    # (an end state's slot gets no write: the slice's records all go to the failed records' slot, last)
+    captures = [
+        Capture(kind, opts if kind == "jsonl" else None, _put(), slot=k)
+        for k, (kind, opts) in enumerate(layout["kinds"])
+    ]
     errors = captures[-1]
     n = malformed = chunks = 0
     log: list[tuple[int, Any, str, str]] = []
