@@ -40,6 +40,7 @@ __all__ = (
     "load_averages",
     "machine_info",
     "make_figure",
+    "print_report",
     "ratio",
     "target_dict",
     "time_calls",

@@ -19,6 +19,7 @@ __all__ = (
     "check_output_path",
     "temp_path",
     "fsync_path",
+    "fsync_dir",
     "commit",
     "DropBehind",
     "DROP_BEHIND_BYTES",
